@@ -1,0 +1,95 @@
+//! The connection a hub method runs for.
+
+use std::{collections::HashSet, sync::Arc};
+
+use pulse_auth::Identity;
+use pulse_bus::Topic;
+use serde::Serialize;
+use tonic::metadata::MetadataValue;
+
+use crate::{
+    node::{EventEncoder, Frame, Member, Outbound},
+    protocol::{Protocol, TransferFormat},
+};
+
+/// Everything a hub method knows about its caller. The identity comes from
+/// the validated credential only.
+pub struct Caller {
+    pub connection_id: Arc<str>,
+    pub identity: Identity,
+    /// The caller's bearer token, forwarded to the domain services so they
+    /// authorize the same user; never logged.
+    bearer: MetadataValue<tonic::metadata::Ascii>,
+    pub protocol: Protocol,
+    pub outbound: Outbound,
+    pub encoder: Arc<dyn EventEncoder>,
+    /// Groups joined through this connection, left when it closes.
+    pub joined: HashSet<Topic>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("connection_id", &self.connection_id)
+            .field("user_id", &self.identity.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Caller {
+    /// `None` if the token cannot be a header value (it was validated as a
+    /// JWT, so this does not happen with real tokens).
+    pub fn new(
+        connection_id: Arc<str>,
+        identity: Identity,
+        token: &str,
+        protocol: Protocol,
+        outbound: Outbound,
+        encoder: Arc<dyn EventEncoder>,
+    ) -> Option<Self> {
+        let bearer = MetadataValue::try_from(format!("Bearer {token}")).ok()?;
+        Some(Self {
+            connection_id,
+            identity,
+            bearer,
+            protocol,
+            outbound,
+            encoder,
+            joined: HashSet::new(),
+        })
+    }
+
+    /// A gRPC request to a domain service on behalf of the caller.
+    pub fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request
+            .metadata_mut()
+            .insert("authorization", self.bearer.clone());
+        request
+    }
+
+    /// This connection as a group member.
+    pub fn member(&self) -> Member {
+        Member {
+            connection_id: self.connection_id.clone(),
+            user_id: self.identity.user_id,
+            encoder: self.encoder.clone(),
+            outbound: self.outbound.clone(),
+        }
+    }
+
+    /// Sends a server→client invocation to this connection only.
+    pub fn send<T: Serialize>(&self, target: &str, payload: &T) {
+        match self.protocol.encode_invocation(target, payload) {
+            Ok(bytes) => {
+                let frame = match self.protocol.transfer_format() {
+                    TransferFormat::Text => Frame::Text(bytes),
+                    TransferFormat::Binary => Frame::Binary(bytes),
+                };
+                // An overflowing connection is being closed anyway.
+                let _ = self.outbound.send(frame);
+            }
+            Err(error) => tracing::error!(%error, target, "cannot encode invocation"),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Why a hub method failed, and the one place that turns it into the text
+//! the client sees (the .NET error-string format the official client shows).
+
+use tonic::Code;
+
+/// A failed hub invocation. The connection stays open; only the invocation
+/// completes with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// No method of that name on this hub.
+    #[error("unknown hub method")]
+    UnknownMethod,
+    /// The arguments do not fit the method.
+    #[error("bad arguments: {0}")]
+    BadArguments(String),
+    /// Refused for a reason the caller may see (`HubException` in .NET):
+    /// access denied, validation, not found.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// A service the hub depends on is unreachable; retrying may succeed.
+    #[error("dependency unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected dependency failure; details are logged only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The text for access refusals, identical for unknown and forbidden lists so
+/// that outsiders learn nothing about what exists.
+pub const ACCESS_DENIED: &str = "Access denied";
+
+impl HubError {
+    /// `Completion.error` for an invocation of `target`, as ASP.NET Core
+    /// SignalR writes it.
+    pub fn completion_text(&self, target: &str) -> String {
+        match self {
+            HubError::UnknownMethod => format!("Unknown hub method '{target}'"),
+            HubError::BadArguments(detail) => format!(
+                "Failed to invoke '{target}' due to an error on the server. InvalidDataException: {detail}"
+            ),
+            HubError::Refused(text) => format!(
+                "An unexpected error occurred invoking '{target}' on the server. HubException: {text}"
+            ),
+            HubError::Unavailable(_) => format!(
+                "An unexpected error occurred invoking '{target}' on the server. HubException: Service unavailable, please retry"
+            ),
+            HubError::Internal(_) => {
+                format!("An unexpected error occurred invoking '{target}' on the server.")
+            }
+        }
+    }
+}
+
+impl From<tonic::Status> for HubError {
+    fn from(status: tonic::Status) -> Self {
+        let message = status.message().to_owned();
+        match status.code() {
+            Code::PermissionDenied | Code::Unauthenticated => {
+                HubError::Refused(ACCESS_DENIED.into())
+            }
+            Code::NotFound
+            | Code::InvalidArgument
+            | Code::AlreadyExists
+            | Code::FailedPrecondition
+            | Code::OutOfRange => HubError::Refused(message),
+            Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::ResourceExhausted
+            | Code::Aborted => HubError::Unavailable(message),
+            Code::Ok
+            | Code::Cancelled
+            | Code::Unknown
+            | Code::Unimplemented
+            | Code::Internal
+            | Code::DataLoss => HubError::Internal(format!("{:?}: {message}", status.code())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_use_the_hub_exception_format() {
+        assert_eq!(
+            HubError::Refused(ACCESS_DENIED.into()).completion_text("JoinList"),
+            "An unexpected error occurred invoking 'JoinList' on the server. HubException: Access denied"
+        );
+    }
+
+    #[test]
+    fn internal_details_never_reach_the_client() {
+        let text = HubError::Internal("db password wrong".into()).completion_text("AddItem");
+        assert!(!text.contains("password"));
+    }
+
+    #[test]
+    fn forbidden_and_unauthenticated_statuses_read_access_denied() {
+        for status in [
+            tonic::Status::permission_denied("you are not a collaborator"),
+            tonic::Status::unauthenticated("expired"),
+        ] {
+            assert!(matches!(HubError::from(status), HubError::Refused(t) if t == ACCESS_DENIED));
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! `/hubs/shopping-list` (CONTRACT §3.1): presence and membership of list
+//! groups here; every command forwarded to the shopping-list service, whose
+//! events reach the group through the bus.
+
+use chrono::{SecondsFormat, Utc};
+use pulse_bus::Topic;
+use pulse_proto::lists::v1::{
+    AddItemRequest, ArchiveListRequest, ChangeCollaboratorPermissionRequest, CheckAccessRequest,
+    CreateListRequest, DeleteItemRequest, GetListRequest, ItemPatch, ItemPosition, NewItem,
+    PresenceRequest, PresenceUpdate, RemoveCollaboratorRequest, ReorderItemsRequest,
+    SetItemPurchasedRequest, ShareListRequest, UpdateItemRequest, UpdateListRequest,
+};
+use serde::Deserialize;
+use serde_json::Value;
+use tonic::Code;
+use uuid::Uuid;
+
+use super::{result, Arguments, Caller, HubError, Services, ACCESS_DENIED};
+
+pub(super) async fn invoke(
+    services: &Services,
+    caller: &mut Caller,
+    target: &str,
+    args: Arguments,
+) -> Result<Option<Value>, HubError> {
+    let mut lists = services.lists.clone();
+    match target.to_ascii_lowercase().as_str() {
+        "joinlist" => {
+            args.expect(1)?;
+            join(services, caller, args.id(0, "listId")?).await
+        }
+        "leavelist" => {
+            args.expect(1)?;
+            leave(services, caller, args.id(0, "listId")?).await;
+            Ok(None)
+        }
+        "updatepresence" => {
+            args.expect(1)?;
+            touch(services, caller, args.id(0, "listId")?).await
+        }
+        "createlist" => {
+            args.expect(1)?;
+            let list: CreateListRequest = args.object(0, "list")?;
+            result(&lists.create_list(caller.request(list)).await?.into_inner())
+        }
+        "getlist" => {
+            args.expect(1)?;
+            let request = GetListRequest {
+                list_id: args.id(0, "listId")?.to_string(),
+            };
+            result(&lists.get_list(caller.request(request)).await?.into_inner())
+        }
+        "updatelist" => {
+            args.expect(2)?;
+            let changes: ListChanges = args.object(1, "changes")?;
+            let request = UpdateListRequest {
+                list_id: args.id(0, "listId")?.to_string(),
+                name: changes.name,
+                description: changes.description,
+            };
+            result(
+                &lists
+                    .update_list(caller.request(request))
+                    .await?
+                    .into_inner(),
+            )
+        }
+        "archivelist" => {
+            let request = ArchiveListRequest {
+                list_id: args.id(0, "listId")?.to_string(),
+                is_archived: None,
+            };
+            result(
+                &lists
+                    .archive_list(caller.request(request))
+                    .await?
+                    .into_inner(),
+            )
+        }
+        "additem" => {
+            args.expect(2)?;
+            let item: NewItem = args.object(1, "item")?;
+            let request = AddItemRequest {
+                list_id: args.id(0, "listId")?.to_string(),
+                item: Some(item),
+            };
+            result(&lists.add_item(caller.request(request)).await?.into_inner())
+        }
+        "updateitem" => {
+            args.expect(3)?;
+            let patch: ItemPatch = args.object(2, "changes")?;
+            let request = UpdateItemRequest {
+                list_id: args.id(0, "listId")?.to_string(),
+                item_id: args.id(1, "itemId")?.to_string(),
+                patch: Some(patch),
+            };
+            result(
+                &lists
+                    .update_item(caller.request(request))
+                    .await?
+                    .into_inner(),
+            )
+        }
+        "deleteitem" => {
+            args.expect(2)?;
+            let request = DeleteItemRequest {
+                list_id: args.id(0, "listId")?.to_string(),
+                item_id: args.id(1, "itemId")?.to_string(),
+            };
+            result(
+                &lists
+                    .delete_item(caller.request(request))
+                    .await?
+                    .into_inner(),
+            )
+        }
+        "setitempurchased" => {
+            args.expect(3)?;
+            let request = SetItemPurchasedRequest {
+                list_id: args.id(0, "listId")?.to_string(),
+                item_id: args.id(1, "itemId")?.to_string(),
+                is_purchased: args.field(2, "isPurchased")?,
+            };
+            result(
+                &lists
+                    .set_item_purchased(caller.request(request))
+                    .await?
+                    .into_inner(),
+            )
+        }
+        "reorderitems" => {
+            args.expect(2)?;
+            let item_positions: Vec<ItemPosition> = args.field(1, "itemPositions")?;
+            let request = ReorderItemsRequest {
+                list_id: args.id(0, "listId")?.to_string(),
+                item_positions,
+            };
+            result(
+                &lists
+                    .reorder_items(caller.request(request))
+                    .await?
+                    .into_inner(),
+            )
+        }
+        "sharelist" => {
+            args.expect(2)?;
+            let share: Share = args.object(1, "collaborator")?;
+            let request = ShareListRequest {
+                list_id: args.id(0, "listId")?.to_string(),
+                user_id: share.user_id,
+                display_name: share.display_name,
+                permission: share.permission,
+            };
+            result(
+                &lists
+                    .share_list(caller.request(request))
+                    .await?
+                    .into_inner(),
+            )
+        }
+        "removecollaborator" => {
+            args.expect(2)?;
+            let request = RemoveCollaboratorRequest {
+                list_id: args.id(0, "listId")?.to_string(),
+                user_id: args.id(1, "userId")?.to_string(),
+            };
+            result(
+                &lists
+                    .remove_collaborator(caller.request(request))
+                    .await?
+                    .into_inner(),
+            )
+        }
+        "changecollaboratorpermission" => {
+            args.expect(3)?;
+            let request = ChangeCollaboratorPermissionRequest {
+                list_id: args.id(0, "listId")?.to_string(),
+                user_id: args.id(1, "userId")?.to_string(),
+                permission: args.field(2, "permission")?,
+            };
+            result(
+                &lists
+                    .change_collaborator_permission(caller.request(request))
+                    .await?
+                    .into_inner(),
+            )
+        }
+        _ => Err(HubError::UnknownMethod),
+    }
+}
+
+/// `UpdateList`'s data: only the fields present change.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListChanges {
+    name: Option<String>,
+    description: Option<String>,
+}
+
+/// `ShareList`'s data.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Share {
+    user_id: String,
+    display_name: Option<String>,
+    permission: String,
+}
+
+/// Access is checked before the connection enters the group, the group's
+/// subscription is live before presence is announced, and a refusal at any
+/// step leaves the caller outside the group.
+async fn join(
+    services: &Services,
+    caller: &mut Caller,
+    list_id: Uuid,
+) -> Result<Option<Value>, HubError> {
+    let mut lists = services.lists.clone();
+    let topic = Topic::List(list_id);
+    let check = CheckAccessRequest {
+        list_id: list_id.to_string(),
+    };
+    lists
+        .check_access(caller.request(check))
+        .await
+        .map_err(access_error)?;
+    services
+        .node
+        .join(topic, caller.member())
+        .await
+        .map_err(|e| HubError::Unavailable(e.to_string()))?;
+    caller.joined.insert(topic);
+    let snapshot = match lists
+        .enter_list(caller.request(presence(caller, list_id)))
+        .await
+    {
+        Ok(snapshot) => snapshot.into_inner(),
+        Err(status) => {
+            services.node.leave(&topic, &caller.connection_id);
+            caller.joined.remove(&topic);
+            return Err(access_error(status));
+        }
+    };
+    caller.send(
+        "PresenceUpdate",
+        &PresenceUpdate {
+            event_type: "PresenceUpdate".into(),
+            list_id: list_id.to_string(),
+            active_users: snapshot.active_users,
+            timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        },
+    );
+    tracing::info!(list_id = %list_id, "joined list");
+    Ok(None)
+}
+
+async fn leave(services: &Services, caller: &mut Caller, list_id: Uuid) {
+    let topic = Topic::List(list_id);
+    services.node.leave(&topic, &caller.connection_id);
+    if caller.joined.remove(&topic) {
+        let mut lists = services.lists.clone();
+        if let Err(status) = lists
+            .exit_list(caller.request(presence(caller, list_id)))
+            .await
+        {
+            tracing::warn!(list_id = %list_id, %status, "presence exit failed; the sweeper will end it");
+        }
+    }
+}
+
+/// The 30 s heartbeat. A presence the service already expired is re-entered.
+async fn touch(
+    services: &Services,
+    caller: &mut Caller,
+    list_id: Uuid,
+) -> Result<Option<Value>, HubError> {
+    let topic = Topic::List(list_id);
+    if !services.node.is_member(&topic, &caller.connection_id) {
+        return Err(HubError::Refused(ACCESS_DENIED.into()));
+    }
+    let mut lists = services.lists.clone();
+    match lists
+        .touch_presence(caller.request(presence(caller, list_id)))
+        .await
+    {
+        Ok(_) => Ok(None),
+        Err(status) if status.code() == Code::NotFound => {
+            lists
+                .enter_list(caller.request(presence(caller, list_id)))
+                .await
+                .map_err(access_error)?;
+            Ok(None)
+        }
+        Err(status) => Err(access_error(status)),
+    }
+}
+
+pub(super) async fn disconnected(services: &Services, caller: &mut Caller) {
+    let joined: Vec<Topic> = caller.joined.iter().copied().collect();
+    for topic in joined {
+        let Topic::List(list_id) = topic;
+        leave(services, caller, list_id).await;
+    }
+}
+
+fn presence(caller: &Caller, list_id: Uuid) -> PresenceRequest {
+    PresenceRequest {
+        list_id: list_id.to_string(),
+        connection_id: caller.connection_id.to_string(),
+        avatar_url: None,
+    }
+}
+
+/// Joining reveals nothing: unknown and forbidden lists read the same.
+fn access_error(status: tonic::Status) -> HubError {
+    match status.code() {
+        Code::NotFound | Code::PermissionDenied => HubError::Refused(ACCESS_DENIED.into()),
+        _ => HubError::from(status),
+    }
+}

@@ -1,0 +1,18 @@
+//! The gateway: SignalR for browsers in front of the event bus.
+//!
+//! Layers, each using only those below it (`protocol` is a pure codec any
+//! layer may use):
+//! `transport` (HTTP, WebSocket I/O) → `session` (one connection's life) →
+//! `hub` (methods, calls to domain services) → `node` (groups, one bus
+//! subscription per group, fan-out) → `pulse_bus`.
+
+mod config;
+mod hub;
+mod node;
+pub mod protocol;
+mod session;
+mod startup;
+mod transport;
+
+pub use config::GatewayConfig;
+pub use startup::{GatewayApp, StartupError};

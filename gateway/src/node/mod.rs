@@ -1,0 +1,117 @@
+//! The node: which local connections belong to which group, and the one bus
+//! subscription per group that feeds them.
+//!
+//! A group is subscribed on the bus when its first local member joins and
+//! unsubscribed when its last one leaves, so a gateway receives exactly the
+//! events its clients follow. Each event is decoded once, de-duplicated by its
+//! group sequence, encoded once per wire format present in the group, and the
+//! same bytes are queued to every member.
+
+mod encoder;
+mod group;
+mod outbound;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+use pulse_bus::{Bus, Topic};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub use encoder::{EncodedEvent, EventEncoder};
+pub use outbound::{outbound, Frame, Outbound, OutboundReceiver};
+
+use group::Group;
+
+/// A connection's membership in a group.
+#[derive(Clone)]
+pub struct Member {
+    pub connection_id: Arc<str>,
+    pub user_id: Uuid,
+    pub encoder: Arc<dyn EventEncoder>,
+    pub outbound: Outbound,
+}
+
+impl std::fmt::Debug for Member {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Member")
+            .field("connection_id", &self.connection_id)
+            .field("user_id", &self.user_id)
+            .field("encoder", &self.encoder.key())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The group could not be followed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot subscribe to {group}: {source}")]
+pub struct JoinError {
+    group: String,
+    #[source]
+    source: pulse_bus::BusError,
+}
+
+#[derive(Debug)]
+pub struct Node {
+    bus: Bus,
+    groups: Mutex<HashMap<Topic, Arc<Group>>>,
+    shutdown: CancellationToken,
+}
+
+impl Node {
+    pub fn new(bus: Bus, shutdown: CancellationToken) -> Self {
+        Self {
+            bus,
+            groups: Mutex::default(),
+            shutdown,
+        }
+    }
+
+    fn groups(&self) -> MutexGuard<'_, HashMap<Topic, Arc<Group>>> {
+        self.groups.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a member; returns once the group's bus subscription is live, so
+    /// every event committed after this returns reaches the member.
+    pub async fn join(&self, topic: Topic, member: Member) -> Result<(), JoinError> {
+        let connection_id = member.connection_id.clone();
+        let group = {
+            let mut groups = self.groups();
+            let group = groups
+                .entry(topic)
+                .or_insert_with(|| Arc::new(Group::new(topic, self.shutdown.child_token())))
+                .clone();
+            group.insert(member);
+            group
+        };
+        if let Err(source) = group.ensure_subscribed(&self.bus).await {
+            self.leave(&topic, &connection_id);
+            return Err(JoinError {
+                group: topic.group(),
+                source,
+            });
+        }
+        Ok(())
+    }
+
+    /// Removes a member; the last one out ends the group's subscription.
+    pub fn leave(&self, topic: &Topic, connection_id: &str) {
+        let mut groups = self.groups();
+        if let Some(group) = groups.get(topic) {
+            if group.remove(connection_id) {
+                group.close();
+                groups.remove(topic);
+            }
+        }
+    }
+
+    /// Whether a connection is (still) a member: false after it left or was
+    /// removed because the event stream revoked its access.
+    pub fn is_member(&self, topic: &Topic, connection_id: &str) -> bool {
+        self.groups()
+            .get(topic)
+            .is_some_and(|group| group.contains(connection_id))
+    }
+}

@@ -1,0 +1,173 @@
+//! The per-connection outgoing queue.
+//!
+//! Frames are encoded once per event and protocol and shared (`Bytes` is
+//! reference-counted), so queueing one for a thousand connections copies
+//! nothing. The queue is bounded by bytes, not by count: a client that does not
+//! read fills its budget and is disconnected (with reconnect allowed) instead
+//! of slowing down the fan-out or growing memory without bound.
+
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc,
+};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// One transport message: a complete, already framed hub message or several.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// UTF-8 text (JSON protocol): a WebSocket text frame.
+    Text(Bytes),
+    /// Binary (MessagePack protocol): a WebSocket binary frame.
+    Binary(Bytes),
+}
+
+impl Frame {
+    pub fn len(&self) -> usize {
+        match self {
+            Frame::Text(bytes) | Frame::Binary(bytes) => bytes.len(),
+        }
+    }
+}
+
+/// Why the outgoing side of a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overflow {
+    /// The client stopped reading and its queue is over budget.
+    QueueFull,
+    /// The connection is already closing.
+    Closed,
+}
+
+/// The sending half, cloned into every group the connection joins.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    tx: mpsc::UnboundedSender<Frame>,
+    queued: Arc<AtomicUsize>,
+    limit: usize,
+    overflowed: CancellationToken,
+}
+
+/// The receiving half, owned by the connection's writer.
+#[derive(Debug)]
+pub struct OutboundReceiver {
+    rx: mpsc::UnboundedReceiver<Frame>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// A queue that holds at most `limit_bytes` of frames not yet written.
+pub fn outbound(limit_bytes: usize) -> (Outbound, OutboundReceiver) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    (
+        Outbound {
+            tx,
+            queued: queued.clone(),
+            limit: limit_bytes,
+            overflowed: CancellationToken::new(),
+        },
+        OutboundReceiver { rx, queued },
+    )
+}
+
+impl Outbound {
+    /// Queues a frame without waiting. Over budget, the frame is dropped and
+    /// the connection is marked overflowed: its owner closes it and the client
+    /// reconnects and resumes, so the drop never becomes a silent gap.
+    pub fn send(&self, frame: Frame) -> Result<(), Overflow> {
+        if self.overflowed.is_cancelled() {
+            return Err(Overflow::QueueFull);
+        }
+        let size = frame.len();
+        let before = self.queued.fetch_add(size, Ordering::AcqRel);
+        if before + size > self.limit && before > 0 {
+            self.queued.fetch_sub(size, Ordering::AcqRel);
+            self.overflowed.cancel();
+            return Err(Overflow::QueueFull);
+        }
+        self.tx.send(frame).map_err(|_| {
+            self.queued.fetch_sub(size, Ordering::AcqRel);
+            Overflow::Closed
+        })
+    }
+
+    /// Queues the last frame of a connection (its Close) regardless of the
+    /// budget: it is small, and the client should learn why it was closed.
+    pub fn send_final(&self, frame: Frame) {
+        self.queued.fetch_add(frame.len(), Ordering::AcqRel);
+        if self.tx.send(frame).is_err() {
+            self.queued.store(0, Ordering::Release);
+        }
+    }
+
+    /// Completes when a send was refused for lack of budget.
+    pub async fn overflowed(&self) {
+        self.overflowed.cancelled().await;
+    }
+}
+
+impl OutboundReceiver {
+    /// The next frame to write; `None` once every sender is gone.
+    pub async fn recv(&mut self) -> Option<Frame> {
+        let frame = self.rx.recv().await?;
+        self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
+        Some(frame)
+    }
+
+    /// Bytes queued and not yet taken by the writer.
+    #[cfg(test)]
+    pub fn queued_bytes(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(n: usize) -> Frame {
+        Frame::Text(Bytes::from(vec![b'x'; n]))
+    }
+
+    #[tokio::test]
+    async fn frames_within_budget_are_delivered_in_order() {
+        let (tx, mut rx) = outbound(100);
+        tx.send(Frame::Text(Bytes::from_static(b"a")))
+            .expect("fits");
+        tx.send(Frame::Text(Bytes::from_static(b"b")))
+            .expect("fits");
+        assert_eq!(rx.recv().await, Some(Frame::Text(Bytes::from_static(b"a"))));
+        assert_eq!(rx.recv().await, Some(Frame::Text(Bytes::from_static(b"b"))));
+        assert_eq!(rx.queued_bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_client_that_does_not_read_overflows_instead_of_growing() {
+        let (tx, rx) = outbound(100);
+        for _ in 0..10 {
+            tx.send(text(10)).expect("fits");
+        }
+        assert_eq!(tx.send(text(10)), Err(Overflow::QueueFull));
+        assert_eq!(rx.queued_bytes(), 100);
+        // Once overflowed, the connection takes nothing more.
+        tx.overflowed().await;
+        assert_eq!(tx.send(text(1)), Err(Overflow::QueueFull));
+    }
+
+    #[tokio::test]
+    async fn one_frame_larger_than_the_budget_still_goes_to_an_idle_client() {
+        let (tx, mut rx) = outbound(10);
+        tx.send(text(50))
+            .expect("an empty queue takes any single frame");
+        assert_eq!(rx.recv().await.map(|f| f.len()), Some(50));
+    }
+
+    #[tokio::test]
+    async fn sending_after_the_receiver_is_gone_reports_closed() {
+        let (tx, rx) = outbound(10);
+        drop(rx);
+        assert_eq!(tx.send(text(1)), Err(Overflow::Closed));
+    }
+}

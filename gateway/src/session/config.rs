@@ -1,0 +1,30 @@
+use std::time::Duration;
+
+/// Per-connection limits and timers (ASP.NET Core's defaults unless
+/// configured otherwise).
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// A Ping is sent at this interval so the client's 30 s server timeout
+    /// never fires on an idle connection.
+    pub keep_alive_interval: Duration,
+    /// Close a client silent this long, counted only after its first Ping.
+    pub client_timeout: Duration,
+    /// How long the client has to send its handshake.
+    pub handshake_timeout: Duration,
+    /// Largest incoming hub message (and handshake).
+    pub max_message_size: usize,
+    /// Bytes queued for a client before it counts as too slow and is closed.
+    pub outgoing_queue_bytes: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            keep_alive_interval: Duration::from_secs(15),
+            client_timeout: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(15),
+            max_message_size: 32 * 1024,
+            outgoing_queue_bytes: 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Bus events as SignalR server→client invocations.
+
+use pulse_proto::{events::v1::event::Kind, EventName};
+use serde::Serialize;
+
+use crate::{
+    node::{EncodedEvent, EventEncoder, Frame},
+    protocol::{Protocol, TransferFormat},
+};
+
+/// Encodes an event as `Invocation { target: <event name>, arguments:
+/// [payload] }` for one hub protocol. The payload is the contract's object
+/// plus `sequence`, the event's position in its group, which clients use to
+/// resume after a reconnect without gaps or duplicates.
+#[derive(Debug, Clone, Copy)]
+pub struct SignalrEncoder {
+    protocol: Protocol,
+}
+
+impl SignalrEncoder {
+    pub fn new(protocol: Protocol) -> Self {
+        Self { protocol }
+    }
+}
+
+#[derive(Serialize)]
+struct Push<'a> {
+    #[serde(flatten)]
+    payload: &'a Kind,
+    sequence: u64,
+}
+
+impl EventEncoder for SignalrEncoder {
+    fn key(&self) -> &'static str {
+        self.protocol.name()
+    }
+
+    fn encode(&self, event: EncodedEvent<'_>) -> Option<Frame> {
+        let target = event.kind.name()?;
+        let push = Push {
+            payload: event.kind,
+            sequence: event.envelope.sequence,
+        };
+        match self.protocol.encode_invocation(target, &push) {
+            Ok(bytes) => Some(match self.protocol.transfer_format() {
+                TransferFormat::Text => Frame::Text(bytes),
+                TransferFormat::Binary => Frame::Binary(bytes),
+            }),
+            Err(error) => {
+                tracing::error!(%error, target, "cannot encode event");
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pulse_proto::{events::v1::EventEnvelope, lists::v1::UserLeft};
+
+    #[test]
+    fn event_becomes_an_invocation_with_payload_and_sequence() {
+        let kind = Kind::UserLeft(UserLeft {
+            event_type: "UserLeft".into(),
+            list_id: "l".into(),
+            user_id: "u".into(),
+            display_name: "Ann".into(),
+            timestamp: "t".into(),
+        });
+        let envelope = EventEnvelope {
+            sequence: 7,
+            ..Default::default()
+        };
+        let frame = SignalrEncoder::new(Protocol::Json)
+            .encode(EncodedEvent {
+                envelope: &envelope,
+                kind: &kind,
+            })
+            .expect("encodes");
+        let Frame::Text(bytes) = frame else {
+            panic!("JSON goes in text frames")
+        };
+        let (record, terminator) = bytes.split_at(bytes.len() - 1);
+        assert_eq!(terminator, b"\x1e");
+        let value: serde_json::Value = serde_json::from_slice(record).expect("json");
+        assert_eq!(
+            value,
+            serde_json::json!({"type": 1, "target": "UserLeft", "arguments": [{
+                "eventType": "UserLeft", "listId": "l", "userId": "u",
+                "displayName": "Ann", "timestamp": "t", "sequence": 7
+            }]})
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! Transports: HTTP endpoints and the I/O of each connection. Nothing here
+//! knows SignalR beyond "bytes in, frames out"; the session does the rest.
+
+mod credentials;
+mod negotiate;
+mod router;
+mod websocket;
+
+pub use router::{router, AppState};

@@ -1,0 +1,15 @@
+use thiserror::Error;
+
+/// Why a credential was refused. Every variant means "401"; the distinction is
+/// for logs, never for the client.
+#[derive(Debug, Error)]
+pub enum AuthError {
+    #[error("no credential presented")]
+    Missing,
+    #[error("token expired")]
+    Expired,
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    #[error("invalid key configuration: {0}")]
+    Key(String),
+}

@@ -1,0 +1,104 @@
+//! The event bus between the services and the gateways.
+//!
+//! Services publish each committed event exactly once per outbox row (with a
+//! de-duplication id, waiting for the broker's acknowledgement); gateways hold
+//! one subscription per group that has local members. Production uses NATS
+//! JetStream; [`Bus::memory`] is an in-process implementation that passes the
+//! same contract tests, for unit tests of the layers above.
+
+mod error;
+mod memory;
+mod nats;
+mod topic;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+
+pub use error::BusError;
+pub use topic::{Namespace, StreamKind, Topic};
+
+/// One message read from a subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub payload: Bytes,
+    /// Position in the broker's stream (not the group's event sequence).
+    pub stream_sequence: u64,
+}
+
+/// Where a new subscription starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    /// Only messages published after the subscription exists.
+    New,
+    /// Every retained message with a stream sequence of at least this.
+    StreamSequence(u64),
+}
+
+pub type Deliveries = BoxStream<'static, Result<Delivery, BusError>>;
+
+/// A connected bus. Cheap to clone.
+#[derive(Clone, Debug)]
+pub enum Bus {
+    Nats(Box<nats::NatsBus>),
+    Memory(memory::MemoryBus),
+}
+
+impl Bus {
+    /// Connects to NATS and checks that JetStream answers.
+    pub async fn connect(url: &str, namespace: Namespace) -> Result<Self, BusError> {
+        Ok(Bus::Nats(Box::new(
+            nats::NatsBus::connect(url, namespace).await?,
+        )))
+    }
+
+    pub fn memory(namespace: Namespace) -> Self {
+        Bus::Memory(memory::MemoryBus::new(namespace))
+    }
+
+    pub fn namespace(&self) -> &Namespace {
+        match self {
+            Bus::Nats(bus) => bus.namespace(),
+            Bus::Memory(bus) => bus.namespace(),
+        }
+    }
+
+    /// Creates the stream holding a kind of topic if it does not exist, with
+    /// explicit retention and a de-duplication window.
+    pub async fn ensure_stream(
+        &self,
+        kind: StreamKind,
+        retention: Duration,
+    ) -> Result<(), BusError> {
+        match self {
+            Bus::Nats(bus) => bus.ensure_stream(kind, retention).await,
+            Bus::Memory(_) => Ok(()),
+        }
+    }
+
+    /// Publishes and waits until the broker has stored the message. A second
+    /// publish with the same `msg_id` (within the de-duplication window) is
+    /// acknowledged without storing a copy.
+    pub async fn publish(
+        &self,
+        topic: &Topic,
+        msg_id: &str,
+        payload: Bytes,
+    ) -> Result<(), BusError> {
+        match self {
+            Bus::Nats(bus) => bus.publish(topic, msg_id, payload).await,
+            Bus::Memory(bus) => bus.publish(topic, msg_id, payload),
+        }
+    }
+
+    /// Every message of one topic, in order, from `start`. The returned stream
+    /// survives broker reconnects without gaps; dropping it ends the
+    /// subscription.
+    pub async fn subscribe(&self, topic: &Topic, start: StartAt) -> Result<Deliveries, BusError> {
+        match self {
+            Bus::Nats(bus) => bus.subscribe(topic, start).await,
+            Bus::Memory(bus) => Ok(bus.subscribe(topic, start)),
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! In-process bus with the same observable behaviour as the JetStream one:
+//! per-topic ordered log, de-duplication by message id, subscriptions from
+//! "new" or from a stream sequence.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+
+use crate::{Deliveries, Delivery, Namespace, StartAt, Topic};
+
+#[derive(Clone, Debug)]
+pub struct MemoryBus {
+    namespace: Namespace,
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// One sequence across all topics, like a stream's.
+    last_sequence: u64,
+    seen_ids: HashSet<String>,
+    log: HashMap<Topic, Vec<Delivery>>,
+    /// Unbounded on purpose: a test bus must never drop; the gateway bounds
+    /// what it buffers above this layer.
+    subscribers: HashMap<Topic, Vec<mpsc::UnboundedSender<Delivery>>>,
+}
+
+impl MemoryBus {
+    pub(crate) fn new(namespace: Namespace) -> Self {
+        Self {
+            namespace,
+            state: Arc::default(),
+        }
+    }
+
+    pub(crate) fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock leaves only plain data behind.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn publish(
+        &self,
+        topic: &Topic,
+        msg_id: &str,
+        payload: Bytes,
+    ) -> Result<(), crate::BusError> {
+        let mut state = self.state();
+        if !state.seen_ids.insert(msg_id.to_owned()) {
+            return Ok(());
+        }
+        state.last_sequence += 1;
+        let delivery = Delivery {
+            payload,
+            stream_sequence: state.last_sequence,
+        };
+        state.log.entry(*topic).or_default().push(delivery.clone());
+        if let Some(senders) = state.subscribers.get_mut(topic) {
+            senders.retain(|sender| sender.send(delivery.clone()).is_ok());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn subscribe(&self, topic: &Topic, start: StartAt) -> Deliveries {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let mut state = self.state();
+        if let StartAt::StreamSequence(from) = start {
+            for delivery in state.log.get(topic).into_iter().flatten() {
+                if delivery.stream_sequence >= from {
+                    // The receiver is alive: it is returned below.
+                    let _ = sender.send(delivery.clone());
+                }
+            }
+        }
+        state.subscribers.entry(*topic).or_default().push(sender);
+        UnboundedReceiverStream::new(receiver).map(Ok).boxed()
+    }
+}

@@ -1,0 +1,134 @@
+//! NATS JetStream implementation.
+
+use std::time::Duration;
+
+use async_nats::{
+    header::{HeaderMap, NATS_MESSAGE_ID},
+    jetstream::{
+        self,
+        consumer::{push::OrderedConfig, DeliverPolicy},
+        stream::{Config as StreamConfig, RetentionPolicy, StorageType},
+    },
+};
+use bytes::Bytes;
+use futures::StreamExt;
+
+use crate::{BusError, Deliveries, Delivery, Namespace, StartAt, StreamKind, Topic};
+
+/// How long JetStream remembers message ids to drop re-published duplicates.
+/// Longer than any relay retry burst; consumers also de-duplicate by the
+/// group sequence, which covers anything older.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+#[derive(Clone, Debug)]
+pub struct NatsBus {
+    client: async_nats::Client,
+    jetstream: jetstream::Context,
+    namespace: Namespace,
+}
+
+impl NatsBus {
+    pub(crate) async fn connect(url: &str, namespace: Namespace) -> Result<Self, BusError> {
+        let client = async_nats::ConnectOptions::new()
+            .name("pulse")
+            .retry_on_initial_connect()
+            .connect(url)
+            .await
+            .map_err(|e| BusError::Connect(e.to_string()))?;
+        let jetstream = jetstream::new(client.clone());
+        Ok(Self {
+            client,
+            jetstream,
+            namespace,
+        })
+    }
+
+    pub(crate) fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    pub(crate) async fn ensure_stream(
+        &self,
+        kind: StreamKind,
+        retention: Duration,
+    ) -> Result<(), BusError> {
+        let config = StreamConfig {
+            name: self.namespace.stream_name(kind),
+            subjects: vec![self.namespace.stream_subjects(kind)],
+            retention: RetentionPolicy::Limits,
+            storage: StorageType::File,
+            max_age: retention,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        };
+        self.jetstream
+            .get_or_create_stream(config)
+            .await
+            .map(|_| ())
+            .map_err(|e| BusError::Config(e.to_string()))
+    }
+
+    pub(crate) async fn publish(
+        &self,
+        topic: &Topic,
+        msg_id: &str,
+        payload: Bytes,
+    ) -> Result<(), BusError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(NATS_MESSAGE_ID, msg_id);
+        let ack = self
+            .jetstream
+            .publish_with_headers(self.namespace.subject(topic), headers, payload)
+            .await
+            .map_err(|e| BusError::Publish(e.to_string()))?;
+        ack.await
+            .map(|_| ())
+            .map_err(|e| BusError::Publish(e.to_string()))
+    }
+
+    /// An ordered push consumer filtered to the topic's subject: JetStream
+    /// resends from the last delivered position after a reconnect or a
+    /// detected gap, so the stream has neither holes nor reorders.
+    pub(crate) async fn subscribe(
+        &self,
+        topic: &Topic,
+        start: StartAt,
+    ) -> Result<Deliveries, BusError> {
+        let stream = self
+            .jetstream
+            .get_stream(self.namespace.stream_name(topic.kind()))
+            .await
+            .map_err(|e| BusError::Subscribe(e.to_string()))?;
+        let deliver_policy = match start {
+            StartAt::New => DeliverPolicy::New,
+            StartAt::StreamSequence(start_sequence) => {
+                DeliverPolicy::ByStartSequence { start_sequence }
+            }
+        };
+        let consumer = stream
+            .create_consumer(OrderedConfig {
+                deliver_subject: self.client.new_inbox(),
+                filter_subject: self.namespace.subject(topic),
+                deliver_policy,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| BusError::Subscribe(e.to_string()))?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(|e| BusError::Subscribe(e.to_string()))?;
+        Ok(messages
+            .map(|message| {
+                let message = message.map_err(|e| BusError::Subscribe(e.to_string()))?;
+                let info = message
+                    .info()
+                    .map_err(|e| BusError::Subscribe(e.to_string()))?;
+                Ok(Delivery {
+                    stream_sequence: info.stream_sequence,
+                    payload: message.payload.clone(),
+                })
+            })
+            .boxed())
+    }
+}

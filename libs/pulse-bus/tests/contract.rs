@@ -1,0 +1,140 @@
+//! The same behaviour is required of the JetStream bus and the in-memory bus.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use pulse_bus::{Bus, Deliveries, Namespace, StartAt, StreamKind, Topic};
+use uuid::Uuid;
+
+async fn nats_bus() -> Bus {
+    let ns = Namespace::new(&pulse_testkit::unique_namespace()).expect("namespace");
+    let bus = Bus::connect(&pulse_testkit::shared_nats_url(), ns)
+        .await
+        .expect("shared NATS is running");
+    bus.ensure_stream(StreamKind::Lists, Duration::from_secs(600))
+        .await
+        .expect("stream");
+    bus
+}
+
+fn memory_bus() -> Bus {
+    Bus::memory(Namespace::new("mem").expect("namespace"))
+}
+
+async fn next_payload(deliveries: &mut Deliveries) -> Bytes {
+    tokio::time::timeout(Duration::from_secs(10), deliveries.next())
+        .await
+        .expect("a delivery within 10 s")
+        .expect("stream open")
+        .expect("delivery ok")
+        .payload
+}
+
+async fn assert_nothing_more(deliveries: &mut Deliveries) {
+    let more = tokio::time::timeout(Duration::from_millis(300), deliveries.next()).await;
+    assert!(more.is_err(), "unexpected delivery: {more:?}");
+}
+
+async fn delivers_in_order_once_per_message_id(bus: Bus) {
+    let topic = Topic::List(Uuid::new_v4());
+    let other = Topic::List(Uuid::new_v4());
+    let mut sub = bus
+        .subscribe(&topic, StartAt::New)
+        .await
+        .expect("subscribe");
+    for (id, body) in [("a", "1"), ("b", "2"), ("a", "1"), ("c", "3")] {
+        bus.publish(&topic, id, Bytes::from(body))
+            .await
+            .expect("publish");
+    }
+    bus.publish(&other, "x", Bytes::from("other"))
+        .await
+        .expect("publish");
+    for expected in ["1", "2", "3"] {
+        assert_eq!(next_payload(&mut sub).await, expected);
+    }
+    assert_nothing_more(&mut sub).await;
+}
+
+async fn replays_from_a_stream_sequence(bus: Bus) {
+    let topic = Topic::List(Uuid::new_v4());
+    let mut live = bus
+        .subscribe(&topic, StartAt::New)
+        .await
+        .expect("subscribe");
+    bus.publish(&topic, "1", Bytes::from("one"))
+        .await
+        .expect("publish");
+    bus.publish(&topic, "2", Bytes::from("two"))
+        .await
+        .expect("publish");
+    let first = tokio::time::timeout(Duration::from_secs(10), live.next())
+        .await
+        .expect("delivery")
+        .expect("open")
+        .expect("ok");
+    let mut replay = bus
+        .subscribe(&topic, StartAt::StreamSequence(first.stream_sequence))
+        .await
+        .expect("subscribe");
+    assert_eq!(next_payload(&mut replay).await, "one");
+    assert_eq!(next_payload(&mut replay).await, "two");
+    bus.publish(&topic, "3", Bytes::from("three"))
+        .await
+        .expect("publish");
+    assert_eq!(next_payload(&mut replay).await, "three");
+}
+
+#[tokio::test]
+async fn nats_bus_delivers_in_order_once_per_message_id() {
+    delivers_in_order_once_per_message_id(nats_bus().await).await;
+}
+
+#[tokio::test]
+async fn memory_bus_delivers_in_order_once_per_message_id() {
+    delivers_in_order_once_per_message_id(memory_bus()).await;
+}
+
+#[tokio::test]
+async fn nats_bus_replays_from_a_stream_sequence() {
+    replays_from_a_stream_sequence(nats_bus().await).await;
+}
+
+#[tokio::test]
+async fn memory_bus_replays_from_a_stream_sequence() {
+    replays_from_a_stream_sequence(memory_bus()).await;
+}
+
+#[tokio::test]
+async fn subscription_survives_a_broker_restart_without_gaps() {
+    let mut server = pulse_testkit::NatsServer::start();
+    let ns = Namespace::new("restart").expect("namespace");
+    let bus = Bus::connect(&server.url(), ns).await.expect("connect");
+    bus.ensure_stream(StreamKind::Lists, Duration::from_secs(600))
+        .await
+        .expect("stream");
+    let topic = Topic::List(Uuid::new_v4());
+    let mut sub = bus
+        .subscribe(&topic, StartAt::New)
+        .await
+        .expect("subscribe");
+    bus.publish(&topic, "1", Bytes::from("before"))
+        .await
+        .expect("publish");
+    assert_eq!(next_payload(&mut sub).await, "before");
+
+    server.restart();
+    let publish = async {
+        loop {
+            if bus.publish(&topic, "2", Bytes::from("after")).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), publish)
+        .await
+        .expect("publish after restart");
+    assert_eq!(next_payload(&mut sub).await, "after");
+}

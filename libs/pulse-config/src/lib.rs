@@ -1,0 +1,99 @@
+//! Configuration pieces every binary shares, as clap argument groups that
+//! binaries `#[command(flatten)]`. Each field reads `--flag` or the
+//! environment variable named beside it; the doc line is the README's table.
+
+use std::time::Duration;
+
+use clap::Args;
+use pulse_auth::{JwtKeys, JwtValidator};
+use pulse_bus::{Bus, BusError, Namespace};
+use pulse_telemetry::LogFormat;
+use secrecy::SecretString;
+
+/// A configuration value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+/// Parses durations written like `15s`, `500ms`, `7days`.
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BusArgs {
+    /// NATS server URL (JetStream enabled).
+    #[arg(long, env = "PULSE_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+    /// Prefix of every subject and stream, isolating deployments on one broker.
+    #[arg(long, env = "PULSE_BUS_NAMESPACE", default_value = "pulse")]
+    pub bus_namespace: String,
+    /// How long JetStream keeps events (the window in which clients can resume).
+    #[arg(long, env = "PULSE_EVENT_RETENTION", default_value = "7days", value_parser = parse_duration)]
+    pub event_retention: Duration,
+}
+
+impl BusArgs {
+    pub fn namespace(&self) -> Result<Namespace, ConfigError> {
+        Ok(Namespace::new(&self.bus_namespace)?)
+    }
+
+    /// Connects in the background: a broker that is down at start-up is
+    /// retried, and nothing here waits for it.
+    pub async fn connect(&self) -> Result<Bus, ConfigError> {
+        Ok(Bus::connect(&self.nats_url, self.namespace()?).await?)
+    }
+}
+
+#[derive(Clone, Args)]
+pub struct AuthArgs {
+    /// HS256 secret that signs user JWTs. Required unless a public key is given.
+    #[arg(long, env = "PULSE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Path of a PEM RSA public key: validate RS256 JWTs instead of HS256.
+    #[arg(long, env = "PULSE_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for AuthArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthArgs")
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("jwt_public_key_file", &self.jwt_public_key_file)
+            .finish()
+    }
+}
+
+impl AuthArgs {
+    pub fn keys(&self) -> Result<JwtKeys, ConfigError> {
+        match (&self.jwt_public_key_file, &self.jwt_secret) {
+            (Some(path), _) => std::fs::read_to_string(path)
+                .map(JwtKeys::Rs256PublicPem)
+                .map_err(|e| ConfigError::Invalid(format!("cannot read {}: {e}", path.display()))),
+            (None, Some(secret)) if !secret.is_empty() => {
+                Ok(JwtKeys::Hs256(SecretString::from(secret.clone())))
+            }
+            _ => Err(ConfigError::Invalid(
+                "set PULSE_JWT_SECRET (HS256) or PULSE_JWT_PUBLIC_KEY_FILE (RS256)".into(),
+            )),
+        }
+    }
+
+    pub fn validator(&self) -> Result<JwtValidator, ConfigError> {
+        JwtValidator::new(&self.keys()?).map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TelemetryArgs {
+    /// Log line format: `text` or `json`. Levels come from `RUST_LOG`.
+    #[arg(long, env = "PULSE_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}

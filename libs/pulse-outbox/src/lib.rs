@@ -1,0 +1,21 @@
+//! The transactional outbox.
+//!
+//! A command's change and its event commit in one PostgreSQL transaction
+//! ([`enqueue`]); the [`Relay`] then publishes outbox rows in order to the bus,
+//! waits for each acknowledgement, and only then deletes them. A crash between
+//! commit and publish therefore loses nothing (the row is still there), and a
+//! crash between publish and delete duplicates nothing visible (the message id
+//! is de-duplicated by JetStream, and every event carries its group sequence
+//! so consumers drop anything they have already seen).
+
+mod relay;
+mod schema;
+mod store;
+
+pub use relay::{Relay, RelayConfig};
+pub use schema::ensure_schema;
+pub use store::{current_sequence, enqueue};
+
+/// The PostgreSQL channel the relay listens on; `enqueue` notifies it, and the
+/// notification is delivered when the transaction commits.
+pub(crate) const CHANNEL: &str = "pulse_outbox";

@@ -1,0 +1,27 @@
+//! Generated protobuf types and gRPC stubs for the whole suite.
+//!
+//! The `.proto` files under `proto/` are the source of truth. Domain messages
+//! carry serde derives so the same definition encodes an event for SignalR
+//! JSON, SignalR MessagePack and gRPC.
+
+/// Encoded `FileDescriptorSet` of every .proto file, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/pulse_descriptor.bin"));
+
+pub mod lists {
+    pub mod v1 {
+        tonic::include_proto!("pulse.lists.v1");
+    }
+}
+
+pub mod events {
+    pub mod v1 {
+        tonic::include_proto!("pulse.events.v1");
+    }
+}
+
+mod event_name;
+mod membership;
+
+pub use event_name::EventName;
+pub use membership::revoked_member;
