@@ -8,11 +8,12 @@
 
 mod config;
 mod hub;
-mod node;
+pub mod node;
 pub mod protocol;
 mod session;
 mod startup;
 mod transport;
 
 pub use config::GatewayConfig;
+pub use session::SignalrEncoder;
 pub use startup::{GatewayApp, StartupError};

@@ -25,6 +25,9 @@ pub use outbound::{outbound, Frame, Outbound, OutboundReceiver};
 
 use group::Group;
 
+#[cfg(test)]
+mod tests;
+
 /// A connection's membership in a group.
 #[derive(Clone)]
 pub struct Member {

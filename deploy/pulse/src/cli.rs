@@ -1,0 +1,85 @@
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use pulse_config::{parse_duration, AuthArgs, BusArgs, TelemetryArgs};
+use pulse_gateway::GatewayConfig;
+use pulse_lists::ListsConfig;
+use uuid::Uuid;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pulse",
+    version,
+    about = "Real-time event platform: domain services and a SignalR gateway"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every service and the gateway in one process.
+    Suite(SuiteArgs),
+    /// Run the shopping-list gRPC service only.
+    Lists(ListsArgs),
+    /// Run the SignalR gateway only.
+    Gateway(GatewayArgs),
+    /// Print a signed JWT for a user (development and tests).
+    MintToken(MintTokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SuiteArgs {
+    #[command(flatten)]
+    pub lists: ListsConfig,
+    #[command(flatten)]
+    pub gateway: GatewayConfig,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListsArgs {
+    #[command(flatten)]
+    pub lists: ListsConfig,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    #[command(flatten)]
+    pub gateway: GatewayConfig,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Settings every process needs.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    #[command(flatten)]
+    pub bus: BusArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MintTokenArgs {
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    /// User id (`sub`); a new random one if omitted.
+    #[arg(long)]
+    pub sub: Option<Uuid>,
+    /// Display name (`name`).
+    #[arg(long, default_value = "Dev User")]
+    pub name: String,
+    /// Role (repeatable), e.g. `--role trainer`.
+    #[arg(long = "role")]
+    pub roles: Vec<String>,
+    /// Lifetime of the token.
+    #[arg(long, default_value = "12h", value_parser = parse_duration)]
+    pub ttl: Duration,
+}

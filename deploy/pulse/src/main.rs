@@ -1,0 +1,17 @@
+//! `pulse`: one binary for the whole suite.
+//!
+//! `pulse suite` runs the shopping-list service and the gateway in one
+//! process (each on its own port), which is how development, the conformance
+//! tests and small deployments run it; `pulse lists` and `pulse gateway` run
+//! one part each for larger deployments; `pulse mint-token` prints a JWT.
+
+mod cli;
+mod run;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    run::run(cli.command).await
+}

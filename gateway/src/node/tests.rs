@@ -1,0 +1,209 @@
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use bytes::Bytes;
+use prost::Message;
+use pulse_bus::{Bus, Namespace, Topic};
+use pulse_proto::{
+    events::v1::{event::Kind, Event, EventEnvelope},
+    lists::v1::{CollaboratorRemoved, ItemDeleted, UserJoined},
+    EventName,
+};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::*;
+
+/// Encodes as `<name>:<sequence>` and counts how often it runs.
+#[derive(Default)]
+struct CountingEncoder {
+    calls: AtomicUsize,
+}
+
+impl EventEncoder for CountingEncoder {
+    fn key(&self) -> &'static str {
+        "test"
+    }
+
+    fn encode(&self, event: EncodedEvent<'_>) -> Option<Frame> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let name = event.kind.name()?;
+        Some(Frame::Text(Bytes::from(format!(
+            "{name}:{}",
+            event.envelope.sequence
+        ))))
+    }
+}
+
+struct Client {
+    member: Member,
+    frames: OutboundReceiver,
+}
+
+fn client(user_id: Uuid, encoder: &Arc<CountingEncoder>) -> Client {
+    let (outbound, frames) = outbound(1 << 20);
+    Client {
+        member: Member {
+            connection_id: Arc::from(Uuid::new_v4().to_string()),
+            user_id,
+            encoder: encoder.clone(),
+            outbound,
+        },
+        frames,
+    }
+}
+
+impl Client {
+    async fn next(&mut self) -> String {
+        let frame = tokio::time::timeout(Duration::from_secs(5), self.frames.recv())
+            .await
+            .expect("a frame within 5 s")
+            .expect("queue open");
+        let Frame::Text(bytes) = frame else {
+            panic!("test encoder writes text")
+        };
+        String::from_utf8(bytes.to_vec()).expect("utf-8")
+    }
+
+    async fn nothing_more(&mut self) {
+        let more = tokio::time::timeout(Duration::from_millis(200), self.frames.recv()).await;
+        assert!(more.is_err(), "unexpected frame {more:?}");
+    }
+}
+
+fn bus() -> Bus {
+    Bus::memory(Namespace::new("node").expect("namespace"))
+}
+
+async fn publish(bus: &Bus, topic: Topic, sequence: u64, kind: Kind, except: Option<Uuid>) {
+    let envelope = EventEnvelope {
+        group: topic.group(),
+        sequence,
+        occurred_at: String::new(),
+        except_user_id: except.map(|u| u.to_string()),
+        event: Some(Event { kind: Some(kind) }),
+    };
+    // A fresh message id each time: duplicates must be caught by sequence.
+    bus.publish(
+        &topic,
+        &Uuid::new_v4().to_string(),
+        Bytes::from(envelope.encode_to_vec()),
+    )
+    .await
+    .expect("publish");
+}
+
+fn deleted() -> Kind {
+    Kind::ItemDeleted(ItemDeleted::default())
+}
+
+#[tokio::test]
+async fn members_get_each_event_of_their_group_once_in_order() {
+    let bus = bus();
+    let node = Node::new(bus.clone(), CancellationToken::new());
+    let encoder = Arc::new(CountingEncoder::default());
+    let topic = Topic::List(Uuid::new_v4());
+    let other = Topic::List(Uuid::new_v4());
+    let mut ann = client(Uuid::new_v4(), &encoder);
+    let mut bob = client(Uuid::new_v4(), &encoder);
+    node.join(topic, ann.member.clone()).await.expect("join");
+    node.join(topic, bob.member.clone()).await.expect("join");
+
+    publish(&bus, topic, 1, deleted(), None).await;
+    publish(&bus, topic, 2, deleted(), None).await;
+    publish(&bus, topic, 2, deleted(), None).await; // re-published duplicate
+    publish(&bus, other, 1, deleted(), None).await; // another group
+    publish(&bus, topic, 3, deleted(), None).await;
+
+    for client in [&mut ann, &mut bob] {
+        for sequence in 1..=3 {
+            assert_eq!(client.next().await, format!("ItemDeleted:{sequence}"));
+        }
+        client.nothing_more().await;
+    }
+    assert_eq!(
+        encoder.calls.load(Ordering::SeqCst),
+        3,
+        "each event is encoded once, whatever the number of members"
+    );
+}
+
+#[tokio::test]
+async fn events_for_the_others_skip_every_connection_of_that_user() {
+    let bus = bus();
+    let node = Node::new(bus.clone(), CancellationToken::new());
+    let encoder = Arc::new(CountingEncoder::default());
+    let topic = Topic::List(Uuid::new_v4());
+    let ann_id = Uuid::new_v4();
+    let mut ann_tab1 = client(ann_id, &encoder);
+    let mut ann_tab2 = client(ann_id, &encoder);
+    let mut bob = client(Uuid::new_v4(), &encoder);
+    for c in [&ann_tab1, &ann_tab2, &bob] {
+        node.join(topic, c.member.clone()).await.expect("join");
+    }
+    publish(
+        &bus,
+        topic,
+        1,
+        Kind::UserJoined(UserJoined::default()),
+        Some(ann_id),
+    )
+    .await;
+    assert_eq!(bob.next().await, "UserJoined:1");
+    ann_tab1.nothing_more().await;
+    ann_tab2.nothing_more().await;
+}
+
+#[tokio::test]
+async fn a_removed_collaborator_gets_the_removal_then_nothing_more() {
+    let bus = bus();
+    let node = Node::new(bus.clone(), CancellationToken::new());
+    let encoder = Arc::new(CountingEncoder::default());
+    let topic = Topic::List(Uuid::new_v4());
+    let bob_id = Uuid::new_v4();
+    let mut ann = client(Uuid::new_v4(), &encoder);
+    let mut bob_tab1 = client(bob_id, &encoder);
+    let mut bob_tab2 = client(bob_id, &encoder);
+    for c in [&ann, &bob_tab1, &bob_tab2] {
+        node.join(topic, c.member.clone()).await.expect("join");
+    }
+    let removal = Kind::CollaboratorRemoved(CollaboratorRemoved {
+        user_id: bob_id.to_string(),
+        ..Default::default()
+    });
+    publish(&bus, topic, 1, removal, None).await;
+    publish(&bus, topic, 2, deleted(), None).await;
+
+    for bob in [&mut bob_tab1, &mut bob_tab2] {
+        assert_eq!(bob.next().await, "CollaboratorRemoved:1");
+        bob.nothing_more().await;
+        assert!(!node.is_member(&topic, &bob.member.connection_id));
+    }
+    assert_eq!(ann.next().await, "CollaboratorRemoved:1");
+    assert_eq!(ann.next().await, "ItemDeleted:2");
+}
+
+#[tokio::test]
+async fn the_last_member_leaving_ends_the_group_and_a_new_join_starts_it_again() {
+    let bus = bus();
+    let node = Node::new(bus.clone(), CancellationToken::new());
+    let encoder = Arc::new(CountingEncoder::default());
+    let topic = Topic::List(Uuid::new_v4());
+    let mut ann = client(Uuid::new_v4(), &encoder);
+    node.join(topic, ann.member.clone()).await.expect("join");
+    node.leave(&topic, &ann.member.connection_id);
+    assert!(!node.is_member(&topic, &ann.member.connection_id));
+    publish(&bus, topic, 1, deleted(), None).await;
+    ann.nothing_more().await;
+
+    node.join(topic, ann.member.clone())
+        .await
+        .expect("join again");
+    publish(&bus, topic, 2, deleted(), None).await;
+    assert_eq!(ann.next().await, "ItemDeleted:2");
+}

@@ -1,0 +1,303 @@
+//! A running suite (lists service + gateway on random ports, real NATS and
+//! PostgreSQL, a database and bus namespace of its own) and a raw SignalR
+//! client that speaks the JSON protocol over a WebSocket.
+
+use std::{collections::VecDeque, net::SocketAddr, time::Duration};
+
+use clap::Parser;
+use futures::{SinkExt, StreamExt};
+use pulse_auth::{JwtKeys, JwtValidator, TokenRequest};
+use pulse_bus::{Bus, Namespace};
+use pulse_gateway::{GatewayApp, GatewayConfig};
+use pulse_lists::{ListsApp, ListsConfig};
+use pulse_testkit::TestDatabase;
+use serde_json::{json, Value};
+use tokio::{net::TcpStream, task::JoinHandle};
+use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub const HUB: &str = "/hubs/shopping-list";
+const SECRET: &str = "integration-test-secret";
+const WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Parser)]
+struct ListsArgs {
+    #[command(flatten)]
+    config: ListsConfig,
+}
+
+#[derive(Parser)]
+struct GatewayArgs {
+    #[command(flatten)]
+    config: GatewayConfig,
+}
+
+pub struct TestSuite {
+    pub gateway: SocketAddr,
+    pub lists: SocketAddr,
+    pub validator: JwtValidator,
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    _database: TestDatabase,
+}
+
+impl TestSuite {
+    /// On the shared NATS.
+    pub async fn start() -> Self {
+        Self::start_on(&pulse_testkit::shared_nats_url()).await
+    }
+
+    pub async fn start_on(nats_url: &str) -> Self {
+        let database = TestDatabase::create().await;
+        let namespace = Namespace::new(&pulse_testkit::unique_namespace()).expect("namespace");
+        let bus = Bus::connect(nats_url, namespace).await.expect("bus");
+        let validator =
+            JwtValidator::new(&JwtKeys::Hs256(SECRET.to_owned().into())).expect("validator");
+        let lists_config = ListsArgs::parse_from([
+            "lists",
+            "--lists-addr",
+            "127.0.0.1:0",
+            "--database-url",
+            &database.url(),
+        ])
+        .config;
+        let lists = ListsApp::build(&lists_config, bus.clone(), validator.clone())
+            .await
+            .expect("lists service starts");
+        let lists_addr = lists.local_addr();
+        let gateway_config = GatewayArgs::parse_from([
+            "gateway",
+            "--gateway-addr",
+            "127.0.0.1:0",
+            "--lists-url",
+            &format!("http://{lists_addr}"),
+            "--max-message-size",
+            "1024",
+        ])
+        .config;
+        let gateway = GatewayApp::build(&gateway_config, bus, validator.clone())
+            .await
+            .expect("gateway starts");
+        let gateway_addr = gateway.local_addr();
+        let stop = CancellationToken::new();
+        let tasks = vec![
+            tokio::spawn({
+                let stop = stop.clone();
+                async move {
+                    let _ = lists.run_until_stopped(stop).await;
+                }
+            }),
+            tokio::spawn({
+                let stop = stop.clone();
+                async move {
+                    let _ = gateway.run_until_stopped(stop).await;
+                }
+            }),
+        ];
+        Self {
+            gateway: gateway_addr,
+            lists: lists_addr,
+            validator,
+            stop,
+            tasks,
+            _database: database,
+        }
+    }
+
+    pub fn token(&self, user: &User) -> String {
+        self.validator
+            .mint(&TokenRequest {
+                sub: user.id,
+                name: user.name.clone(),
+                roles: vec![],
+                exp: chrono::Utc::now().timestamp() + 3600,
+            })
+            .expect("mint")
+    }
+
+    pub fn http(&self, path: &str) -> String {
+        format!("http://{}{path}", self.gateway)
+    }
+
+    pub async fn connect(&self, user: &User) -> RawClient {
+        RawClient::connect(self, &self.token(user)).await
+    }
+
+    pub async fn stop(self) {
+        self.stop.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub name: String,
+}
+
+impl User {
+    pub fn new(name: &str) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            name: name.into(),
+        }
+    }
+}
+
+/// A SignalR client that shows the raw protocol: records in, records out.
+pub struct RawClient {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    received: VecDeque<Value>,
+    next_id: u64,
+}
+
+impl RawClient {
+    pub async fn connect(suite: &TestSuite, token: &str) -> Self {
+        let negotiated: Value = reqwest::Client::new()
+            .post(suite.http(&format!("{HUB}/negotiate?negotiateVersion=1")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("negotiate")
+            .error_for_status()
+            .expect("negotiate 200")
+            .json()
+            .await
+            .expect("negotiate json");
+        let id = negotiated["connectionToken"].as_str().expect("token");
+        let url = format!("ws://{}{HUB}?id={id}&access_token={token}", suite.gateway);
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("websocket");
+        let mut client = Self {
+            ws,
+            received: VecDeque::new(),
+            next_id: 0,
+        };
+        client
+            .send_text("{\"protocol\":\"json\",\"version\":1}\u{1e}")
+            .await;
+        assert_eq!(client.next_text().await, "{}\u{1e}", "handshake response");
+        client
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).await.expect("send");
+    }
+
+    /// The next WebSocket text message, raw.
+    pub async fn next_text(&mut self) -> String {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a message in time")
+                .expect("socket open")
+                .expect("socket ok");
+            match message {
+                Message::Text(text) => return text.to_string(),
+                Message::Close(frame) => panic!("socket closed: {frame:?}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// The next hub message that is not a Ping.
+    pub async fn next_message(&mut self) -> Value {
+        loop {
+            if let Some(message) = self.received.pop_front() {
+                if message["type"] != 6 {
+                    return message;
+                }
+                continue;
+            }
+            let text = self.next_text().await;
+            for record in text.split('\u{1e}').filter(|r| !r.is_empty()) {
+                self.received
+                    .push_back(serde_json::from_str(record).expect("record is JSON"));
+            }
+        }
+    }
+
+    /// Invokes and waits for the Completion; events seen meanwhile stay
+    /// queued for `event`.
+    pub async fn invoke(&mut self, target: &str, arguments: Value) -> Value {
+        let id = self.next_id.to_string();
+        self.next_id += 1;
+        let record =
+            json!({"type": 1, "invocationId": id, "target": target, "arguments": arguments});
+        self.send_text(&format!("{record}\u{1e}")).await;
+        let mut skipped = Vec::new();
+        let completion = loop {
+            let message = self.next_message().await;
+            if message["type"] == 3 && message["invocationId"] == id {
+                break message;
+            }
+            skipped.push(message);
+        };
+        for message in skipped.into_iter().rev() {
+            self.received.push_front(message);
+        }
+        completion
+    }
+
+    /// Invokes and returns the result, failing on an error completion.
+    pub async fn call(&mut self, target: &str, arguments: Value) -> Value {
+        let completion = self.invoke(target, arguments).await;
+        assert!(
+            completion.get("error").is_none(),
+            "{target} failed: {completion}"
+        );
+        completion.get("result").cloned().unwrap_or(Value::Null)
+    }
+
+    /// The next server→client invocation of `target`; other messages before
+    /// it are dropped.
+    pub async fn event(&mut self, target: &str) -> Value {
+        loop {
+            let message = self.next_message().await;
+            if message["type"] == 1 && message["target"] == target {
+                return message["arguments"][0].clone();
+            }
+        }
+    }
+
+    /// True when nothing received is still waiting to be read.
+    pub fn expect_no_reply_pending(&self) -> bool {
+        self.received.iter().all(|m| m["type"] == 6)
+    }
+
+    /// Asserts no invocation arrives within `window`.
+    pub async fn expect_no_event(&mut self, window: Duration) {
+        let pending: Vec<_> = self.received.drain(..).filter(|m| m["type"] == 1).collect();
+        assert!(pending.is_empty(), "unexpected events: {pending:?}");
+        let deadline = tokio::time::Instant::now() + window;
+        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, self.ws.next()).await {
+            if let Message::Text(text) = message {
+                assert!(!text.contains("\"type\":1"), "unexpected event: {text}");
+            }
+        }
+    }
+
+    /// Reads until the server closes; returns the Close hub message, if any.
+    pub async fn closed(&mut self) -> Option<Value> {
+        let mut close = None;
+        while let Ok(Some(Ok(message))) = tokio::time::timeout(WAIT, self.ws.next()).await {
+            match message {
+                Message::Text(text) => {
+                    for record in text.split('\u{1e}').filter(|r| !r.is_empty()) {
+                        let value: Value = serde_json::from_str(record).expect("JSON");
+                        if value["type"] == 7 {
+                            close = Some(value);
+                        }
+                    }
+                }
+                Message::Close(_) => return close,
+                _ => {}
+            }
+        }
+        close
+    }
+}

@@ -1,0 +1,97 @@
+//! Validation of the free-text and numeric fields users type. Every function
+//! names the field in its message, in the camelCase the client sent, so the
+//! error can be shown as-is.
+
+use crate::ListsError;
+
+/// Longest list, item and display name, in characters.
+pub const NAME_MAX: usize = 200;
+/// Longest description or notes.
+pub const LONG_TEXT_MAX: usize = 2000;
+/// Longest unit ("kg", "bottles").
+pub const UNIT_MAX: usize = 50;
+/// Longest URL (image, avatar).
+pub const URL_MAX: usize = 2048;
+
+/// A required name: trimmed, non-empty, at most [`NAME_MAX`] characters.
+pub fn required_name(field: &str, value: &str) -> Result<String, ListsError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(ListsError::Invalid(format!("{field} must not be empty")));
+    }
+    check_length(field, trimmed, NAME_MAX)?;
+    Ok(trimmed.to_owned())
+}
+
+/// An optional text: trimmed; empty means "no value", so clients clear a field
+/// by sending an empty string.
+pub fn optional_text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, ListsError> {
+    let Some(value) = value else { return Ok(None) };
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    check_length(field, trimmed, max)?;
+    Ok(Some(trimmed.to_owned()))
+}
+
+/// A quantity: finite and greater than zero (fractions allowed: 0.5 kg).
+pub fn quantity(value: f64) -> Result<f64, ListsError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(ListsError::Invalid("quantity must be a positive number".into()))
+    }
+}
+
+fn check_length(field: &str, value: &str, max: usize) -> Result<(), ListsError> {
+    if value.chars().count() > max {
+        return Err(ListsError::Invalid(format!("{field} must be at most {max} characters")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(result: Result<impl std::fmt::Debug, ListsError>) -> String {
+        match result {
+            Err(ListsError::Invalid(message)) => message,
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn name_is_trimmed() {
+        assert_eq!(required_name("name", "  Milk ").ok().as_deref(), Some("Milk"));
+    }
+
+    #[test]
+    fn blank_name_is_refused() {
+        assert_eq!(message(required_name("name", " \t ")), "name must not be empty");
+    }
+
+    #[test]
+    fn name_of_200_characters_is_accepted_and_201_refused() {
+        assert!(required_name("name", &"é".repeat(200)).is_ok());
+        assert_eq!(
+            message(required_name("name", &"a".repeat(201))),
+            "name must be at most 200 characters"
+        );
+    }
+
+    #[test]
+    fn empty_optional_text_means_no_value() {
+        assert_eq!(optional_text("unit", Some("  ".into()), UNIT_MAX).ok(), Some(None));
+        assert_eq!(optional_text("unit", None, UNIT_MAX).ok(), Some(None));
+    }
+
+    #[test]
+    fn quantity_must_be_positive_and_finite() {
+        assert_eq!(quantity(0.5).ok(), Some(0.5));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(message(quantity(bad)), "quantity must be a positive number");
+        }
+    }
+}

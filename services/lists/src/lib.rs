@@ -1,0 +1,26 @@
+//! The shopping-list service (CONTRACT §3.1): lists, items, collaborators and
+//! presence behind the `pulse.lists.v1.ShoppingLists` gRPC API.
+//!
+//! Every change commits together with its event in a transactional outbox;
+//! the relay publishes events to group `list_{listId}` on the bus in commit
+//! order, numbered 1, 2, 3 ... per list, so gateways can deliver them to
+//! SignalR and gRPC subscribers and clients can resume after a `GetList`
+//! snapshot without gaps or duplicates.
+//!
+//! Embed it with [`ListsApp::build`] and [`ListsApp::run_until_stopped`];
+//! the `pulse-lists` binary is a thin wrapper around the two.
+
+mod config;
+mod domain;
+mod error;
+mod events;
+mod grpc;
+mod startup;
+mod store;
+mod sweeper;
+mod wire;
+
+pub use config::ListsConfig;
+pub use startup::{ListsApp, RunError, StartupError};
+
+pub(crate) use error::ListsError;

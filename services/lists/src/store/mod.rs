@@ -1,0 +1,45 @@
+//! PostgreSQL access. Every command is one transaction that locks the list
+//! row first (`FOR NO KEY UPDATE`), checks the caller's permission, applies
+//! the change and enqueues its event with `pulse_outbox::enqueue`, so the
+//! change and the event commit together and events of one list are numbered
+//! in the order their changes committed.
+//!
+//! Lock order is always: list row, then the rows under it. The users table is
+//! written outside command transactions ([`Store::remember`]) except by
+//! `ShareList`, which never holds a user row while waiting for a list.
+
+mod access;
+mod collaborators;
+mod items;
+mod lists;
+mod presence;
+mod rows;
+mod users;
+
+use sqlx::PgPool;
+
+pub(crate) use collaborators::Share;
+
+/// The service's database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    pub(crate) fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// Enqueues an event for group `list_{list_id}` in the caller's transaction;
+/// `except` keeps it from that user's own connections ("to the others").
+pub(super) async fn emit(
+    conn: &mut sqlx::PgConnection,
+    list_id: uuid::Uuid,
+    event: pulse_proto::events::v1::event::Kind,
+    except: Option<uuid::Uuid>,
+) -> Result<(), crate::ListsError> {
+    pulse_outbox::enqueue(conn, &pulse_bus::Topic::List(list_id), event, except).await?;
+    Ok(())
+}

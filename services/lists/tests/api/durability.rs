@@ -1,0 +1,54 @@
+use std::sync::Arc;
+
+use pulse_bus::StartAt;
+use pulse_testkit::{NatsServer, TestDatabase};
+
+use crate::expect_kind;
+use crate::helpers::{create_list, spawn_app_on, AppOptions, TestUser};
+use crate::items::add_request;
+
+async fn outbox_rows(db: &TestDatabase) -> i64 {
+    let pool = sqlx::PgPool::connect(&db.url()).await.expect("database");
+    let count = sqlx::query_scalar("SELECT COUNT(*) FROM pulse_outbox")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    pool.close().await;
+    count
+}
+
+#[tokio::test]
+async fn event_committed_while_nats_is_down_is_delivered_once_after_restart() {
+    let mut nats = NatsServer::start();
+    let db = Arc::new(TestDatabase::create().await);
+    let options = AppOptions {
+        nats_url: nats.url(),
+        ..AppOptions::default()
+    };
+    let ann = TestUser::new("Ann");
+    let app = spawn_app_on(db.clone(), options.clone()).await;
+    let mut client = app.client(&ann).await;
+    let list = create_list(&mut client, "Groceries").await;
+    let mut live = app.subscribe(&list.id).await;
+    client.add_item(add_request(&list.id, "Milk")).await.expect("added while NATS is up");
+    live.expect(1).await;
+    drop(live);
+
+    nats.stop();
+    client.add_item(add_request(&list.id, "Bread")).await.expect("commands succeed while NATS is down");
+    app.stop().await;
+    assert_eq!(outbox_rows(&db).await, 1, "the undelivered event waits in the outbox");
+
+    nats.restart();
+    let app = spawn_app_on(db.clone(), options).await;
+    let mut events = app.subscribe_from(&list.id, StartAt::StreamSequence(1)).await;
+    let milk = expect_kind!(events.expect(1).await.1, ItemAdded);
+    let bread = expect_kind!(events.expect(2).await.1, ItemAdded);
+    assert_eq!(milk.item.map(|i| i.name), Some("Milk".to_owned()));
+    assert_eq!(bread.item.map(|i| i.name), Some("Bread".to_owned()));
+
+    let mut client = app.client(&ann).await;
+    client.add_item(add_request(&list.id, "Eggs")).await.expect("added after restart");
+    let eggs = expect_kind!(events.expect(3).await.1, ItemAdded);
+    assert_eq!(eggs.item.map(|i| i.name), Some("Eggs".to_owned()), "no duplicate came before it");
+}

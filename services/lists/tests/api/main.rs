@@ -1,0 +1,12 @@
+//! Integration tests of the shopping-list service through its gRPC API, with
+//! events read from the bus as a gateway would read them.
+
+mod helpers;
+
+mod access;
+mod collaborators;
+mod durability;
+mod items;
+mod lists;
+mod presence;
+mod validation;

@@ -1,0 +1,126 @@
+use pulse_proto::lists::v1::{
+    AddItemRequest, ChangeCollaboratorPermissionRequest, CreateListRequest, GetListRequest, ItemPatch,
+    ItemPosition, ListListsRequest, NewItem, PresenceRequest, ReorderItemsRequest, UpdateItemRequest,
+    UpdateListRequest,
+};
+use tonic::{Code, Status};
+
+use crate::collaborators::share_request;
+use crate::helpers::{create_list, snapshot, spawn_app, TestUser};
+use crate::items::add_request;
+
+fn assert_invalid(status: Status, message: &str) {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert_eq!(status.message(), message);
+}
+
+#[tokio::test]
+async fn invalid_list_names_are_refused_with_a_clear_message_and_create_nothing() {
+    let app = spawn_app().await;
+    let mut client = app.client(&TestUser::new("Ann")).await;
+
+    let empty = client
+        .create_list(CreateListRequest { name: "   ".into(), description: None })
+        .await
+        .expect_err("empty");
+    let long = client
+        .create_list(CreateListRequest { name: "x".repeat(201), description: None })
+        .await
+        .expect_err("long");
+
+    assert_invalid(empty, "name must not be empty");
+    assert_invalid(long, "name must be at most 200 characters");
+    let lists = client.list_lists(ListListsRequest { include_archived: true }).await.expect("lists");
+    assert!(lists.into_inner().lists.is_empty());
+}
+
+#[tokio::test]
+async fn invalid_commands_on_a_list_change_nothing_and_emit_nothing() {
+    let app = spawn_app().await;
+    let ann = TestUser::new("Ann");
+    let mut client = app.client(&ann).await;
+    let list = create_list(&mut client, "Groceries").await;
+    let milk = client.add_item(add_request(&list.id, "Milk")).await.expect("added").into_inner();
+    let before = snapshot(&mut client, &list.id).await;
+
+    let zero = client
+        .add_item(AddItemRequest {
+            list_id: list.id.clone(),
+            item: Some(NewItem { name: "Eggs".into(), quantity: Some(0.0), ..NewItem::default() }),
+        })
+        .await
+        .expect_err("zero quantity");
+    let not_a_number = client
+        .update_item(UpdateItemRequest {
+            list_id: list.id.clone(),
+            item_id: milk.id.clone(),
+            patch: Some(ItemPatch { quantity: Some(f64::NAN), ..ItemPatch::default() }),
+        })
+        .await
+        .expect_err("NaN quantity");
+    let blank_name = client
+        .update_item(UpdateItemRequest {
+            list_id: list.id.clone(),
+            item_id: milk.id.clone(),
+            patch: Some(ItemPatch { name: Some("".into()), quantity: Some(5.0), ..ItemPatch::default() }),
+        })
+        .await
+        .expect_err("blank name");
+    let rename = client
+        .update_list(UpdateListRequest { list_id: list.id.clone(), name: Some(" ".into()), description: None })
+        .await
+        .expect_err("blank list name");
+    let boss = client
+        .share_list(share_request(&list.id, &TestUser::new("Bob"), "Boss"))
+        .await
+        .expect_err("unknown permission");
+    let owner = client
+        .change_collaborator_permission(ChangeCollaboratorPermissionRequest {
+            list_id: list.id.clone(),
+            user_id: ann.id.to_string(),
+            permission: "Owner".into(),
+        })
+        .await
+        .expect_err("owner is not assignable");
+    let negative = client
+        .reorder_items(ReorderItemsRequest {
+            list_id: list.id.clone(),
+            item_positions: vec![ItemPosition { item_id: milk.id.clone(), position: -1 }],
+        })
+        .await
+        .expect_err("negative position");
+    let no_connection = client
+        .enter_list(PresenceRequest { list_id: list.id.clone(), connection_id: "".into(), avatar_url: None })
+        .await
+        .expect_err("no connection id");
+
+    assert_invalid(zero, "quantity must be a positive number");
+    assert_invalid(not_a_number, "quantity must be a positive number");
+    assert_invalid(blank_name, "name must not be empty");
+    assert_invalid(rename, "name must not be empty");
+    assert_invalid(boss, "unknown permission 'Boss' (expected Editor or Viewer)");
+    assert_invalid(owner, "permission 'Owner' cannot be assigned (expected Editor or Viewer)");
+    assert_eq!(negative.code(), Code::InvalidArgument);
+    assert_invalid(no_connection, "connectionId must not be empty");
+    assert_eq!(snapshot(&mut client, &list.id).await, before, "nothing changed, no event");
+}
+
+#[tokio::test]
+async fn malformed_ids_are_invalid_arguments_naming_the_field() {
+    let app = spawn_app().await;
+    let mut client = app.client(&TestUser::new("Ann")).await;
+    let list = create_list(&mut client, "Groceries").await;
+
+    let list_id = client.get_list(GetListRequest { list_id: "nope".into() }).await.expect_err("bad id");
+    let item_id = client
+        .update_item(UpdateItemRequest { list_id: list.id.clone(), item_id: "42".into(), patch: None })
+        .await
+        .expect_err("bad id");
+    let mut share = share_request(&list.id, &TestUser::new("Bob"), "Editor");
+    share.user_id = "bob".into();
+    let user_id = client.share_list(share).await.expect_err("bad id");
+
+    assert_invalid(list_id, "listId is not a UUID");
+    assert_invalid(item_id, "itemId is not a UUID");
+    assert_invalid(user_id, "userId is not a UUID");
+}

@@ -1,0 +1,96 @@
+// One browser tab: an official `@microsoft/signalr` HubConnection to the
+// shopping-list hub, with a recorder listening to every event of CONTRACT §3.1.
+
+import assert from 'node:assert/strict';
+import { HubConnectionBuilder, HttpTransportType, LogLevel } from '@microsoft/signalr';
+import { EventRecorder, QUIET_MS } from './recorder.js';
+import { assertShape } from './shape.js';
+
+/** Every event the shopping-list hub sends (CONTRACT §3.1). */
+export const LIST_EVENTS = [
+  'ItemAdded',
+  'ItemUpdated',
+  'ItemDeleted',
+  'ItemPurchasedStatusChanged',
+  'ListUpdated',
+  'ListArchived',
+  'ItemsReordered',
+  'CollaboratorAdded',
+  'CollaboratorRemoved',
+  'CollaboratorPermissionChanged',
+  'UserJoined',
+  'UserLeft',
+  'PresenceUpdate',
+];
+
+export { HttpTransportType, LogLevel };
+
+/**
+ * Builds a connection (not started) with handlers for every §3.1 event.
+ * @param {object} options
+ * @param {string} options.url hub URL
+ * @param {string | null} options.token bearer token; null sends none
+ * @param {string} options.label names the tab in failure messages
+ * @param {number} [options.transport] an HttpTransportType; default lets the client choose (WebSockets)
+ * @param {number} [options.logLevel] client log level; default Warning
+ * @param {boolean} [options.skipNegotiation] open the WebSocket directly (needs transport WebSockets)
+ */
+export function buildTab({ url, token, label, transport, logLevel = LogLevel.Warning, skipNegotiation = false }) {
+  const connectionOptions = { skipNegotiation };
+  if (token !== null) connectionOptions.accessTokenFactory = () => token;
+  if (transport !== undefined) connectionOptions.transport = transport;
+  const connection = new HubConnectionBuilder()
+    .withUrl(url, connectionOptions)
+    .configureLogging(logLevel)
+    .build();
+
+  let closeError = null;
+  let closed = false;
+  connection.onclose((error) => {
+    closed = true;
+    closeError = error ?? null;
+  });
+  const events = new EventRecorder(label, () =>
+    closed ? `connection closed${closeError ? `: ${closeError.message}` : ''}` : `connection ${connection.state}`,
+  );
+  for (const name of LIST_EVENTS) {
+    connection.on(name, (payload, ...rest) => {
+      // Events carry exactly one argument; record extras so a test sees them.
+      events.record(name, rest.length === 0 ? payload : [payload, ...rest]);
+    });
+  }
+
+  return {
+    label,
+    connection,
+    events,
+    start: () => connection.start(),
+    /** Hub call with a result (rejects with the server's error text). */
+    invoke: (method, ...args) => connection.invoke(method, ...args),
+    /** Hub call without a result (fire and forget). */
+    send: (method, ...args) => connection.send(method, ...args),
+    close: () => connection.stop(),
+  };
+}
+
+/**
+ * Waits for `name` on every tab, checks each payload against `shape`, and that
+ * all tabs got the very same payload. Returns that payload.
+ */
+export async function expectBroadcast(tabs, name, shape, { where } = {}) {
+  const payloads = await Promise.all(tabs.map((tab) => tab.events.next(name, { where })));
+  payloads.forEach((payload, i) => {
+    assertShape(payload, shape, `${name} as received by ${tabs[i].label}`);
+    assert.deepStrictEqual(payload, payloads[0], `${tabs[i].label} and ${tabs[0].label} got different ${name}`);
+  });
+  return payloads[0];
+}
+
+/**
+ * Fails if any tab received an event the test did not consume (watching all
+ * tabs at once). `except(name, payload)` marks events that are tolerated; they
+ * are returned per tab.
+ */
+export function expectQuiet(tabs, { ms = QUIET_MS, except } = {}) {
+  return Promise.all(tabs.map((tab) => tab.events.expectNothing(null, ms, { except })));
+}

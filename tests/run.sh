@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test of the suite: Rust unit and integration tests (against real
+# PostgreSQL and NATS), then the conformance tests that drive the gateway with
+# the official @microsoft/signalr client and the real grpcurl binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tests/tools/ensure-services.sh
+tests/tools/install-grpcurl.sh
+
+cargo build --locked --workspace --all-targets
+cargo test --locked --workspace
+
+(
+  cd tests/conformance
+  npm ci --no-audit --no-fund
+  PULSE_BIN="$PWD/../../target/debug/pulse" GRPCURL="$PWD/../tools/bin/grpcurl" npm test
+)
