@@ -11,6 +11,11 @@ const PROTOS: &[&str] = &[
     "pulse/events/v1/envelope.proto",
 ];
 
+/// Domain messages double as JSON/MessagePack payloads: camelCase keys, every
+/// field written (None as null), missing fields read as defaults.
+const PAYLOAD_ATTRIBUTES: &str =
+    "#[derive(serde::Serialize, serde::Deserialize)] #[serde(rename_all = \"camelCase\", default)]";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     let descriptors = protox::compile(PROTOS, ["."])?;
@@ -20,12 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     tonic_prost_build::configure()
-        // Domain messages double as JSON/MessagePack payloads: camelCase keys,
-        // every field written (None as null), missing fields read as defaults.
-        .message_attribute(
-            ".pulse.lists.v1",
-            "#[derive(serde::Serialize, serde::Deserialize)] #[serde(rename_all = \"camelCase\", default)]",
-        )
+        .message_attribute(".pulse.lists.v1", PAYLOAD_ATTRIBUTES)
+        .message_attribute(".pulse.leancoffee.v1", PAYLOAD_ATTRIBUTES)
         // The event oneof serializes as its payload alone; its variant name is
         // the SignalR target ("ItemAdded").
         .enum_attribute(

@@ -14,6 +14,12 @@ pub mod lists {
     }
 }
 
+pub mod leancoffee {
+    pub mod v1 {
+        tonic::include_proto!("pulse.leancoffee.v1");
+    }
+}
+
 pub mod events {
     pub mod v1 {
         tonic::include_proto!("pulse.events.v1");

@@ -17,6 +17,15 @@ pub fn revoked_member(kind: &Kind) -> Option<&str> {
         | Kind::CollaboratorAdded(_)
         | Kind::CollaboratorPermissionChanged(_)
         | Kind::UserJoined(_)
-        | Kind::UserLeft(_) => None,
+        | Kind::UserLeft(_)
+        | Kind::ParticipantJoined(_)
+        | Kind::ParticipantLeft(_)
+        | Kind::TopicAdded(_)
+        | Kind::TopicEdited(_)
+        | Kind::TopicDeleted(_)
+        | Kind::TopicStatusChanged(_)
+        | Kind::VoteCast(_)
+        | Kind::VoteRemoved(_)
+        | Kind::SessionStatusChanged(_) => None,
     }
 }

@@ -6,6 +6,7 @@
 //! one part each for larger deployments; `pulse mint-token` prints a JWT.
 
 mod cli;
+mod readme;
 mod run;
 
 use clap::Parser;

@@ -295,9 +295,15 @@ async fn touch(
 }
 
 pub(super) async fn disconnected(services: &Services, caller: &mut Caller) {
-    let joined: Vec<Topic> = caller.joined.iter().copied().collect();
-    for topic in joined {
-        let Topic::List(list_id) = topic;
+    let lists: Vec<Uuid> = caller
+        .joined
+        .iter()
+        .filter_map(|topic| match topic {
+            Topic::List(list_id) => Some(*list_id),
+            Topic::Session(_) => None,
+        })
+        .collect();
+    for list_id in lists {
         leave(services, caller, list_id).await;
     }
 }

@@ -11,18 +11,22 @@ use uuid::Uuid;
 pub enum Topic {
     /// A shopping list: group `list_{id}`.
     List(Uuid),
+    /// A Lean Coffee session: group `session_{id}`.
+    Session(Uuid),
 }
 
 /// The broker stream that holds one kind of topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StreamKind {
     Lists,
+    Sessions,
 }
 
 impl StreamKind {
     fn token(self) -> &'static str {
         match self {
             StreamKind::Lists => "lists",
+            StreamKind::Sessions => "sessions",
         }
     }
 }
@@ -31,12 +35,13 @@ impl Topic {
     pub fn kind(&self) -> StreamKind {
         match self {
             Topic::List(_) => StreamKind::Lists,
+            Topic::Session(_) => StreamKind::Sessions,
         }
     }
 
     fn id(&self) -> Uuid {
         match self {
-            Topic::List(id) => *id,
+            Topic::List(id) | Topic::Session(id) => *id,
         }
     }
 
@@ -51,6 +56,7 @@ impl Topic {
         let id = Uuid::parse_str(id).ok()?;
         match prefix {
             "list" => Some(Topic::List(id)),
+            "session" => Some(Topic::Session(id)),
             _ => None,
         }
     }
@@ -60,6 +66,7 @@ impl fmt::Display for Topic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Topic::List(id) => write!(f, "list_{id}"),
+            Topic::Session(id) => write!(f, "session_{id}"),
         }
     }
 }
@@ -109,8 +116,9 @@ mod tests {
 
     #[test]
     fn group_name_round_trips() {
-        let topic = Topic::List(Uuid::new_v4());
-        assert_eq!(Topic::parse_group(&topic.group()), Some(topic));
+        for topic in [Topic::List(Uuid::new_v4()), Topic::Session(Uuid::new_v4())] {
+            assert_eq!(Topic::parse_group(&topic.group()), Some(topic));
+        }
         assert_eq!(Topic::parse_group("list_nope"), None);
         assert_eq!(Topic::parse_group("nope"), None);
     }

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use pulse_proto::{events::v1::event::Kind, lists::v1 as proto};
 use uuid::Uuid;
 
-use crate::domain::{ActiveUser, Collaborator, Item, ItemPositions, ListChanges, Permission, ShoppingList, UserRef};
+use crate::domain::{
+    ActiveUser, Collaborator, Item, ItemPositions, ListChanges, Permission, ShoppingList, UserRef,
+};
 use crate::wire::{item_positions, timestamp};
 
 pub fn item_added(item: &Item, at: DateTime<Utc>) -> Kind {
@@ -23,7 +25,10 @@ pub fn item_updated(item: &Item, changed_fields: &[&str], at: DateTime<Utc>) -> 
         event_type: "ItemUpdated".into(),
         list_id: item.list_id.to_string(),
         item: Some(item.into()),
-        changed_fields: changed_fields.iter().map(|&field| field.to_owned()).collect(),
+        changed_fields: changed_fields
+            .iter()
+            .map(|&field| field.to_owned())
+            .collect(),
         timestamp: timestamp(at),
     })
 }
@@ -58,10 +63,7 @@ pub fn list_updated(list_id: Uuid, changes: &ListChanges, by: &UserRef, at: Date
         list_id: list_id.to_string(),
         changes: Some(proto::ListChanges {
             name: changes.name.clone(),
-            description: changes
-                .description
-                .clone()
-                .map(Option::unwrap_or_default),
+            description: changes.description.clone().map(Option::unwrap_or_default),
         }),
         updated_by: Some(by.into()),
         timestamp: timestamp(at),
@@ -78,7 +80,12 @@ pub fn list_archived(list: &ShoppingList, by: &UserRef, at: DateTime<Utc>) -> Ki
     })
 }
 
-pub fn items_reordered(list_id: Uuid, positions: &ItemPositions, by: &UserRef, at: DateTime<Utc>) -> Kind {
+pub fn items_reordered(
+    list_id: Uuid,
+    positions: &ItemPositions,
+    by: &UserRef,
+    at: DateTime<Utc>,
+) -> Kind {
     Kind::ItemsReordered(proto::ItemsReordered {
         event_type: "ItemsReordered".into(),
         list_id: list_id.to_string(),
@@ -88,7 +95,12 @@ pub fn items_reordered(list_id: Uuid, positions: &ItemPositions, by: &UserRef, a
     })
 }
 
-pub fn collaborator_added(list_id: Uuid, collaborator: &Collaborator, by: &UserRef, at: DateTime<Utc>) -> Kind {
+pub fn collaborator_added(
+    list_id: Uuid,
+    collaborator: &Collaborator,
+    by: &UserRef,
+    at: DateTime<Utc>,
+) -> Kind {
     Kind::CollaboratorAdded(proto::CollaboratorAdded {
         event_type: "CollaboratorAdded".into(),
         list_id: list_id.to_string(),
@@ -98,7 +110,12 @@ pub fn collaborator_added(list_id: Uuid, collaborator: &Collaborator, by: &UserR
     })
 }
 
-pub fn collaborator_removed(list_id: Uuid, removed: &UserRef, by: &UserRef, at: DateTime<Utc>) -> Kind {
+pub fn collaborator_removed(
+    list_id: Uuid,
+    removed: &UserRef,
+    by: &UserRef,
+    at: DateTime<Utc>,
+) -> Kind {
     Kind::CollaboratorRemoved(proto::CollaboratorRemoved {
         event_type: "CollaboratorRemoved".into(),
         list_id: list_id.to_string(),
@@ -150,4 +167,125 @@ pub fn user_left(list_id: Uuid, user: &UserRef, at: DateTime<Utc>) -> Kind {
         display_name: user.display_name.clone(),
         timestamp: timestamp(at),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use pulse_proto::EventName;
+
+    use super::*;
+    use crate::domain::ItemFields;
+
+    fn event_type(kind: &Kind) -> &str {
+        match kind {
+            Kind::ItemAdded(e) => &e.event_type,
+            Kind::ItemUpdated(e) => &e.event_type,
+            Kind::ItemDeleted(e) => &e.event_type,
+            Kind::ItemPurchasedStatusChanged(e) => &e.event_type,
+            Kind::ListUpdated(e) => &e.event_type,
+            Kind::ListArchived(e) => &e.event_type,
+            Kind::ItemsReordered(e) => &e.event_type,
+            Kind::CollaboratorAdded(e) => &e.event_type,
+            Kind::CollaboratorRemoved(e) => &e.event_type,
+            Kind::CollaboratorPermissionChanged(e) => &e.event_type,
+            Kind::UserJoined(e) => &e.event_type,
+            Kind::UserLeft(e) => &e.event_type,
+        }
+    }
+
+    #[test]
+    fn every_event_type_is_its_signalr_target_name() {
+        let now = Utc::now();
+        let ann = UserRef {
+            id: Uuid::new_v4(),
+            display_name: "Ann".into(),
+        };
+        let list = ShoppingList {
+            id: Uuid::new_v4(),
+            name: "Groceries".into(),
+            description: None,
+            owner_id: ann.id,
+            is_archived: true,
+            created_at: now,
+            updated_at: None,
+        };
+        let item = Item {
+            id: Uuid::new_v4(),
+            list_id: list.id,
+            fields: ItemFields {
+                name: "Milk".into(),
+                quantity: 1.0,
+                unit: None,
+                category_id: None,
+                notes: None,
+                image_url: None,
+            },
+            is_purchased: false,
+            purchased_at: None,
+            purchased_by: None,
+            position: 0,
+            created_by: ann.clone(),
+            created_at: now,
+            updated_at: None,
+            updated_by: None,
+        };
+        let collaborator = Collaborator {
+            user: ann.clone(),
+            permission: Permission::Editor,
+            added_at: now,
+        };
+        let active = ActiveUser {
+            id: ann.id,
+            display_name: "Ann".into(),
+            avatar_url: None,
+            joined_at: now,
+        };
+        let positions = ItemPositions::new(vec![(item.id, 0)]).expect("valid positions");
+        let all = [
+            item_added(&item, now),
+            item_updated(&item, &["name"], now),
+            item_deleted(list.id, item.id, &ann, now),
+            item_purchased_status_changed(&item, now),
+            list_updated(list.id, &ListChanges::default(), &ann, now),
+            list_archived(&list, &ann, now),
+            items_reordered(list.id, &positions, &ann, now),
+            collaborator_added(list.id, &collaborator, &ann, now),
+            collaborator_removed(list.id, &ann, &ann, now),
+            collaborator_permission_changed(
+                list.id,
+                &ann,
+                Permission::Editor,
+                Permission::Viewer,
+                &ann,
+                now,
+            ),
+            user_joined(list.id, &active, now),
+            user_left(list.id, &ann, now),
+        ];
+        for kind in &all {
+            assert_eq!(Some(event_type(kind)), kind.name());
+        }
+    }
+
+    #[test]
+    fn cleared_description_is_sent_as_an_empty_string() {
+        let changes = ListChanges {
+            name: None,
+            description: Some(None),
+        };
+        let ann = UserRef {
+            id: Uuid::nil(),
+            display_name: "Ann".into(),
+        };
+        match list_updated(Uuid::nil(), &changes, &ann, Utc::now()) {
+            Kind::ListUpdated(event) => {
+                let changes = event.changes.expect("changes");
+                assert_eq!(
+                    (changes.name, changes.description),
+                    (None, Some(String::new()))
+                );
+            }
+            other => panic!("expected ListUpdated, got {other:?}"),
+        }
+    }
 }

@@ -55,9 +55,15 @@ pub struct ListsApp {
 }
 
 impl ListsApp {
-    pub async fn build(config: &ListsConfig, bus: Bus, validator: JwtValidator) -> Result<ListsApp, StartupError> {
+    pub async fn build(
+        config: &ListsConfig,
+        bus: Bus,
+        validator: JwtValidator,
+    ) -> Result<ListsApp, StartupError> {
         if config.presence_sweep_interval.is_zero() {
-            return Err(StartupError::Config("presence sweep interval must be greater than zero".into()));
+            return Err(StartupError::Config(
+                "presence sweep interval must be greater than zero".into(),
+            ));
         }
         let url = config.database_url.expose_secret();
         create_database_if_missing(url).await?;
@@ -101,7 +107,8 @@ impl ListsApp {
         let stop = shutdown.child_token();
         let store = Store::new(self.pool.clone());
         let relay_config = RelayConfig::new(vec![StreamKind::Lists], self.event_retention);
-        let relay = tokio::spawn(Relay::new(self.pool.clone(), self.bus, relay_config).run(stop.clone()));
+        let relay =
+            tokio::spawn(Relay::new(self.pool.clone(), self.bus, relay_config).run(stop.clone()));
         let sweeper = tokio::spawn(sweeper::run(
             store.clone(),
             self.presence_timeout,
@@ -110,7 +117,10 @@ impl ListsApp {
         ));
         tracing::info!(%addr, "shopping-list service listening");
         let served = GrpcServer::new()
-            .add_service(ShoppingListsServer::new(ListsService::new(store, self.validator)))
+            .add_service(ShoppingListsServer::new(ListsService::new(
+                store,
+                self.validator,
+            )))
             .serve(self.listener, stop.clone().cancelled_owned())
             .await;
         stop.cancel();

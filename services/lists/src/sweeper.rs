@@ -10,7 +10,12 @@ use crate::store::Store;
 
 /// Sweeps every `interval` until `shutdown`. A failed sweep is logged and
 /// retried at the next tick; the rows are still there.
-pub(crate) async fn run(store: Store, timeout: Duration, interval: Duration, shutdown: CancellationToken) {
+pub(crate) async fn run(
+    store: Store,
+    timeout: Duration,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {

@@ -110,7 +110,10 @@ mod tests {
 
     #[test]
     fn timestamps_have_milliseconds_and_z() {
-        let at = Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).single().expect("valid date");
+        let at = Utc
+            .with_ymd_and_hms(2024, 5, 6, 7, 8, 9)
+            .single()
+            .expect("valid date");
         assert_eq!(timestamp(at), "2024-05-06T07:08:09.000Z");
     }
 }

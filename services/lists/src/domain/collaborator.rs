@@ -17,7 +17,9 @@ pub struct Collaborator {
 /// no-op, so the client learns about it.
 pub fn check_share(owner_id: Uuid, target: Uuid) -> Result<(), ListsError> {
     if owner_id == target {
-        return Err(ListsError::Invalid("cannot share a list with its owner".into()));
+        return Err(ListsError::Invalid(
+            "cannot share a list with its owner".into(),
+        ));
     }
     Ok(())
 }
@@ -31,7 +33,9 @@ pub fn check_removal(
     target_permission: Permission,
 ) -> Result<(), ListsError> {
     if target_permission == Permission::Owner {
-        return Err(ListsError::Invalid("the owner cannot be removed from the list".into()));
+        return Err(ListsError::Invalid(
+            "the owner cannot be removed from the list".into(),
+        ));
     }
     if actor == target || actor_permission == Permission::Owner {
         return Ok(());
@@ -44,7 +48,9 @@ pub fn check_removal(
 /// The owner's permission is fixed; only editors and viewers change.
 pub fn check_permission_change(target_permission: Permission) -> Result<(), ListsError> {
     if target_permission == Permission::Owner {
-        return Err(ListsError::Invalid("the owner's permission cannot be changed".into()));
+        return Err(ListsError::Invalid(
+            "the owner's permission cannot be changed".into(),
+        ));
     }
     Ok(())
 }
@@ -56,7 +62,10 @@ mod tests {
     #[test]
     fn sharing_with_the_owner_is_invalid() {
         let owner = Uuid::new_v4();
-        assert!(matches!(check_share(owner, owner), Err(ListsError::Invalid(_))));
+        assert!(matches!(
+            check_share(owner, owner),
+            Err(ListsError::Invalid(_))
+        ));
         assert!(check_share(owner, Uuid::new_v4()).is_ok());
     }
 
@@ -68,14 +77,21 @@ mod tests {
 
     #[test]
     fn editor_may_not_remove_someone_else() {
-        let result = check_removal(Uuid::new_v4(), Permission::Editor, Uuid::new_v4(), Permission::Viewer);
+        let result = check_removal(
+            Uuid::new_v4(),
+            Permission::Editor,
+            Uuid::new_v4(),
+            Permission::Viewer,
+        );
         assert!(matches!(result, Err(ListsError::PermissionDenied(_))));
     }
 
     #[test]
     fn owner_removes_others_but_not_themself() {
         let owner = Uuid::new_v4();
-        assert!(check_removal(owner, Permission::Owner, Uuid::new_v4(), Permission::Editor).is_ok());
+        assert!(
+            check_removal(owner, Permission::Owner, Uuid::new_v4(), Permission::Editor).is_ok()
+        );
         assert!(check_removal(owner, Permission::Owner, owner, Permission::Owner).is_err());
     }
 

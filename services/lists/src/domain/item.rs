@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::text::{optional_text, quantity, required_name, LONG_TEXT_MAX, NAME_MAX, UNIT_MAX, URL_MAX};
+use super::text::{
+    optional_text, quantity, required_name, LONG_TEXT_MAX, NAME_MAX, UNIT_MAX, URL_MAX,
+};
 use super::UserRef;
 use crate::ListsError;
 
@@ -75,10 +77,15 @@ pub struct ItemPatch {
 impl ItemPatch {
     pub fn new(raw: RawItemFields) -> Result<Self, ListsError> {
         let text = |field: &str, value: Option<String>, max| {
-            value.map(|v| optional_text(field, Some(v), max)).transpose()
+            value
+                .map(|v| optional_text(field, Some(v), max))
+                .transpose()
         };
         Ok(Self {
-            name: raw.name.map(|name| required_name("name", &name)).transpose()?,
+            name: raw
+                .name
+                .map(|name| required_name("name", &name))
+                .transpose()?,
             quantity: raw.quantity.map(quantity).transpose()?,
             unit: text("unit", raw.unit, UNIT_MAX)?,
             category_id: text("categoryId", raw.category_id, NAME_MAX)?,
@@ -95,9 +102,19 @@ impl ItemPatch {
         set(&mut next.name, &self.name, "name", &mut changed);
         set(&mut next.quantity, &self.quantity, "quantity", &mut changed);
         set(&mut next.unit, &self.unit, "unit", &mut changed);
-        set(&mut next.category_id, &self.category_id, "categoryId", &mut changed);
+        set(
+            &mut next.category_id,
+            &self.category_id,
+            "categoryId",
+            &mut changed,
+        );
         set(&mut next.notes, &self.notes, "notes", &mut changed);
-        set(&mut next.image_url, &self.image_url, "imageUrl", &mut changed);
+        set(
+            &mut next.image_url,
+            &self.image_url,
+            "imageUrl",
+            &mut changed,
+        );
         (next, changed)
     }
 }
@@ -124,7 +141,9 @@ pub struct ItemPositions(Vec<(Uuid, i32)>);
 impl ItemPositions {
     pub fn new(positions: Vec<(Uuid, i32)>) -> Result<Self, ListsError> {
         if positions.is_empty() {
-            return Err(ListsError::Invalid("itemPositions must not be empty".into()));
+            return Err(ListsError::Invalid(
+                "itemPositions must not be empty".into(),
+            ));
         }
         let mut seen = HashSet::new();
         for (id, position) in &positions {
@@ -134,7 +153,9 @@ impl ItemPositions {
                 )));
             }
             if !seen.insert(*id) {
-                return Err(ListsError::Invalid(format!("item {id} is listed more than once")));
+                return Err(ListsError::Invalid(format!(
+                    "item {id} is listed more than once"
+                )));
             }
         }
         Ok(Self(positions))
@@ -169,7 +190,10 @@ mod tests {
 
     #[test]
     fn new_item_quantity_defaults_to_one() {
-        assert_eq!(ItemFields::new(raw("Milk")).map(|f| f.quantity).ok(), Some(1.0));
+        assert_eq!(
+            ItemFields::new(raw("Milk")).map(|f| f.quantity).ok(),
+            Some(1.0)
+        );
     }
 
     #[test]

@@ -136,6 +136,9 @@ mod tests {
 
     #[test]
     fn empty_new_name_is_refused() {
-        assert!(matches!(ListChanges::new(Some(""), None), Err(ListsError::Invalid(_))));
+        assert!(matches!(
+            ListChanges::new(Some(""), None),
+            Err(ListsError::Invalid(_))
+        ));
     }
 }

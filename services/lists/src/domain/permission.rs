@@ -64,9 +64,8 @@ impl Permission {
             (Permission::Owner, _) => true,
             (Permission::Editor, Action::Read | Action::EditItems) => true,
             (Permission::Viewer, Action::Read) => true,
-            (Permission::Editor, Action::Manage) | (Permission::Viewer, Action::EditItems | Action::Manage) => {
-                false
-            }
+            (Permission::Editor, Action::Manage)
+            | (Permission::Viewer, Action::EditItems | Action::Manage) => false,
         }
     }
 }
@@ -128,16 +127,28 @@ mod tests {
 
     #[test]
     fn only_editor_and_viewer_can_be_assigned() {
-        assert_eq!(Permission::assignable("Editor").ok(), Some(Permission::Editor));
-        assert_eq!(Permission::assignable("Viewer").ok(), Some(Permission::Viewer));
-        assert!(matches!(Permission::assignable("Owner"), Err(ListsError::Invalid(_))));
+        assert_eq!(
+            Permission::assignable("Editor").ok(),
+            Some(Permission::Editor)
+        );
+        assert_eq!(
+            Permission::assignable("Viewer").ok(),
+            Some(Permission::Viewer)
+        );
+        assert!(matches!(
+            Permission::assignable("Owner"),
+            Err(ListsError::Invalid(_))
+        ));
     }
 
     #[test]
     fn unknown_permission_names_the_choices() {
         match Permission::assignable("Boss") {
             Err(ListsError::Invalid(message)) => {
-                assert_eq!(message, "unknown permission 'Boss' (expected Editor or Viewer)");
+                assert_eq!(
+                    message,
+                    "unknown permission 'Boss' (expected Editor or Viewer)"
+                );
             }
             other => panic!("expected Invalid, got {other:?}"),
         }

@@ -82,7 +82,11 @@ mod tests {
         let ann = Uuid::new_v4();
         let bob = Uuid::new_v4();
         let first = entry(ann, "Ann", 60);
-        let users = active_users(vec![entry(ann, "Ann", 5), entry(bob, "Bob", 30), first.clone()]);
+        let users = active_users(vec![
+            entry(ann, "Ann", 5),
+            entry(bob, "Bob", 30),
+            first.clone(),
+        ]);
         assert_eq!(users.len(), 2);
         assert_eq!(users[0], first);
         assert_eq!(users[1].id, bob);
@@ -90,6 +94,9 @@ mod tests {
 
     #[test]
     fn blank_connection_id_is_refused() {
-        assert!(matches!(Connection::new("  ", None), Err(ListsError::Invalid(_))));
+        assert!(matches!(
+            Connection::new("  ", None),
+            Err(ListsError::Invalid(_))
+        ));
     }
 }

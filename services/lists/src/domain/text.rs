@@ -25,7 +25,11 @@ pub fn required_name(field: &str, value: &str) -> Result<String, ListsError> {
 
 /// An optional text: trimmed; empty means "no value", so clients clear a field
 /// by sending an empty string.
-pub fn optional_text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, ListsError> {
+pub fn optional_text(
+    field: &str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>, ListsError> {
     let Some(value) = value else { return Ok(None) };
     let trimmed = value.trim();
     if trimmed.is_empty() {
@@ -40,13 +44,17 @@ pub fn quantity(value: f64) -> Result<f64, ListsError> {
     if value.is_finite() && value > 0.0 {
         Ok(value)
     } else {
-        Err(ListsError::Invalid("quantity must be a positive number".into()))
+        Err(ListsError::Invalid(
+            "quantity must be a positive number".into(),
+        ))
     }
 }
 
 fn check_length(field: &str, value: &str, max: usize) -> Result<(), ListsError> {
     if value.chars().count() > max {
-        return Err(ListsError::Invalid(format!("{field} must be at most {max} characters")));
+        return Err(ListsError::Invalid(format!(
+            "{field} must be at most {max} characters"
+        )));
     }
     Ok(())
 }
@@ -64,12 +72,18 @@ mod tests {
 
     #[test]
     fn name_is_trimmed() {
-        assert_eq!(required_name("name", "  Milk ").ok().as_deref(), Some("Milk"));
+        assert_eq!(
+            required_name("name", "  Milk ").ok().as_deref(),
+            Some("Milk")
+        );
     }
 
     #[test]
     fn blank_name_is_refused() {
-        assert_eq!(message(required_name("name", " \t ")), "name must not be empty");
+        assert_eq!(
+            message(required_name("name", " \t ")),
+            "name must not be empty"
+        );
     }
 
     #[test]
@@ -83,7 +97,10 @@ mod tests {
 
     #[test]
     fn empty_optional_text_means_no_value() {
-        assert_eq!(optional_text("unit", Some("  ".into()), UNIT_MAX).ok(), Some(None));
+        assert_eq!(
+            optional_text("unit", Some("  ".into()), UNIT_MAX).ok(),
+            Some(None)
+        );
         assert_eq!(optional_text("unit", None, UNIT_MAX).ok(), Some(None));
     }
 

@@ -39,44 +39,74 @@ impl ListsService {
 
 #[tonic::async_trait]
 impl ShoppingLists for ListsService {
-    async fn create_list(&self, request: Request<proto::CreateListRequest>) -> Reply<proto::ShoppingList> {
+    async fn create_list(
+        &self,
+        request: Request<proto::CreateListRequest>,
+    ) -> Reply<proto::ShoppingList> {
         let identity = self.identity(&request)?;
         let request = request.into_inner();
         let new = NewList::new(&request.name, request.description)?;
-        let list = self.store.create_list(&self.actor(&identity).await?, new).await?;
+        let list = self
+            .store
+            .create_list(&self.actor(&identity).await?, new)
+            .await?;
         Ok(Response::new((&list).into()))
     }
 
-    async fn get_list(&self, request: Request<proto::GetListRequest>) -> Reply<proto::ListSnapshot> {
+    async fn get_list(
+        &self,
+        request: Request<proto::GetListRequest>,
+    ) -> Reply<proto::ListSnapshot> {
         let identity = self.identity(&request)?;
         let list_id = parse::id("listId", &request.get_ref().list_id)?;
-        let snapshot = self.store.get_list(&self.actor(&identity).await?, list_id).await?;
+        let snapshot = self
+            .store
+            .get_list(&self.actor(&identity).await?, list_id)
+            .await?;
         Ok(Response::new((&snapshot).into()))
     }
 
-    async fn list_lists(&self, request: Request<proto::ListListsRequest>) -> Reply<proto::ListListsResponse> {
+    async fn list_lists(
+        &self,
+        request: Request<proto::ListListsRequest>,
+    ) -> Reply<proto::ListListsResponse> {
         let identity = self.identity(&request)?;
         let include_archived = request.get_ref().include_archived;
-        let lists = self.store.list_lists(&self.actor(&identity).await?, include_archived).await?;
+        let lists = self
+            .store
+            .list_lists(&self.actor(&identity).await?, include_archived)
+            .await?;
         Ok(Response::new(proto::ListListsResponse {
             lists: lists.iter().map(Into::into).collect(),
         }))
     }
 
-    async fn update_list(&self, request: Request<proto::UpdateListRequest>) -> Reply<proto::ShoppingList> {
+    async fn update_list(
+        &self,
+        request: Request<proto::UpdateListRequest>,
+    ) -> Reply<proto::ShoppingList> {
         let identity = self.identity(&request)?;
         let request = request.into_inner();
         let list_id = parse::id("listId", &request.list_id)?;
         let changes = ListChanges::new(request.name.as_deref(), request.description)?;
-        let list = self.store.update_list(&self.actor(&identity).await?, list_id, changes).await?;
+        let list = self
+            .store
+            .update_list(&self.actor(&identity).await?, list_id, changes)
+            .await?;
         Ok(Response::new((&list).into()))
     }
 
-    async fn archive_list(&self, request: Request<proto::ArchiveListRequest>) -> Reply<proto::ShoppingList> {
+    async fn archive_list(
+        &self,
+        request: Request<proto::ArchiveListRequest>,
+    ) -> Reply<proto::ShoppingList> {
         let identity = self.identity(&request)?;
         let list_id = parse::id("listId", &request.get_ref().list_id)?;
         let archived = request.get_ref().is_archived.unwrap_or(true);
-        let list = self.store.archive_list(&self.actor(&identity).await?, list_id, archived).await?;
+        let list = self
+            .store
+            .archive_list(&self.actor(&identity).await?, list_id, archived)
+            .await?;
         Ok(Response::new((&list).into()))
     }
 
@@ -85,7 +115,10 @@ impl ShoppingLists for ListsService {
         let request = request.into_inner();
         let list_id = parse::id("listId", &request.list_id)?;
         let fields = ItemFields::new(parse::new_item(request.item)?)?;
-        let item = self.store.add_item(&self.actor(&identity).await?, list_id, fields).await?;
+        let item = self
+            .store
+            .add_item(&self.actor(&identity).await?, list_id, fields)
+            .await?;
         Ok(Response::new((&item).into()))
     }
 
@@ -102,17 +135,25 @@ impl ShoppingLists for ListsService {
         Ok(Response::new((&item).into()))
     }
 
-    async fn delete_item(&self, request: Request<proto::DeleteItemRequest>) -> Reply<proto::DeleteItemResponse> {
+    async fn delete_item(
+        &self,
+        request: Request<proto::DeleteItemRequest>,
+    ) -> Reply<proto::DeleteItemResponse> {
         let identity = self.identity(&request)?;
         let list_id = parse::id("listId", &request.get_ref().list_id)?;
         let item_id = parse::id("itemId", &request.get_ref().item_id)?;
-        self.store.delete_item(&self.actor(&identity).await?, list_id, item_id).await?;
+        self.store
+            .delete_item(&self.actor(&identity).await?, list_id, item_id)
+            .await?;
         Ok(Response::new(proto::DeleteItemResponse {
             item_id: item_id.to_string(),
         }))
     }
 
-    async fn set_item_purchased(&self, request: Request<proto::SetItemPurchasedRequest>) -> Reply<proto::Item> {
+    async fn set_item_purchased(
+        &self,
+        request: Request<proto::SetItemPurchasedRequest>,
+    ) -> Reply<proto::Item> {
         let identity = self.identity(&request)?;
         let list_id = parse::id("listId", &request.get_ref().list_id)?;
         let item_id = parse::id("itemId", &request.get_ref().item_id)?;
@@ -124,7 +165,10 @@ impl ShoppingLists for ListsService {
         Ok(Response::new((&item).into()))
     }
 
-    async fn reorder_items(&self, request: Request<proto::ReorderItemsRequest>) -> Reply<proto::ReorderItemsResponse> {
+    async fn reorder_items(
+        &self,
+        request: Request<proto::ReorderItemsRequest>,
+    ) -> Reply<proto::ReorderItemsResponse> {
         let identity = self.identity(&request)?;
         let request = request.into_inner();
         let list_id = parse::id("listId", &request.list_id)?;
@@ -138,10 +182,16 @@ impl ShoppingLists for ListsService {
         }))
     }
 
-    async fn share_list(&self, request: Request<proto::ShareListRequest>) -> Reply<proto::Collaborator> {
+    async fn share_list(
+        &self,
+        request: Request<proto::ShareListRequest>,
+    ) -> Reply<proto::Collaborator> {
         let identity = self.identity(&request)?;
         let (list_id, share) = parse::share(request.into_inner())?;
-        let collaborator = self.store.share_list(&self.actor(&identity).await?, list_id, share).await?;
+        let collaborator = self
+            .store
+            .share_list(&self.actor(&identity).await?, list_id, share)
+            .await?;
         Ok(Response::new((&collaborator).into()))
     }
 
@@ -170,21 +220,35 @@ impl ShoppingLists for ListsService {
         let permission = Permission::assignable(&request.get_ref().permission)?;
         let collaborator = self
             .store
-            .change_collaborator_permission(&self.actor(&identity).await?, list_id, user_id, permission)
+            .change_collaborator_permission(
+                &self.actor(&identity).await?,
+                list_id,
+                user_id,
+                permission,
+            )
             .await?;
         Ok(Response::new((&collaborator).into()))
     }
 
-    async fn check_access(&self, request: Request<proto::CheckAccessRequest>) -> Reply<proto::CheckAccessResponse> {
+    async fn check_access(
+        &self,
+        request: Request<proto::CheckAccessRequest>,
+    ) -> Reply<proto::CheckAccessResponse> {
         let identity = self.identity(&request)?;
         let list_id = parse::id("listId", &request.get_ref().list_id)?;
-        let permission = self.store.check_access(&self.actor(&identity).await?, list_id).await?;
+        let permission = self
+            .store
+            .check_access(&self.actor(&identity).await?, list_id)
+            .await?;
         Ok(Response::new(proto::CheckAccessResponse {
             permission: permission.as_str().to_owned(),
         }))
     }
 
-    async fn enter_list(&self, request: Request<proto::PresenceRequest>) -> Reply<proto::PresenceSnapshot> {
+    async fn enter_list(
+        &self,
+        request: Request<proto::PresenceRequest>,
+    ) -> Reply<proto::PresenceSnapshot> {
         let identity = self.identity(&request)?;
         let request = request.into_inner();
         let list_id = parse::id("listId", &request.list_id)?;
@@ -198,7 +262,10 @@ impl ShoppingLists for ListsService {
         }))
     }
 
-    async fn touch_presence(&self, request: Request<proto::PresenceRequest>) -> Reply<proto::TouchPresenceResponse> {
+    async fn touch_presence(
+        &self,
+        request: Request<proto::PresenceRequest>,
+    ) -> Reply<proto::TouchPresenceResponse> {
         let identity = self.identity(&request)?;
         let request = request.into_inner();
         let list_id = parse::id("listId", &request.list_id)?;
@@ -209,7 +276,10 @@ impl ShoppingLists for ListsService {
         Ok(Response::new(proto::TouchPresenceResponse {}))
     }
 
-    async fn exit_list(&self, request: Request<proto::PresenceRequest>) -> Reply<proto::ExitListResponse> {
+    async fn exit_list(
+        &self,
+        request: Request<proto::PresenceRequest>,
+    ) -> Reply<proto::ExitListResponse> {
         let identity = self.identity(&request)?;
         let request = request.into_inner();
         let list_id = parse::id("listId", &request.list_id)?;

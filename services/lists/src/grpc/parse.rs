@@ -39,11 +39,18 @@ pub(super) fn patch(patch: Option<proto::ItemPatch>) -> RawItemFields {
     }
 }
 
-pub(super) fn item_positions(positions: Vec<proto::ItemPosition>) -> Result<ItemPositions, ListsError> {
+pub(super) fn item_positions(
+    positions: Vec<proto::ItemPosition>,
+) -> Result<ItemPositions, ListsError> {
     let parsed = positions
         .iter()
         .enumerate()
-        .map(|(index, p)| Ok((id(&format!("itemPositions[{index}].itemId"), &p.item_id)?, p.position)))
+        .map(|(index, p)| {
+            Ok((
+                id(&format!("itemPositions[{index}].itemId"), &p.item_id)?,
+                p.position,
+            ))
+        })
         .collect::<Result<Vec<_>, ListsError>>()?;
     ItemPositions::new(parsed)
 }
@@ -92,7 +99,9 @@ mod tests {
             },
         ];
         match item_positions(positions) {
-            Err(ListsError::Invalid(message)) => assert_eq!(message, "itemPositions[1].itemId is not a UUID"),
+            Err(ListsError::Invalid(message)) => {
+                assert_eq!(message, "itemPositions[1].itemId is not a UUID")
+            }
             other => panic!("expected Invalid, got {other:?}"),
         }
     }

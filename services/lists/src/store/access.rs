@@ -35,7 +35,11 @@ impl ListAccess {
 /// permission. The permission is read by a second statement on purpose: in
 /// READ COMMITTED a statement that waited for the lock still sees joined rows
 /// as of its start, which could be a permission changed meanwhile.
-pub(super) async fn lock(conn: &mut PgConnection, list_id: Uuid, user_id: Uuid) -> Result<ListAccess, ListsError> {
+pub(super) async fn lock(
+    conn: &mut PgConnection,
+    list_id: Uuid,
+    user_id: Uuid,
+) -> Result<ListAccess, ListsError> {
     let sql = format!("SELECT {LIST_COLUMNS} FROM lists WHERE id = $1 FOR NO KEY UPDATE");
     let list = fetch_list(conn, &sql, list_id).await?;
     let permission = permission_of(conn, list_id, user_id).await?;
@@ -43,7 +47,11 @@ pub(super) async fn lock(conn: &mut PgConnection, list_id: Uuid, user_id: Uuid) 
 }
 
 /// Reads the list and the caller's permission without locking (queries).
-pub(super) async fn read(conn: &mut PgConnection, list_id: Uuid, user_id: Uuid) -> Result<ListAccess, ListsError> {
+pub(super) async fn read(
+    conn: &mut PgConnection,
+    list_id: Uuid,
+    user_id: Uuid,
+) -> Result<ListAccess, ListsError> {
     let sql = format!("SELECT {LIST_COLUMNS} FROM lists WHERE id = $1");
     let list = fetch_list(conn, &sql, list_id).await?;
     let permission = permission_of(conn, list_id, user_id).await?;
@@ -51,17 +59,29 @@ pub(super) async fn read(conn: &mut PgConnection, list_id: Uuid, user_id: Uuid) 
 }
 
 /// Locks the list row only; false if the list does not exist.
-pub(super) async fn lock_existing(conn: &mut PgConnection, list_id: Uuid) -> Result<bool, ListsError> {
-    let found: Option<Uuid> = sqlx::query_scalar("SELECT id FROM lists WHERE id = $1 FOR NO KEY UPDATE")
-        .bind(list_id)
-        .fetch_optional(conn)
-        .await?;
+pub(super) async fn lock_existing(
+    conn: &mut PgConnection,
+    list_id: Uuid,
+) -> Result<bool, ListsError> {
+    let found: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM lists WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(list_id)
+            .fetch_optional(conn)
+            .await?;
     Ok(found.is_some())
 }
 
-async fn fetch_list(conn: &mut PgConnection, sql: &str, list_id: Uuid) -> Result<ShoppingList, ListsError> {
-    let row: Option<ListRow> = sqlx::query_as(sql).bind(list_id).fetch_optional(conn).await?;
-    row.map(Into::into).ok_or(ListsError::NotFound("list not found"))
+async fn fetch_list(
+    conn: &mut PgConnection,
+    sql: &str,
+    list_id: Uuid,
+) -> Result<ShoppingList, ListsError> {
+    let row: Option<ListRow> = sqlx::query_as(sql)
+        .bind(list_id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(Into::into)
+        .ok_or(ListsError::NotFound("list not found"))
 }
 
 pub(super) async fn permission_of(
@@ -69,11 +89,12 @@ pub(super) async fn permission_of(
     list_id: Uuid,
     user_id: Uuid,
 ) -> Result<Option<Permission>, ListsError> {
-    let name: Option<String> =
-        sqlx::query_scalar("SELECT permission FROM collaborators WHERE list_id = $1 AND user_id = $2")
-            .bind(list_id)
-            .bind(user_id)
-            .fetch_optional(conn)
-            .await?;
+    let name: Option<String> = sqlx::query_scalar(
+        "SELECT permission FROM collaborators WHERE list_id = $1 AND user_id = $2",
+    )
+    .bind(list_id)
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?;
     name.as_deref().map(stored_permission).transpose()
 }

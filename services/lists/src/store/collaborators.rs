@@ -6,7 +6,9 @@ use uuid::Uuid;
 
 use super::rows::CollaboratorRow;
 use super::{access, emit, Store};
-use crate::domain::{check_permission_change, check_removal, check_share, Action, Collaborator, Permission, UserRef};
+use crate::domain::{
+    check_permission_change, check_removal, check_share, Action, Collaborator, Permission, UserRef,
+};
 use crate::{events, ListsError};
 
 /// Who to share with, validated.
@@ -21,12 +23,20 @@ pub(crate) struct Share {
 
 impl Store {
     /// Gives a user access (owner only). Emits `CollaboratorAdded`.
-    pub(crate) async fn share_list(&self, actor: &UserRef, list_id: Uuid, share: Share) -> Result<Collaborator, ListsError> {
+    pub(crate) async fn share_list(
+        &self,
+        actor: &UserRef,
+        list_id: Uuid,
+        share: Share,
+    ) -> Result<Collaborator, ListsError> {
         let mut tx = self.pool.begin().await?;
         let access = access::lock(&mut tx, list_id, actor.id).await?;
         access.require(Action::Manage)?;
         check_share(access.list.owner_id, share.user_id)?;
-        if access::permission_of(&mut tx, list_id, share.user_id).await?.is_some() {
+        if access::permission_of(&mut tx, list_id, share.user_id)
+            .await?
+            .is_some()
+        {
             return Err(ListsError::AlreadyExists("user is already a collaborator"));
         }
         let user = resolve_user(&mut tx, share.user_id, share.display_name).await?;
@@ -41,7 +51,13 @@ impl Store {
         let collaborator = fetch_collaborator(&mut tx, list_id, user.id)
             .await?
             .ok_or(ListsError::NotFound("collaborator not found"))?;
-        emit(&mut tx, list_id, events::collaborator_added(list_id, &collaborator, actor, added_at), None).await?;
+        emit(
+            &mut tx,
+            list_id,
+            events::collaborator_added(list_id, &collaborator, actor, added_at),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(collaborator)
     }
@@ -51,7 +67,12 @@ impl Store {
     /// to the removed user too, then drop their connections from the group),
     /// and, if the removed user was present, `UserLeft` to the others, since
     /// their presence ends with their access.
-    pub(crate) async fn remove_collaborator(&self, actor: &UserRef, list_id: Uuid, user_id: Uuid) -> Result<(), ListsError> {
+    pub(crate) async fn remove_collaborator(
+        &self,
+        actor: &UserRef,
+        list_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<(), ListsError> {
         let mut tx = self.pool.begin().await?;
         let access = access::lock(&mut tx, list_id, actor.id).await?;
         let actor_permission = access.require(Action::Read)?;
@@ -73,9 +94,21 @@ impl Store {
             .await?
             .rows_affected();
         let now = Utc::now();
-        emit(&mut tx, list_id, events::collaborator_removed(list_id, &target.user, actor, now), None).await?;
+        emit(
+            &mut tx,
+            list_id,
+            events::collaborator_removed(list_id, &target.user, actor, now),
+            None,
+        )
+        .await?;
         if presences > 0 {
-            emit(&mut tx, list_id, events::user_left(list_id, &target.user, now), Some(user_id)).await?;
+            emit(
+                &mut tx,
+                list_id,
+                events::user_left(list_id, &target.user, now),
+                Some(user_id),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -92,7 +125,9 @@ impl Store {
         permission: Permission,
     ) -> Result<Collaborator, ListsError> {
         let mut tx = self.pool.begin().await?;
-        access::lock(&mut tx, list_id, actor.id).await?.require(Action::Manage)?;
+        access::lock(&mut tx, list_id, actor.id)
+            .await?
+            .require(Action::Manage)?;
         let Some(mut collaborator) = fetch_collaborator(&mut tx, list_id, user_id).await? else {
             return Err(ListsError::NotFound("collaborator not found"));
         };
@@ -109,7 +144,14 @@ impl Store {
             .await?;
         collaborator.permission = permission;
         let now = Utc::now();
-        let event = events::collaborator_permission_changed(list_id, &collaborator.user, old, permission, actor, now);
+        let event = events::collaborator_permission_changed(
+            list_id,
+            &collaborator.user,
+            old,
+            permission,
+            actor,
+            now,
+        );
         emit(&mut tx, list_id, event, None).await?;
         tx.commit().await?;
         Ok(collaborator)
@@ -119,7 +161,11 @@ impl Store {
 /// The user to share with: a given display name is recorded (and wins),
 /// otherwise the name they last signed in with; a user never seen and not
 /// named is unknown.
-async fn resolve_user(conn: &mut PgConnection, user_id: Uuid, display_name: Option<String>) -> Result<UserRef, ListsError> {
+async fn resolve_user(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    display_name: Option<String>,
+) -> Result<UserRef, ListsError> {
     let name: Option<String> = match display_name {
         Some(name) => Some(
             sqlx::query_scalar(
@@ -132,16 +178,25 @@ async fn resolve_user(conn: &mut PgConnection, user_id: Uuid, display_name: Opti
             .fetch_one(&mut *conn)
             .await?,
         ),
-        None => sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&mut *conn)
-            .await?,
+        None => {
+            sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
     };
     let display_name = name.ok_or(ListsError::NotFound("unknown user"))?;
-    Ok(UserRef { id: user_id, display_name })
+    Ok(UserRef {
+        id: user_id,
+        display_name,
+    })
 }
 
-async fn fetch_collaborator(conn: &mut PgConnection, list_id: Uuid, user_id: Uuid) -> Result<Option<Collaborator>, ListsError> {
+async fn fetch_collaborator(
+    conn: &mut PgConnection,
+    list_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<Collaborator>, ListsError> {
     let row: Option<CollaboratorRow> = sqlx::query_as(
         "SELECT c.user_id, u.display_name, c.permission, c.added_at
          FROM collaborators c JOIN users u ON u.id = c.user_id

@@ -13,9 +13,16 @@ use crate::{events, ListsError};
 impl Store {
     /// Adds an item at the end of the list (position = highest + 1, 0 for the
     /// first). Emits `ItemAdded`.
-    pub(crate) async fn add_item(&self, actor: &UserRef, list_id: Uuid, fields: ItemFields) -> Result<Item, ListsError> {
+    pub(crate) async fn add_item(
+        &self,
+        actor: &UserRef,
+        list_id: Uuid,
+        fields: ItemFields,
+    ) -> Result<Item, ListsError> {
         let mut tx = self.pool.begin().await?;
-        access::lock(&mut tx, list_id, actor.id).await?.require_editable()?;
+        access::lock(&mut tx, list_id, actor.id)
+            .await?
+            .require_editable()?;
         let now = Utc::now();
         let sql = format!(
             "WITH i AS (
@@ -57,7 +64,9 @@ impl Store {
         patch: ItemPatch,
     ) -> Result<Item, ListsError> {
         let mut tx = self.pool.begin().await?;
-        access::lock(&mut tx, list_id, actor.id).await?.require_editable()?;
+        access::lock(&mut tx, list_id, actor.id)
+            .await?
+            .require_editable()?;
         let item = fetch_item(&mut tx, list_id, item_id).await?;
         let (fields, changed) = patch.apply(&item.fields);
         if changed.is_empty() {
@@ -87,16 +96,29 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let item = Item::from(row);
-        emit(&mut tx, list_id, events::item_updated(&item, &changed, now), None).await?;
+        emit(
+            &mut tx,
+            list_id,
+            events::item_updated(&item, &changed, now),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(item)
     }
 
     /// Deletes an item. Emits `ItemDeleted`; the other items keep their
     /// positions.
-    pub(crate) async fn delete_item(&self, actor: &UserRef, list_id: Uuid, item_id: Uuid) -> Result<(), ListsError> {
+    pub(crate) async fn delete_item(
+        &self,
+        actor: &UserRef,
+        list_id: Uuid,
+        item_id: Uuid,
+    ) -> Result<(), ListsError> {
         let mut tx = self.pool.begin().await?;
-        access::lock(&mut tx, list_id, actor.id).await?.require_editable()?;
+        access::lock(&mut tx, list_id, actor.id)
+            .await?
+            .require_editable()?;
         let deleted = sqlx::query("DELETE FROM items WHERE id = $1 AND list_id = $2")
             .bind(item_id)
             .bind(list_id)
@@ -107,7 +129,13 @@ impl Store {
             return Err(ListsError::NotFound("item not found"));
         }
         let now = Utc::now();
-        emit(&mut tx, list_id, events::item_deleted(list_id, item_id, actor, now), None).await?;
+        emit(
+            &mut tx,
+            list_id,
+            events::item_deleted(list_id, item_id, actor, now),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -123,13 +151,19 @@ impl Store {
         purchased: bool,
     ) -> Result<Item, ListsError> {
         let mut tx = self.pool.begin().await?;
-        access::lock(&mut tx, list_id, actor.id).await?.require_editable()?;
+        access::lock(&mut tx, list_id, actor.id)
+            .await?
+            .require_editable()?;
         let item = fetch_item(&mut tx, list_id, item_id).await?;
         if item.is_purchased == purchased {
             return Ok(item);
         }
         let now = Utc::now();
-        let (at, by): (Option<DateTime<Utc>>, Option<Uuid>) = if purchased { (Some(now), Some(actor.id)) } else { (None, None) };
+        let (at, by): (Option<DateTime<Utc>>, Option<Uuid>) = if purchased {
+            (Some(now), Some(actor.id))
+        } else {
+            (None, None)
+        };
         let sql = format!(
             "WITH i AS (
                  UPDATE items SET is_purchased = $3, purchased_at = $4, purchased_by = $5
@@ -147,7 +181,13 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let item = Item::from(row);
-        emit(&mut tx, list_id, events::item_purchased_status_changed(&item, now), None).await?;
+        emit(
+            &mut tx,
+            list_id,
+            events::item_purchased_status_changed(&item, now),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(item)
     }
@@ -162,7 +202,9 @@ impl Store {
         positions: ItemPositions,
     ) -> Result<ItemPositions, ListsError> {
         let mut tx = self.pool.begin().await?;
-        access::lock(&mut tx, list_id, actor.id).await?.require_editable()?;
+        access::lock(&mut tx, list_id, actor.id)
+            .await?
+            .require_editable()?;
         let (ids, wanted): (Vec<Uuid>, Vec<i32>) = positions.as_slice().iter().copied().unzip();
         let changed: Option<i64> = sqlx::query_scalar(
             "SELECT COUNT(*) FILTER (WHERE i.position <> w.position)
@@ -191,18 +233,31 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let now = Utc::now();
-        emit(&mut tx, list_id, events::items_reordered(list_id, &positions, actor, now), None).await?;
+        emit(
+            &mut tx,
+            list_id,
+            events::items_reordered(list_id, &positions, actor, now),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(positions)
     }
 }
 
-async fn fetch_item(conn: &mut PgConnection, list_id: Uuid, item_id: Uuid) -> Result<Item, ListsError> {
-    let sql = format!("SELECT {ITEM_COLUMNS} FROM items i {ITEM_JOINS} WHERE i.id = $1 AND i.list_id = $2");
+async fn fetch_item(
+    conn: &mut PgConnection,
+    list_id: Uuid,
+    item_id: Uuid,
+) -> Result<Item, ListsError> {
+    let sql = format!(
+        "SELECT {ITEM_COLUMNS} FROM items i {ITEM_JOINS} WHERE i.id = $1 AND i.list_id = $2"
+    );
     let row: Option<ItemRow> = sqlx::query_as(&sql)
         .bind(item_id)
         .bind(list_id)
         .fetch_optional(conn)
         .await?;
-    row.map(Into::into).ok_or(ListsError::NotFound("item not found"))
+    row.map(Into::into)
+        .ok_or(ListsError::NotFound("item not found"))
 }

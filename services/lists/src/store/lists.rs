@@ -6,13 +6,19 @@ use uuid::Uuid;
 
 use super::rows::{CollaboratorRow, ItemRow, ListRow, ITEM_COLUMNS, ITEM_JOINS, LIST_COLUMNS};
 use super::{access, emit, Store};
-use crate::domain::{Action, Collaborator, ListChanges, ListSnapshot, NewList, Permission, ShoppingList, UserRef};
+use crate::domain::{
+    Action, Collaborator, ListChanges, ListSnapshot, NewList, Permission, ShoppingList, UserRef,
+};
 use crate::{events, ListsError};
 
 impl Store {
     /// Creates a list owned by the caller. No event: nobody can be in the
     /// list's group before it exists.
-    pub(crate) async fn create_list(&self, actor: &UserRef, new: NewList) -> Result<ShoppingList, ListsError> {
+    pub(crate) async fn create_list(
+        &self,
+        actor: &UserRef,
+        new: NewList,
+    ) -> Result<ShoppingList, ListsError> {
         let mut tx = self.pool.begin().await?;
         let now = Utc::now();
         let sql = format!(
@@ -43,7 +49,11 @@ impl Store {
     /// event, all read in one REPEATABLE READ snapshot: the snapshot reflects
     /// exactly the events up to that sequence, so a client resuming live
     /// events after it misses nothing and applies nothing twice.
-    pub(crate) async fn get_list(&self, actor: &UserRef, list_id: Uuid) -> Result<ListSnapshot, ListsError> {
+    pub(crate) async fn get_list(
+        &self,
+        actor: &UserRef,
+        list_id: Uuid,
+    ) -> Result<ListSnapshot, ListsError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
@@ -51,7 +61,10 @@ impl Store {
         let access = access::read(&mut tx, list_id, actor.id).await?;
         access.require(Action::Read)?;
         let sql = format!("SELECT {ITEM_COLUMNS} FROM items i {ITEM_JOINS} WHERE i.list_id = $1 ORDER BY i.position, i.created_at, i.id");
-        let items: Vec<ItemRow> = sqlx::query_as(&sql).bind(list_id).fetch_all(&mut *tx).await?;
+        let items: Vec<ItemRow> = sqlx::query_as(&sql)
+            .bind(list_id)
+            .fetch_all(&mut *tx)
+            .await?;
         let collaborators: Vec<CollaboratorRow> = sqlx::query_as(
             "SELECT c.user_id, u.display_name, c.permission, c.added_at
              FROM collaborators c JOIN users u ON u.id = c.user_id
@@ -74,7 +87,11 @@ impl Store {
     }
 
     /// Lists the caller owns or collaborates on, newest first.
-    pub(crate) async fn list_lists(&self, actor: &UserRef, include_archived: bool) -> Result<Vec<ShoppingList>, ListsError> {
+    pub(crate) async fn list_lists(
+        &self,
+        actor: &UserRef,
+        include_archived: bool,
+    ) -> Result<Vec<ShoppingList>, ListsError> {
         let sql = format!(
             "SELECT {LIST_COLUMNS} FROM lists WHERE id IN
                  (SELECT list_id FROM collaborators WHERE user_id = $1)
@@ -115,14 +132,25 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-        emit(&mut tx, list_id, events::list_updated(list_id, &changed, actor, now), None).await?;
+        emit(
+            &mut tx,
+            list_id,
+            events::list_updated(list_id, &changed, actor, now),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(row.into())
     }
 
     /// Archives (or, with `archived = false`, restores) a list (owner only).
     /// Emits `ListArchived` when the state changes; repeating it is a no-op.
-    pub(crate) async fn archive_list(&self, actor: &UserRef, list_id: Uuid, archived: bool) -> Result<ShoppingList, ListsError> {
+    pub(crate) async fn archive_list(
+        &self,
+        actor: &UserRef,
+        list_id: Uuid,
+        archived: bool,
+    ) -> Result<ShoppingList, ListsError> {
         let mut tx = self.pool.begin().await?;
         let access = access::lock(&mut tx, list_id, actor.id).await?;
         access.require(Action::Manage)?;
@@ -138,14 +166,24 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let list = ShoppingList::from(row);
-        emit(&mut tx, list_id, events::list_archived(&list, actor, now), None).await?;
+        emit(
+            &mut tx,
+            list_id,
+            events::list_archived(&list, actor, now),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(list)
     }
 
     /// The caller's permission: NOT_FOUND for an unknown list,
     /// PERMISSION_DENIED without access.
-    pub(crate) async fn check_access(&self, actor: &UserRef, list_id: Uuid) -> Result<Permission, ListsError> {
+    pub(crate) async fn check_access(
+        &self,
+        actor: &UserRef,
+        list_id: Uuid,
+    ) -> Result<Permission, ListsError> {
         let mut conn = self.pool.acquire().await?;
         let access = access::read(&mut conn, list_id, actor.id).await?;
         access.require(Action::Read)

@@ -25,7 +25,9 @@ impl Store {
         connection: Connection,
     ) -> Result<Vec<ActiveUser>, ListsError> {
         let mut tx = self.pool.begin().await?;
-        access::lock(&mut tx, list_id, actor.id).await?.require(Action::Read)?;
+        access::lock(&mut tx, list_id, actor.id)
+            .await?
+            .require(Action::Read)?;
         let already_present = is_present(&mut tx, list_id, actor.id).await?;
         let row: Option<ActiveUserRow> = sqlx::query_as(
             "INSERT INTO presence (list_id, connection_id, user_id, display_name, avatar_url, joined_at, last_seen)
@@ -45,17 +47,26 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            return Err(ListsError::Invalid("connectionId is in use by another user".into()));
+            return Err(ListsError::Invalid(
+                "connectionId is in use by another user".into(),
+            ));
         };
         if !already_present {
             let joined = ActiveUser::from(row);
-            emit(&mut tx, list_id, events::user_joined(list_id, &joined, Utc::now()), Some(actor.id)).await?;
+            emit(
+                &mut tx,
+                list_id,
+                events::user_joined(list_id, &joined, Utc::now()),
+                Some(actor.id),
+            )
+            .await?;
         }
-        let rows: Vec<ActiveUserRow> =
-            sqlx::query_as("SELECT user_id, display_name, avatar_url, joined_at FROM presence WHERE list_id = $1")
-                .bind(list_id)
-                .fetch_all(&mut *tx)
-                .await?;
+        let rows: Vec<ActiveUserRow> = sqlx::query_as(
+            "SELECT user_id, display_name, avatar_url, joined_at FROM presence WHERE list_id = $1",
+        )
+        .bind(list_id)
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(active_users(rows.into_iter().map(Into::into).collect()))
     }
@@ -64,7 +75,12 @@ impl Store {
     /// by the sweeper, or never entered): the gateway then enters again.
     /// Needs no list lock: the sweeper's delete re-checks `last_seen` after
     /// waiting for this update, so a touched row is never swept.
-    pub(crate) async fn touch_presence(&self, actor: &UserRef, list_id: Uuid, connection_id: &str) -> Result<(), ListsError> {
+    pub(crate) async fn touch_presence(
+        &self,
+        actor: &UserRef,
+        list_id: Uuid,
+        connection_id: &str,
+    ) -> Result<(), ListsError> {
         let touched = sqlx::query(
             "UPDATE presence SET last_seen = now() WHERE list_id = $1 AND connection_id = $2 AND user_id = $3",
         )
@@ -75,14 +91,21 @@ impl Store {
         .await?
         .rows_affected();
         if touched == 0 {
-            return Err(ListsError::NotFound("connection is not present on this list"));
+            return Err(ListsError::NotFound(
+                "connection is not present on this list",
+            ));
         }
         Ok(())
     }
 
     /// Removes the connection; the user's last connection emits `UserLeft` to
     /// the others. Exiting a connection that is not present does nothing.
-    pub(crate) async fn exit_list(&self, actor: &UserRef, list_id: Uuid, connection_id: &str) -> Result<(), ListsError> {
+    pub(crate) async fn exit_list(
+        &self,
+        actor: &UserRef,
+        list_id: Uuid,
+        connection_id: &str,
+    ) -> Result<(), ListsError> {
         let mut tx = self.pool.begin().await?;
         if !access::lock_existing(&mut tx, list_id).await? {
             return Err(ListsError::NotFound("list not found"));
@@ -97,8 +120,17 @@ impl Store {
         .await?;
         if let Some(display_name) = removed {
             if !is_present(&mut tx, list_id, actor.id).await? {
-                let user = UserRef { id: actor.id, display_name };
-                emit(&mut tx, list_id, events::user_left(list_id, &user, Utc::now()), Some(actor.id)).await?;
+                let user = UserRef {
+                    id: actor.id,
+                    display_name,
+                };
+                emit(
+                    &mut tx,
+                    list_id,
+                    events::user_left(list_id, &user, Utc::now()),
+                    Some(actor.id),
+                )
+                .await?;
             }
         }
         tx.commit().await?;
@@ -148,19 +180,30 @@ impl Store {
                 id: *user_id,
                 display_name: display_name.clone(),
             };
-            emit(&mut tx, list_id, events::user_left(list_id, &user, Utc::now()), Some(*user_id)).await?;
+            emit(
+                &mut tx,
+                list_id,
+                events::user_left(list_id, &user, Utc::now()),
+                Some(*user_id),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(gone.len() as u64)
     }
 }
 
-async fn is_present(conn: &mut PgConnection, list_id: Uuid, user_id: Uuid) -> Result<bool, ListsError> {
-    let present: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM presence WHERE list_id = $1 AND user_id = $2)")
-            .bind(list_id)
-            .bind(user_id)
-            .fetch_one(conn)
-            .await?;
+async fn is_present(
+    conn: &mut PgConnection,
+    list_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool, ListsError> {
+    let present: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM presence WHERE list_id = $1 AND user_id = $2)",
+    )
+    .bind(list_id)
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?;
     Ok(present)
 }

@@ -4,15 +4,19 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::{ActiveUser, Collaborator, Item, ItemFields, Permission, ShoppingList, UserRef};
+use crate::domain::{
+    ActiveUser, Collaborator, Item, ItemFields, Permission, ShoppingList, UserRef,
+};
 use crate::ListsError;
 
 /// The columns of a list, for `SELECT` and `RETURNING`.
-pub(super) const LIST_COLUMNS: &str = "id, name, description, owner_id, is_archived, created_at, updated_at";
+pub(super) const LIST_COLUMNS: &str =
+    "id, name, description, owner_id, is_archived, created_at, updated_at";
 
 /// The columns of an item (table alias `i`) with the display names of the
 /// users it refers to; use with [`ITEM_JOINS`].
-pub(super) const ITEM_COLUMNS: &str = "i.id, i.list_id, i.name, i.quantity, i.unit, i.category_id, \
+pub(super) const ITEM_COLUMNS: &str =
+    "i.id, i.list_id, i.name, i.quantity, i.unit, i.category_id, \
      i.notes, i.image_url, i.is_purchased, i.purchased_at, i.purchased_by, \
      pu.display_name AS purchased_by_name, i.position, i.created_by, \
      cu.display_name AS created_by_name, i.created_at, i.updated_at, i.updated_by, \

@@ -1,6 +1,6 @@
 use pulse_proto::lists::v1::{
-    ChangeCollaboratorPermissionRequest, CheckAccessRequest, PresenceRequest, RemoveCollaboratorRequest,
-    ShareListRequest,
+    ChangeCollaboratorPermissionRequest, CheckAccessRequest, PresenceRequest,
+    RemoveCollaboratorRequest, ShareListRequest,
 };
 use tonic::Code;
 use uuid::Uuid;
@@ -19,7 +19,9 @@ pub fn share_request(list_id: &str, user: &TestUser, permission: &str) -> ShareL
 
 async fn check_access(client: &mut Client, list_id: &str) -> Result<String, tonic::Status> {
     client
-        .check_access(CheckAccessRequest { list_id: list_id.into() })
+        .check_access(CheckAccessRequest {
+            list_id: list_id.into(),
+        })
         .await
         .map(|response| response.into_inner().permission)
 }
@@ -34,13 +36,26 @@ async fn sharing_changing_and_removing_a_collaborator_emit_their_events() {
     let list = create_list(&mut owner, "Groceries").await;
     let mut events = app.subscribe(&list.id).await;
 
-    let added = owner.share_list(share_request(&list.id, &bob, "Editor")).await.expect("shared").into_inner();
-    assert_eq!((added.user_id.as_str(), added.display_name.as_str()), (bob.id.to_string().as_str(), "Bob"));
+    let added = owner
+        .share_list(share_request(&list.id, &bob, "Editor"))
+        .await
+        .expect("shared")
+        .into_inner();
+    assert_eq!(
+        (added.user_id.as_str(), added.display_name.as_str()),
+        (bob.id.to_string().as_str(), "Bob")
+    );
     assert_eq!(added.permission, "Editor");
     let event = expect_kind!(events.expect(1).await.1, CollaboratorAdded);
     assert_eq!(event.collaborator, Some(added));
-    assert_eq!(event.invited_by.map(|u| u.display_name), Some("Ann".to_owned()));
-    assert_eq!(check_access(&mut guest, &list.id).await.expect("access"), "Editor");
+    assert_eq!(
+        event.invited_by.map(|u| u.display_name),
+        Some("Ann".to_owned())
+    );
+    assert_eq!(
+        check_access(&mut guest, &list.id).await.expect("access"),
+        "Editor"
+    );
 
     let changed = owner
         .change_collaborator_permission(ChangeCollaboratorPermissionRequest {
@@ -53,18 +68,32 @@ async fn sharing_changing_and_removing_a_collaborator_emit_their_events() {
         .into_inner();
     assert_eq!(changed.permission, "Viewer");
     let event = expect_kind!(events.expect(2).await.1, CollaboratorPermissionChanged);
-    assert_eq!((event.old_permission.as_str(), event.new_permission.as_str()), ("Editor", "Viewer"));
-    assert_eq!((event.user_id, event.display_name), (bob.id.to_string(), "Bob".to_owned()));
+    assert_eq!(
+        (event.old_permission.as_str(), event.new_permission.as_str()),
+        ("Editor", "Viewer")
+    );
+    assert_eq!(
+        (event.user_id, event.display_name),
+        (bob.id.to_string(), "Bob".to_owned())
+    );
     assert_eq!(event.changed_by.map(|u| u.id), Some(ann.id.to_string()));
 
     owner
-        .remove_collaborator(RemoveCollaboratorRequest { list_id: list.id.clone(), user_id: bob.id.to_string() })
+        .remove_collaborator(RemoveCollaboratorRequest {
+            list_id: list.id.clone(),
+            user_id: bob.id.to_string(),
+        })
         .await
         .expect("removed");
     let event = expect_kind!(events.expect(3).await.1, CollaboratorRemoved);
-    assert_eq!((event.user_id, event.display_name), (bob.id.to_string(), "Bob".to_owned()));
+    assert_eq!(
+        (event.user_id, event.display_name),
+        (bob.id.to_string(), "Bob".to_owned())
+    );
     assert_eq!(event.removed_by.map(|u| u.id), Some(ann.id.to_string()));
-    let denied = check_access(&mut guest, &list.id).await.expect_err("no longer a collaborator");
+    let denied = check_access(&mut guest, &list.id)
+        .await
+        .expect_err("no longer a collaborator");
     assert_eq!(denied.code(), Code::PermissionDenied);
     assert_eq!(snapshot(&mut owner, &list.id).await.sequence, 3);
 }
@@ -76,10 +105,19 @@ async fn sharing_twice_already_exists_and_sharing_with_the_owner_is_invalid() {
     let bob = TestUser::new("Bob");
     let mut owner = app.client(&ann).await;
     let list = create_list(&mut owner, "Groceries").await;
-    owner.share_list(share_request(&list.id, &bob, "Viewer")).await.expect("shared");
+    owner
+        .share_list(share_request(&list.id, &bob, "Viewer"))
+        .await
+        .expect("shared");
 
-    let twice = owner.share_list(share_request(&list.id, &bob, "Editor")).await.expect_err("twice");
-    let with_owner = owner.share_list(share_request(&list.id, &ann, "Editor")).await.expect_err("owner");
+    let twice = owner
+        .share_list(share_request(&list.id, &bob, "Editor"))
+        .await
+        .expect_err("twice");
+    let with_owner = owner
+        .share_list(share_request(&list.id, &ann, "Editor"))
+        .await
+        .expect_err("owner");
 
     assert_eq!(twice.code(), Code::AlreadyExists);
     assert_eq!(with_owner.code(), Code::InvalidArgument);
@@ -96,7 +134,11 @@ async fn sharing_uses_the_known_name_and_refuses_unknown_users_without_one() {
 
     let mut request = share_request(&list.id, &known, "Viewer");
     request.display_name = None;
-    let carol = owner.share_list(request).await.expect("known user").into_inner();
+    let carol = owner
+        .share_list(request)
+        .await
+        .expect("known user")
+        .into_inner();
     let mut request = share_request(&list.id, &TestUser::new("Nobody"), "Viewer");
     request.display_name = None;
     let unknown = owner.share_list(request).await.expect_err("unknown user");
@@ -115,19 +157,34 @@ async fn collaborator_may_leave_but_not_remove_others() {
     let mut owner = app.client(&ann).await;
     let mut editor = app.client(&bob).await;
     let list = create_list(&mut owner, "Groceries").await;
-    owner.share_list(share_request(&list.id, &bob, "Editor")).await.expect("shared");
-    owner.share_list(share_request(&list.id, &eve, "Viewer")).await.expect("shared");
+    owner
+        .share_list(share_request(&list.id, &bob, "Editor"))
+        .await
+        .expect("shared");
+    owner
+        .share_list(share_request(&list.id, &eve, "Viewer"))
+        .await
+        .expect("shared");
 
     let others = editor
-        .remove_collaborator(RemoveCollaboratorRequest { list_id: list.id.clone(), user_id: eve.id.to_string() })
+        .remove_collaborator(RemoveCollaboratorRequest {
+            list_id: list.id.clone(),
+            user_id: eve.id.to_string(),
+        })
         .await
         .expect_err("editor removes someone else");
     let owner_removed = owner
-        .remove_collaborator(RemoveCollaboratorRequest { list_id: list.id.clone(), user_id: ann.id.to_string() })
+        .remove_collaborator(RemoveCollaboratorRequest {
+            list_id: list.id.clone(),
+            user_id: ann.id.to_string(),
+        })
         .await
         .expect_err("owner removes themself");
     editor
-        .remove_collaborator(RemoveCollaboratorRequest { list_id: list.id.clone(), user_id: bob.id.to_string() })
+        .remove_collaborator(RemoveCollaboratorRequest {
+            list_id: list.id.clone(),
+            user_id: bob.id.to_string(),
+        })
         .await
         .expect("editor leaves");
 
@@ -147,14 +204,24 @@ async fn removing_a_present_collaborator_ends_their_presence() {
     let mut guest = app.client(&bob).await;
     let list = create_list(&mut owner, "Groceries").await;
     let mut events = app.subscribe(&list.id).await;
-    owner.share_list(share_request(&list.id, &bob, "Viewer")).await.expect("shared");
+    owner
+        .share_list(share_request(&list.id, &bob, "Viewer"))
+        .await
+        .expect("shared");
     expect_kind!(events.expect(1).await.1, CollaboratorAdded);
-    let presence = PresenceRequest { list_id: list.id.clone(), connection_id: "bob-1".into(), avatar_url: None };
+    let presence = PresenceRequest {
+        list_id: list.id.clone(),
+        connection_id: "bob-1".into(),
+        avatar_url: None,
+    };
     guest.enter_list(presence.clone()).await.expect("entered");
     expect_kind!(events.expect(2).await.1, UserJoined);
 
     owner
-        .remove_collaborator(RemoveCollaboratorRequest { list_id: list.id.clone(), user_id: bob.id.to_string() })
+        .remove_collaborator(RemoveCollaboratorRequest {
+            list_id: list.id.clone(),
+            user_id: bob.id.to_string(),
+        })
         .await
         .expect("removed");
 
@@ -162,7 +229,10 @@ async fn removing_a_present_collaborator_ends_their_presence() {
     let (envelope, kind) = events.expect(4).await;
     assert_eq!(expect_kind!(kind, UserLeft).user_id, bob.id.to_string());
     assert_eq!(envelope.except_user_id, Some(bob.id.to_string()));
-    let gone = guest.touch_presence(presence).await.expect_err("presence ended");
+    let gone = guest
+        .touch_presence(presence)
+        .await
+        .expect_err("presence ended");
     assert_eq!(gone.code(), Code::NotFound);
 }
 

@@ -30,25 +30,44 @@ async fn event_committed_while_nats_is_down_is_delivered_once_after_restart() {
     let mut client = app.client(&ann).await;
     let list = create_list(&mut client, "Groceries").await;
     let mut live = app.subscribe(&list.id).await;
-    client.add_item(add_request(&list.id, "Milk")).await.expect("added while NATS is up");
+    client
+        .add_item(add_request(&list.id, "Milk"))
+        .await
+        .expect("added while NATS is up");
     live.expect(1).await;
     drop(live);
 
     nats.stop();
-    client.add_item(add_request(&list.id, "Bread")).await.expect("commands succeed while NATS is down");
+    client
+        .add_item(add_request(&list.id, "Bread"))
+        .await
+        .expect("commands succeed while NATS is down");
     app.stop().await;
-    assert_eq!(outbox_rows(&db).await, 1, "the undelivered event waits in the outbox");
+    assert_eq!(
+        outbox_rows(&db).await,
+        1,
+        "the undelivered event waits in the outbox"
+    );
 
     nats.restart();
     let app = spawn_app_on(db.clone(), options).await;
-    let mut events = app.subscribe_from(&list.id, StartAt::StreamSequence(1)).await;
+    let mut events = app
+        .subscribe_from(&list.id, StartAt::StreamSequence(1))
+        .await;
     let milk = expect_kind!(events.expect(1).await.1, ItemAdded);
     let bread = expect_kind!(events.expect(2).await.1, ItemAdded);
     assert_eq!(milk.item.map(|i| i.name), Some("Milk".to_owned()));
     assert_eq!(bread.item.map(|i| i.name), Some("Bread".to_owned()));
 
     let mut client = app.client(&ann).await;
-    client.add_item(add_request(&list.id, "Eggs")).await.expect("added after restart");
+    client
+        .add_item(add_request(&list.id, "Eggs"))
+        .await
+        .expect("added after restart");
     let eggs = expect_kind!(events.expect(3).await.1, ItemAdded);
-    assert_eq!(eggs.item.map(|i| i.name), Some("Eggs".to_owned()), "no duplicate came before it");
+    assert_eq!(
+        eggs.item.map(|i| i.name),
+        Some("Eggs".to_owned()),
+        "no duplicate came before it"
+    );
 }

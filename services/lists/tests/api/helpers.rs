@@ -69,9 +69,14 @@ pub type Client = ShoppingListsClient<InterceptedService<Channel, Bearer>>;
 pub struct Bearer(Option<MetadataValue<Ascii>>);
 
 impl tonic::service::Interceptor for Bearer {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         if let Some(value) = &self.0 {
-            request.metadata_mut().insert("authorization", value.clone());
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
         }
         Ok(request)
     }
@@ -100,9 +105,11 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
 /// Starts a service on an existing database (a restart, in durability tests).
 pub async fn spawn_app_on(db: Arc<TestDatabase>, options: AppOptions) -> TestApp {
     let namespace = Namespace::new(&options.namespace).expect("valid namespace");
-    let validator =
-        JwtValidator::new(&JwtKeys::Hs256(SecretString::from(SECRET.to_owned()))).expect("HS256 validator");
-    let service_bus = Bus::connect(&options.nats_url, namespace.clone()).await.expect("service bus");
+    let validator = JwtValidator::new(&JwtKeys::Hs256(SecretString::from(SECRET.to_owned())))
+        .expect("HS256 validator");
+    let service_bus = Bus::connect(&options.nats_url, namespace.clone())
+        .await
+        .expect("service bus");
     let config = ListsConfig {
         lists_addr: "127.0.0.1:0".parse().expect("address"),
         database_url: SecretString::from(db.url()),
@@ -117,7 +124,9 @@ pub async fn spawn_app_on(db: Arc<TestDatabase>, options: AppOptions) -> TestApp
     let addr = app.local_addr();
     let shutdown = CancellationToken::new();
     let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    let bus = Bus::connect(&options.nats_url, namespace).await.expect("test bus");
+    let bus = Bus::connect(&options.nats_url, namespace)
+        .await
+        .expect("test bus");
     ensure_stream(&bus).await;
     TestApp {
         addr,
@@ -223,7 +232,10 @@ impl Events {
     /// The next event's payload, checking that it is the next in sequence.
     pub async fn expect(&mut self, sequence: u64) -> (EventEnvelope, Kind) {
         let envelope = self.next().await;
-        assert_eq!(envelope.sequence, sequence, "unexpected sequence in {envelope:?}");
+        assert_eq!(
+            envelope.sequence, sequence,
+            "unexpected sequence in {envelope:?}"
+        );
         let kind = envelope
             .event
             .clone()
@@ -269,8 +281,10 @@ macro_rules! expect_kind {
 impl Bearer {
     /// A well-formed token signed with another secret.
     pub fn forged() -> Self {
-        let other = JwtValidator::new(&JwtKeys::Hs256(SecretString::from("another-secret".to_owned())))
-            .expect("HS256 validator");
+        let other = JwtValidator::new(&JwtKeys::Hs256(SecretString::from(
+            "another-secret".to_owned(),
+        )))
+        .expect("HS256 validator");
         let token = other
             .mint(&TokenRequest {
                 sub: Uuid::new_v4(),
@@ -279,6 +293,8 @@ impl Bearer {
                 exp: chrono::Utc::now().timestamp() + 3600,
             })
             .expect("mint");
-        Bearer(Some(format!("Bearer {token}").parse().expect("ascii header")))
+        Bearer(Some(
+            format!("Bearer {token}").parse().expect("ascii header"),
+        ))
     }
 }

@@ -39,15 +39,25 @@ async fn item_commands_emit_their_events_in_sequence_without_gaps() {
         .await
         .expect("added")
         .into_inner();
-    assert_eq!((milk.position, milk.quantity, milk.notes.clone()), (0, 2.0, None));
+    assert_eq!(
+        (milk.position, milk.quantity, milk.notes.clone()),
+        (0, 2.0, None)
+    );
     let added = expect_kind!(events.expect(1).await.1, ItemAdded);
     assert_eq!(added.event_type, "ItemAdded");
     assert_eq!(added.list_id, list.id);
     assert_eq!(added.item.as_ref(), Some(&milk));
     let creator = milk.created_by.clone().expect("createdBy");
-    assert_eq!((creator.id, creator.display_name), (ann.id.to_string(), "Ann".to_owned()));
+    assert_eq!(
+        (creator.id, creator.display_name),
+        (ann.id.to_string(), "Ann".to_owned())
+    );
 
-    let bread = client.add_item(add_request(&list.id, "Bread")).await.expect("added").into_inner();
+    let bread = client
+        .add_item(add_request(&list.id, "Bread"))
+        .await
+        .expect("added")
+        .into_inner();
     assert_eq!((bread.position, bread.quantity), (1, 1.0));
     expect_kind!(events.expect(2).await.1, ItemAdded);
 
@@ -65,8 +75,14 @@ async fn item_commands_emit_their_events_in_sequence_without_gaps() {
         .await
         .expect("updated")
         .into_inner();
-    assert_eq!((updated.quantity, updated.notes.as_deref()), (3.0, Some("oat")));
-    assert_eq!(updated.updated_by.as_ref().map(|u| u.id.clone()), Some(ann.id.to_string()));
+    assert_eq!(
+        (updated.quantity, updated.notes.as_deref()),
+        (3.0, Some("oat"))
+    );
+    assert_eq!(
+        updated.updated_by.as_ref().map(|u| u.id.clone()),
+        Some(ann.id.to_string())
+    );
     let event = expect_kind!(events.expect(3).await.1, ItemUpdated);
     assert_eq!(event.changed_fields, ["quantity", "notes"]);
     assert_eq!(event.item, Some(updated.clone()));
@@ -84,7 +100,10 @@ async fn item_commands_emit_their_events_in_sequence_without_gaps() {
     let event = expect_kind!(events.expect(4).await.1, ItemPurchasedStatusChanged);
     assert!(event.is_purchased);
     assert_eq!(event.item_id, milk.id);
-    assert_eq!(event.purchased_by.map(|u| u.display_name), Some("Ann".to_owned()));
+    assert_eq!(
+        event.purchased_by.map(|u| u.display_name),
+        Some("Ann".to_owned())
+    );
     assert_eq!(event.purchased_at, purchased.purchased_at);
     assert!(event.purchased_at.is_some());
 
@@ -101,11 +120,20 @@ async fn item_commands_emit_their_events_in_sequence_without_gaps() {
     assert_eq!((event.purchased_by, event.purchased_at), (None, None));
 
     let positions = vec![
-        ItemPosition { item_id: bread.id.clone(), position: 0 },
-        ItemPosition { item_id: milk.id.clone(), position: 1 },
+        ItemPosition {
+            item_id: bread.id.clone(),
+            position: 0,
+        },
+        ItemPosition {
+            item_id: milk.id.clone(),
+            position: 1,
+        },
     ];
     let reordered = client
-        .reorder_items(ReorderItemsRequest { list_id: list.id.clone(), item_positions: positions.clone() })
+        .reorder_items(ReorderItemsRequest {
+            list_id: list.id.clone(),
+            item_positions: positions.clone(),
+        })
         .await
         .expect("reordered")
         .into_inner();
@@ -115,19 +143,31 @@ async fn item_commands_emit_their_events_in_sequence_without_gaps() {
     assert_eq!(event.reordered_by.map(|u| u.id), Some(ann.id.to_string()));
 
     let deleted = client
-        .delete_item(DeleteItemRequest { list_id: list.id.clone(), item_id: bread.id.clone() })
+        .delete_item(DeleteItemRequest {
+            list_id: list.id.clone(),
+            item_id: bread.id.clone(),
+        })
         .await
         .expect("deleted")
         .into_inner();
     assert_eq!(deleted.item_id, bread.id);
     let event = expect_kind!(events.expect(7).await.1, ItemDeleted);
     assert_eq!(event.item_id, bread.id);
-    assert_eq!(event.deleted_by.map(|u| u.display_name), Some("Ann".to_owned()));
+    assert_eq!(
+        event.deleted_by.map(|u| u.display_name),
+        Some("Ann".to_owned())
+    );
 
     let snap = snapshot(&mut client, &list.id).await;
-    assert_eq!(snap.sequence, 7, "the snapshot reflects exactly the events so far");
+    assert_eq!(
+        snap.sequence, 7,
+        "the snapshot reflects exactly the events so far"
+    );
     assert_eq!(snap.items.len(), 1);
-    assert_eq!((snap.items[0].id.clone(), snap.items[0].position), (milk.id, 1));
+    assert_eq!(
+        (snap.items[0].id.clone(), snap.items[0].position),
+        (milk.id, 1)
+    );
 }
 
 #[tokio::test]
@@ -135,13 +175,21 @@ async fn patch_that_changes_nothing_returns_the_item_and_emits_nothing() {
     let app = spawn_app().await;
     let mut client = app.client(&TestUser::new("Ann")).await;
     let list = create_list(&mut client, "Groceries").await;
-    let milk = client.add_item(add_request(&list.id, "Milk")).await.expect("added").into_inner();
+    let milk = client
+        .add_item(add_request(&list.id, "Milk"))
+        .await
+        .expect("added")
+        .into_inner();
 
     let same = client
         .update_item(UpdateItemRequest {
             list_id: list.id.clone(),
             item_id: milk.id.clone(),
-            patch: Some(ItemPatch { name: Some(" Milk ".into()), quantity: Some(1.0), ..ItemPatch::default() }),
+            patch: Some(ItemPatch {
+                name: Some(" Milk ".into()),
+                quantity: Some(1.0),
+                ..ItemPatch::default()
+            }),
         })
         .await
         .expect("no-op patch")
@@ -157,15 +205,29 @@ async fn reorder_with_an_item_of_another_list_is_not_found_and_changes_nothing()
     let mut client = app.client(&TestUser::new("Ann")).await;
     let list = create_list(&mut client, "Groceries").await;
     let other = create_list(&mut client, "Hardware").await;
-    let milk = client.add_item(add_request(&list.id, "Milk")).await.expect("added").into_inner();
-    let nails = client.add_item(add_request(&other.id, "Nails")).await.expect("added").into_inner();
+    let milk = client
+        .add_item(add_request(&list.id, "Milk"))
+        .await
+        .expect("added")
+        .into_inner();
+    let nails = client
+        .add_item(add_request(&other.id, "Nails"))
+        .await
+        .expect("added")
+        .into_inner();
 
     let refused = client
         .reorder_items(ReorderItemsRequest {
             list_id: list.id.clone(),
             item_positions: vec![
-                ItemPosition { item_id: milk.id.clone(), position: 5 },
-                ItemPosition { item_id: nails.id, position: 0 },
+                ItemPosition {
+                    item_id: milk.id.clone(),
+                    position: 5,
+                },
+                ItemPosition {
+                    item_id: nails.id,
+                    position: 0,
+                },
             ],
         })
         .await
@@ -184,15 +246,26 @@ async fn unknown_item_is_not_found() {
     let unknown = uuid::Uuid::new_v4().to_string();
 
     let update = client
-        .update_item(UpdateItemRequest { list_id: list.id.clone(), item_id: unknown.clone(), patch: None })
+        .update_item(UpdateItemRequest {
+            list_id: list.id.clone(),
+            item_id: unknown.clone(),
+            patch: None,
+        })
         .await
         .expect_err("unknown item");
     let delete = client
-        .delete_item(DeleteItemRequest { list_id: list.id.clone(), item_id: unknown.clone() })
+        .delete_item(DeleteItemRequest {
+            list_id: list.id.clone(),
+            item_id: unknown.clone(),
+        })
         .await
         .expect_err("unknown item");
     let purchase = client
-        .set_item_purchased(SetItemPurchasedRequest { list_id: list.id, item_id: unknown, is_purchased: true })
+        .set_item_purchased(SetItemPurchasedRequest {
+            list_id: list.id,
+            item_id: unknown,
+            is_purchased: true,
+        })
         .await
         .expect_err("unknown item");
 

@@ -1,4 +1,6 @@
-use pulse_proto::lists::v1::{ArchiveListRequest, CheckAccessRequest, ListListsRequest, UpdateListRequest};
+use pulse_proto::lists::v1::{
+    ArchiveListRequest, CheckAccessRequest, ListListsRequest, UpdateListRequest,
+};
 use tonic::Code;
 
 use crate::expect_kind;
@@ -24,7 +26,9 @@ async fn created_list_is_owned_by_the_caller_and_emits_nothing() {
     assert_eq!(snap.collaborators[0].display_name, "Ann");
     assert_eq!(snap.collaborators[0].permission, "Owner");
     let access = client
-        .check_access(CheckAccessRequest { list_id: list.id.clone() })
+        .check_access(CheckAccessRequest {
+            list_id: list.id.clone(),
+        })
         .await
         .expect("access")
         .into_inner();
@@ -40,26 +44,35 @@ async fn list_lists_shows_own_lists_newest_first_and_hides_archived_ones() {
     let newer = create_list(&mut client, "Newer").await;
     let archived = create_list(&mut client, "Archived").await;
     client
-        .archive_list(ArchiveListRequest { list_id: archived.id.clone(), is_archived: None })
+        .archive_list(ArchiveListRequest {
+            list_id: archived.id.clone(),
+            is_archived: None,
+        })
         .await
         .expect("archived");
     let mut other = app.client(&TestUser::new("Bob")).await;
     create_list(&mut other, "Not Ann's").await;
 
     let active = client
-        .list_lists(ListListsRequest { include_archived: false })
+        .list_lists(ListListsRequest {
+            include_archived: false,
+        })
         .await
         .expect("lists")
         .into_inner()
         .lists;
     let all = client
-        .list_lists(ListListsRequest { include_archived: true })
+        .list_lists(ListListsRequest {
+            include_archived: true,
+        })
         .await
         .expect("lists")
         .into_inner()
         .lists;
 
-    let ids = |lists: &[pulse_proto::lists::v1::ShoppingList]| lists.iter().map(|l| l.id.clone()).collect::<Vec<_>>();
+    let ids = |lists: &[pulse_proto::lists::v1::ShoppingList]| {
+        lists.iter().map(|l| l.id.clone()).collect::<Vec<_>>()
+    };
     assert_eq!(ids(&active), [newer.id.clone(), older.id.clone()]);
     assert_eq!(ids(&all), [archived.id, newer.id, older.id]);
 }
@@ -101,7 +114,10 @@ async fn update_list_emits_only_the_changed_fields() {
     assert_eq!(changes.name.as_deref(), Some("Party"));
     assert_eq!(changes.description, None);
     let by = event.updated_by.expect("updatedBy");
-    assert_eq!((by.id, by.display_name), (ann.id.to_string(), "Ann".to_owned()));
+    assert_eq!(
+        (by.id, by.display_name),
+        (ann.id.to_string(), "Ann".to_owned())
+    );
     assert!(event.timestamp.ends_with('Z'));
 }
 
@@ -112,7 +128,11 @@ async fn update_that_changes_nothing_emits_nothing() {
     let list = create_list(&mut client, "Groceries").await;
 
     let same = client
-        .update_list(UpdateListRequest { list_id: list.id.clone(), name: Some("Groceries".into()), description: None })
+        .update_list(UpdateListRequest {
+            list_id: list.id.clone(),
+            name: Some("Groceries".into()),
+            description: None,
+        })
         .await
         .expect("no-op update")
         .into_inner();
@@ -130,14 +150,20 @@ async fn archived_list_refuses_item_changes_until_restored() {
     let mut events = app.subscribe(&list.id).await;
 
     let archived = client
-        .archive_list(ArchiveListRequest { list_id: list.id.clone(), is_archived: None })
+        .archive_list(ArchiveListRequest {
+            list_id: list.id.clone(),
+            is_archived: None,
+        })
         .await
         .expect("archived")
         .into_inner();
     assert!(archived.is_archived);
     let event = expect_kind!(events.expect(1).await.1, ListArchived);
     assert!(event.is_archived);
-    assert_eq!(event.archived_by.expect("archivedBy").id, ann.id.to_string());
+    assert_eq!(
+        event.archived_by.expect("archivedBy").id,
+        ann.id.to_string()
+    );
 
     let refused = client
         .add_item(crate::items::add_request(&list.id, "Milk"))
@@ -147,11 +173,17 @@ async fn archived_list_refuses_item_changes_until_restored() {
     assert_eq!(refused.message(), "list is archived");
 
     client
-        .archive_list(ArchiveListRequest { list_id: list.id.clone(), is_archived: Some(false) })
+        .archive_list(ArchiveListRequest {
+            list_id: list.id.clone(),
+            is_archived: Some(false),
+        })
         .await
         .expect("restored");
     let event = expect_kind!(events.expect(2).await.1, ListArchived);
     assert!(!event.is_archived);
-    client.add_item(crate::items::add_request(&list.id, "Milk")).await.expect("item added after restore");
+    client
+        .add_item(crate::items::add_request(&list.id, "Milk"))
+        .await
+        .expect("item added after restore");
     expect_kind!(events.expect(3).await.1, ItemAdded);
 }

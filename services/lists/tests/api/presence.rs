@@ -24,31 +24,64 @@ async fn user_with_two_tabs_joins_once_and_leaves_once() {
     let mut guest = app.client(&bob).await;
     let list = create_list(&mut owner, "Groceries").await;
     let mut events = app.subscribe(&list.id).await;
-    owner.share_list(share_request(&list.id, &bob, "Viewer")).await.expect("shared");
+    owner
+        .share_list(share_request(&list.id, &bob, "Viewer"))
+        .await
+        .expect("shared");
     expect_kind!(events.expect(1).await.1, CollaboratorAdded);
 
     let mut first_tab = connection(&list.id, "bob-tab-1");
     first_tab.avatar_url = Some("https://example.test/bob.png".into());
-    let active = guest.enter_list(first_tab.clone()).await.expect("entered").into_inner();
+    let active = guest
+        .enter_list(first_tab.clone())
+        .await
+        .expect("entered")
+        .into_inner();
     assert_eq!(active.active_users.len(), 1);
     assert_eq!(active.active_users[0].id, bob.id.to_string());
     let (envelope, kind) = events.expect(2).await;
-    assert_eq!(envelope.except_user_id, Some(bob.id.to_string()), "UserJoined goes to the others");
+    assert_eq!(
+        envelope.except_user_id,
+        Some(bob.id.to_string()),
+        "UserJoined goes to the others"
+    );
     let joined = expect_kind!(kind, UserJoined);
     let user = joined.user.expect("user");
-    assert_eq!((user.id, user.display_name), (bob.id.to_string(), "Bob".to_owned()));
-    assert_eq!(user.avatar_url.as_deref(), Some("https://example.test/bob.png"));
+    assert_eq!(
+        (user.id, user.display_name),
+        (bob.id.to_string(), "Bob".to_owned())
+    );
+    assert_eq!(
+        user.avatar_url.as_deref(),
+        Some("https://example.test/bob.png")
+    );
 
-    let active = guest.enter_list(connection(&list.id, "bob-tab-2")).await.expect("entered").into_inner();
+    let active = guest
+        .enter_list(connection(&list.id, "bob-tab-2"))
+        .await
+        .expect("entered")
+        .into_inner();
     assert_eq!(active.active_users.len(), 1, "two tabs are one active user");
-    owner.enter_list(connection(&list.id, "ann-tab")).await.expect("entered");
+    owner
+        .enter_list(connection(&list.id, "ann-tab"))
+        .await
+        .expect("entered");
     expect_kind!(events.expect(3).await.1, UserJoined);
-    guest.exit_list(connection(&list.id, "bob-tab-1")).await.expect("left one tab");
-    guest.exit_list(connection(&list.id, "bob-tab-2")).await.expect("left the other tab");
+    guest
+        .exit_list(connection(&list.id, "bob-tab-1"))
+        .await
+        .expect("left one tab");
+    guest
+        .exit_list(connection(&list.id, "bob-tab-2"))
+        .await
+        .expect("left the other tab");
 
     let (envelope, kind) = events.expect(4).await;
     let left = expect_kind!(kind, UserLeft);
-    assert_eq!((left.user_id, left.display_name), (bob.id.to_string(), "Bob".to_owned()));
+    assert_eq!(
+        (left.user_id, left.display_name),
+        (bob.id.to_string(), "Bob".to_owned())
+    );
     assert_eq!(envelope.except_user_id, Some(bob.id.to_string()));
     assert_eq!(snapshot(&mut owner, &list.id).await.sequence, 4);
 }
@@ -59,7 +92,9 @@ async fn concurrent_tabs_of_one_user_emit_a_single_user_joined() {
     let ann = TestUser::new("Ann");
     let mut client = app.client(&ann).await;
     let list = create_list(&mut client, "Groceries").await;
-    let tabs: Vec<_> = (0..8).map(|i| connection(&list.id, &format!("tab-{i}"))).collect();
+    let tabs: Vec<_> = (0..8)
+        .map(|i| connection(&list.id, &format!("tab-{i}")))
+        .collect();
 
     let entered = futures::future::join_all(tabs.iter().cloned().map(|tab| {
         let mut client = client.clone();
@@ -67,7 +102,11 @@ async fn concurrent_tabs_of_one_user_emit_a_single_user_joined() {
     }))
     .await;
     assert!(entered.iter().all(Result::is_ok));
-    assert_eq!(snapshot(&mut client, &list.id).await.sequence, 1, "one UserJoined");
+    assert_eq!(
+        snapshot(&mut client, &list.id).await.sequence,
+        1,
+        "one UserJoined"
+    );
 
     let left = futures::future::join_all(tabs.into_iter().map(|tab| {
         let mut client = client.clone();
@@ -75,7 +114,11 @@ async fn concurrent_tabs_of_one_user_emit_a_single_user_joined() {
     }))
     .await;
     assert!(left.iter().all(Result::is_ok));
-    assert_eq!(snapshot(&mut client, &list.id).await.sequence, 2, "one UserLeft");
+    assert_eq!(
+        snapshot(&mut client, &list.id).await.sequence,
+        2,
+        "one UserLeft"
+    );
 }
 
 #[tokio::test]
@@ -85,18 +128,30 @@ async fn entering_without_access_is_refused_and_touching_an_absent_connection_is
     let mut stranger = app.client(&TestUser::new("Eve")).await;
     let list = create_list(&mut owner, "Groceries").await;
 
-    let denied = stranger.enter_list(connection(&list.id, "eve")).await.expect_err("no access");
+    let denied = stranger
+        .enter_list(connection(&list.id, "eve"))
+        .await
+        .expect_err("no access");
     let unknown = stranger
         .enter_list(connection(&uuid::Uuid::new_v4().to_string(), "eve"))
         .await
         .expect_err("no list");
-    let absent = owner.touch_presence(connection(&list.id, "never-entered")).await.expect_err("absent");
+    let absent = owner
+        .touch_presence(connection(&list.id, "never-entered"))
+        .await
+        .expect_err("absent");
 
     assert_eq!(denied.code(), Code::PermissionDenied);
     assert_eq!(unknown.code(), Code::NotFound);
     assert_eq!(absent.code(), Code::NotFound);
-    owner.enter_list(connection(&list.id, "ann")).await.expect("entered");
-    owner.touch_presence(connection(&list.id, "ann")).await.expect("heartbeat of a present connection");
+    owner
+        .enter_list(connection(&list.id, "ann"))
+        .await
+        .expect("entered");
+    owner
+        .touch_presence(connection(&list.id, "ann"))
+        .await
+        .expect("heartbeat of a present connection");
 }
 
 #[tokio::test]
@@ -112,14 +167,23 @@ async fn sweeper_removes_a_silent_connection_and_announces_user_left() {
     let list = create_list(&mut client, "Groceries").await;
     let mut events = app.subscribe(&list.id).await;
 
-    client.enter_list(connection(&list.id, "silent")).await.expect("entered");
+    client
+        .enter_list(connection(&list.id, "silent"))
+        .await
+        .expect("entered");
     expect_kind!(events.expect(1).await.1, UserJoined);
 
     let (envelope, kind) = events.expect(2).await;
     let left = expect_kind!(kind, UserLeft);
-    assert_eq!((left.user_id, left.list_id), (ann.id.to_string(), list.id.clone()));
+    assert_eq!(
+        (left.user_id, left.list_id),
+        (ann.id.to_string(), list.id.clone())
+    );
     assert_eq!(envelope.except_user_id, Some(ann.id.to_string()));
-    let gone = client.touch_presence(connection(&list.id, "silent")).await.expect_err("swept");
+    let gone = client
+        .touch_presence(connection(&list.id, "silent"))
+        .await
+        .expect_err("swept");
     assert_eq!(gone.code(), Code::NotFound);
 }
 
@@ -130,8 +194,14 @@ async fn viewer_may_enter_and_sees_everyone_active() {
     let bob = TestUser::new("Bob");
     let mut owner = app.client(&ann).await;
     let list = create_list(&mut owner, "Groceries").await;
-    owner.share_list(share_request(&list.id, &bob, "Viewer")).await.expect("shared");
-    owner.enter_list(connection(&list.id, "ann")).await.expect("entered");
+    owner
+        .share_list(share_request(&list.id, &bob, "Viewer"))
+        .await
+        .expect("shared");
+    owner
+        .enter_list(connection(&list.id, "ann"))
+        .await
+        .expect("entered");
 
     let active = app
         .client(&bob)
@@ -141,6 +211,10 @@ async fn viewer_may_enter_and_sees_everyone_active() {
         .expect("a viewer may enter")
         .into_inner();
 
-    let names: Vec<_> = active.active_users.iter().map(|u| u.display_name.as_str()).collect();
+    let names: Vec<_> = active
+        .active_users
+        .iter()
+        .map(|u| u.display_name.as_str())
+        .collect();
     assert_eq!(names, ["Ann", "Bob"], "ordered by when they joined");
 }

@@ -1,7 +1,7 @@
 use pulse_proto::lists::v1::{
-    AddItemRequest, ChangeCollaboratorPermissionRequest, CreateListRequest, GetListRequest, ItemPatch,
-    ItemPosition, ListListsRequest, NewItem, PresenceRequest, ReorderItemsRequest, UpdateItemRequest,
-    UpdateListRequest,
+    AddItemRequest, ChangeCollaboratorPermissionRequest, CreateListRequest, GetListRequest,
+    ItemPatch, ItemPosition, ListListsRequest, NewItem, PresenceRequest, ReorderItemsRequest,
+    UpdateItemRequest, UpdateListRequest,
 };
 use tonic::{Code, Status};
 
@@ -20,17 +20,28 @@ async fn invalid_list_names_are_refused_with_a_clear_message_and_create_nothing(
     let mut client = app.client(&TestUser::new("Ann")).await;
 
     let empty = client
-        .create_list(CreateListRequest { name: "   ".into(), description: None })
+        .create_list(CreateListRequest {
+            name: "   ".into(),
+            description: None,
+        })
         .await
         .expect_err("empty");
     let long = client
-        .create_list(CreateListRequest { name: "x".repeat(201), description: None })
+        .create_list(CreateListRequest {
+            name: "x".repeat(201),
+            description: None,
+        })
         .await
         .expect_err("long");
 
     assert_invalid(empty, "name must not be empty");
     assert_invalid(long, "name must be at most 200 characters");
-    let lists = client.list_lists(ListListsRequest { include_archived: true }).await.expect("lists");
+    let lists = client
+        .list_lists(ListListsRequest {
+            include_archived: true,
+        })
+        .await
+        .expect("lists");
     assert!(lists.into_inner().lists.is_empty());
 }
 
@@ -40,13 +51,21 @@ async fn invalid_commands_on_a_list_change_nothing_and_emit_nothing() {
     let ann = TestUser::new("Ann");
     let mut client = app.client(&ann).await;
     let list = create_list(&mut client, "Groceries").await;
-    let milk = client.add_item(add_request(&list.id, "Milk")).await.expect("added").into_inner();
+    let milk = client
+        .add_item(add_request(&list.id, "Milk"))
+        .await
+        .expect("added")
+        .into_inner();
     let before = snapshot(&mut client, &list.id).await;
 
     let zero = client
         .add_item(AddItemRequest {
             list_id: list.id.clone(),
-            item: Some(NewItem { name: "Eggs".into(), quantity: Some(0.0), ..NewItem::default() }),
+            item: Some(NewItem {
+                name: "Eggs".into(),
+                quantity: Some(0.0),
+                ..NewItem::default()
+            }),
         })
         .await
         .expect_err("zero quantity");
@@ -54,7 +73,10 @@ async fn invalid_commands_on_a_list_change_nothing_and_emit_nothing() {
         .update_item(UpdateItemRequest {
             list_id: list.id.clone(),
             item_id: milk.id.clone(),
-            patch: Some(ItemPatch { quantity: Some(f64::NAN), ..ItemPatch::default() }),
+            patch: Some(ItemPatch {
+                quantity: Some(f64::NAN),
+                ..ItemPatch::default()
+            }),
         })
         .await
         .expect_err("NaN quantity");
@@ -62,12 +84,20 @@ async fn invalid_commands_on_a_list_change_nothing_and_emit_nothing() {
         .update_item(UpdateItemRequest {
             list_id: list.id.clone(),
             item_id: milk.id.clone(),
-            patch: Some(ItemPatch { name: Some("".into()), quantity: Some(5.0), ..ItemPatch::default() }),
+            patch: Some(ItemPatch {
+                name: Some("".into()),
+                quantity: Some(5.0),
+                ..ItemPatch::default()
+            }),
         })
         .await
         .expect_err("blank name");
     let rename = client
-        .update_list(UpdateListRequest { list_id: list.id.clone(), name: Some(" ".into()), description: None })
+        .update_list(UpdateListRequest {
+            list_id: list.id.clone(),
+            name: Some(" ".into()),
+            description: None,
+        })
         .await
         .expect_err("blank list name");
     let boss = client
@@ -85,12 +115,19 @@ async fn invalid_commands_on_a_list_change_nothing_and_emit_nothing() {
     let negative = client
         .reorder_items(ReorderItemsRequest {
             list_id: list.id.clone(),
-            item_positions: vec![ItemPosition { item_id: milk.id.clone(), position: -1 }],
+            item_positions: vec![ItemPosition {
+                item_id: milk.id.clone(),
+                position: -1,
+            }],
         })
         .await
         .expect_err("negative position");
     let no_connection = client
-        .enter_list(PresenceRequest { list_id: list.id.clone(), connection_id: "".into(), avatar_url: None })
+        .enter_list(PresenceRequest {
+            list_id: list.id.clone(),
+            connection_id: "".into(),
+            avatar_url: None,
+        })
         .await
         .expect_err("no connection id");
 
@@ -98,11 +135,21 @@ async fn invalid_commands_on_a_list_change_nothing_and_emit_nothing() {
     assert_invalid(not_a_number, "quantity must be a positive number");
     assert_invalid(blank_name, "name must not be empty");
     assert_invalid(rename, "name must not be empty");
-    assert_invalid(boss, "unknown permission 'Boss' (expected Editor or Viewer)");
-    assert_invalid(owner, "permission 'Owner' cannot be assigned (expected Editor or Viewer)");
+    assert_invalid(
+        boss,
+        "unknown permission 'Boss' (expected Editor or Viewer)",
+    );
+    assert_invalid(
+        owner,
+        "permission 'Owner' cannot be assigned (expected Editor or Viewer)",
+    );
     assert_eq!(negative.code(), Code::InvalidArgument);
     assert_invalid(no_connection, "connectionId must not be empty");
-    assert_eq!(snapshot(&mut client, &list.id).await, before, "nothing changed, no event");
+    assert_eq!(
+        snapshot(&mut client, &list.id).await,
+        before,
+        "nothing changed, no event"
+    );
 }
 
 #[tokio::test]
@@ -111,9 +158,18 @@ async fn malformed_ids_are_invalid_arguments_naming_the_field() {
     let mut client = app.client(&TestUser::new("Ann")).await;
     let list = create_list(&mut client, "Groceries").await;
 
-    let list_id = client.get_list(GetListRequest { list_id: "nope".into() }).await.expect_err("bad id");
+    let list_id = client
+        .get_list(GetListRequest {
+            list_id: "nope".into(),
+        })
+        .await
+        .expect_err("bad id");
     let item_id = client
-        .update_item(UpdateItemRequest { list_id: list.id.clone(), item_id: "42".into(), patch: None })
+        .update_item(UpdateItemRequest {
+            list_id: list.id.clone(),
+            item_id: "42".into(),
+            patch: None,
+        })
         .await
         .expect_err("bad id");
     let mut share = share_request(&list.id, &TestUser::new("Bob"), "Editor");
