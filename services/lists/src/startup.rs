@@ -55,6 +55,9 @@ pub struct ListsApp {
 }
 
 impl ListsApp {
+    /// Creates the database if missing, migrates it, prepares the outbox
+    /// tables and binds the listener. Takes the bus and validator already
+    /// built, so one process can share them between several services.
     pub async fn build(
         config: &ListsConfig,
         bus: Bus,

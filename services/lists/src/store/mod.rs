@@ -34,7 +34,7 @@ impl Store {
 
 /// Enqueues an event for group `list_{list_id}` in the caller's transaction;
 /// `except` keeps it from that user's own connections ("to the others").
-pub(super) async fn emit(
+async fn emit(
     conn: &mut sqlx::PgConnection,
     list_id: uuid::Uuid,
     event: pulse_proto::events::v1::event::Kind,

@@ -7,14 +7,15 @@ use crate::expect_kind;
 use crate::helpers::{create_list, spawn_app_on, AppOptions, TestUser};
 use crate::items::add_request;
 
-async fn outbox_rows(db: &TestDatabase) -> i64 {
+/// Group sequences of the events still waiting in the outbox, oldest first.
+async fn outbox_sequences(db: &TestDatabase) -> Vec<i64> {
     let pool = sqlx::PgPool::connect(&db.url()).await.expect("database");
-    let count = sqlx::query_scalar("SELECT COUNT(*) FROM pulse_outbox")
-        .fetch_one(&pool)
+    let sequences = sqlx::query_scalar("SELECT sequence FROM pulse_outbox ORDER BY id")
+        .fetch_all(&pool)
         .await
-        .expect("count");
+        .expect("outbox");
     pool.close().await;
-    count
+    sequences
 }
 
 #[tokio::test]
@@ -43,9 +44,12 @@ async fn event_committed_while_nats_is_down_is_delivered_once_after_restart() {
         .await
         .expect("commands succeed while NATS is down");
     app.stop().await;
+    // The first event may still be there too: NATS can die after storing
+    // it but before acknowledging it. It is then published again, and
+    // JetStream's de-duplication keeps the stream free of the copy.
     assert_eq!(
-        outbox_rows(&db).await,
-        1,
+        outbox_sequences(&db).await.last(),
+        Some(&2),
         "the undelivered event waits in the outbox"
     );
 
