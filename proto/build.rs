@@ -8,7 +8,9 @@ use prost::Message;
 
 const PROTOS: &[&str] = &[
     "pulse/lists/v1/lists.proto",
+    "pulse/leancoffee/v1/lean_coffee.proto",
     "pulse/events/v1/envelope.proto",
+    "pulse/gateway/v1/subscriptions.proto",
 ];
 
 /// Domain messages double as JSON/MessagePack payloads: camelCase keys, every
@@ -33,6 +35,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ".pulse.events.v1.Event.kind",
             "#[derive(serde::Serialize, strum::IntoStaticStr)] #[serde(untagged)]",
         )
+        // Keeps the subscription message's variants of similar size.
+        .boxed(".pulse.gateway.v1.SubscriptionMessage.kind.event")
         .compile_fds(descriptors)?;
 
     for proto in PROTOS {

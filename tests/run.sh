@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the suite: Rust unit and integration tests (against real
 # PostgreSQL and NATS), then the conformance tests that drive the gateway with
-# the official @microsoft/signalr client and the real grpcurl binary.
+# the official @microsoft/signalr client and the real grpcurl binary, then the
+# Python SignalR clients (pysignalr, signalrcore).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,3 +17,5 @@ cargo test --locked --workspace
   npm ci --no-audit --no-fund
   PULSE_BIN="$PWD/../../target/debug/pulse" GRPCURL="$PWD/../tools/bin/grpcurl" npm test
 )
+
+PULSE_BIN="$PWD/target/debug/pulse" tests/python/run.sh

@@ -12,6 +12,7 @@ pub mod node;
 pub mod protocol;
 mod session;
 mod startup;
+mod streams;
 mod transport;
 
 pub use config::GatewayConfig;

@@ -5,16 +5,21 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use pulse_auth::JwtValidator;
 use pulse_bus::Bus;
+use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
 use pulse_proto::lists::v1::shopping_lists_client::ShoppingListsClient;
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
-use tonic::transport::Endpoint;
+use tonic::transport::{Channel, Endpoint};
+
+use pulse_grpc::GrpcServer;
+use pulse_proto::gateway::v1::subscriptions_server::SubscriptionsServer;
 
 use crate::{
     config::GatewayConfig,
     hub::Services,
     node::Node,
     session::Registry,
+    streams::SubscriptionService,
     transport::{router, AppState},
 };
 
@@ -33,11 +38,17 @@ pub enum StartupError {
     },
 }
 
+/// A subscribe request names groups; anything larger is not one.
+const MAX_SUBSCRIBE_REQUEST_BYTES: usize = 64 * 1024;
+
 /// How long connections get to flush their Close at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 pub struct GatewayApp {
     listener: TcpListener,
+    /// The gRPC subscription API for native clients.
+    grpc_listener: TcpListener,
+    subscriptions: SubscriptionService,
     state: AppState,
     cors_origins: Vec<String>,
     disconnect_timeout: Duration,
@@ -49,34 +60,49 @@ impl GatewayApp {
         bus: Bus,
         validator: JwtValidator,
     ) -> Result<Self, StartupError> {
-        let lists = Endpoint::from_shared(config.lists_url.clone())
-            .map_err(|source| StartupError::ServiceUrl {
-                url: config.lists_url.clone(),
-                source,
-            })?
-            .timeout(config.service_timeout)
-            .connect_lazy();
+        let lists = service_channel(&config.lists_url, config.service_timeout)?;
+        let lean_coffee = service_channel(&config.lean_coffee_url, config.service_timeout)?;
         let listener = TcpListener::bind(config.gateway_addr)
             .await
             .map_err(|source| StartupError::Bind {
                 addr: config.gateway_addr,
                 source,
             })?;
+        let grpc_listener =
+            TcpListener::bind(config.gateway_grpc_addr)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.gateway_grpc_addr,
+                    source,
+                })?;
         let shutdown = CancellationToken::new();
         let state = AppState {
             registry: Arc::new(Registry::default()),
             services: Services {
-                node: Arc::new(Node::new(bus, shutdown.clone())),
+                node: Arc::new(Node::new(bus.clone(), shutdown.clone())),
                 lists: ShoppingListsClient::new(lists),
+                lean_coffee: LeanCoffeeClient::new(lean_coffee),
+                participant_heartbeat: config.participant_heartbeat_interval,
             },
             validator,
             session: config.session(),
             shutdown,
             connections: TaskTracker::new(),
             max_frame_bytes: config.max_message_size.max(64 * 1024) * 4,
+            poll_timeout: config.long_poll_timeout,
+            stateful_reconnect: config.stateful_reconnect,
         };
+        let subscriptions = SubscriptionService::new(
+            state.services.clone(),
+            bus,
+            state.validator.clone(),
+            config.streams(),
+            state.shutdown.clone(),
+        );
         Ok(Self {
             listener,
+            grpc_listener,
+            subscriptions,
             state,
             cors_origins: config.cors_origins.clone(),
             disconnect_timeout: config.disconnect_timeout,
@@ -89,8 +115,23 @@ impl GatewayApp {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
+    /// Where the gRPC subscription API listens.
+    pub fn grpc_local_addr(&self) -> SocketAddr {
+        self.grpc_listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
     pub async fn run_until_stopped(self, stop: CancellationToken) -> std::io::Result<()> {
         let state = self.state;
+        let grpc = tokio::spawn(
+            GrpcServer::new()
+                .add_service(
+                    SubscriptionsServer::new(self.subscriptions)
+                        .max_decoding_message_size(MAX_SUBSCRIBE_REQUEST_BYTES),
+                )
+                .serve(self.grpc_listener, stop.clone().cancelled_owned()),
+        );
         let reaper = tokio::spawn(reap(
             state.registry.clone(),
             self.disconnect_timeout,
@@ -116,12 +157,30 @@ impl GatewayApp {
             tracing::warn!("connections still open after the shutdown grace period");
         }
         reaper.abort();
+        match grpc.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "subscription API failed"),
+            Err(error) => tracing::error!(%error, "subscription API task failed"),
+        }
         served
     }
 }
 
-/// Removes negotiated connections no transport took (once a second, as
-/// ASP.NET Core does).
+/// A lazily connected channel to a domain service: the gateway starts (and
+/// serves what it can) while a service is still coming up.
+fn service_channel(url: &str, timeout: Duration) -> Result<Channel, StartupError> {
+    Ok(Endpoint::from_shared(url.to_owned())
+        .map_err(|source| StartupError::ServiceUrl {
+            url: url.to_owned(),
+            source,
+        })?
+        .timeout(timeout)
+        .connect_lazy())
+}
+
+/// Removes negotiated connections no transport took and ends connections no
+/// transport served for the disconnect timeout (once a second, as ASP.NET Core
+/// does).
 async fn reap(registry: Arc<Registry>, timeout: Duration, stop: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -130,7 +189,7 @@ async fn reap(registry: Arc<Registry>, timeout: Duration, stop: CancellationToke
             _ = tick.tick() => {
                 let reaped = registry.reap(timeout);
                 if reaped > 0 {
-                    tracing::debug!(reaped, "unused negotiations dropped");
+                    tracing::debug!(reaped, "unused or abandoned connections dropped");
                 }
             }
         }

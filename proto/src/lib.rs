@@ -20,6 +20,12 @@ pub mod leancoffee {
     }
 }
 
+pub mod gateway {
+    pub mod v1 {
+        tonic::include_proto!("pulse.gateway.v1");
+    }
+}
+
 pub mod events {
     pub mod v1 {
         tonic::include_proto!("pulse.events.v1");

@@ -3,6 +3,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use pulse_config::{parse_duration, AuthArgs, BusArgs, TelemetryArgs};
 use pulse_gateway::GatewayConfig;
+use pulse_lean_coffee::LeanCoffeeConfig;
 use pulse_lists::ListsConfig;
 use uuid::Uuid;
 
@@ -20,9 +21,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every service and the gateway in one process.
-    Suite(SuiteArgs),
+    Suite(Box<SuiteArgs>),
     /// Run the shopping-list gRPC service only.
     Lists(ListsArgs),
+    /// Run the Lean Coffee gRPC service only.
+    LeanCoffee(LeanCoffeeArgs),
     /// Run the SignalR gateway only.
     Gateway(GatewayArgs),
     /// Print a signed JWT for a user (development and tests).
@@ -34,6 +37,8 @@ pub struct SuiteArgs {
     #[command(flatten)]
     pub lists: ListsConfig,
     #[command(flatten)]
+    pub lean_coffee: LeanCoffeeConfig,
+    #[command(flatten)]
     pub gateway: GatewayConfig,
     #[command(flatten)]
     pub common: CommonArgs,
@@ -43,6 +48,14 @@ pub struct SuiteArgs {
 pub struct ListsArgs {
     #[command(flatten)]
     pub lists: ListsConfig,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LeanCoffeeArgs {
+    #[command(flatten)]
+    pub lean_coffee: LeanCoffeeConfig,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -1,15 +1,19 @@
 use anyhow::Context;
 use pulse_auth::TokenRequest;
 use pulse_gateway::GatewayApp;
+use pulse_lean_coffee::LeanCoffeeApp;
 use pulse_lists::ListsApp;
-use tokio_util::sync::CancellationToken;
+use pulse_service::stop_on_signal;
 
-use crate::cli::{Command, CommonArgs, GatewayArgs, ListsArgs, MintTokenArgs, SuiteArgs};
+use crate::cli::{
+    Command, CommonArgs, GatewayArgs, LeanCoffeeArgs, ListsArgs, MintTokenArgs, SuiteArgs,
+};
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Suite(args) => suite(args).await,
+        Command::Suite(args) => suite(*args).await,
         Command::Lists(args) => lists(args).await,
+        Command::LeanCoffee(args) => lean_coffee(args).await,
         Command::Gateway(args) => gateway(args).await,
         Command::MintToken(args) => mint_token(&args),
     }
@@ -18,24 +22,36 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
 async fn suite(args: SuiteArgs) -> anyhow::Result<()> {
     let _telemetry = pulse_telemetry::init("pulse-suite", args.common.telemetry.log_format);
     let (bus, validator) = connect(&args.common).await?;
-    let lists = ListsApp::build(&args.lists, bus.clone(), validator.clone())
+    let mut lists_config = args.lists.clone();
+    lists_config.event_retention = args.common.bus.event_retention;
+    let lists = ListsApp::build(&lists_config, bus.clone(), validator.clone())
         .await
         .context("starting the shopping-list service")?;
+    let mut lean_coffee_config = args.lean_coffee.clone();
+    lean_coffee_config.event_retention = args.common.bus.event_retention;
+    let lean_coffee = LeanCoffeeApp::build(&lean_coffee_config, bus.clone(), validator.clone())
+        .await
+        .context("starting the Lean Coffee service")?;
     let mut gateway_config = args.gateway.clone();
     gateway_config.lists_url = format!("http://{}", lists.local_addr());
+    gateway_config.lean_coffee_url = format!("http://{}", lean_coffee.local_addr());
     let gateway = GatewayApp::build(&gateway_config, bus, validator)
         .await
         .context("starting the gateway")?;
     ready(&[
         ("gateway", format!("http://{}", gateway.local_addr())),
+        ("gatewayGrpc", gateway.grpc_local_addr().to_string()),
         ("lists", lists.local_addr().to_string()),
+        ("leanCoffee", lean_coffee.local_addr().to_string()),
     ]);
     let stop = stop_on_signal();
-    let (lists, gateway) = tokio::join!(
+    let (lists, lean_coffee, gateway) = tokio::join!(
         lists.run_until_stopped(stop.clone()),
+        lean_coffee.run_until_stopped(stop.clone()),
         gateway.run_until_stopped(stop.clone()),
     );
     lists.context("shopping-list service")?;
+    lean_coffee.context("Lean Coffee service")?;
     gateway.context("gateway")?;
     Ok(())
 }
@@ -43,7 +59,9 @@ async fn suite(args: SuiteArgs) -> anyhow::Result<()> {
 async fn lists(args: ListsArgs) -> anyhow::Result<()> {
     let _telemetry = pulse_telemetry::init("pulse-lists", args.common.telemetry.log_format);
     let (bus, validator) = connect(&args.common).await?;
-    let app = ListsApp::build(&args.lists, bus, validator)
+    let mut config = args.lists.clone();
+    config.event_retention = args.common.bus.event_retention;
+    let app = ListsApp::build(&config, bus, validator)
         .await
         .context("starting the shopping-list service")?;
     ready(&[("lists", app.local_addr().to_string())]);
@@ -52,13 +70,30 @@ async fn lists(args: ListsArgs) -> anyhow::Result<()> {
         .context("shopping-list service")
 }
 
+async fn lean_coffee(args: LeanCoffeeArgs) -> anyhow::Result<()> {
+    let _telemetry = pulse_telemetry::init("pulse-lean-coffee", args.common.telemetry.log_format);
+    let (bus, validator) = connect(&args.common).await?;
+    let mut config = args.lean_coffee.clone();
+    config.event_retention = args.common.bus.event_retention;
+    let app = LeanCoffeeApp::build(&config, bus, validator)
+        .await
+        .context("starting the Lean Coffee service")?;
+    ready(&[("leanCoffee", app.local_addr().to_string())]);
+    app.run_until_stopped(stop_on_signal())
+        .await
+        .context("Lean Coffee service")
+}
+
 async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
     let _telemetry = pulse_telemetry::init("pulse-gateway", args.common.telemetry.log_format);
     let (bus, validator) = connect(&args.common).await?;
     let app = GatewayApp::build(&args.gateway, bus, validator)
         .await
         .context("starting the gateway")?;
-    ready(&[("gateway", format!("http://{}", app.local_addr()))]);
+    ready(&[
+        ("gateway", format!("http://{}", app.local_addr())),
+        ("gatewayGrpc", app.grpc_local_addr().to_string()),
+    ]);
     app.run_until_stopped(stop_on_signal())
         .await
         .context("gateway")
@@ -94,35 +129,4 @@ fn ready(addresses: &[(&str, String)]) {
         line.insert((*name).into(), address.clone().into());
     }
     println!("{}", serde_json::Value::Object(line));
-}
-
-/// Cancelled on SIGINT or SIGTERM.
-fn stop_on_signal() -> CancellationToken {
-    let stop = CancellationToken::new();
-    let trigger = stop.clone();
-    tokio::spawn(async move {
-        let interrupt = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut terminate =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(signal) => signal,
-                    Err(error) => {
-                        tracing::error!(%error, "cannot listen for SIGTERM");
-                        let _ = interrupt.await;
-                        trigger.cancel();
-                        return;
-                    }
-                };
-            tokio::select! {
-                _ = interrupt => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = interrupt.await;
-        tracing::info!("stopping");
-        trigger.cancel();
-    });
-    stop
 }

@@ -1,11 +1,15 @@
 //! The connection a hub method runs for.
 
-use std::{collections::HashSet, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use pulse_auth::Identity;
 use pulse_bus::Topic;
 use serde::Serialize;
-use tonic::metadata::MetadataValue;
+use tokio_util::sync::DropGuard;
+use tonic::metadata::{Ascii, MetadataValue};
 
 use crate::{
     node::{EventEncoder, Frame, Member, Outbound},
@@ -19,12 +23,16 @@ pub struct Caller {
     pub identity: Identity,
     /// The caller's bearer token, forwarded to the domain services so they
     /// authorize the same user; never logged.
-    bearer: MetadataValue<tonic::metadata::Ascii>,
+    credentials: OnBehalf,
     pub protocol: Protocol,
     pub outbound: Outbound,
     pub encoder: Arc<dyn EventEncoder>,
     /// Groups joined through this connection, left when it closes.
     pub joined: HashSet<Topic>,
+    /// Heartbeats telling a domain service that this connection is still in
+    /// one of those groups (Lean Coffee participation). Dropping one stops
+    /// it, so they end with the membership or the connection.
+    pub heartbeats: HashMap<Topic, DropGuard>,
 }
 
 impl std::fmt::Debug for Caller {
@@ -47,25 +55,27 @@ impl Caller {
         outbound: Outbound,
         encoder: Arc<dyn EventEncoder>,
     ) -> Option<Self> {
-        let bearer = MetadataValue::try_from(format!("Bearer {token}")).ok()?;
         Some(Self {
             connection_id,
             identity,
-            bearer,
+            credentials: OnBehalf::new(token)?,
             protocol,
             outbound,
             encoder,
             joined: HashSet::new(),
+            heartbeats: HashMap::new(),
         })
     }
 
     /// A gRPC request to a domain service on behalf of the caller.
     pub fn request<T>(&self, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        request
-            .metadata_mut()
-            .insert("authorization", self.bearer.clone());
-        request
+        self.credentials.request(message)
+    }
+
+    /// The caller's credentials for requests made after the hub method
+    /// returned (heartbeats).
+    pub fn on_behalf(&self) -> OnBehalf {
+        self.credentials.clone()
     }
 
     /// This connection as a group member.
@@ -91,5 +101,28 @@ impl Caller {
             }
             Err(error) => tracing::error!(%error, target, "cannot encode invocation"),
         }
+    }
+}
+
+/// Makes gRPC requests as the caller. Cloned into background work; the
+/// token inside is never logged (no `Debug`).
+#[derive(Clone)]
+pub struct OnBehalf {
+    bearer: MetadataValue<Ascii>,
+}
+
+impl OnBehalf {
+    /// `None` if the token cannot be a header value (a validated JWT always can).
+    pub fn new(token: &str) -> Option<Self> {
+        let bearer = MetadataValue::try_from(format!("Bearer {token}")).ok()?;
+        Some(Self { bearer })
+    }
+
+    pub fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request
+            .metadata_mut()
+            .insert("authorization", self.bearer.clone());
+        request
     }
 }

@@ -17,6 +17,10 @@ pub enum HubError {
     /// access denied, validation, not found.
     #[error("refused: {0}")]
     Refused(String),
+    /// The domain service refused the caller's credential itself (revoked, or its user deleted),
+    /// though the gateway accepted it: the session closes the connection for good.
+    #[error("credential refused by the service: {0}")]
+    CredentialRevoked(String),
     /// A service the hub depends on is unreachable; retrying may succeed.
     #[error("dependency unavailable: {0}")]
     Unavailable(String),
@@ -41,6 +45,9 @@ impl HubError {
             HubError::Refused(text) => format!(
                 "An unexpected error occurred invoking '{target}' on the server. HubException: {text}"
             ),
+            HubError::CredentialRevoked(_) => format!(
+                "An unexpected error occurred invoking '{target}' on the server. HubException: {ACCESS_DENIED}"
+            ),
             HubError::Unavailable(_) => format!(
                 "An unexpected error occurred invoking '{target}' on the server. HubException: Service unavailable, please retry"
             ),
@@ -55,9 +62,8 @@ impl From<tonic::Status> for HubError {
     fn from(status: tonic::Status) -> Self {
         let message = status.message().to_owned();
         match status.code() {
-            Code::PermissionDenied | Code::Unauthenticated => {
-                HubError::Refused(ACCESS_DENIED.into())
-            }
+            Code::PermissionDenied => HubError::Refused(ACCESS_DENIED.into()),
+            Code::Unauthenticated => HubError::CredentialRevoked(message),
             Code::NotFound
             | Code::InvalidArgument
             | Code::AlreadyExists
@@ -97,11 +103,13 @@ mod tests {
 
     #[test]
     fn forbidden_and_unauthenticated_statuses_read_access_denied() {
-        for status in [
-            tonic::Status::permission_denied("you are not a collaborator"),
-            tonic::Status::unauthenticated("expired"),
-        ] {
-            assert!(matches!(HubError::from(status), HubError::Refused(t) if t == ACCESS_DENIED));
-        }
+        let forbidden = HubError::from(tonic::Status::permission_denied("not a collaborator"));
+        assert!(matches!(&forbidden, HubError::Refused(t) if t == ACCESS_DENIED));
+        let revoked = HubError::from(tonic::Status::unauthenticated("key deleted"));
+        assert!(matches!(revoked, HubError::CredentialRevoked(_)));
+        assert_eq!(
+            revoked.completion_text("AddItem"),
+            forbidden.completion_text("AddItem")
+        );
     }
 }

@@ -3,21 +3,25 @@
 //! manages the caller's group memberships through the node; it never touches
 //! another hub's state.
 
+mod access;
 mod arguments;
 mod caller;
 mod error;
+mod lean_session;
 mod shopping_list;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
+use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
 use pulse_proto::lists::v1::shopping_lists_client::ShoppingListsClient;
 use serde_json::Value;
 use tonic::transport::Channel;
 
 use crate::node::Node;
 
+pub use access::authorize;
 pub use arguments::Arguments;
-pub use caller::Caller;
+pub use caller::{Caller, OnBehalf};
 pub use error::{HubError, ACCESS_DENIED};
 
 /// What the hubs call: the node for groups, and the domain services' clients.
@@ -25,26 +29,33 @@ pub use error::{HubError, ACCESS_DENIED};
 pub struct Services {
     pub node: Arc<Node>,
     pub lists: ShoppingListsClient<Channel>,
+    pub lean_coffee: LeanCoffeeClient<Channel>,
+    /// How often a Lean Coffee connection's participation is confirmed to
+    /// the service, which sweeps connections it stops hearing about.
+    pub participant_heartbeat: Duration,
 }
 
 /// The hubs this gateway serves, by path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HubKind {
     ShoppingList,
+    LeanSession,
 }
 
 impl HubKind {
-    pub const ALL: [HubKind; 1] = [HubKind::ShoppingList];
+    pub const ALL: [HubKind; 2] = [HubKind::ShoppingList, HubKind::LeanSession];
 
     pub fn path(self) -> &'static str {
         match self {
             HubKind::ShoppingList => "/hubs/shopping-list",
+            HubKind::LeanSession => "/hubs/lean-session",
         }
     }
 
     pub fn name(self) -> &'static str {
         match self {
             HubKind::ShoppingList => "shopping-list",
+            HubKind::LeanSession => "lean-session",
         }
     }
 
@@ -61,6 +72,7 @@ impl HubKind {
             HubKind::ShoppingList => {
                 shopping_list::invoke(services, caller, target, arguments).await
             }
+            HubKind::LeanSession => lean_session::invoke(services, caller, target, arguments).await,
         }
     }
 
@@ -68,6 +80,7 @@ impl HubKind {
     pub async fn disconnected(self, services: &Services, caller: &mut Caller) {
         match self {
             HubKind::ShoppingList => shopping_list::disconnected(services, caller).await,
+            HubKind::LeanSession => lean_session::disconnected(services, caller).await,
         }
     }
 }

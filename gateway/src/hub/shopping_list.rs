@@ -5,17 +5,20 @@
 use chrono::{SecondsFormat, Utc};
 use pulse_bus::Topic;
 use pulse_proto::lists::v1::{
-    AddItemRequest, ArchiveListRequest, ChangeCollaboratorPermissionRequest, CheckAccessRequest,
-    CreateListRequest, DeleteItemRequest, GetListRequest, ItemPatch, ItemPosition, NewItem,
-    PresenceRequest, PresenceUpdate, RemoveCollaboratorRequest, ReorderItemsRequest,
-    SetItemPurchasedRequest, ShareListRequest, UpdateItemRequest, UpdateListRequest,
+    AddItemRequest, ArchiveListRequest, ChangeCollaboratorPermissionRequest, CreateListRequest,
+    DeleteItemRequest, GetListRequest, ItemPatch, ItemPosition, NewItem, PresenceRequest,
+    PresenceUpdate, RemoveCollaboratorRequest, ReorderItemsRequest, SetItemPurchasedRequest,
+    ShareListRequest, UpdateItemRequest, UpdateListRequest,
 };
 use serde::Deserialize;
 use serde_json::Value;
 use tonic::Code;
 use uuid::Uuid;
 
-use super::{result, Arguments, Caller, HubError, Services, ACCESS_DENIED};
+use super::{
+    access::{access_error, authorize},
+    result, Arguments, Caller, HubError, Services, ACCESS_DENIED,
+};
 
 pub(super) async fn invoke(
     services: &Services,
@@ -216,13 +219,7 @@ async fn join(
 ) -> Result<Option<Value>, HubError> {
     let mut lists = services.lists.clone();
     let topic = Topic::List(list_id);
-    let check = CheckAccessRequest {
-        list_id: list_id.to_string(),
-    };
-    lists
-        .check_access(caller.request(check))
-        .await
-        .map_err(access_error)?;
+    authorize(services, &caller.on_behalf(), topic).await?;
     services
         .node
         .join(topic, caller.member())
@@ -313,13 +310,5 @@ fn presence(caller: &Caller, list_id: Uuid) -> PresenceRequest {
         list_id: list_id.to_string(),
         connection_id: caller.connection_id.to_string(),
         avatar_url: None,
-    }
-}
-
-/// Joining reveals nothing: unknown and forbidden lists read the same.
-fn access_error(status: tonic::Status) -> HubError {
-    match status.code() {
-        Code::NotFound | Code::PermissionDenied => HubError::Refused(ACCESS_DENIED.into()),
-        _ => HubError::from(status),
     }
 }

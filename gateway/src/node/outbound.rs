@@ -15,6 +15,8 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::protocol::TransferFormat;
+
 /// One transport message: a complete, already framed hub message or several.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
@@ -25,10 +27,28 @@ pub enum Frame {
 }
 
 impl Frame {
-    pub fn len(&self) -> usize {
-        match self {
-            Frame::Text(bytes) | Frame::Binary(bytes) => bytes.len(),
+    /// The frame type a protocol's transfer format calls for (the JS client rejects JSON in
+    /// binary frames and MessagePack in text frames).
+    pub fn new(format: TransferFormat, bytes: Bytes) -> Self {
+        match format {
+            TransferFormat::Text => Frame::Text(bytes),
+            TransferFormat::Binary => Frame::Binary(bytes),
         }
+    }
+
+    /// The frame's bytes, whatever its type.
+    pub fn bytes(&self) -> &Bytes {
+        match self {
+            Frame::Text(bytes) | Frame::Binary(bytes) => bytes,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes().is_empty()
     }
 }
 
@@ -116,6 +136,15 @@ impl OutboundReceiver {
         Some(frame)
     }
 
+    /// A frame already queued, without waiting: transports that send several frames in one
+    /// response (long polling, Server-Sent Events) batch with it, and a closing connection is
+    /// flushed with it.
+    pub fn try_recv(&mut self) -> Option<Frame> {
+        let frame = self.rx.try_recv().ok()?;
+        self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
+        Some(frame)
+    }
+
     /// Bytes queued and not yet taken by the writer.
     #[cfg(test)]
     pub fn queued_bytes(&self) -> usize {
@@ -162,6 +191,15 @@ mod tests {
         tx.send(text(50))
             .expect("an empty queue takes any single frame");
         assert_eq!(rx.recv().await.map(|f| f.len()), Some(50));
+    }
+
+    #[tokio::test]
+    async fn queued_frames_can_be_taken_without_waiting() {
+        let (tx, mut rx) = outbound(100);
+        assert_eq!(rx.try_recv(), None);
+        tx.send(text(3)).expect("fits");
+        assert_eq!(rx.try_recv().map(|f| f.len()), Some(3));
+        assert_eq!(rx.queued_bytes(), 0);
     }
 
     #[tokio::test]

@@ -26,6 +26,10 @@ pub enum ProtocolError {
     /// object at all.
     #[error("Error reading JSON: {0}")]
     Malformed(String),
+    /// The record is not the expected MessagePack: bad length prefix, truncated or invalid data,
+    /// or an array of the wrong shape for its message type.
+    #[error("Error reading MessagePack: {0}")]
+    MalformedBinary(String),
     /// A property the message type requires is absent.
     #[error("Missing required property '{0}'.")]
     MissingProperty(&'static str),
@@ -54,6 +58,15 @@ pub enum HandshakeError {
         /// The requested version.
         version: i32,
     },
+    /// The protocol needs a transfer format the connection's transport cannot carry (MessagePack
+    /// over Server-Sent Events).
+    #[error("Cannot use the '{name}' protocol on the current transport. The transport does not support '{format:?}' transfer format.")]
+    UnsupportedTransferFormat {
+        /// The name as the client sent it.
+        name: String,
+        /// What the protocol needs.
+        format: super::hub_protocol::TransferFormat,
+    },
     /// No complete handshake arrived within the handshake timeout.
     #[error("handshake timed out")]
     TimedOut,
@@ -72,7 +85,9 @@ impl HandshakeError {
     /// The text .NET puts in the handshake response; details of malformed input stay in logs.
     pub fn client_message(&self) -> String {
         match self {
-            Self::UnsupportedProtocol { .. } | Self::UnsupportedVersion { .. } => self.to_string(),
+            Self::UnsupportedProtocol { .. }
+            | Self::UnsupportedVersion { .. }
+            | Self::UnsupportedTransferFormat { .. } => self.to_string(),
             Self::TimedOut | Self::TooLarge { .. } => "Handshake was canceled.".to_owned(),
             Self::Malformed(_) => {
                 "An unexpected error occurred during connection handshake.".to_owned()

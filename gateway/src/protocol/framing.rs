@@ -11,6 +11,7 @@ use super::error::ProtocolError;
 use super::hub_protocol::Protocol;
 use super::json::RECORD_SEPARATOR;
 use super::message::HubMessage;
+use super::msgpack::{self, Prefix};
 
 /// .NET's default `MaximumReceiveMessageSize` (32 KiB), applied to the handshake and every hub
 /// message.
@@ -101,24 +102,11 @@ impl MessageReader {
 
     fn read_known_message(&mut self) -> Result<Option<HubMessage>, ProtocolError> {
         while !self.buffer.is_empty() {
-            let end = match self.protocol {
-                Protocol::Json => {
-                    match find_terminator(&self.buffer, self.scanned, self.max_message_size) {
-                        Boundary::Found { end } => end,
-                        Boundary::Incomplete { scanned } => {
-                            self.scanned = scanned;
-                            return Ok(None);
-                        }
-                        Boundary::TooLarge => {
-                            return Err(ProtocolError::MessageTooLarge {
-                                limit: self.max_message_size,
-                            })
-                        }
-                    }
-                }
+            let Some((start, end, consumed)) = self.next_record()? else {
+                return Ok(None);
             };
-            let decoded = self.protocol.decode(&self.buffer[..end]);
-            self.buffer.advance(end + 1);
+            let decoded = self.protocol.decode(&self.buffer[start..end]);
+            self.buffer.advance(consumed);
             self.scanned = 0;
             if let Some(message) = decoded? {
                 return Ok(Some(message));
@@ -126,15 +114,47 @@ impl MessageReader {
         }
         Ok(None)
     }
+
+    /// Where the next complete record's body lies (`start..end`) and how many bytes it takes with
+    /// its framing; `None` until all of it has arrived.
+    fn next_record(&mut self) -> Result<Option<(usize, usize, usize)>, ProtocolError> {
+        let too_large = ProtocolError::MessageTooLarge {
+            limit: self.max_message_size,
+        };
+        match self.protocol {
+            Protocol::Json => {
+                match find_terminator(&self.buffer, self.scanned, self.max_message_size) {
+                    Boundary::Found { end } => Ok(Some((0, end, end + 1))),
+                    Boundary::Incomplete { scanned } => {
+                        self.scanned = scanned;
+                        Ok(None)
+                    }
+                    Boundary::TooLarge => Err(too_large),
+                }
+            }
+            // The declared length is checked before the body arrives, so a huge claim is refused
+            // at once instead of being buffered.
+            Protocol::MessagePack => match msgpack::read_prefix(&self.buffer)? {
+                Prefix::Incomplete => Ok(None),
+                Prefix::Found { start, length } if start + length > self.max_message_size => {
+                    Err(too_large)
+                }
+                Prefix::Found { start, length } if self.buffer.len() >= start + length => {
+                    Ok(Some((start, start + length, start + length)))
+                }
+                Prefix::Found { .. } => Ok(None),
+            },
+        }
+    }
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use proptest::prelude::*;
-    use serde_json::{json, Value};
+    use serde_json::json;
 
     use super::*;
-    use crate::protocol::CompletionOutcome;
+    use crate::protocol::testing::{byte_soup, message, messagepack_soup, split};
 
     fn json_reader(limit: usize) -> MessageReader {
         MessageReader::new(Protocol::Json, limit)
@@ -259,130 +279,38 @@ pub(crate) mod tests {
         assert_eq!(reader.next_message(), Err(first));
     }
 
-    /// Random bytes mixed with JSON and SignalR tokens, so inputs get past the first byte of the
-    /// parsers often enough to exercise them.
-    pub(crate) fn byte_soup() -> impl Strategy<Value = Vec<u8>> {
-        const TOKENS: &[&[u8]] = &[
-            b"{",
-            b"}",
-            b"[",
-            b"]",
-            b"\"",
-            b":",
-            b",",
-            b"\x1e",
-            b"\"type\":",
-            b"1",
-            b"6",
-            b"-",
-            b"1e999",
-            b"null",
-            b"\\u00",
-            b"\xff",
-            b"\"invocationId\":\"0\"",
-            b"\"target\":\"T\"",
-            b"\"arguments\":[",
-            b"\"protocol\":\"json\"",
-            b"\"version\":",
-        ];
-        let chunk = prop_oneof![
-            prop::collection::vec(any::<u8>(), 0..8),
-            prop::sample::select(TOKENS).prop_map(<[u8]>::to_vec),
-        ];
-        prop::collection::vec(chunk, 0..32).prop_map(|chunks| chunks.concat())
-    }
-
-    /// `bytes` cut into frames at the given points (in any order, duplicates allowed).
-    pub(crate) fn split<'a>(bytes: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
-        let mut points: Vec<usize> = cuts.iter().map(|cut| cut.index(bytes.len() + 1)).collect();
-        points.push(bytes.len());
-        points.sort_unstable();
-        let mut start = 0;
-        points
-            .into_iter()
-            .map(|end| {
-                let frame = &bytes[start..end];
-                start = end;
-                frame
-            })
-            .collect()
-    }
-
-    fn value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            any::<String>().prop_map(Value::String),
-        ];
-        leaf.prop_recursive(3, 24, 4, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                prop::collection::btree_map(any::<String>(), inner, 0..4)
-                    .prop_map(|map| Value::Object(map.into_iter().collect())),
-            ]
-        })
-    }
-
-    /// Ids the protocol can carry unchanged: an empty id means "none" where one is optional.
-    fn id() -> impl Strategy<Value = String> {
-        any::<String>().prop_filter("non-empty", |id| !id.is_empty())
-    }
-
-    fn message() -> impl Strategy<Value = HubMessage> {
-        let arguments = || prop::collection::vec(value(), 0..4);
-        let stream_ids = || prop::collection::vec(id(), 0..3);
-        let outcome = prop_oneof![
-            Just(CompletionOutcome::Void),
-            value().prop_map(CompletionOutcome::Result),
-            id().prop_map(CompletionOutcome::Error),
-        ];
-        prop_oneof![
-            (
-                prop::option::of(id()),
-                any::<String>(),
-                arguments(),
-                stream_ids()
-            )
-                .prop_map(|(invocation_id, target, arguments, stream_ids)| {
-                    HubMessage::Invocation {
-                        invocation_id,
-                        target,
-                        arguments,
-                        stream_ids,
-                    }
-                }),
-            (any::<String>(), value()).prop_map(|(invocation_id, item)| HubMessage::StreamItem {
-                invocation_id,
-                item
-            }),
-            (any::<String>(), outcome).prop_map(|(invocation_id, outcome)| {
-                HubMessage::Completion {
-                    invocation_id,
-                    outcome,
-                }
-            }),
-            (id(), any::<String>(), arguments(), stream_ids()).prop_map(
-                |(invocation_id, target, arguments, stream_ids)| HubMessage::StreamInvocation {
-                    invocation_id,
-                    target,
-                    arguments,
-                    stream_ids,
-                }
-            ),
-            any::<String>()
-                .prop_map(|invocation_id| HubMessage::CancelInvocation { invocation_id }),
-            Just(HubMessage::Ping),
-            (prop::option::of(id()), any::<bool>()).prop_map(|(error, allow_reconnect)| {
+    #[test]
+    fn messagepack_records_batched_and_split_are_read_in_order() {
+        let mut wire = Protocol::MessagePack.encode(&HubMessage::Ping).to_vec();
+        wire.extend_from_slice(&Protocol::MessagePack.encode(&invocation("1")));
+        wire.extend_from_slice(&[0x03, 0x92, 0x07, 0xc0]);
+        let mut reader = MessageReader::new(Protocol::MessagePack, DEFAULT_MAX_MESSAGE_SIZE);
+        let mut messages = Vec::new();
+        for byte in &wire {
+            reader.push(&[*byte]);
+            messages.extend(drain(&mut reader).expect("valid input"));
+        }
+        assert_eq!(
+            messages,
+            vec![
+                HubMessage::Ping,
+                invocation("1"),
                 HubMessage::Close {
-                    error,
-                    allow_reconnect,
+                    error: None,
+                    allow_reconnect: false
                 }
-            }),
-            any::<u64>().prop_map(|sequence_id| HubMessage::Ack { sequence_id }),
-            any::<u64>().prop_map(|sequence_id| HubMessage::Sequence { sequence_id }),
-        ]
+            ]
+        );
+    }
+
+    #[test]
+    fn messagepack_length_over_the_limit_is_refused_before_the_body_arrives() {
+        let mut reader = MessageReader::new(Protocol::MessagePack, 1024);
+        reader.push(&[0x80, 0x08]);
+        assert_eq!(
+            reader.next_message(),
+            Err(ProtocolError::MessageTooLarge { limit: 1024 })
+        );
     }
 
     proptest! {
@@ -398,6 +326,37 @@ pub(crate) mod tests {
                 // Errors are expected; only a panic fails the property.
                 let _ = drain(&mut reader);
             }
+        }
+
+        #[test]
+        fn byte_soup_never_panics_the_messagepack_reader(
+            soup in messagepack_soup(),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+            limit in 0usize..96,
+        ) {
+            let mut reader = MessageReader::new(Protocol::MessagePack, limit);
+            for frame in split(&soup, &cuts) {
+                reader.push(frame);
+                let _ = drain(&mut reader);
+            }
+        }
+
+        #[test]
+        fn messagepack_messages_split_anywhere_read_back_unchanged(
+            messages in prop::collection::vec(message(), 0..6),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+        ) {
+            let wire: Vec<u8> = messages
+                .iter()
+                .flat_map(|message| Protocol::MessagePack.encode(message))
+                .collect();
+            let mut reader = MessageReader::new(Protocol::MessagePack, usize::MAX);
+            let mut read = Vec::new();
+            for frame in split(&wire, &cuts) {
+                reader.push(frame);
+                read.extend(drain(&mut reader).expect("valid input"));
+            }
+            prop_assert_eq!(read, messages);
         }
 
         #[test]

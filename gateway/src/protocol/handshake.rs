@@ -92,8 +92,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::protocol::framing::tests::{byte_soup, split};
     use crate::protocol::framing::DEFAULT_MAX_MESSAGE_SIZE;
+    use crate::protocol::testing::{byte_soup, split};
     use crate::protocol::{HubMessage, MessageReader};
 
     fn parse(input: &[u8]) -> Result<Option<(Handshake, usize)>, HandshakeError> {
@@ -157,10 +157,35 @@ mod tests {
     }
 
     #[test]
-    fn messagepack_is_not_supported_yet() {
+    fn messagepack_is_accepted_and_the_rest_is_left_for_its_parser() {
+        let mut input = b"{\"protocol\":\"messagepack\",\"version\":1}\x1e".to_vec();
+        let handshake_len = input.len();
+        input.extend_from_slice(&[0x02, 0x91, 0x06]);
+        let (handshake, consumed) = accepted(&input);
+        assert_eq!(handshake.protocol, Protocol::MessagePack);
+        assert_eq!(consumed, handshake_len);
+        let mut reader = MessageReader::new(handshake.protocol, DEFAULT_MAX_MESSAGE_SIZE);
+        reader.push(&input[consumed..]);
+        assert_eq!(reader.next_message(), Ok(Some(HubMessage::Ping)));
+    }
+
+    #[test]
+    fn unknown_protocols_are_refused_by_name() {
         assert_eq!(
-            refusal(b"{\"protocol\":\"messagepack\",\"version\":1}\x1e", 1024),
-            "{\"error\":\"The protocol 'messagepack' is not supported.\"}\x1e"
+            refusal(b"{\"protocol\":\"protobuf\",\"version\":1}\x1e", 1024),
+            "{\"error\":\"The protocol 'protobuf' is not supported.\"}\x1e"
+        );
+    }
+
+    #[test]
+    fn binary_protocol_on_a_text_transport_gets_the_dotnet_text() {
+        let error = HandshakeError::UnsupportedTransferFormat {
+            name: "messagepack".to_owned(),
+            format: crate::protocol::TransferFormat::Binary,
+        };
+        assert_eq!(
+            error.client_message(),
+            "Cannot use the 'messagepack' protocol on the current transport. The transport does not support 'Binary' transfer format."
         );
     }
 

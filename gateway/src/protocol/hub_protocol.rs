@@ -9,12 +9,15 @@ use serde::Serialize;
 use super::error::ProtocolError;
 use super::json;
 use super::message::HubMessage;
+use super::msgpack;
 
 /// A hub protocol the gateway can speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     /// `"json"`: UTF-8 JSON records ended by 0x1E, carried in text frames.
     Json,
+    /// `"messagepack"`: MessagePack arrays behind a VarInt length, carried in binary frames.
+    MessagePack,
 }
 
 /// What a transport must be able to carry for a protocol; also listed per transport in negotiate.
@@ -31,6 +34,7 @@ impl Protocol {
     pub fn name(self) -> &'static str {
         match self {
             Self::Json => "json",
+            Self::MessagePack => "messagepack",
         }
     }
 
@@ -39,12 +43,13 @@ impl Protocol {
     pub fn transfer_format(self) -> TransferFormat {
         match self {
             Self::Json => TransferFormat::Text,
+            Self::MessagePack => TransferFormat::Binary,
         }
     }
 
     /// Resolves a handshake `protocol` value; .NET compares names case-insensitively.
     pub(crate) fn from_name(name: &str) -> Option<Self> {
-        [Self::Json]
+        [Self::Json, Self::MessagePack]
             .into_iter()
             .find(|protocol| name.eq_ignore_ascii_case(protocol.name()))
     }
@@ -53,7 +58,7 @@ impl Protocol {
     /// client negotiated stateful reconnect.
     pub(crate) fn max_version(self) -> i32 {
         match self {
-            Self::Json => 2,
+            Self::Json | Self::MessagePack => 2,
         }
     }
 
@@ -61,6 +66,7 @@ impl Protocol {
     pub fn encode(self, message: &HubMessage) -> Bytes {
         match self {
             Self::Json => json::encode(message),
+            Self::MessagePack => msgpack::encode(message),
         }
     }
 
@@ -74,6 +80,7 @@ impl Protocol {
     ) -> Result<Bytes, ProtocolError> {
         match self {
             Self::Json => json::encode_invocation(target, argument),
+            Self::MessagePack => msgpack::encode_invocation(target, argument),
         }
     }
 
@@ -81,6 +88,29 @@ impl Protocol {
     pub(crate) fn decode(self, record: &[u8]) -> Result<Option<HubMessage>, ProtocolError> {
         match self {
             Self::Json => json::decode(record),
+            Self::MessagePack => msgpack::decode(record),
+        }
+    }
+
+    /// Whether a record this server encoded is one stateful reconnect numbers and replays
+    /// (Invocation, StreamItem, Completion, StreamInvocation, CancelInvocation). Both encoders
+    /// write the type first, so it is read without decoding the record; anything else (Ping,
+    /// Close, Ack, Sequence, the handshake response) is not numbered.
+    pub fn is_sequenced(self, record: &[u8]) -> bool {
+        match self {
+            Self::Json => matches!(
+                record
+                    .strip_prefix(b"{\"type\":")
+                    .and_then(|rest| rest.first()),
+                Some(b'1'..=b'5')
+            ),
+            Self::MessagePack => match msgpack::read_prefix(record) {
+                Ok(msgpack::Prefix::Found { start, .. }) => matches!(
+                    (record.get(start), record.get(start + 1)),
+                    (Some(0x90..=0x9f), Some(1..=5))
+                ),
+                Ok(msgpack::Prefix::Incomplete) | Err(_) => false,
+            },
         }
     }
 }
@@ -93,12 +123,47 @@ mod tests {
     fn names_resolve_case_insensitively() {
         assert_eq!(Protocol::from_name("json"), Some(Protocol::Json));
         assert_eq!(Protocol::from_name("Json"), Some(Protocol::Json));
-        assert_eq!(Protocol::from_name("messagepack"), None);
+        assert_eq!(
+            Protocol::from_name("MessagePack"),
+            Some(Protocol::MessagePack)
+        );
+        assert_eq!(Protocol::from_name("msgpack"), None);
         assert_eq!(Protocol::from_name(""), None);
     }
 
     #[test]
-    fn json_travels_as_text() {
+    fn json_travels_as_text_and_messagepack_as_binary() {
         assert_eq!(Protocol::Json.transfer_format(), TransferFormat::Text);
+        assert_eq!(
+            Protocol::MessagePack.transfer_format(),
+            TransferFormat::Binary
+        );
+    }
+
+    #[test]
+    fn only_invocation_family_records_are_sequenced() {
+        let completion = HubMessage::Completion {
+            invocation_id: "0".to_owned(),
+            outcome: crate::protocol::CompletionOutcome::Void,
+        };
+        for protocol in [Protocol::Json, Protocol::MessagePack] {
+            assert!(protocol.is_sequenced(&protocol.encode(&completion)));
+            let event = protocol
+                .encode_invocation("ItemAdded", &[1])
+                .expect("encodes");
+            assert!(protocol.is_sequenced(&event));
+            for untracked in [
+                HubMessage::Ping,
+                HubMessage::Ack { sequence_id: 1 },
+                HubMessage::Sequence { sequence_id: 1 },
+                HubMessage::Close {
+                    error: None,
+                    allow_reconnect: true,
+                },
+            ] {
+                assert!(!protocol.is_sequenced(&protocol.encode(&untracked)));
+            }
+            assert!(!protocol.is_sequenced(b"{}\x1e"));
+        }
     }
 }

@@ -18,7 +18,10 @@ mod handshake;
 mod hub_protocol;
 mod json;
 mod message;
+mod msgpack;
 mod negotiate;
+#[cfg(test)]
+mod testing;
 
 pub use error::{HandshakeError, NegotiateError, ProtocolError};
 pub use framing::{MessageReader, DEFAULT_MAX_MESSAGE_SIZE};
@@ -26,6 +29,6 @@ pub use handshake::Handshake;
 pub use hub_protocol::{Protocol, TransferFormat};
 pub use message::{CompletionOutcome, HubMessage};
 pub use negotiate::{
-    wants_stateful_reconnect, AvailableTransport, ConnectionIds, NegotiateErrorBody,
+    query_value, wants_stateful_reconnect, AvailableTransport, ConnectionIds, NegotiateErrorBody,
     NegotiateResponse, NegotiateVersion, TransportType,
 };

@@ -47,6 +47,17 @@ impl Serialize for NegotiateVersion {
     }
 }
 
+/// The raw value of a query parameter, its key matched case-insensitively as .NET does. The keys
+/// read (`id`, `negotiateVersion`, `useStatefulReconnect`) are plain ASCII and their values
+/// URL-safe, so no decoding is needed; a value that would need it simply does not match anything.
+pub fn query_value<'q>(query: &'q str, key: &str) -> Option<&'q str> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, value)| value)
+}
+
 /// Reads the `useStatefulReconnect` query value the way .NET's `bool.TryParse` does: only a
 /// case-insensitive `true` opts in.
 pub fn wants_stateful_reconnect(value: Option<&str>) -> bool {
@@ -86,6 +97,11 @@ impl ConnectionIds {
 pub enum TransportType {
     /// Full duplex; the only transport that supports stateful reconnect.
     WebSockets,
+    /// An event stream for server→client, POSTs for client→server; text only.
+    ServerSentEvents,
+    /// Polls for server→client, POSTs for client→server; works through anything that passes
+    /// plain HTTP.
+    LongPolling,
 }
 
 /// One entry of `availableTransports`. The JS client tries them in the order given and needs
@@ -105,6 +121,23 @@ impl AvailableTransport {
         transport: TransportType::WebSockets,
         transfer_formats: &[TransferFormat::Text, TransferFormat::Binary],
     };
+    /// EventSource delivers text only, so MessagePack clients skip this transport.
+    pub const SERVER_SENT_EVENTS: Self = Self {
+        transport: TransportType::ServerSentEvents,
+        transfer_formats: &[TransferFormat::Text],
+    };
+    /// Poll responses and POST bodies carry text or bytes.
+    pub const LONG_POLLING: Self = Self {
+        transport: TransportType::LongPolling,
+        transfer_formats: &[TransferFormat::Text, TransferFormat::Binary],
+    };
+
+    /// Every transport, in the order clients should try them (as .NET lists them).
+    pub const ALL: &'static [Self] = &[
+        Self::WEB_SOCKETS,
+        Self::SERVER_SENT_EVENTS,
+        Self::LONG_POLLING,
+    ];
 }
 
 /// The success body, serialized as JSON. Field order is .NET's: `useStatefulReconnect` first and
@@ -254,6 +287,44 @@ mod tests {
         assert!(wants_stateful_reconnect(Some("True")));
         for value in [None, Some(""), Some("1"), Some("false"), Some("yes")] {
             assert!(!wants_stateful_reconnect(value), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn every_transport_is_advertised_in_dotnet_order_with_its_formats() {
+        assert_eq!(
+            body(&AvailableTransport::ALL),
+            r#"[{"transport":"WebSockets","transferFormats":["Text","Binary"]},{"transport":"ServerSentEvents","transferFormats":["Text"]},{"transport":"LongPolling","transferFormats":["Text","Binary"]}]"#
+        );
+    }
+
+    #[test]
+    fn query_keys_match_case_insensitively_and_first_wins() {
+        let query = "negotiateversion=1&ID=abc&id=def&flag&useStatefulReconnect=true";
+        assert_eq!(query_value(query, "negotiateVersion"), Some("1"));
+        assert_eq!(query_value(query, "id"), Some("abc"));
+        assert_eq!(query_value(query, "flag"), None);
+        assert_eq!(query_value(query, "missing"), None);
+        assert_eq!(query_value("", "id"), None);
+    }
+
+    proptest::proptest! {
+        /// The negotiate query is attacker-controlled: whatever it holds, reading it never panics
+        /// and always ends in a version or a .NET error text.
+        #[test]
+        fn any_negotiate_query_is_answered_without_panicking(
+            version in "\\PC{0,12}|[-+ 0-9]{0,12}",
+            flag in "\\PC{0,8}",
+            noise in "[a-zA-Z=&%]{0,32}",
+        ) {
+            let query = format!("{noise}&negotiateVersion={version}&useStatefulReconnect={flag}&{noise}");
+            let version = NegotiateVersion::parse(query_value(&query, "negotiateVersion"));
+            if let Err(error) = version {
+                let text = body(&error.body());
+                proptest::prop_assert!(text.starts_with(r#"{"error":"The client requested"#), "{}", text);
+            }
+            let _ = wants_stateful_reconnect(query_value(&query, "useStatefulReconnect"));
+            let _ = query_value(&query, "id");
         }
     }
 

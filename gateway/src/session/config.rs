@@ -15,6 +15,9 @@ pub struct SessionConfig {
     pub max_message_size: usize,
     /// Bytes queued for a client before it counts as too slow and is closed.
     pub outgoing_queue_bytes: usize,
+    /// Bytes of sent, unacknowledged messages a stateful-reconnect connection keeps for replay
+    /// (.NET's `StatefulReconnectBufferSize`).
+    pub stateful_buffer_bytes: usize,
 }
 
 impl Default for SessionConfig {
@@ -25,6 +28,7 @@ impl Default for SessionConfig {
             handshake_timeout: Duration::from_secs(15),
             max_message_size: 32 * 1024,
             outgoing_queue_bytes: 1024 * 1024,
+            stateful_buffer_bytes: 100_000,
         }
     }
 }

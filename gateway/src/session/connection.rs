@@ -1,34 +1,32 @@
 //! One SignalR connection from handshake to close.
 //!
-//! The transport feeds incoming bytes as a stream of [`Inbound`] chunks and
-//! writes whatever is queued on the connection's [`Outbound`]. Everything in
-//! between — handshake, parsing, keep-alive, client timeout, invocations, and
-//! the Close message that says why a connection ends — happens here, the same
-//! for every transport. Invocations of one connection run one at a time, as in
-//! ASP.NET Core.
+//! Transports feed incoming bytes as [`Inbound`] chunks and write whatever is queued on the
+//! connection's [`Outbound`]. Everything in between — handshake, parsing, keep-alive, client
+//! timeout, stateful-reconnect numbering, invocations, and the Close message that says why a
+//! connection ends — happens here, the same for every transport. Invocations of one connection
+//! run one at a time, as in ASP.NET Core.
 
 use std::{sync::Arc, time::Duration};
 
-use bytes::{Bytes, BytesMut};
-use futures::{Stream, StreamExt};
 use pulse_auth::Identity;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::{
+    sync::mpsc,
+    time::{Instant, MissedTickBehavior},
+};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{SessionConfig, SignalrEncoder};
+use super::{
+    handshake::handshake, CloseReason, Inbound, Incoming, Replay, SessionConfig, SignalrEncoder,
+};
 use crate::{
-    hub::{Arguments, Caller, HubKind, Services},
+    hub::{Arguments, Caller, HubError, HubKind, Services},
     node::{Frame, Outbound},
-    protocol::{
-        CompletionOutcome, Handshake, HandshakeError, HubMessage, MessageReader, Protocol,
-        TransferFormat,
-    },
+    protocol::{CompletionOutcome, HubMessage, MessageReader, TransportType},
 };
 
-/// Bytes from the client, as the transport received them (record boundaries
-/// are not preserved by transports and not assumed here).
-type Inbound = Bytes;
+/// How often a stateful connection acknowledges what it received (as .NET and the JS client do).
+const ACK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What a connection needs to run.
 pub struct Connection {
@@ -38,294 +36,283 @@ pub struct Connection {
     pub token: String,
     pub connection_id: Arc<str>,
     pub config: SessionConfig,
+    /// The transport serving it: decides keep-alive and which protocols fit.
+    pub transport: TransportType,
     /// Cancelled when the gateway shuts down.
     pub shutdown: CancellationToken,
 }
 
-/// How the connection ended, for the transport: `abort` means do not flush
-/// (the client stopped reading).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    Graceful,
-    Abort,
+/// How the connection loop ended.
+enum End {
+    /// The client sent Close or its transport went away for good.
+    ClientLeft,
+    /// The server ends the connection and tells the client why.
+    Closed(CloseReason),
 }
 
-/// Runs the connection until the client leaves, a rule closes it, or the
-/// gateway shuts down. The Close message, when there is one, is the last frame
-/// queued on `outbound`.
-pub async fn run_connection<S>(connection: Connection, inbound: S, outbound: Outbound) -> Ending
-where
-    S: Stream<Item = Inbound> + Unpin,
-{
+/// Runs the connection until the client leaves, a rule closes it, or the gateway shuts down.
+/// The Close message, when there is one, is the last frame queued on `outbound`. `replay` is set
+/// when stateful reconnect was negotiated; the handshake version decides whether it is used.
+pub(super) async fn run_connection(
+    connection: Connection,
+    mut inbound: mpsc::Receiver<Inbound>,
+    terminate: CancellationToken,
+    outbound: Outbound,
+    replay: Option<Arc<Replay>>,
+) {
     let span = tracing::info_span!(
         "connection",
         conn_id = %connection.connection_id,
         user_id = %connection.identity.user_id,
         hub = connection.hub.name(),
+        transport = ?connection.transport,
     );
-    run(connection, inbound, outbound).instrument(span).await
-}
-
-async fn run<S>(connection: Connection, mut inbound: S, outbound: Outbound) -> Ending
-where
-    S: Stream<Item = Inbound> + Unpin,
-{
-    let config = connection.config.clone();
-    let Some((protocol, leftover)) = handshake(&mut inbound, &outbound, &config).await else {
-        return Ending::Graceful;
-    };
-    let Some(mut caller) = Caller::new(
-        connection.connection_id.clone(),
-        connection.identity.clone(),
-        &connection.token,
-        protocol,
-        outbound.clone(),
-        Arc::new(SignalrEncoder::new(protocol)),
-    ) else {
-        tracing::error!("credential cannot be forwarded");
-        return Ending::Graceful;
-    };
-    tracing::info!(protocol = protocol.name(), "connected");
-    let mut reader = MessageReader::new(protocol, config.max_message_size);
-    reader.push(&leftover);
-
-    let close = serve(
-        &connection,
-        &mut caller,
-        &mut reader,
-        &mut inbound,
-        &outbound,
-    )
+    async move {
+        let config = &connection.config;
+        let Some(accepted) = handshake(
+            &mut inbound,
+            &terminate,
+            &outbound,
+            config,
+            connection.transport,
+        )
+        .await
+        else {
+            return;
+        };
+        let protocol = accepted.protocol;
+        // The JS client asks for version 2 only when it will use stateful reconnect.
+        let replay = replay.filter(|_| accepted.version >= 2);
+        if let Some(replay) = &replay {
+            replay.enable(protocol);
+        }
+        let Some(caller) = Caller::new(
+            connection.connection_id.clone(),
+            connection.identity.clone(),
+            &connection.token,
+            protocol,
+            outbound.clone(),
+            Arc::new(SignalrEncoder::new(protocol)),
+        ) else {
+            tracing::error!("credential cannot be forwarded");
+            return;
+        };
+        tracing::info!(
+            protocol = protocol.name(),
+            stateful = replay.is_some(),
+            "connected"
+        );
+        let mut reader = MessageReader::new(protocol, config.max_message_size);
+        reader.push(&accepted.leftover);
+        let mut session = Session {
+            connection: &connection,
+            caller,
+            reader,
+            incoming: replay.as_ref().map(|_| Incoming::new()),
+            replay,
+            client_pinged: false,
+        };
+        let end = session.serve(&mut inbound, &terminate).await;
+        connection
+            .hub
+            .disconnected(&connection.services, &mut session.caller)
+            .await;
+        if let End::Closed(reason) = &end {
+            tracing::info!(?reason, "closing");
+            outbound.send_final(Frame::new(
+                protocol.transfer_format(),
+                protocol.encode(&reason.message()),
+            ));
+        }
+        tracing::info!("disconnected");
+    }
+    .instrument(span)
     .await;
-    connection
-        .hub
-        .disconnected(&connection.services, &mut caller)
-        .await;
-    let ending = match close {
-        Close::ClientLeft => Ending::Graceful,
-        Close::Overflow => Ending::Abort,
-        Close::Server {
-            error,
-            allow_reconnect,
-        } => {
-            let message = HubMessage::Close {
-                error,
-                allow_reconnect,
-            };
-            outbound.send_final(frame(protocol, protocol.encode(&message)));
-            Ending::Graceful
-        }
-    };
-    tracing::info!(?ending, "disconnected");
-    ending
 }
 
-/// Why the connection loop ended.
-enum Close {
-    /// The client sent Close or its transport went away.
-    ClientLeft,
-    /// The client stopped reading; nothing more can be sent.
-    Overflow,
-    /// The server ends the connection and tells the client why.
-    Server {
-        error: Option<String>,
-        allow_reconnect: bool,
-    },
+/// A connection after its handshake.
+struct Session<'c> {
+    connection: &'c Connection,
+    caller: Caller,
+    reader: MessageReader,
+    /// Stateful reconnect: numbering of what the client sends, and what the server sent.
+    incoming: Option<Incoming>,
+    replay: Option<Arc<Replay>>,
+    /// The client timeout only applies once the client has pinged, as in .NET.
+    client_pinged: bool,
 }
 
-impl Close {
-    /// A close the client may recover from by reconnecting.
-    fn with_error(reason: &str) -> Self {
-        Close::Server {
-            error: Some(format!("Connection closed with an error. {reason}")),
-            allow_reconnect: true,
-        }
-    }
-}
-
-async fn serve<S>(
-    connection: &Connection,
-    caller: &mut Caller,
-    reader: &mut MessageReader,
-    inbound: &mut S,
-    outbound: &Outbound,
-) -> Close
-where
-    S: Stream<Item = Inbound> + Unpin,
-{
-    let config = &connection.config;
-    let protocol = caller.protocol;
-    let ping = frame(protocol, protocol.encode(&HubMessage::Ping));
-    let mut keep_alive = tokio::time::interval(config.keep_alive_interval);
-    keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut last_received = Instant::now();
-    let mut client_pinged = false;
-    let expiry = credential_expiry(&connection.identity);
-    loop {
-        if let Some(close) = drain(connection, caller, reader, &mut client_pinged).await {
-            return close;
-        }
-        let client_deadline = last_received + config.client_timeout;
-        tokio::select! {
-            chunk = inbound.next() => match chunk {
-                Some(bytes) => {
-                    last_received = Instant::now();
-                    reader.push(&bytes);
+impl Session<'_> {
+    async fn serve(
+        &mut self,
+        inbound: &mut mpsc::Receiver<Inbound>,
+        terminate: &CancellationToken,
+    ) -> End {
+        let config = &self.connection.config;
+        let protocol = self.caller.protocol;
+        let outbound = self.caller.outbound.clone();
+        let ping = Frame::new(
+            protocol.transfer_format(),
+            protocol.encode(&HubMessage::Ping),
+        );
+        // Long polling has inherent keep-alive: neither side pings (the JS client runs no server
+        // timeout on it either).
+        let keep_alive_enabled = self.connection.transport != TransportType::LongPolling;
+        // The first Ping is due one interval after the handshake, not at once.
+        let mut keep_alive = tokio::time::interval_at(
+            Instant::now() + config.keep_alive_interval,
+            config.keep_alive_interval,
+        );
+        keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut ack = tokio::time::interval(ACK_INTERVAL);
+        ack.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut last_received = Instant::now();
+        let expiry = credential_expiry(&self.connection.identity);
+        loop {
+            if let Some(end) = self.drain().await {
+                return end;
+            }
+            let client_deadline = last_received + config.client_timeout;
+            tokio::select! {
+                chunk = inbound.recv() => match chunk {
+                    Some(Inbound::Data(bytes)) => {
+                        last_received = Instant::now();
+                        self.reader.push(&bytes);
+                    }
+                    Some(Inbound::Reattached) => {
+                        tracing::info!("socket replaced; waiting for the client's Sequence");
+                        last_received = Instant::now();
+                        self.reader = MessageReader::new(protocol, config.max_message_size);
+                        if let Some(incoming) = &mut self.incoming {
+                            incoming.reattached();
+                        }
+                    }
+                    None => return End::ClientLeft,
+                },
+                () = terminate.cancelled() => return End::ClientLeft,
+                _ = keep_alive.tick(), if keep_alive_enabled => {
+                    let _ = outbound.send(ping.clone());
                 }
-                None => return Close::ClientLeft,
-            },
-            _ = keep_alive.tick() => {
-                let _ = outbound.send(ping.clone());
-            }
-            () = tokio::time::sleep_until(client_deadline), if client_pinged => {
-                tracing::info!("client timeout");
-                return Close::with_error("Client hasn't sent a message/ping within the configured ClientTimeoutInterval.");
-            }
-            () = tokio::time::sleep_until(expiry) => {
-                return Close::Server {
-                    error: Some("Authentication expired.".into()),
-                    allow_reconnect: true,
-                };
-            }
-            () = outbound.overflowed() => {
-                tracing::warn!("client too slow; closing");
-                return Close::Overflow;
-            }
-            () = connection.shutdown.cancelled() => {
-                return Close::Server {
-                    error: Some("Server is shutting down.".into()),
-                    allow_reconnect: true,
-                };
+                _ = ack.tick(), if self.incoming.is_some() => {
+                    if let Some(message) = self.incoming.as_mut().and_then(Incoming::pending_ack) {
+                        let _ = outbound.send(Frame::new(protocol.transfer_format(), protocol.encode(&message)));
+                    }
+                }
+                () = tokio::time::sleep_until(client_deadline), if self.client_pinged => {
+                    return End::Closed(CloseReason::ClientTimeout);
+                }
+                () = tokio::time::sleep_until(expiry) => {
+                    return End::Closed(CloseReason::CredentialExpired);
+                }
+                () = outbound.overflowed() => return End::Closed(CloseReason::Overloaded),
+                () = self.connection.shutdown.cancelled() => {
+                    return End::Closed(CloseReason::ShuttingDown);
+                }
             }
         }
     }
-}
 
-/// Handles every complete message received so far; `Some` ends the connection.
-async fn drain(
-    connection: &Connection,
-    caller: &mut Caller,
-    reader: &mut MessageReader,
-    client_pinged: &mut bool,
-) -> Option<Close> {
-    loop {
-        let message = match reader.next_message() {
-            Ok(Some(message)) => message,
-            Ok(None) => return None,
+    /// Handles every complete message received so far; `Some` ends the connection.
+    async fn drain(&mut self) -> Option<End> {
+        loop {
+            let message = match self.reader.next_message() {
+                Ok(Some(message)) => message,
+                Ok(None) => return None,
+                Err(error) => {
+                    tracing::info!(%error, "protocol error");
+                    return Some(End::Closed(CloseReason::Protocol(error)));
+                }
+            };
+            if let Some(incoming) = &mut self.incoming {
+                match incoming.accept(&message) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(reason) => return Some(End::Closed(reason)),
+                }
+            }
+            match message {
+                HubMessage::Invocation {
+                    invocation_id,
+                    target,
+                    arguments,
+                    ..
+                } => {
+                    if let Some(reason) = self.invoke(invocation_id, target, arguments).await {
+                        return Some(End::Closed(reason));
+                    }
+                }
+                HubMessage::StreamInvocation {
+                    invocation_id,
+                    target,
+                    ..
+                } => {
+                    let error = HubError::UnknownMethod.completion_text(&target);
+                    self.complete(invocation_id, CompletionOutcome::Error(error));
+                }
+                HubMessage::Ping => self.client_pinged = true,
+                HubMessage::Close { .. } => return Some(End::ClientLeft),
+                HubMessage::Ack { sequence_id } => {
+                    if let Some(replay) = &self.replay {
+                        replay.ack(sequence_id);
+                    }
+                }
+                HubMessage::CancelInvocation { .. }
+                | HubMessage::StreamItem { .. }
+                | HubMessage::Completion { .. }
+                | HubMessage::Sequence { .. } => {}
+            }
+        }
+    }
+
+    /// Runs a hub method; `Some` when its failure ends the connection.
+    async fn invoke(
+        &mut self,
+        invocation_id: Option<String>,
+        target: String,
+        arguments: Vec<serde_json::Value>,
+    ) -> Option<CloseReason> {
+        let span = tracing::info_span!("invoke", %target, invocation_id = invocation_id.as_deref());
+        let connection = self.connection;
+        let outcome = connection
+            .hub
+            .invoke(
+                &connection.services,
+                &mut self.caller,
+                &target,
+                Arguments::new(arguments),
+            )
+            .instrument(span.clone())
+            .await;
+        let (outcome, close) = match outcome {
+            Ok(None) => (CompletionOutcome::Void, None),
+            Ok(Some(value)) => (CompletionOutcome::Result(value), None),
             Err(error) => {
-                tracing::info!(%error, "protocol error");
-                return Some(Close::with_error(&error.to_string()));
+                span.in_scope(|| tracing::info!(%error, "invocation failed"));
+                let close = matches!(error, HubError::CredentialRevoked(_))
+                    .then_some(CloseReason::CredentialRevoked);
+                (
+                    CompletionOutcome::Error(error.completion_text(&target)),
+                    close,
+                )
             }
         };
-        match message {
-            HubMessage::Invocation {
-                invocation_id,
-                target,
-                arguments,
-                ..
-            } => invoke(connection, caller, invocation_id, target, arguments).await,
-            HubMessage::StreamInvocation {
-                invocation_id,
-                target,
-                ..
-            } => {
-                let error = crate::hub::HubError::UnknownMethod.completion_text(&target);
-                complete(caller, invocation_id, CompletionOutcome::Error(error));
-            }
-            HubMessage::Ping => *client_pinged = true,
-            HubMessage::Close { .. } => return Some(Close::ClientLeft),
-            HubMessage::CancelInvocation { .. }
-            | HubMessage::StreamItem { .. }
-            | HubMessage::Completion { .. }
-            | HubMessage::Ack { .. }
-            | HubMessage::Sequence { .. } => {}
+        // A non-blocking invocation (no id) gets no reply at all, not even an error.
+        if let Some(invocation_id) = invocation_id {
+            self.complete(invocation_id, outcome);
         }
+        close
     }
-}
 
-async fn invoke(
-    connection: &Connection,
-    caller: &mut Caller,
-    invocation_id: Option<String>,
-    target: String,
-    arguments: Vec<serde_json::Value>,
-) {
-    let span = tracing::info_span!("invoke", %target, invocation_id = invocation_id.as_deref());
-    let outcome = connection
-        .hub
-        .invoke(
-            &connection.services,
-            caller,
-            &target,
-            Arguments::new(arguments),
-        )
-        .instrument(span.clone())
-        .await;
-    let outcome = match outcome {
-        Ok(None) => CompletionOutcome::Void,
-        Ok(Some(value)) => CompletionOutcome::Result(value),
-        Err(error) => {
-            span.in_scope(|| tracing::info!(%error, "invocation failed"));
-            CompletionOutcome::Error(error.completion_text(&target))
-        }
-    };
-    // A non-blocking invocation (no id) gets no reply at all, not even an error.
-    if let Some(invocation_id) = invocation_id {
-        complete(caller, invocation_id, outcome);
-    }
-}
-
-fn complete(caller: &Caller, invocation_id: String, outcome: CompletionOutcome) {
-    let message = HubMessage::Completion {
-        invocation_id,
-        outcome,
-    };
-    let _ = caller
-        .outbound
-        .send(frame(caller.protocol, caller.protocol.encode(&message)));
-}
-
-/// Reads the handshake request; answers it. `None` when the connection ends
-/// here (error answered, timeout, or client gone).
-async fn handshake<S>(
-    inbound: &mut S,
-    outbound: &Outbound,
-    config: &SessionConfig,
-) -> Option<(Protocol, Bytes)>
-where
-    S: Stream<Item = Inbound> + Unpin,
-{
-    let mut buffer = BytesMut::new();
-    let deadline = Instant::now() + config.handshake_timeout;
-    loop {
-        match Handshake::parse(&buffer, config.max_message_size) {
-            Ok(Some((handshake, consumed))) => {
-                let protocol = handshake.protocol;
-                outbound.send_final(frame(protocol, Handshake::success_response()));
-                return Some((protocol, buffer.split_off(consumed).freeze()));
-            }
-            Ok(None) => {}
-            Err(error) => {
-                tracing::info!(%error, "handshake refused");
-                outbound.send_final(Frame::Text(error.response()));
-                return None;
-            }
-        }
-        tokio::select! {
-            chunk = inbound.next() => buffer.extend_from_slice(&chunk?),
-            () = tokio::time::sleep_until(deadline) => {
-                tracing::info!("handshake timeout");
-                outbound.send_final(Frame::Text(HandshakeError::TimedOut.response()));
-                return None;
-            }
-        }
-    }
-}
-
-fn frame(protocol: Protocol, bytes: Bytes) -> Frame {
-    match protocol.transfer_format() {
-        TransferFormat::Text => Frame::Text(bytes),
-        TransferFormat::Binary => Frame::Binary(bytes),
+    fn complete(&self, invocation_id: String, outcome: CompletionOutcome) {
+        let protocol = self.caller.protocol;
+        let message = HubMessage::Completion {
+            invocation_id,
+            outcome,
+        };
+        let _ = self.caller.outbound.send(Frame::new(
+            protocol.transfer_format(),
+            protocol.encode(&message),
+        ));
     }
 }
 

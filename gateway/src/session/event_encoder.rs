@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::{
     node::{EncodedEvent, EventEncoder, Frame},
-    protocol::{Protocol, TransferFormat},
+    protocol::Protocol,
 };
 
 /// Encodes an event as `Invocation { target: <event name>, arguments:
@@ -42,10 +42,7 @@ impl EventEncoder for SignalrEncoder {
             sequence: event.envelope.sequence,
         };
         match self.protocol.encode_invocation(target, &push) {
-            Ok(bytes) => Some(match self.protocol.transfer_format() {
-                TransferFormat::Text => Frame::Text(bytes),
-                TransferFormat::Binary => Frame::Binary(bytes),
-            }),
+            Ok(bytes) => Some(Frame::new(self.protocol.transfer_format(), bytes)),
             Err(error) => {
                 tracing::error!(%error, target, "cannot encode event");
                 None
@@ -91,5 +88,56 @@ mod tests {
                 "displayName": "Ann", "timestamp": "t", "sequence": 7
             }]})
         );
+    }
+
+    #[test]
+    fn messagepack_carries_the_same_payload_as_a_map_with_the_same_keys() {
+        use pulse_proto::lists::v1::{Item, ItemAdded, UserRef};
+
+        use crate::protocol::{HubMessage, MessageReader};
+
+        let kind = Kind::ItemAdded(ItemAdded {
+            event_type: "ItemAdded".into(),
+            list_id: "l".into(),
+            item: Some(Item {
+                id: "i".into(),
+                name: "Milk".into(),
+                quantity: 2.0,
+                created_by: Some(UserRef {
+                    id: "u".into(),
+                    display_name: "Ann".into(),
+                }),
+                ..Default::default()
+            }),
+            timestamp: "t".into(),
+        });
+        let envelope = EventEnvelope {
+            sequence: 9,
+            ..Default::default()
+        };
+        let event = EncodedEvent {
+            envelope: &envelope,
+            kind: &kind,
+        };
+        let arguments = |protocol: Protocol| {
+            let frame = SignalrEncoder::new(protocol)
+                .encode(event)
+                .expect("encodes");
+            assert_eq!(
+                frame,
+                Frame::new(protocol.transfer_format(), frame.bytes().clone())
+            );
+            let mut reader = MessageReader::new(protocol, usize::MAX);
+            reader.push(frame.bytes());
+            match reader.next_message() {
+                Ok(Some(HubMessage::Invocation { arguments, .. })) => arguments,
+                other => panic!("{protocol:?}: {other:?}"),
+            }
+        };
+        let json = arguments(Protocol::Json);
+        assert_eq!(json[0]["item"]["createdBy"]["displayName"], "Ann");
+        assert_eq!(json[0]["item"]["purchasedAt"], serde_json::Value::Null);
+        assert_eq!(json[0]["sequence"], 9);
+        assert_eq!(arguments(Protocol::MessagePack), json);
     }
 }

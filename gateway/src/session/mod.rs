@@ -1,12 +1,21 @@
-//! Sessions: the life of one SignalR connection between negotiate and close,
-//! independent of the transport that carries its bytes.
+//! Sessions: the life of one SignalR connection between negotiate and close, independent of the
+//! transport that carries its bytes.
 
+mod close;
 mod config;
 mod connection;
 mod event_encoder;
+mod handshake;
+mod link;
 mod registry;
+mod stateful;
 
+pub use close::CloseReason;
 pub use config::SessionConfig;
-pub use connection::{run_connection, Connection, Ending};
+pub use connection::Connection;
 pub use event_encoder::SignalrEncoder;
-pub use registry::{ActivateError, Registry};
+pub use link::{FrameSource, Inbound, Link, Turn};
+pub use registry::{AttachError, Attachment, Found, Registry, Starting};
+
+use connection::run_connection;
+use stateful::{Incoming, Replay};

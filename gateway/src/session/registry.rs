@@ -1,8 +1,11 @@
-//! Negotiated connections, by their secret token.
+//! Connections by their secret token, from negotiate to their end.
 //!
-//! Negotiate creates an entry; the transport request carrying `id=<token>`
-//! activates it. An entry never activated (the client fell back to another
-//! transport, which negotiates again) is reaped after the disconnect timeout.
+//! Negotiate creates an entry; the first transport request carrying `id=<token>` binds it to that
+//! transport and starts the connection. Later requests find it here: long polls and POSTs, a
+//! stateful WebSocket replacing a dropped one. Each refusal is the status code ASP.NET Core
+//! answers. The reaper removes negotiations no transport took and connections no transport has
+//! served for the disconnect timeout (a long-polling client that stopped polling, a stateful
+//! WebSocket that never came back).
 
 use std::{
     collections::HashMap,
@@ -10,18 +13,29 @@ use std::{
     time::{Duration, Instant},
 };
 
+use bytes::{Bytes, BytesMut};
 use pulse_auth::Identity;
 use uuid::Uuid;
 
+use super::Link;
 use crate::{
     hub::HubKind,
-    protocol::{ConnectionIds, NegotiateVersion},
+    protocol::{ConnectionIds, NegotiateVersion, TransportType},
 };
 
 #[derive(Debug)]
 enum State {
-    Negotiated { at: Instant },
-    Active,
+    Negotiated {
+        at: Instant,
+        /// Sends that arrived before the first transport request (some clients POST their
+        /// handshake before their first long poll; .NET buffers them too). Fed to the connection
+        /// when it starts.
+        early: BytesMut,
+    },
+    Attached {
+        transport: TransportType,
+        link: Link,
+    },
 }
 
 #[derive(Debug)]
@@ -29,26 +43,57 @@ struct Entry {
     connection_id: Arc<str>,
     hub: HubKind,
     user_id: Uuid,
+    /// Negotiate agreed on stateful reconnect (used only if the transport is a WebSocket).
+    stateful: bool,
     state: State,
 }
 
-/// A connection ready to run.
-#[derive(Debug, Clone)]
-pub struct Negotiated {
-    pub connection_id: Arc<str>,
-    pub token: String,
+/// How a transport request relates to its connection.
+#[derive(Debug)]
+pub enum Attachment {
+    /// The first transport request: the connection was started.
+    Started(Link),
+    /// Another long poll of a long-polling connection.
+    Poll(Link),
+    /// A WebSocket replacing a dropped one of a stateful connection.
+    Reattach(Link),
 }
 
-/// Why a transport request cannot take over a negotiated connection; each maps
-/// to the status code ASP.NET Core answers.
+/// Why a transport request cannot use a connection; each maps to the status .NET answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum ActivateError {
-    /// Unknown or expired token, another hub, or another user: 404.
+pub enum AttachError {
+    /// Unknown, ended or reaped token, another hub, or another user: 404.
     #[error("No Connection with that ID")]
     NotFound,
-    /// A transport is already attached: 409.
+    /// The connection runs on another transport: 400.
+    #[error("Cannot change transports mid-connection")]
+    OtherTransport,
+    /// A WebSocket or event stream is already attached: 409.
     #[error("Connection is already active")]
     AlreadyActive,
+    /// Sends before the connection started exceed what is held for it: 413.
+    #[error("Too much data before the connection started")]
+    TooEarly,
+}
+
+/// Where a POST for a connection goes.
+#[derive(Debug)]
+pub enum Found {
+    /// A running connection on this transport.
+    Running(TransportType, Link),
+    /// Negotiated, no transport request yet: the body is held until one comes.
+    NotStarted,
+}
+
+/// What starting a connection needs from the registry.
+#[derive(Debug, Clone)]
+pub struct Starting {
+    pub connection_id: Arc<str>,
+    pub token: String,
+    /// Stateful reconnect negotiated and the transport is a WebSocket.
+    pub stateful: bool,
+    /// What the client sent before (see `State::Negotiated`), to be fed in first.
+    pub early: Bytes,
 }
 
 #[derive(Debug, Default)]
@@ -66,6 +111,7 @@ impl Registry {
         hub: HubKind,
         identity: &Identity,
         version: NegotiateVersion,
+        stateful: bool,
     ) -> ConnectionIds {
         let ids = ConnectionIds::generate(version);
         self.entries().insert(
@@ -74,52 +120,143 @@ impl Registry {
                 connection_id: Arc::from(ids.id.as_str()),
                 hub,
                 user_id: identity.user_id,
-                state: State::Negotiated { at: Instant::now() },
+                stateful,
+                state: State::Negotiated {
+                    at: Instant::now(),
+                    early: BytesMut::new(),
+                },
             },
         );
         ids
     }
 
-    /// Marks a negotiated connection active for `identity` on `hub`.
-    pub fn activate(
+    /// Finds the connection for a transport request (`GET {hub}?id=`) and, the first time,
+    /// starts it with `start` (called under the registry lock, so two racing requests cannot both
+    /// start it).
+    pub fn attach(
         &self,
         token: &str,
         hub: HubKind,
         identity: &Identity,
-    ) -> Result<Negotiated, ActivateError> {
+        transport: TransportType,
+        start: impl FnOnce(Starting) -> Link,
+    ) -> Result<Attachment, AttachError> {
         let mut entries = self.entries();
         let entry = entries
             .get_mut(token)
             .filter(|e| e.hub == hub && e.user_id == identity.user_id)
-            .ok_or(ActivateError::NotFound)?;
-        match entry.state {
-            State::Active => Err(ActivateError::AlreadyActive),
-            State::Negotiated { .. } => {
-                entry.state = State::Active;
-                Ok(Negotiated {
+            .ok_or(AttachError::NotFound)?;
+        match &mut entry.state {
+            State::Negotiated { early, .. } => {
+                let link = start(Starting {
                     connection_id: entry.connection_id.clone(),
                     token: token.to_owned(),
-                })
+                    stateful: entry.stateful && transport == TransportType::WebSockets,
+                    early: early.split().freeze(),
+                });
+                entry.state = State::Attached {
+                    transport,
+                    link: link.clone(),
+                };
+                Ok(Attachment::Started(link))
             }
+            State::Attached {
+                transport: bound,
+                link,
+            } => match transport {
+                _ if *bound != transport && link.is_ended() => Err(AttachError::NotFound),
+                _ if *bound != transport => Err(AttachError::OtherTransport),
+                // An ended long-polling connection still hands its last frames (its Close) to
+                // the next poll, which then answers 204.
+                TransportType::LongPolling => Ok(Attachment::Poll(link.clone())),
+                _ if link.is_ended() => Err(AttachError::NotFound),
+                TransportType::WebSockets if link.is_stateful() => {
+                    Ok(Attachment::Reattach(link.clone()))
+                }
+                TransportType::WebSockets | TransportType::ServerSentEvents => {
+                    Err(AttachError::AlreadyActive)
+                }
+            },
         }
     }
 
-    /// A connection that skipped negotiation (WebSockets only).
-    pub fn create_active(&self, hub: HubKind, identity: &Identity) -> Negotiated {
+    /// A WebSocket that skipped negotiation: a new connection, started at once.
+    pub fn start_unnegotiated(
+        &self,
+        hub: HubKind,
+        identity: &Identity,
+        start: impl FnOnce(Starting) -> Link,
+    ) -> Link {
         let ids = ConnectionIds::generate(NegotiateVersion::V1);
         let connection_id: Arc<str> = Arc::from(ids.id.as_str());
+        let link = start(Starting {
+            connection_id: connection_id.clone(),
+            token: ids.token.clone(),
+            stateful: false,
+            early: Bytes::new(),
+        });
         self.entries().insert(
-            ids.token.clone(),
+            ids.token,
             Entry {
-                connection_id: connection_id.clone(),
+                connection_id,
                 hub,
                 user_id: identity.user_id,
-                state: State::Active,
+                stateful: false,
+                state: State::Attached {
+                    transport: TransportType::WebSockets,
+                    link: link.clone(),
+                },
             },
         );
-        Negotiated {
-            connection_id,
-            token: ids.token,
+        link
+    }
+
+    /// The connection a POST or DELETE addresses.
+    pub fn find(
+        &self,
+        token: &str,
+        hub: HubKind,
+        identity: &Identity,
+    ) -> Result<Found, AttachError> {
+        match self
+            .entries()
+            .get(token)
+            .filter(|e| e.hub == hub && e.user_id == identity.user_id)
+            .map(|e| &e.state)
+        {
+            Some(State::Attached { transport, link }) if !link.is_ended() => {
+                Ok(Found::Running(*transport, link.clone()))
+            }
+            Some(State::Negotiated { .. }) => Ok(Found::NotStarted),
+            Some(State::Attached { .. }) | None => Err(AttachError::NotFound),
+        }
+    }
+
+    /// Holds a send that arrived before the first transport request, up to `limit` bytes in
+    /// all. If the connection started meanwhile, its link is returned to take the data instead.
+    pub fn hold(
+        &self,
+        token: &str,
+        hub: HubKind,
+        identity: &Identity,
+        data: &[u8],
+        limit: usize,
+    ) -> Result<Option<Link>, AttachError> {
+        let mut entries = self.entries();
+        let entry = entries
+            .get_mut(token)
+            .filter(|e| e.hub == hub && e.user_id == identity.user_id)
+            .ok_or(AttachError::NotFound)?;
+        match &mut entry.state {
+            State::Negotiated { early, .. } if early.len() + data.len() > limit => {
+                Err(AttachError::TooEarly)
+            }
+            State::Negotiated { early, .. } => {
+                early.extend_from_slice(data);
+                Ok(None)
+            }
+            State::Attached { link, .. } if link.is_ended() => Err(AttachError::NotFound),
+            State::Attached { link, .. } => Ok(Some(link.clone())),
         }
     }
 
@@ -127,13 +264,20 @@ impl Registry {
         self.entries().remove(token);
     }
 
-    /// Drops negotiated connections that no transport took within `timeout`.
+    /// Drops negotiations no transport took within `timeout`, and ends connections no transport
+    /// has served for that long. Returns how many entries went.
     pub fn reap(&self, timeout: Duration) -> usize {
         let mut entries = self.entries();
         let before = entries.len();
-        entries.retain(|_, entry| match entry.state {
-            State::Active => true,
-            State::Negotiated { at } => at.elapsed() < timeout,
+        entries.retain(|_, entry| match &entry.state {
+            State::Negotiated { at, .. } => at.elapsed() < timeout,
+            State::Attached { link, .. } => {
+                let idle = link.idle_for().is_some_and(|idle| idle >= timeout);
+                if idle {
+                    link.terminate();
+                }
+                !idle
+            }
         });
         before - entries.len()
     }
@@ -145,63 +289,4 @@ impl Registry {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn identity() -> Identity {
-        Identity {
-            user_id: Uuid::new_v4(),
-            name: "Ann".into(),
-            roles: vec![],
-            expires_at: i64::MAX,
-        }
-    }
-
-    #[test]
-    fn a_negotiated_connection_activates_once() {
-        let registry = Registry::default();
-        let ann = identity();
-        let ids = registry.negotiate(HubKind::ShoppingList, &ann, NegotiateVersion::V1);
-        let active = registry
-            .activate(&ids.token, HubKind::ShoppingList, &ann)
-            .expect("activates");
-        assert_eq!(&*active.connection_id, ids.id);
-        assert_eq!(
-            registry
-                .activate(&ids.token, HubKind::ShoppingList, &ann)
-                .map(|_| ()),
-            Err(ActivateError::AlreadyActive)
-        );
-    }
-
-    #[test]
-    fn another_user_cannot_take_a_negotiated_connection() {
-        let registry = Registry::default();
-        let ids = registry.negotiate(HubKind::ShoppingList, &identity(), NegotiateVersion::V1);
-        assert_eq!(
-            registry
-                .activate(&ids.token, HubKind::ShoppingList, &identity())
-                .map(|_| ()),
-            Err(ActivateError::NotFound)
-        );
-    }
-
-    #[test]
-    fn unused_negotiations_are_reaped_and_active_ones_kept() {
-        let registry = Registry::default();
-        let ann = identity();
-        let unused = registry.negotiate(HubKind::ShoppingList, &ann, NegotiateVersion::V1);
-        let used = registry.negotiate(HubKind::ShoppingList, &ann, NegotiateVersion::V1);
-        registry
-            .activate(&used.token, HubKind::ShoppingList, &ann)
-            .expect("activates");
-        assert_eq!(registry.reap(Duration::ZERO), 1);
-        assert_eq!(
-            registry
-                .activate(&unused.token, HubKind::ShoppingList, &ann)
-                .map(|_| ()),
-            Err(ActivateError::NotFound)
-        );
-        assert_eq!(registry.len(), 1);
-    }
-}
+mod tests;

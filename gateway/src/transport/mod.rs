@@ -1,9 +1,12 @@
-//! Transports: HTTP endpoints and the I/O of each connection. Nothing here
-//! knows SignalR beyond "bytes in, frames out"; the session does the rest.
+//! Transports: HTTP endpoints and the I/O of each connection. Nothing here knows SignalR beyond
+//! "bytes in, frames out"; the session does the rest.
 
 mod credentials;
+mod long_polling;
 mod negotiate;
 mod router;
+mod sends;
+mod sse;
 mod websocket;
 
 pub use router::{router, AppState};

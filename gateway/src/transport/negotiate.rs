@@ -10,11 +10,11 @@ use axum::{
 use super::{credentials::authenticate, AppState};
 use crate::{
     hub::HubKind,
-    protocol::{AvailableTransport, NegotiateResponse, NegotiateVersion},
+    protocol::{
+        query_value, wants_stateful_reconnect, AvailableTransport, NegotiateResponse,
+        NegotiateVersion,
+    },
 };
-
-/// What this gateway implements, in the order clients should try it.
-const TRANSPORTS: &[AvailableTransport] = &[AvailableTransport::WEB_SOCKETS];
 
 pub(super) async fn negotiate(
     State(state): State<AppState>,
@@ -32,18 +32,19 @@ pub(super) async fn negotiate(
         Ok(version) => version,
         Err(error) => return Json(error.body()).into_response(),
     };
-    let ids = state.registry.negotiate(hub, &credential.identity, version);
-    tracing::debug!(hub = hub.name(), user_id = %credential.identity.user_id, conn_id = %ids.id, "negotiated");
-    // Stateful reconnect is not offered, so clients run without it.
-    Json(NegotiateResponse::new(version, &ids, TRANSPORTS, false)).into_response()
-}
-
-/// The raw value of a query parameter (the keys we read are plain ASCII and
-/// their values URL-safe, so no decoding is needed).
-pub(super) fn query_value<'q>(query: &'q str, key: &str) -> Option<&'q str> {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, value)| value)
+    // Echoed only when asked for: the JS client refuses to start when the server claims a
+    // feature it did not request.
+    let stateful = state.stateful_reconnect
+        && wants_stateful_reconnect(query_value(query, "useStatefulReconnect"));
+    let ids = state
+        .registry
+        .negotiate(hub, &credential.identity, version, stateful);
+    tracing::debug!(hub = hub.name(), user_id = %credential.identity.user_id, conn_id = %ids.id, stateful, "negotiated");
+    Json(NegotiateResponse::new(
+        version,
+        &ids,
+        AvailableTransport::ALL,
+        stateful,
+    ))
+    .into_response()
 }

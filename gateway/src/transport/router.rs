@@ -1,10 +1,13 @@
-//! The HTTP surface: per hub, `POST {hub}/negotiate` and `GET {hub}` (the
-//! WebSocket upgrade), with CORS for browser origins.
+//! The HTTP surface: per hub, `POST {hub}/negotiate`, `GET {hub}` (a WebSocket upgrade, an
+//! event stream or a long poll), `POST {hub}` (sends over SSE and long polling) and
+//! `DELETE {hub}` (ends a long-polling connection), with CORS for browser origins. Each refusal
+//! uses the status code ASP.NET Core answers, because clients act on them (a 404 on reattach
+//! makes the official client give up reattaching, a 204 on a poll ends the connection).
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
-    extract::{ws::WebSocketUpgrade, FromRequestParts, Request, State},
+    extract::{Request, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -15,13 +18,15 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::{
-    credentials::authenticate,
-    negotiate::{negotiate, query_value},
-    websocket,
+    credentials::{authenticate, Credential},
+    long_polling,
+    negotiate::negotiate,
+    sends, sse, websocket,
 };
 use crate::{
     hub::{HubKind, Services},
-    session::{ActivateError, Connection, Registry, SessionConfig},
+    protocol::{query_value, TransportType},
+    session::{AttachError, Connection, Link, Registry, SessionConfig, Starting},
 };
 
 /// Shared by every request handler.
@@ -35,14 +40,17 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Tracks connection tasks so shutdown can wait for their Close to flush.
     pub connections: TaskTracker,
-    /// Largest single WebSocket message accepted (several hub messages may
-    /// share one).
+    /// Largest single WebSocket message or POST body accepted (several hub messages may share
+    /// one).
     pub max_frame_bytes: usize,
+    /// How long a long poll waits for data before it is answered empty.
+    pub poll_timeout: Duration,
+    /// Whether stateful reconnect is offered to clients that ask for it.
+    pub stateful_reconnect: bool,
 }
 
-/// The gateway's routes. `cors_origins`: empty for same-origin only; `*`
-/// mirrors any origin (credentials are allowed, so a literal `*` cannot be
-/// sent).
+/// The gateway's routes. `cors_origins`: empty for same-origin only; `*` mirrors any origin
+/// (credentials are allowed, so a literal `*` cannot be sent).
 pub fn router(state: AppState, cors_origins: &[String]) -> Router {
     let mut router = Router::new();
     for hub in HubKind::ALL {
@@ -54,8 +62,8 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
             .route(
                 hub.path(),
                 get(move |state, request| connect(state, hub, request))
-                    .post(not_websocket)
-                    .delete(not_websocket),
+                    .post(move |state, request| sends::send(state, hub, request))
+                    .delete(move |state, request| sends::delete(state, hub, request)),
             );
     }
     let router = router
@@ -90,8 +98,8 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-/// `GET {hub}?id=<token>`: attaches a transport to a negotiated connection
-/// (or, without `id`, to a new one: `skipNegotiation`).
+/// `GET {hub}?id=<token>`: the transport is told by the request, as .NET does: an upgrade is a
+/// WebSocket, `Accept: text/event-stream` an event stream, anything else a long poll.
 async fn connect(State(state): State<AppState>, hub: HubKind, request: Request) -> Response {
     let query = request.uri().query().unwrap_or("").to_owned();
     tracing::debug!(hub = hub.name(), query = %pulse_telemetry::redact_query(&query), "connect");
@@ -99,69 +107,94 @@ async fn connect(State(state): State<AppState>, hub: HubKind, request: Request) 
         Ok(credential) => credential,
         Err(unauthorized) => return unauthorized.into_response(),
     };
-    if !is_websocket_upgrade(request.headers()) {
-        return (
-            StatusCode::NOT_FOUND,
-            "This transport is not supported by this end point type",
-        )
-            .into_response();
-    }
-    let negotiated = match query_value(&query, "id") {
-        Some(token) => match state.registry.activate(token, hub, &credential.identity) {
-            Ok(negotiated) => negotiated,
-            Err(error @ ActivateError::NotFound) => {
-                return (StatusCode::NOT_FOUND, error.to_string()).into_response()
-            }
-            Err(error @ ActivateError::AlreadyActive) => {
-                return (StatusCode::CONFLICT, error.to_string()).into_response()
-            }
-        },
-        None => state.registry.create_active(hub, &credential.identity),
-    };
-    let (mut parts, _body) = request.into_parts();
-    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-        Ok(upgrade) => upgrade,
-        Err(rejection) => {
-            state.registry.remove(&negotiated.token);
-            return rejection.into_response();
+    let transport = transport_of(request.headers());
+    let Some(token) = query_value(&query, "id") else {
+        // Only a WebSocket may skip negotiation.
+        if transport == TransportType::WebSockets {
+            let link = state
+                .registry
+                .start_unnegotiated(hub, &credential.identity, |s| {
+                    start(&state, hub, &credential, transport, s)
+                });
+            return websocket::upgrade(state, request, link, false).await;
         }
+        return (StatusCode::BAD_REQUEST, "Connection ID required").into_response();
     };
+    let attachment = state
+        .registry
+        .attach(token, hub, &credential.identity, transport, |s| {
+            start(&state, hub, &credential, transport, s)
+        });
+    let attachment = match attachment {
+        Ok(attachment) => attachment,
+        Err(error) => return refusal(error),
+    };
+    match transport {
+        TransportType::WebSockets => websocket::attach(state, request, attachment).await,
+        TransportType::ServerSentEvents => sse::attach(attachment).await,
+        TransportType::LongPolling => long_polling::attach(&state, attachment, token).await,
+    }
+}
+
+/// Starts a connection for its first transport request.
+fn start(
+    state: &AppState,
+    hub: HubKind,
+    credential: &Credential,
+    transport: TransportType,
+    starting: Starting,
+) -> Link {
     let connection = Connection {
         hub,
         services: state.services.clone(),
-        identity: credential.identity,
-        token: credential.token,
-        connection_id: negotiated.connection_id,
+        identity: credential.identity.clone(),
+        token: credential.token.clone(),
+        connection_id: starting.connection_id,
         config: state.session.clone(),
+        transport,
         shutdown: state.shutdown.clone(),
     };
-    let tracker = state.connections.clone();
-    upgrade
-        .max_message_size(state.max_frame_bytes)
-        .max_frame_size(state.max_frame_bytes)
-        .on_upgrade(move |socket| {
-            tracker.track_future(websocket::serve(
-                socket,
-                connection,
-                state,
-                negotiated.token,
-            ))
-        })
-}
-
-fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-}
-
-/// Sends (POST) and DELETE belong to SSE and long polling, which this gateway
-/// does not offer; WebSocket connections take no POSTs (405, as ASP.NET Core).
-async fn not_websocket() -> Response {
-    (
-        StatusCode::METHOD_NOT_ALLOWED,
-        "POST and DELETE are not supported for WebSocket connections",
+    let registry = state.registry.clone();
+    let token = starting.token;
+    Link::start(
+        connection,
+        starting.stateful,
+        starting.early,
+        &state.connections,
+        move || {
+            // A long-polling connection stays findable so the next poll can take its last frames
+            // and learn it ended (204); the poll or the reaper removes it.
+            if transport != TransportType::LongPolling {
+                registry.remove(&token);
+            }
+        },
     )
-        .into_response()
+}
+
+fn transport_of(headers: &HeaderMap) -> TransportType {
+    let header_has = |name, wanted: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.to_ascii_lowercase().contains(wanted))
+    };
+    if header_has(header::UPGRADE, "websocket") {
+        TransportType::WebSockets
+    } else if header_has(header::ACCEPT, "text/event-stream") {
+        TransportType::ServerSentEvents
+    } else {
+        TransportType::LongPolling
+    }
+}
+
+/// The status .NET answers for each reason a request cannot use a connection.
+pub(super) fn refusal(error: AttachError) -> Response {
+    let status = match error {
+        AttachError::NotFound => StatusCode::NOT_FOUND,
+        AttachError::OtherTransport => StatusCode::BAD_REQUEST,
+        AttachError::AlreadyActive => StatusCode::CONFLICT,
+        AttachError::TooEarly => StatusCode::PAYLOAD_TOO_LARGE,
+    };
+    (status, error.to_string()).into_response()
 }

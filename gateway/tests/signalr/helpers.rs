@@ -35,11 +35,70 @@ struct GatewayArgs {
 
 pub struct TestSuite {
     pub gateway: SocketAddr,
+    /// The gateway's gRPC subscription API.
+    pub gateway_grpc: SocketAddr,
     pub lists: SocketAddr,
     pub validator: JwtValidator,
+    bus: Bus,
     stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
+    running_gateway: RunningGateway,
     _database: TestDatabase,
+}
+
+/// A gateway that can be stopped on its own.
+struct RunningGateway {
+    http: SocketAddr,
+    grpc: SocketAddr,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl RunningGateway {
+    async fn start(bus: &Bus, validator: &JwtValidator, lists: SocketAddr) -> Self {
+        let config = GatewayArgs::parse_from([
+            "gateway",
+            "--gateway-addr",
+            "127.0.0.1:0",
+            "--gateway-grpc-addr",
+            "127.0.0.1:0",
+            "--lists-url",
+            &format!("http://{lists}"),
+            "--max-message-size",
+            "1024",
+            "--long-poll-timeout",
+            "2s",
+            "--disconnect-timeout",
+            "3s",
+            "--stream-heartbeat-interval",
+            "1s",
+            "--stream-queue-bytes",
+            "65536",
+        ])
+        .config;
+        let gateway = GatewayApp::build(&config, bus.clone(), validator.clone())
+            .await
+            .expect("gateway starts");
+        let (http, grpc) = (gateway.local_addr(), gateway.grpc_local_addr());
+        let stop = CancellationToken::new();
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                let _ = gateway.run_until_stopped(stop).await;
+            }
+        });
+        Self {
+            http,
+            grpc,
+            stop,
+            task,
+        }
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
 }
 
 impl TestSuite {
@@ -49,6 +108,18 @@ impl TestSuite {
     }
 
     pub async fn start_on(nats_url: &str) -> Self {
+        Self::start_with(nats_url, None).await
+    }
+
+    /// A suite whose shopping-list service trusts another JWT secret than the gateway, so the
+    /// gateway admits tokens the service refuses (as with a credential revoked after admission).
+    pub async fn start_with_service_secret(secret: &str) -> Self {
+        let validator =
+            JwtValidator::new(&JwtKeys::Hs256(secret.to_owned().into())).expect("validator");
+        Self::start_with(&pulse_testkit::shared_nats_url(), Some(validator)).await
+    }
+
+    async fn start_with(nats_url: &str, service_validator: Option<JwtValidator>) -> Self {
         let database = TestDatabase::create().await;
         let namespace = Namespace::new(&pulse_testkit::unique_namespace()).expect("namespace");
         let bus = Bus::connect(nats_url, namespace).await.expect("bus");
@@ -62,47 +133,60 @@ impl TestSuite {
             &database.url(),
         ])
         .config;
-        let lists = ListsApp::build(&lists_config, bus.clone(), validator.clone())
+        let service_validator = service_validator.unwrap_or_else(|| validator.clone());
+        let lists = ListsApp::build(&lists_config, bus.clone(), service_validator)
             .await
             .expect("lists service starts");
         let lists_addr = lists.local_addr();
-        let gateway_config = GatewayArgs::parse_from([
-            "gateway",
-            "--gateway-addr",
-            "127.0.0.1:0",
-            "--lists-url",
-            &format!("http://{lists_addr}"),
-            "--max-message-size",
-            "1024",
-        ])
-        .config;
-        let gateway = GatewayApp::build(&gateway_config, bus, validator.clone())
-            .await
-            .expect("gateway starts");
-        let gateway_addr = gateway.local_addr();
         let stop = CancellationToken::new();
-        let tasks = vec![
-            tokio::spawn({
-                let stop = stop.clone();
-                async move {
-                    let _ = lists.run_until_stopped(stop).await;
-                }
-            }),
-            tokio::spawn({
-                let stop = stop.clone();
-                async move {
-                    let _ = gateway.run_until_stopped(stop).await;
-                }
-            }),
-        ];
+        let lists_task = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                let _ = lists.run_until_stopped(stop).await;
+            }
+        });
+        let gateway = RunningGateway::start(&bus, &validator, lists_addr).await;
         Self {
-            gateway: gateway_addr,
+            gateway: gateway.http,
+            gateway_grpc: gateway.grpc,
             lists: lists_addr,
             validator,
+            bus,
             stop,
-            tasks,
+            tasks: vec![lists_task],
+            running_gateway: gateway,
             _database: database,
         }
+    }
+
+    /// Removes every retained event of a list from JetStream, as retention
+    /// would after the list was quiet for longer than it.
+    pub async fn purge_list_history(&self, list_id: &str) {
+        let topic = pulse_bus::Topic::List(list_id.parse().expect("uuid"));
+        let namespace = self.bus.namespace();
+        let client = async_nats::connect(pulse_testkit::shared_nats_url())
+            .await
+            .expect("nats");
+        let stream_name = format!("{}_LISTS", namespace.as_str().to_ascii_uppercase());
+        async_nats::jetstream::new(client)
+            .get_stream(stream_name)
+            .await
+            .expect("stream")
+            .purge()
+            .filter(namespace.subject(&topic))
+            .await
+            .expect("purge");
+    }
+
+    /// Stops the gateway (its connections close) and starts a new one on
+    /// other ports, as a process restart would.
+    pub async fn restart_gateway(&mut self) {
+        let fresh = RunningGateway::start(&self.bus, &self.validator, self.lists).await;
+        std::mem::replace(&mut self.running_gateway, fresh)
+            .stop()
+            .await;
+        self.gateway = self.running_gateway.http;
+        self.gateway_grpc = self.running_gateway.grpc;
     }
 
     pub fn token(&self, user: &User) -> String {
@@ -125,6 +209,7 @@ impl TestSuite {
     }
 
     pub async fn stop(self) {
+        self.running_gateway.stop().await;
         self.stop.cancel();
         for task in self.tasks {
             let _ = task.await;

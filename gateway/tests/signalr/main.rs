@@ -3,6 +3,10 @@
 //! covered by the conformance tests in `tests/conformance`).
 
 mod helpers;
+mod raw;
+mod stateful;
+mod streams;
+mod transports;
 
 use std::time::Duration;
 
@@ -80,7 +84,11 @@ async fn negotiate_answers_both_versions_with_url_safe_ids() {
     assert_ne!(v1["connectionId"], v1["connectionToken"]);
     assert_eq!(
         v1["availableTransports"],
-        json!([{"transport": "WebSockets", "transferFormats": ["Text", "Binary"]}])
+        json!([
+            {"transport": "WebSockets", "transferFormats": ["Text", "Binary"]},
+            {"transport": "ServerSentEvents", "transferFormats": ["Text"]},
+            {"transport": "LongPolling", "transferFormats": ["Text", "Binary"]},
+        ])
     );
     assert!(v1.get("useStatefulReconnect").is_none());
 

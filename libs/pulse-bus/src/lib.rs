@@ -92,6 +92,16 @@ impl Bus {
         }
     }
 
+    /// The stream sequence of the topic's newest retained message, `None` when
+    /// nothing of it is retained. A replay that reaches this position has
+    /// caught up with everything stored when it was asked.
+    pub async fn last_stream_sequence(&self, topic: &Topic) -> Result<Option<u64>, BusError> {
+        match self {
+            Bus::Nats(bus) => bus.last_stream_sequence(topic).await,
+            Bus::Memory(bus) => Ok(bus.last_stream_sequence(topic)),
+        }
+    }
+
     /// Every message of one topic, in order, from `start`. The returned stream
     /// survives broker reconnects without gaps; dropping it ends the
     /// subscription.

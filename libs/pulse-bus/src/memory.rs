@@ -72,6 +72,14 @@ impl MemoryBus {
         Ok(())
     }
 
+    pub(crate) fn last_stream_sequence(&self, topic: &Topic) -> Option<u64> {
+        self.state()
+            .log
+            .get(topic)
+            .and_then(|log| log.last())
+            .map(|delivery| delivery.stream_sequence)
+    }
+
     pub(crate) fn subscribe(&self, topic: &Topic, start: StartAt) -> Deliveries {
         let (sender, receiver) = mpsc::unbounded_channel();
         let mut state = self.state();

@@ -7,7 +7,7 @@ use async_nats::{
     jetstream::{
         self,
         consumer::{push::OrderedConfig, DeliverPolicy},
-        stream::{Config as StreamConfig, RetentionPolicy, StorageType},
+        stream::{Config as StreamConfig, LastRawMessageErrorKind, RetentionPolicy, StorageType},
     },
 };
 use bytes::Bytes;
@@ -84,6 +84,25 @@ impl NatsBus {
         ack.await
             .map(|_| ())
             .map_err(|e| BusError::Publish(e.to_string()))
+    }
+
+    pub(crate) async fn last_stream_sequence(
+        &self,
+        topic: &Topic,
+    ) -> Result<Option<u64>, BusError> {
+        let stream = self
+            .jetstream
+            .get_stream(self.namespace.stream_name(topic.kind()))
+            .await
+            .map_err(|e| BusError::Subscribe(e.to_string()))?;
+        match stream
+            .get_last_raw_message_by_subject(&self.namespace.subject(topic))
+            .await
+        {
+            Ok(message) => Ok(Some(message.sequence)),
+            Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(error) => Err(BusError::Subscribe(error.to_string())),
+        }
     }
 
     /// An ordered push consumer filtered to the topic's subject: JetStream

@@ -59,6 +59,7 @@ async fn delivers_in_order_once_per_message_id(bus: Bus) {
 
 async fn replays_from_a_stream_sequence(bus: Bus) {
     let topic = Topic::List(Uuid::new_v4());
+    assert_eq!(bus.last_stream_sequence(&topic).await.expect("last"), None);
     let mut live = bus
         .subscribe(&topic, StartAt::New)
         .await
@@ -78,6 +79,8 @@ async fn replays_from_a_stream_sequence(bus: Bus) {
         .subscribe(&topic, StartAt::StreamSequence(first.stream_sequence))
         .await
         .expect("subscribe");
+    let last = bus.last_stream_sequence(&topic).await.expect("last");
+    assert!(last.is_some_and(|last| last > first.stream_sequence));
     assert_eq!(next_payload(&mut replay).await, "one");
     assert_eq!(next_payload(&mut replay).await, "two");
     bus.publish(&topic, "3", Bytes::from("three"))

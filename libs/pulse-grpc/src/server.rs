@@ -10,6 +10,9 @@ use tonic::{
 };
 use tonic_health::{server::HealthReporter, ServingStatus};
 
+const STREAM_WINDOW_BYTES: u32 = 256 * 1024;
+const CONNECTION_WINDOW_BYTES: u32 = 1024 * 1024;
+
 /// Builder for a gRPC server with reflection and health already on.
 pub struct GrpcServer {
     routes: RoutesBuilder,
@@ -64,11 +67,11 @@ impl GrpcServer {
                 .set_service_status(*name, ServingStatus::Serving)
                 .await;
         }
-        let reflection_v1 = reflection()
+        let reflection_v1 = reflection(&self.names)
             .build_v1()
             .map_err(|e| tracing::error!(error = %e, "reflection v1 setup failed"))
             .ok();
-        let reflection_v1alpha = reflection()
+        let reflection_v1alpha = reflection(&self.names)
             .build_v1alpha()
             .map_err(|e| tracing::error!(error = %e, "reflection v1alpha setup failed"))
             .ok();
@@ -82,18 +85,30 @@ impl GrpcServer {
         Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+            // Explicit flow-control windows: what one slow reader can make
+            // the server buffer in HTTP/2 is bounded and known.
+            .initial_stream_window_size(Some(STREAM_WINDOW_BYTES))
+            .initial_connection_window_size(Some(CONNECTION_WINDOW_BYTES))
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
             .await
     }
 }
 
-/// Reflection over every service this server can carry, including health and
-/// both reflection versions, so `grpcurl list` shows them all.
-fn reflection() -> tonic_reflection::server::Builder<'static> {
-    tonic_reflection::server::Builder::configure()
+/// Reflection over the services this server carries (`served`), health and
+/// both reflection versions, so `grpcurl list` shows exactly what answers
+/// here: the descriptor set holds every service of the suite, and one
+/// process may serve only some of them.
+fn reflection(served: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
+    let builder = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pulse_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+        .with_service_name("grpc.health.v1.Health")
+        .with_service_name("grpc.reflection.v1.ServerReflection")
+        .with_service_name("grpc.reflection.v1alpha.ServerReflection");
+    served
+        .iter()
+        .fold(builder, |builder, name| builder.with_service_name(*name))
 }

@@ -1,8 +1,10 @@
-// One browser tab: an official `@microsoft/signalr` HubConnection to the
-// shopping-list hub, with a recorder listening to every event of CONTRACT §3.1.
+// One browser tab: an official `@microsoft/signalr` HubConnection to a hub
+// (the shopping-list hub unless told otherwise), with a recorder listening to
+// every event of CONTRACT §3.1 and §3.2.
 
 import assert from 'node:assert/strict';
 import { HubConnectionBuilder, HttpTransportType, LogLevel } from '@microsoft/signalr';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { EventRecorder, QUIET_MS } from './recorder.js';
 import { assertShape } from './shape.js';
 
@@ -23,10 +25,23 @@ export const LIST_EVENTS = [
   'PresenceUpdate',
 ];
 
+/** Every event the Lean Coffee hub sends (CONTRACT §3.2). */
+export const SESSION_EVENTS = [
+  'ParticipantJoined',
+  'ParticipantLeft',
+  'TopicAdded',
+  'TopicEdited',
+  'TopicDeleted',
+  'TopicStatusChanged',
+  'VoteCast',
+  'VoteRemoved',
+  'SessionStatusChanged',
+];
+
 export { HttpTransportType, LogLevel };
 
 /**
- * Builds a connection (not started) with handlers for every §3.1 event.
+ * Builds a connection (not started) with handlers for every §3.1 and §3.2 event.
  * @param {object} options
  * @param {string} options.url hub URL
  * @param {string | null} options.token bearer token; null sends none
@@ -34,15 +49,29 @@ export { HttpTransportType, LogLevel };
  * @param {number} [options.transport] an HttpTransportType; default lets the client choose (WebSockets)
  * @param {number} [options.logLevel] client log level; default Warning
  * @param {boolean} [options.skipNegotiation] open the WebSocket directly (needs transport WebSockets)
+ * @param {'json' | 'messagepack'} [options.protocol] hub protocol; default JSON
+ * @param {boolean} [options.statefulReconnect] `withStatefulReconnect()`
+ * @param {number[]} [options.reconnectDelays] `withAutomaticReconnect(delays)`
  */
-export function buildTab({ url, token, label, transport, logLevel = LogLevel.Warning, skipNegotiation = false }) {
+export function buildTab({
+  url,
+  token,
+  label,
+  transport,
+  logLevel = LogLevel.Warning,
+  skipNegotiation = false,
+  protocol = 'json',
+  statefulReconnect = false,
+  reconnectDelays,
+}) {
   const connectionOptions = { skipNegotiation };
   if (token !== null) connectionOptions.accessTokenFactory = () => token;
   if (transport !== undefined) connectionOptions.transport = transport;
-  const connection = new HubConnectionBuilder()
-    .withUrl(url, connectionOptions)
-    .configureLogging(logLevel)
-    .build();
+  let builder = new HubConnectionBuilder().withUrl(url, connectionOptions).configureLogging(logLevel);
+  if (protocol === 'messagepack') builder = builder.withHubProtocol(new MessagePackHubProtocol());
+  if (statefulReconnect) builder = builder.withStatefulReconnect();
+  if (reconnectDelays !== undefined) builder = builder.withAutomaticReconnect(reconnectDelays);
+  const connection = builder.build();
 
   let closeError = null;
   let closed = false;
@@ -53,7 +82,7 @@ export function buildTab({ url, token, label, transport, logLevel = LogLevel.War
   const events = new EventRecorder(label, () =>
     closed ? `connection closed${closeError ? `: ${closeError.message}` : ''}` : `connection ${connection.state}`,
   );
-  for (const name of LIST_EVENTS) {
+  for (const name of [...LIST_EVENTS, ...SESSION_EVENTS]) {
     connection.on(name, (payload, ...rest) => {
       // Events carry exactly one argument; record extras so a test sees them.
       events.record(name, rest.length === 0 ? payload : [payload, ...rest]);

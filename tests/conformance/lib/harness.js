@@ -9,13 +9,14 @@ import { mintToken } from './token.js';
 
 const START_TIMEOUT_MS = 120_000;
 
-export function useSuite() {
+/** `args`: further `pulse suite` flags for this test file. */
+export function useSuite({ args } = {}) {
   let suite = null;
   let tabs = [];
   const tabCounts = new Map();
 
   before(async () => {
-    suite = await startSuite();
+    suite = await startSuite({ args });
   }, { timeout: START_TIMEOUT_MS });
 
   afterEach(async (t) => {
@@ -49,6 +50,10 @@ export function useSuite() {
     get lists() {
       return running().lists;
     },
+    /** host:port of the Lean Coffee gRPC service. */
+    get leanCoffee() {
+      return running().leanCoffee;
+    },
     get secret() {
       return running().secret;
     },
@@ -60,18 +65,25 @@ export function useSuite() {
 
     /**
      * A tab for `user`, not started; closed when the test ends.
-     * `token` overrides the user's valid token (null: no token at all).
+     * `token` overrides the user's valid token (null: no token at all);
+     * `hub` is the hub's path (default the shopping-list hub); `gateway` replaces
+     * the gateway's base URL (a proxy in front of it). `protocol`,
+     * `statefulReconnect` and `reconnectDelays` are passed to `buildTab`.
      */
-    tab(user, { token, transport, logLevel, label, skipNegotiation } = {}) {
+    tab(user, { token, transport, logLevel, label, skipNegotiation, hub, gateway, protocol, statefulReconnect, reconnectDelays } = {}) {
       const n = (tabCounts.get(user.id) ?? 0) + 1;
       tabCounts.set(user.id, n);
+      const base = gateway ?? running().gateway;
       const tab = buildTab({
-        url: running().hubUrl,
+        url: `${base}${hub ?? new URL(running().hubUrl).pathname}`,
         token: token === undefined ? harness.token(user) : token,
         label: label ?? `${user.name} tab ${n}`,
         transport,
         logLevel,
         skipNegotiation,
+        protocol,
+        statefulReconnect,
+        reconnectDelays,
       });
       tab.user = user;
       tabs.push(tab);

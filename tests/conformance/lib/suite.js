@@ -1,7 +1,7 @@
-// Starts one `pulse suite` process (shopping-list service + gateway) for a test
-// file: every listener on port 0, a fresh database, its own bus namespace and
-// JWT secret, so several instances never share state. Its stdout and stderr go
-// to a log file under the OS temp dir.
+// Starts one `pulse suite` process (shopping-list and Lean Coffee services +
+// gateway) for a test file: every listener on port 0, fresh databases, its own
+// bus namespace and JWT secret, so several instances never share state. Its
+// stdout and stderr go to a log file under the OS temp dir.
 //
 // Environment:
 //   PULSE_BIN                  the pulse binary (default ../../target/debug/pulse
@@ -30,15 +30,19 @@ const EXIT_TIMEOUT_MS = 15_000;
 
 /**
  * Starts `pulse suite` and resolves once it has printed its ready line.
- * @returns {Promise<{gateway: string, hubUrl: string, lists: string, grpc: string,
- *   secret: string, logPath: string, exited: () => string | null, stop: () => Promise<void>}>}
+ * `args` are further flags (settings a test file needs, e.g. short timeouts).
+ * @returns {Promise<{gateway: string, hubUrl: string, lists: string, leanCoffee: string,
+ *   gatewayGrpc: string, secret: string, logPath: string, exited: () => string | null,
+ *   stop: () => Promise<void>}>}
  */
-export async function startSuite() {
+export async function startSuite({ args = [] } = {}) {
   if (!existsSync(PULSE_BIN)) {
     throw new Error(`no pulse binary at ${PULSE_BIN} (build it with \`cargo build -p pulse\` or set PULSE_BIN)`);
   }
   const id = randomBytes(6).toString('hex');
   const database = `pulse_conf_${id}`;
+  const leanCoffeeDatabase = `pulse_conf_lc_${id}`;
+  const databases = [database, leanCoffeeDatabase];
   const secret = randomBytes(32).toString('hex');
   const logPath = path.join(tmpdir(), `pulse-conformance-${id}.log`);
   const log = createWriteStream(logPath);
@@ -48,11 +52,15 @@ export async function startSuite() {
     [
       'suite',
       '--gateway-addr', '127.0.0.1:0',
+      '--gateway-grpc-addr', '127.0.0.1:0',
       '--lists-addr', '127.0.0.1:0',
       '--database-url', `${POSTGRES_URL}/${database}`,
+      '--lean-coffee-addr', '127.0.0.1:0',
+      '--lean-coffee-database-url', `${POSTGRES_URL}/${leanCoffeeDatabase}`,
       '--nats-url', NATS_URL,
       '--bus-namespace', `conf_${id}`,
       '--jwt-secret', secret,
+      ...args,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' } },
   );
@@ -81,7 +89,7 @@ export async function startSuite() {
     child.kill('SIGKILL');
     await exited;
     log.end();
-    await dropDatabase(database).catch(() => {});
+    await dropDatabases(databases).catch(() => {});
     throw new Error(`${error.message}; log ${logPath}:\n${tail(logPath)}`);
   }
 
@@ -95,7 +103,7 @@ export async function startSuite() {
         await exited;
       }
       log.end();
-      await dropDatabase(database);
+      await dropDatabases(databases);
       if (!inTime) throw new Error(`pulse did not exit within ${EXIT_TIMEOUT_MS} ms of SIGTERM (log ${logPath})`);
     })();
     return stopping;
@@ -105,7 +113,8 @@ export async function startSuite() {
     gateway: ready.gateway,
     hubUrl: `${ready.gateway}/hubs/shopping-list`,
     lists: ready.lists,
-    grpc: ready.grpc,
+    leanCoffee: ready.leanCoffee,
+    gatewayGrpc: ready.gatewayGrpc,
     secret,
     logPath,
     exited: () => exitDescription,
@@ -133,6 +142,10 @@ function readyLine(child, log) {
       }
     });
   });
+}
+
+async function dropDatabases(databases) {
+  for (const database of databases) await dropDatabase(database);
 }
 
 async function dropDatabase(database) {

@@ -5,51 +5,17 @@
 // grpcurl: env GRPCURL, default tests/tools/bin/grpcurl (tests/tools/install-grpcurl.sh).
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { expectBroadcast, expectQuiet } from '../lib/client.js';
+import { grpcurl, grpcurlOk, requireGrpcurl } from '../lib/grpcurl.js';
 import { useSuite } from '../lib/harness.js';
 import { createList, itemShape, joinList, shareList, userJoinedShape } from '../lib/lists.js';
 import { positiveInteger, timestamp } from '../lib/shape.js';
 import { newUser } from '../lib/users.js';
 
-const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const GRPCURL = path.resolve(packageDir, process.env.GRPCURL ?? '../tools/bin/grpcurl');
-const GRPCURL_TIMEOUT_MS = 20_000;
-
 const suite = useSuite();
 
-before(() => {
-  if (!existsSync(GRPCURL)) {
-    throw new Error(`no grpcurl at ${GRPCURL}: run tests/tools/install-grpcurl.sh or set GRPCURL`);
-  }
-});
-
-/** Runs grpcurl against the lists service; resolves {code, stdout, stderr}, never rejects on exit codes. */
-function grpcurl(args, { token } = {}) {
-  const auth = token === undefined ? [] : ['-H', `authorization: Bearer ${token}`];
-  return new Promise((resolve, reject) => {
-    execFile(
-      GRPCURL,
-      ['-plaintext', '-max-time', '15', ...auth, ...args],
-      { timeout: GRPCURL_TIMEOUT_MS },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') reject(error);
-        else resolve({ code: error ? error.code : 0, stdout, stderr });
-      },
-    );
-  });
-}
-
-/** Like grpcurl(), but the call must succeed; returns stdout. */
-async function grpcurlOk(args, options) {
-  const { code, stdout, stderr } = await grpcurl(args, options);
-  assert.equal(code, 0, `grpcurl ${args.join(' ')} failed:\n${stderr}`);
-  return stdout;
-}
+before(requireGrpcurl);
 
 test('grpcurl lists the shopping-list, health and reflection services through reflection', async () => {
   const services = (await grpcurlOk([suite.lists, 'list'])).trim().split('\n');

@@ -64,10 +64,12 @@ test('an invocation without result (send) is carried out', async () => {
   assertShape(added.item, itemShape({ listId: list.id, name: 'Salt', quantity: 1, createdBy: alice }), 'item');
 });
 
-// The transports the gateway advertises. Server-Sent Events and Long Polling
-// join this list with issue 6 (complete SignalR compatibility).
+// Every transport the gateway advertises (test/matrix.test.js adds the
+// MessagePack protocol to each).
 for (const [name, transport] of [
   ['WebSockets', HttpTransportType.WebSockets],
+  ['ServerSentEvents', HttpTransportType.ServerSentEvents],
+  ['LongPolling', HttpTransportType.LongPolling],
 ]) {
   test(`the ${name} transport carries calls, results and events`, async () => {
     const alice = newUser('Alice');

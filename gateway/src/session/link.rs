@@ -1,0 +1,268 @@
+//! The handle transports hold on a running connection.
+//!
+//! A connection runs as its own task from the first transport request to its end. Transports
+//! come and go around it: a WebSocket (replaced by another on a stateful reattach), an SSE stream
+//! plus POSTs, or a series of long polls plus POSTs. Each of them feeds the connection's bytes in
+//! through [`Link::push`] and writes what [`Link::frames`] yields; only one holds the frames at a
+//! time, and a newcomer takes its [`Turn`] from the previous holder.
+
+use std::{
+    sync::{Arc, Mutex, MutexGuard},
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, OwnedMutexGuard};
+use tokio_util::{
+    sync::{CancellationToken, WaitForCancellationFuture},
+    task::TaskTracker,
+};
+
+use super::{run_connection, Connection, Replay};
+use crate::node::{outbound, Frame, OutboundReceiver};
+
+/// Chunks of input waiting for a busy connection; senders wait beyond this (backpressure on
+/// POSTs and socket reads rather than unbounded memory).
+const INBOUND_CHUNKS: usize = 8;
+
+/// What a transport hands to a connection, in order.
+#[derive(Debug)]
+pub enum Inbound {
+    /// Bytes as received; record boundaries are not preserved and not assumed.
+    Data(Bytes),
+    /// A new socket replaced a dropped one (stateful reconnect): a partial record left by the old
+    /// socket is void, and the client's `Sequence` comes next.
+    Reattached,
+}
+
+/// Where a transport takes the frames to write.
+#[derive(Debug)]
+pub struct FrameSource {
+    queue: OutboundReceiver,
+    replay: Option<Arc<Replay>>,
+}
+
+impl FrameSource {
+    /// The next frame, waiting for one. On a stateful connection it is first kept for replay,
+    /// and while the replay buffer is full this waits for the client's Ack.
+    pub async fn next(&mut self) -> Option<Frame> {
+        if let Some(replay) = &self.replay {
+            replay.room().await;
+        }
+        let frame = self.queue.recv().await?;
+        if let Some(replay) = &self.replay {
+            replay.record(&frame);
+        }
+        Some(frame)
+    }
+
+    /// A frame already queued, without waiting (to batch, or to flush a closing connection).
+    pub fn try_next(&mut self) -> Option<Frame> {
+        let frame = self.queue.try_recv()?;
+        if let Some(replay) = &self.replay {
+            replay.record(&frame);
+        }
+        Some(frame)
+    }
+
+    /// What a socket replacing a dropped one writes first: `Sequence` and the unacknowledged
+    /// frames.
+    pub fn resume(&self) -> Vec<Frame> {
+        self.replay
+            .as_ref()
+            .map(|replay| replay.resume())
+            .unwrap_or_default()
+    }
+}
+
+/// A transport's exclusive use of the frames: the socket or poll currently serving the client.
+#[derive(Debug)]
+pub struct Turn {
+    generation: u64,
+    /// Cancelled when a newer socket or poll takes over.
+    pub superseded: CancellationToken,
+}
+
+#[derive(Debug)]
+struct Activity {
+    generation: u64,
+    current: CancellationToken,
+    /// Since when no transport serves the client (a long-polling client between polls, a stateful
+    /// WebSocket that dropped); the reaper ends connections idle longer than the disconnect
+    /// timeout.
+    idle_since: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    inbound: mpsc::Sender<Inbound>,
+    frames: Arc<tokio::sync::Mutex<FrameSource>>,
+    replay: Option<Arc<Replay>>,
+    /// The client is gone for good; the connection ends without a Close message.
+    terminate: CancellationToken,
+    /// The connection finished; its last frames (the Close, if any) are queued.
+    ended: CancellationToken,
+    activity: Mutex<Activity>,
+    /// Held while a POST is fed in; a second concurrent one is refused (409, as .NET does).
+    posting: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A running connection, as the transports see it. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Link {
+    shared: Arc<Shared>,
+}
+
+impl Link {
+    /// Starts `connection` on `tracker`; `stateful` when negotiate agreed on stateful reconnect
+    /// over a WebSocket (the handshake still has to ask for version 2); `early` is what the
+    /// client sent before the transport request. `on_end` runs once the connection finished and
+    /// its last frames are queued.
+    pub fn start(
+        connection: Connection,
+        stateful: bool,
+        early: Bytes,
+        tracker: &TaskTracker,
+        on_end: impl FnOnce() + Send + 'static,
+    ) -> Self {
+        let (queue, receiver) = outbound(connection.config.outgoing_queue_bytes);
+        let (inbound, inbound_rx) = mpsc::channel(INBOUND_CHUNKS);
+        if !early.is_empty() {
+            // The channel is new and empty, so this cannot be refused.
+            let _ = inbound.try_send(Inbound::Data(early));
+        }
+        let replay =
+            stateful.then(|| Arc::new(Replay::new(connection.config.stateful_buffer_bytes)));
+        let link = Self::new(inbound, receiver, replay.clone());
+        let terminate = link.shared.terminate.clone();
+        let ended = link.shared.ended.clone();
+        tracker.spawn(async move {
+            run_connection(connection, inbound_rx, terminate, queue, replay).await;
+            ended.cancel();
+            on_end();
+        });
+        link
+    }
+
+    fn new(
+        inbound: mpsc::Sender<Inbound>,
+        queue: OutboundReceiver,
+        replay: Option<Arc<Replay>>,
+    ) -> Self {
+        let shared = Arc::new(Shared {
+            inbound,
+            frames: Arc::new(tokio::sync::Mutex::new(FrameSource {
+                queue,
+                replay: replay.clone(),
+            })),
+            replay,
+            terminate: CancellationToken::new(),
+            ended: CancellationToken::new(),
+            activity: Mutex::new(Activity {
+                generation: 0,
+                current: CancellationToken::new(),
+                idle_since: None,
+            }),
+            posting: Arc::default(),
+        });
+        Self { shared }
+    }
+
+    /// A link with no connection behind it, for tests of what holds links; `stateful` links act
+    /// as if the handshake enabled stateful reconnect.
+    #[cfg(test)]
+    pub fn unconnected(stateful: bool) -> Self {
+        let (inbound, _) = mpsc::channel(1);
+        let (_, queue) = outbound(1024);
+        let replay = stateful.then(|| {
+            let replay = Replay::new(1024);
+            replay.enable(crate::protocol::Protocol::Json);
+            Arc::new(replay)
+        });
+        Self::new(inbound, queue, replay)
+    }
+
+    /// Whether the connection was told its client is gone.
+    #[cfg(test)]
+    pub fn is_terminated(&self) -> bool {
+        self.shared.terminate.is_cancelled()
+    }
+
+    fn activity(&self) -> MutexGuard<'_, Activity> {
+        self.shared
+            .activity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Feeds received bytes in; false when the connection has ended.
+    pub async fn push(&self, data: Bytes) -> bool {
+        self.shared.inbound.send(Inbound::Data(data)).await.is_ok()
+    }
+
+    /// Tells the connection a replacement socket took over (call while holding the frames, so
+    /// nothing from the old socket can follow).
+    pub async fn reattached(&self) -> bool {
+        self.shared.inbound.send(Inbound::Reattached).await.is_ok()
+    }
+
+    /// The frames to write, once the previous holder let go.
+    pub async fn frames(&self) -> OwnedMutexGuard<FrameSource> {
+        self.shared.frames.clone().lock_owned().await
+    }
+
+    /// The client is gone for good.
+    pub fn terminate(&self) {
+        self.shared.terminate.cancel();
+    }
+
+    /// Completes when the connection finished.
+    pub fn ended(&self) -> WaitForCancellationFuture<'_> {
+        self.shared.ended.cancelled()
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.shared.ended.is_cancelled()
+    }
+
+    /// Whether the handshake enabled stateful reconnect, so a dropped socket may be replaced.
+    pub fn is_stateful(&self) -> bool {
+        self.shared
+            .replay
+            .as_ref()
+            .is_some_and(|replay| replay.is_enabled())
+    }
+
+    /// Makes the caller the one serving the client: the previous socket or poll is told to stop,
+    /// and the connection is no longer idle.
+    pub fn take_turn(&self) -> Turn {
+        let mut activity = self.activity();
+        activity.current.cancel();
+        activity.generation += 1;
+        activity.current = CancellationToken::new();
+        activity.idle_since = None;
+        Turn {
+            generation: activity.generation,
+            superseded: activity.current.clone(),
+        }
+    }
+
+    /// The turn ended without a successor: the connection is idle from now on (unless a newer
+    /// turn already began).
+    pub fn release_turn(&self, turn: &Turn) {
+        let mut activity = self.activity();
+        if activity.generation == turn.generation {
+            activity.idle_since = Some(Instant::now());
+        }
+    }
+
+    /// How long no transport has served the client.
+    pub fn idle_for(&self) -> Option<Duration> {
+        self.activity().idle_since.map(|since| since.elapsed())
+    }
+
+    /// Exclusive right to feed a POST body in; `None` while another POST is being fed.
+    pub fn try_post(&self) -> Option<OwnedMutexGuard<()>> {
+        self.shared.posting.clone().try_lock_owned().ok()
+    }
+}

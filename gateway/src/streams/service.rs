@@ -1,0 +1,327 @@
+//! `pulse.gateway.v1.Subscriptions/Subscribe`.
+
+use std::{collections::HashMap, pin::Pin, sync::Arc, time::Duration};
+
+use chrono::{SecondsFormat, Utc};
+use futures::Stream;
+use prost::Message;
+use pulse_auth::JwtValidator;
+use pulse_bus::{Bus, Topic};
+use pulse_proto::{
+    events::v1::EventEnvelope,
+    gateway::v1::{
+        follow::Target, subscription_message::Kind, subscriptions_server::Subscriptions,
+        EventDelivery, Heartbeat, SubscribeRequest, SubscriptionMessage,
+    },
+    revoked_member, EventName,
+};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use super::{
+    encoder::EnvelopeEncoder,
+    replay::{replay, ReplayError},
+};
+use crate::{
+    hub::{authorize, HubError, OnBehalf, Services, ACCESS_DENIED},
+    node::{outbound, Frame, Member, Outbound, OutboundReceiver},
+};
+
+/// Limits of one subscription.
+#[derive(Debug, Clone)]
+pub struct StreamConfig {
+    /// A Heartbeat is sent when nothing else was sent for this long.
+    pub heartbeat_interval: Duration,
+    /// Bytes of live events that may wait behind a slow reader (or a replay)
+    /// before the stream is ended with RESOURCE_EXHAUSTED.
+    pub queue_bytes: usize,
+}
+
+/// Messages handed to tonic; small, because the node queue is the buffer.
+const CHANNEL_CAPACITY: usize = 16;
+
+#[derive(Clone)]
+pub struct SubscriptionService {
+    services: Services,
+    bus: Bus,
+    validator: JwtValidator,
+    config: StreamConfig,
+    /// Cancelled when the gateway stops: streams end (resumably) instead of
+    /// holding the shutdown open.
+    shutdown: CancellationToken,
+}
+
+impl SubscriptionService {
+    pub fn new(
+        services: Services,
+        bus: Bus,
+        validator: JwtValidator,
+        config: StreamConfig,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            services,
+            bus,
+            validator,
+            config,
+            shutdown,
+        }
+    }
+}
+
+type MessageStream = Pin<Box<dyn Stream<Item = Result<SubscriptionMessage, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Subscriptions for SubscriptionService {
+    type SubscribeStream = MessageStream;
+
+    async fn subscribe(
+        &self,
+        request: Request<SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let identity = pulse_grpc::authenticate(&self.validator, &request)?;
+        let on_behalf = bearer(&request)
+            .and_then(OnBehalf::new)
+            .ok_or_else(|| Status::unauthenticated("missing bearer token"))?;
+        let follows = parse_follows(request.into_inner())?;
+        for (topic, _) in &follows {
+            authorize(&self.services, &on_behalf, *topic)
+                .await
+                .map_err(status)?;
+        }
+        let (frames_tx, frames) = outbound(self.config.queue_bytes);
+        let member = Member {
+            connection_id: Arc::from(format!("grpc-{}", Uuid::new_v4())),
+            user_id: identity.user_id,
+            encoder: Arc::new(EnvelopeEncoder),
+            outbound: frames_tx.clone(),
+        };
+        for (topic, _) in &follows {
+            if let Err(error) = self.services.node.join(*topic, member.clone()).await {
+                leave_all(&self.services, &follows, &member);
+                return Err(Status::unavailable(error.to_string()));
+            }
+        }
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        // One slot is kept for the final status, so a stream ended for being
+        // slow can still say why, however full the channel is.
+        let last_word = tx
+            .clone()
+            .reserve_owned()
+            .await
+            .map_err(|_| Status::internal("stream closed"))?;
+        let span = tracing::info_span!("subscription", user_id = %identity.user_id, conn_id = %member.connection_id);
+        let stream = Subscription {
+            services: self.services.clone(),
+            bus: self.bus.clone(),
+            config: self.config.clone(),
+            shutdown: self.shutdown.clone(),
+            user_id: identity.user_id,
+            follows,
+            member,
+            overflow: frames_tx,
+            sink: Sink(tx),
+            last_word,
+        };
+        tokio::spawn(stream.run(frames).instrument(span));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+/// The sending side of one stream.
+pub(super) struct Sink(mpsc::Sender<Result<SubscriptionMessage, Status>>);
+
+impl Sink {
+    pub(super) async fn send(&self, kind: Kind) -> Result<(), ReplayError> {
+        self.0
+            .send(Ok(SubscriptionMessage { kind: Some(kind) }))
+            .await
+            .map_err(|_| ReplayError::ClientGone)
+    }
+
+    pub(super) async fn send_event(&self, envelope: EventEnvelope) -> Result<(), ReplayError> {
+        let event_name = envelope
+            .event
+            .as_ref()
+            .and_then(EventName::name)
+            .unwrap_or_default()
+            .to_owned();
+        self.send(Kind::Event(Box::new(EventDelivery {
+            group: envelope.group,
+            sequence: envelope.sequence,
+            event_name,
+            event: envelope.event,
+            occurred_at: envelope.occurred_at,
+            server_time: now(),
+        })))
+        .await
+    }
+}
+
+struct Subscription {
+    services: Services,
+    bus: Bus,
+    config: StreamConfig,
+    shutdown: CancellationToken,
+    user_id: Uuid,
+    follows: Vec<(Topic, Option<u64>)>,
+    member: Member,
+    overflow: Outbound,
+    sink: Sink,
+    last_word: mpsc::OwnedPermit<Result<SubscriptionMessage, Status>>,
+}
+
+impl Subscription {
+    /// Replays what each follow asked for, then forwards live events until the
+    /// client goes away, loses access, or stops reading.
+    async fn run(self, mut frames: OutboundReceiver) {
+        // Shutdown wins over anything the stream is waiting for, including a
+        // send to a client that does not read.
+        let ending = tokio::select! {
+            ending = self.forward(&mut frames) => ending,
+            () = self.shutdown.cancelled() => Err(Status::unavailable(
+                "gateway is shutting down; resume from the last sequence received",
+            )),
+        };
+        leave_all(&self.services, &self.follows, &self.member);
+        match ending {
+            Ok(()) => tracing::info!("subscription ended by the client"),
+            Err(status) => {
+                tracing::info!(code = ?status.code(), message = status.message(), "subscription ended");
+                self.last_word.send(Err(status));
+            }
+        }
+    }
+
+    async fn forward(&self, frames: &mut OutboundReceiver) -> Result<(), Status> {
+        let mut sent: HashMap<String, u64> = HashMap::new();
+        for (topic, after) in &self.follows {
+            if let Some(after) = after {
+                match replay(&self.bus, topic, *after, &self.sink).await {
+                    Ok(last) => {
+                        sent.insert(topic.group(), last);
+                    }
+                    Err(ReplayError::ClientGone) => return Ok(()),
+                    Err(ReplayError::Bus(error)) => {
+                        return Err(Status::unavailable(error.to_string()))
+                    }
+                }
+            }
+        }
+        let mut heartbeat = tokio::time::interval(self.config.heartbeat_interval);
+        heartbeat.reset();
+        loop {
+            let frame = tokio::select! {
+                frame = frames.recv() => frame,
+                _ = heartbeat.tick() => {
+                    let beat = Kind::Heartbeat(Heartbeat { server_time: now() });
+                    if self.sink.send(beat).await.is_err() {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                () = self.overflow.overflowed() => return Err(slow_consumer(&sent)),
+                () = self.sink.0.closed() => return Ok(()),
+            };
+            let Some(Frame::Binary(bytes) | Frame::Text(bytes)) = frame else {
+                return Ok(());
+            };
+            let Ok(envelope) = EventEnvelope::decode(bytes.as_ref()) else {
+                continue;
+            };
+            let last = sent.entry(envelope.group.clone()).or_default();
+            if envelope.sequence <= *last {
+                continue;
+            }
+            *last = envelope.sequence;
+            let revoked = envelope
+                .event
+                .as_ref()
+                .and_then(|event| event.kind.as_ref())
+                .and_then(revoked_member)
+                .is_some_and(|user| user == self.user_id.to_string());
+            tokio::select! {
+                sent = self.sink.send_event(envelope) => if sent.is_err() { return Ok(()) },
+                () = self.overflow.overflowed() => return Err(slow_consumer(&sent)),
+            }
+            heartbeat.reset();
+            if revoked {
+                return Err(Status::permission_denied(ACCESS_DENIED));
+            }
+        }
+    }
+}
+
+fn leave_all(services: &Services, follows: &[(Topic, Option<u64>)], member: &Member) {
+    for (topic, _) in follows {
+        services.node.leave(topic, &member.connection_id);
+    }
+}
+
+/// The documented slow-consumer policy: the stream ends, naming the positions
+/// delivered, and the client resumes from them.
+fn slow_consumer(sent: &HashMap<String, u64>) -> Status {
+    let mut positions: Vec<String> = sent
+        .iter()
+        .map(|(group, seq)| format!("{group}={seq}"))
+        .collect();
+    positions.sort();
+    Status::resource_exhausted(format!(
+        "client too slow; resume from the last sequence received ({})",
+        positions.join(", ")
+    ))
+}
+
+fn parse_follows(request: SubscribeRequest) -> Result<Vec<(Topic, Option<u64>)>, Status> {
+    if request.follows.is_empty() {
+        return Err(Status::invalid_argument("follow at least one group"));
+    }
+    request
+        .follows
+        .into_iter()
+        .map(|follow| {
+            let topic = match follow.target {
+                Some(Target::ListId(id)) => Topic::List(parse_id(&id, "listId")?),
+                Some(Target::SessionId(id)) => Topic::Session(parse_id(&id, "sessionId")?),
+                None => return Err(Status::invalid_argument("a follow needs a target")),
+            };
+            Ok((topic, follow.after_sequence))
+        })
+        .collect()
+}
+
+fn parse_id(id: &str, name: &str) -> Result<Uuid, Status> {
+    Uuid::parse_str(id)
+        .map_err(|_| Status::invalid_argument(format!("{name} must be a UUID string")))
+}
+
+fn bearer<T>(request: &Request<T>) -> Option<&str> {
+    request
+        .metadata()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(pulse_auth::bearer_from_header)
+}
+
+/// The hubs' refusals as gRPC statuses: the same texts, typed codes.
+fn status(error: HubError) -> Status {
+    match error {
+        HubError::Refused(text) if text == ACCESS_DENIED => Status::permission_denied(text),
+        HubError::Refused(text) | HubError::BadArguments(text) => Status::invalid_argument(text),
+        HubError::UnknownMethod => Status::unimplemented("unknown method"),
+        HubError::CredentialRevoked(_) => Status::unauthenticated("credential refused"),
+        HubError::Unavailable(_) => Status::unavailable("service unavailable, please retry"),
+        HubError::Internal(detail) => {
+            tracing::error!(%detail, "authorization failed");
+            Status::internal("internal error")
+        }
+    }
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}

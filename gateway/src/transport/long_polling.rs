@@ -1,0 +1,100 @@
+//! Long polling: each `GET {hub}?id=` takes whatever frames are queued, waiting up to the poll
+//! timeout for the first; the client sends with POSTs (see `sends`) and ends with DELETE.
+//!
+//! The answers are the ones the JS client acts on: the first poll returns 200 at once with an
+//! empty body (the client waits for it before anything else, and drops its body); a poll that
+//! times out returns 200 empty and is simply repeated; 204 means the connection is over (it
+//! ended, or a newer poll replaced this one). Between polls the connection is idle, and one idle
+//! longer than the disconnect timeout is reaped. No keep-alive Pings flow: polling is the
+//! keep-alive.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+
+use super::AppState;
+use crate::session::{Attachment, Link, Turn};
+
+/// Most bytes one poll response carries; the rest waits for the next poll.
+const MAX_POLL_BYTES: usize = 1024 * 1024;
+
+/// `GET {hub}?id=` without upgrade or event-stream `Accept`.
+pub(super) async fn attach(state: &AppState, attachment: Attachment, token: &str) -> Response {
+    match attachment {
+        Attachment::Started(link) => {
+            let turn = link.take_turn();
+            link.release_turn(&turn);
+            answer(StatusCode::OK, Vec::new())
+        }
+        Attachment::Poll(link) => poll(state, link, token).await,
+        // Only WebSockets are reattached; a poll never gets this.
+        Attachment::Reattach(_) => StatusCode::CONFLICT.into_response(),
+    }
+}
+
+/// Ends the poll's turn however the request ends, a client that aborted it included, so an idle
+/// connection is reaped.
+struct PollTurn {
+    link: Link,
+    turn: Turn,
+}
+
+impl Drop for PollTurn {
+    fn drop(&mut self) {
+        self.link.release_turn(&self.turn);
+    }
+}
+
+async fn poll(state: &AppState, link: Link, token: &str) -> Response {
+    let turn = PollTurn {
+        turn: link.take_turn(),
+        link,
+    };
+    let (link, superseded) = (&turn.link, &turn.turn.superseded);
+    let mut frames = tokio::select! {
+        frames = link.frames() => frames,
+        () = superseded.cancelled() => return answer(StatusCode::NO_CONTENT, Vec::new()),
+    };
+    let first = tokio::select! {
+        frame = frames.next() => frame,
+        () = link.ended() => None,
+        () = superseded.cancelled() => return answer(StatusCode::NO_CONTENT, Vec::new()),
+        () = tokio::time::sleep(state.poll_timeout) => return answer(StatusCode::OK, Vec::new()),
+    };
+    let mut body = first
+        .map(|frame| frame.bytes().to_vec())
+        .unwrap_or_default();
+    while body.len() < MAX_POLL_BYTES {
+        match frames.try_next() {
+            Some(frame) => body.extend_from_slice(frame.bytes()),
+            None => break,
+        }
+    }
+    if body.is_empty() {
+        // Ended and fully delivered: the connection is over for the client too.
+        state.registry.remove(token);
+        return answer(StatusCode::NO_CONTENT, Vec::new());
+    }
+    answer(StatusCode::OK, body)
+}
+
+/// A poll response with the headers .NET sends (no caching anywhere on the way).
+fn answer(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store"),
+    );
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::EXPIRES,
+        HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
+    );
+    response
+}

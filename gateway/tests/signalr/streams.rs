@@ -1,0 +1,402 @@
+//! The gRPC subscription API: same events and authorization as the hubs,
+//! resume without gaps or duplicates, explicit resets, bounded buffering.
+
+use std::time::Duration;
+
+use pulse_proto::{
+    events::v1::event::Kind as EventKind,
+    gateway::v1::{
+        follow::Target, subscription_message::Kind, subscriptions_client::SubscriptionsClient,
+        EventDelivery, Follow, SubscribeRequest, SubscriptionMessage,
+    },
+    lists::v1::{shopping_lists_client::ShoppingListsClient, AddItemRequest, NewItem},
+};
+use serde_json::{json, Value};
+use tonic::{Code, Streaming};
+
+use crate::helpers::{TestSuite, User};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn bearer<T>(suite: &TestSuite, user: &User, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let value = format!("Bearer {}", suite.token(user));
+    request
+        .metadata_mut()
+        .insert("authorization", value.parse().expect("header"));
+    request
+}
+
+fn follow_list(list_id: &str, after: Option<u64>) -> SubscribeRequest {
+    SubscribeRequest {
+        follows: vec![Follow {
+            target: Some(Target::ListId(list_id.to_owned())),
+            after_sequence: after,
+        }],
+    }
+}
+
+async fn subscribe(
+    suite: &TestSuite,
+    user: &User,
+    request: SubscribeRequest,
+) -> Result<Streaming<SubscriptionMessage>, tonic::Status> {
+    let mut client = SubscriptionsClient::connect(format!("http://{}", suite.gateway_grpc))
+        .await
+        .expect("connect");
+    client
+        .subscribe(bearer(suite, user, request))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// The next message that is not a heartbeat.
+async fn next(stream: &mut Streaming<SubscriptionMessage>) -> Result<Kind, tonic::Status> {
+    loop {
+        let message = tokio::time::timeout(WAIT, stream.message())
+            .await
+            .expect("a message in time")?
+            .expect("stream open");
+        match message.kind.expect("a kind") {
+            Kind::Heartbeat(_) => continue,
+            kind => return Ok(kind),
+        }
+    }
+}
+
+async fn next_event(stream: &mut Streaming<SubscriptionMessage>) -> EventDelivery {
+    match next(stream).await.expect("no error") {
+        Kind::Event(event) => *event,
+        other => panic!("expected an event, got {other:?}"),
+    }
+}
+
+fn payload(event: &EventDelivery) -> Value {
+    let kind: &EventKind = event
+        .event
+        .as_ref()
+        .and_then(|e| e.kind.as_ref())
+        .expect("payload");
+    serde_json::to_value(kind).expect("json")
+}
+
+fn item_name(event: &EventDelivery) -> String {
+    payload(event)["item"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn add_item(suite: &TestSuite, user: &User, list_id: &str, name: &str) {
+    let mut lists = ShoppingListsClient::connect(format!("http://{}", suite.lists))
+        .await
+        .expect("connect");
+    let request = AddItemRequest {
+        list_id: list_id.to_owned(),
+        item: Some(NewItem {
+            name: name.into(),
+            ..Default::default()
+        }),
+    };
+    lists
+        .add_item(bearer(suite, user, request))
+        .await
+        .expect("AddItem");
+}
+
+#[tokio::test]
+async fn a_grpc_subscriber_sees_what_signalr_clients_see_and_resumes_exactly_where_it_left() {
+    let suite = TestSuite::start().await;
+    let ann = User::new("Ann");
+    let mut hub = suite.connect(&ann).await;
+    let list = hub.call("CreateList", json!([{"name": "Groceries"}])).await;
+    let list_id = list["id"].as_str().expect("id").to_owned();
+    hub.call("JoinList", json!([list_id])).await;
+
+    let mut stream = subscribe(&suite, &ann, follow_list(&list_id, None))
+        .await
+        .expect("subscribe");
+    hub.call("AddItem", json!([list_id, {"name": "Milk", "quantity": 2}]))
+        .await;
+    let signalr = hub.event("ItemAdded").await;
+    let grpc = next_event(&mut stream).await;
+    assert_eq!(grpc.event_name, "ItemAdded");
+    assert_eq!(grpc.group, format!("list_{list_id}"));
+    assert_eq!(Some(grpc.sequence), signalr["sequence"].as_u64());
+    let mut without_sequence = signalr.clone();
+    without_sequence
+        .as_object_mut()
+        .expect("object")
+        .remove("sequence");
+    assert_eq!(
+        payload(&grpc),
+        without_sequence,
+        "one definition, two encodings"
+    );
+    drop(stream);
+
+    for name in ["Bread", "Eggs"] {
+        add_item(&suite, &ann, &list_id, name).await;
+    }
+    let mut resumed = subscribe(&suite, &ann, follow_list(&list_id, Some(grpc.sequence)))
+        .await
+        .expect("resume");
+    let bread = next_event(&mut resumed).await;
+    let eggs = next_event(&mut resumed).await;
+    assert_eq!(
+        (item_name(&bread), item_name(&eggs)),
+        ("Bread".into(), "Eggs".into())
+    );
+    assert_eq!(
+        (bread.sequence, eggs.sequence),
+        (grpc.sequence + 1, grpc.sequence + 2)
+    );
+    add_item(&suite, &ann, &list_id, "Jam").await;
+    let jam = next_event(&mut resumed).await;
+    assert_eq!(
+        (item_name(&jam), jam.sequence),
+        ("Jam".into(), grpc.sequence + 3)
+    );
+    suite.stop().await;
+}
+
+#[tokio::test]
+async fn resume_after_a_gateway_restart_loses_nothing() {
+    let mut suite = TestSuite::start().await;
+    let ann = User::new("Ann");
+    let mut hub = suite.connect(&ann).await;
+    let list = hub.call("CreateList", json!([{"name": "Groceries"}])).await;
+    let list_id = list["id"].as_str().expect("id").to_owned();
+    let mut stream = subscribe(&suite, &ann, follow_list(&list_id, None))
+        .await
+        .expect("subscribe");
+    add_item(&suite, &ann, &list_id, "Milk").await;
+    let seen = next_event(&mut stream).await.sequence;
+
+    suite.restart_gateway().await;
+    assert!(
+        matches!(
+            tokio::time::timeout(WAIT, stream.message()).await,
+            Ok(Ok(None) | Err(_))
+        ),
+        "the old stream ends with its gateway"
+    );
+    for name in ["Bread", "Eggs"] {
+        add_item(&suite, &ann, &list_id, name).await;
+    }
+    let mut resumed = subscribe(&suite, &ann, follow_list(&list_id, Some(seen)))
+        .await
+        .expect("resume on the new gateway");
+    assert_eq!(item_name(&next_event(&mut resumed).await), "Bread");
+    assert_eq!(item_name(&next_event(&mut resumed).await), "Eggs");
+    suite.stop().await;
+}
+
+#[tokio::test]
+async fn a_position_no_longer_retained_gets_an_explicit_reset() {
+    let suite = TestSuite::start().await;
+    let ann = User::new("Ann");
+    let mut hub = suite.connect(&ann).await;
+    let list = hub.call("CreateList", json!([{"name": "Groceries"}])).await;
+    let list_id = list["id"].as_str().expect("id").to_owned();
+    let mut live = subscribe(&suite, &ann, follow_list(&list_id, None))
+        .await
+        .expect("subscribe");
+    for name in ["Milk", "Bread", "Eggs"] {
+        add_item(&suite, &ann, &list_id, name).await;
+    }
+    for _ in 0..3 {
+        next_event(&mut live).await;
+    }
+    suite.purge_list_history(&list_id).await;
+    add_item(&suite, &ann, &list_id, "Jam").await;
+
+    let mut stream = subscribe(&suite, &ann, follow_list(&list_id, Some(1)))
+        .await
+        .expect("subscribe");
+    match next(&mut stream).await.expect("message") {
+        Kind::Reset(reset) => {
+            assert_eq!(reset.group, format!("list_{list_id}"));
+            assert_eq!(reset.requested_after, 1);
+        }
+        other => panic!("expected a reset, got {other:?}"),
+    }
+    let jam = next_event(&mut stream).await;
+    assert_eq!((item_name(&jam), jam.sequence), ("Jam".into(), 4));
+
+    let mut current = subscribe(&suite, &ann, follow_list(&list_id, Some(3)))
+        .await
+        .expect("subscribe");
+    assert_eq!(
+        next_event(&mut current).await.sequence,
+        4,
+        "no reset when nothing is missing"
+    );
+
+    let mut ahead = subscribe(&suite, &ann, follow_list(&list_id, Some(99)))
+        .await
+        .expect("subscribe");
+    assert!(matches!(next(&mut ahead).await, Ok(Kind::Reset(_))));
+    suite.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_credentials_and_other_peoples_lists_are_refused() {
+    let suite = TestSuite::start().await;
+    let (ann, bob) = (User::new("Ann"), User::new("Bob"));
+    let mut hub = suite.connect(&ann).await;
+    let list = hub.call("CreateList", json!([{"name": "Private"}])).await;
+    let list_id = list["id"].as_str().expect("id").to_owned();
+
+    let mut client = SubscriptionsClient::connect(format!("http://{}", suite.gateway_grpc))
+        .await
+        .expect("connect");
+    let anonymous = client
+        .subscribe(tonic::Request::new(follow_list(&list_id, None)))
+        .await
+        .expect_err("no token");
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
+    let mut forged = tonic::Request::new(follow_list(&list_id, None));
+    forged.metadata_mut().insert(
+        "authorization",
+        "Bearer not.a.token".parse().expect("header"),
+    );
+    assert_eq!(
+        client.subscribe(forged).await.expect_err("forged").code(),
+        Code::Unauthenticated
+    );
+    let denied = subscribe(&suite, &bob, follow_list(&list_id, None))
+        .await
+        .expect_err("not a collaborator");
+    assert_eq!(
+        (denied.code(), denied.message()),
+        (Code::PermissionDenied, "Access denied")
+    );
+    let invalid = subscribe(&suite, &ann, follow_list("nope", None))
+        .await
+        .expect_err("bad id");
+    assert_eq!(invalid.code(), Code::InvalidArgument);
+    suite.stop().await;
+}
+
+#[tokio::test]
+async fn a_removed_collaborators_stream_ends_with_permission_denied() {
+    let suite = TestSuite::start().await;
+    let (ann, bob) = (User::new("Ann"), User::new("Bob"));
+    let mut hub = suite.connect(&ann).await;
+    let list = hub.call("CreateList", json!([{"name": "Shared"}])).await;
+    let list_id = list["id"].as_str().expect("id").to_owned();
+    let share = json!([list_id, {"userId": bob.id.to_string(), "displayName": "Bob", "permission": "Editor"}]);
+    hub.call("ShareList", share).await;
+    let mut stream = subscribe(&suite, &bob, follow_list(&list_id, None))
+        .await
+        .expect("subscribe");
+    hub.call("RemoveCollaborator", json!([list_id, bob.id.to_string()]))
+        .await;
+    assert_eq!(
+        next_event(&mut stream).await.event_name,
+        "CollaboratorRemoved"
+    );
+    let ended = next(&mut stream).await.expect_err("stream ends");
+    assert_eq!(ended.code(), Code::PermissionDenied);
+    suite.stop().await;
+}
+
+#[tokio::test]
+async fn an_idle_stream_gets_heartbeats() {
+    let suite = TestSuite::start().await;
+    let ann = User::new("Ann");
+    let mut hub = suite.connect(&ann).await;
+    let list = hub.call("CreateList", json!([{"name": "Quiet"}])).await;
+    let list_id = list["id"].as_str().expect("id").to_owned();
+    let mut stream = subscribe(&suite, &ann, follow_list(&list_id, None))
+        .await
+        .expect("subscribe");
+    let message = tokio::time::timeout(WAIT, stream.message())
+        .await
+        .expect("in time")
+        .expect("ok")
+        .expect("open");
+    assert!(matches!(message.kind, Some(Kind::Heartbeat(_))));
+    suite.stop().await;
+}
+
+/// Measures how much a subscriber that never reads makes the gateway hold:
+/// the stream is ended once its queue budget (64 KiB in tests) is used, so
+/// what the client finds buffered when it finally reads is bounded by that
+/// budget plus the transport's windows, whatever was published.
+#[tokio::test]
+async fn a_subscriber_that_never_reads_is_cut_off_with_bounded_buffering() {
+    let suite = TestSuite::start().await;
+    let ann = User::new("Ann");
+    let mut hub = suite.connect(&ann).await;
+    let list = hub.call("CreateList", json!([{"name": "Firehose"}])).await;
+    let list_id = list["id"].as_str().expect("id").to_owned();
+    // A client with small HTTP/2 windows, so the transport cannot hide the
+    // backlog: what does not fit waits in the gateway, up to its budget.
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", suite.gateway_grpc))
+        .expect("endpoint")
+        .initial_stream_window_size(Some(65_535))
+        .initial_connection_window_size(Some(65_535))
+        .connect()
+        .await
+        .expect("connect");
+    let mut stream = SubscriptionsClient::new(channel)
+        .subscribe(bearer(&suite, &ann, follow_list(&list_id, None)))
+        .await
+        .expect("subscribe")
+        .into_inner();
+    let notes = "n".repeat(1000);
+    let published = 1_000;
+    let mut lists = ShoppingListsClient::connect(format!("http://{}", suite.lists))
+        .await
+        .expect("connect");
+    for i in 0..published {
+        let request = AddItemRequest {
+            list_id: list_id.clone(),
+            item: Some(NewItem {
+                name: format!("Item {i}"),
+                notes: Some(notes.clone()),
+                ..Default::default()
+            }),
+        };
+        lists
+            .add_item(bearer(&suite, &ann, request))
+            .await
+            .expect("AddItem");
+    }
+    let mut received = 0usize;
+    let mut received_bytes = 0usize;
+    let ended = loop {
+        match tokio::time::timeout(WAIT, stream.message())
+            .await
+            .expect("in time")
+        {
+            Ok(Some(message)) => {
+                if matches!(message.kind, Some(Kind::Event(_))) {
+                    received += 1;
+                    received_bytes += prost::Message::encoded_len(&message);
+                }
+            }
+            Ok(None) => panic!("stream ended without a status"),
+            Err(status) => break status,
+        }
+    };
+    println!(
+        "slow subscriber: {published} events published (~{} KiB), {received} buffered for it (~{} KiB) before the cut",
+        published * 1100 / 1024,
+        received_bytes / 1024
+    );
+    assert_eq!(ended.code(), Code::ResourceExhausted);
+    assert!(
+        ended.message().contains(&format!("list_{list_id}=")),
+        "{}",
+        ended.message()
+    );
+    assert!(received < published, "the gateway stopped buffering");
+    assert!(
+        received_bytes < 512 * 1024,
+        "buffered {received_bytes} bytes for a client that never read"
+    );
+    suite.stop().await;
+}

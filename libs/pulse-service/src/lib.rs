@@ -1,0 +1,45 @@
+//! What every domain service of the suite does the same way, so a service
+//! keeps only what is its own (configuration, rules, queries, API):
+//!
+//! * [`ServiceCore::build`] creates the database if missing, migrates it with
+//!   the service's migrations, prepares the outbox tables and binds the gRPC
+//!   listener (port 0 allowed, [`ServiceCore::local_addr`] is final);
+//! * [`ServiceCore::serve`] runs the gRPC server, the outbox relay and the
+//!   service's background tasks until stopped, then closes the pool;
+//! * [`every`] runs a periodic job (sweepers), [`stop_on_signal`] turns
+//!   SIGINT/SIGTERM into a cancellation, [`is_contention`] classifies lost
+//!   races, and [`timestamp`] is the one timestamp format clients see.
+
+mod database;
+mod periodic;
+mod runtime;
+mod signal;
+
+pub use database::is_contention;
+pub use periodic::every;
+pub use runtime::{CoreConfig, RunError, ServiceCore, StartupError};
+pub use signal::stop_on_signal;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// RFC 3339 UTC with milliseconds and `Z`, the one timestamp format clients
+/// see in entities and events.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn timestamps_have_milliseconds_and_z() {
+        let at = Utc
+            .with_ymd_and_hms(2024, 5, 6, 7, 8, 9)
+            .single()
+            .expect("valid date");
+        assert_eq!(timestamp(at), "2024-05-06T07:08:09.000Z");
+    }
+}

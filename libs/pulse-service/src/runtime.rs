@@ -1,0 +1,147 @@
+//! Building a service's shared parts (database, outbox, listener) and running
+//! them with the service's own gRPC API and background tasks.
+
+use std::{net::SocketAddr, num::NonZeroU32};
+
+use pulse_bus::Bus;
+use pulse_grpc::GrpcServer;
+use pulse_outbox::{Relay, RelayConfig};
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::{migrate::Migrator, postgres::PgPoolOptions, PgPool};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+use crate::database::create_database_if_missing;
+
+/// Why a service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("database unavailable: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Why a running service stopped other than by request.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("gRPC server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
+    #[error("background task panicked: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// The settings every service has, under its own flag names.
+#[derive(Debug, Clone, Copy)]
+pub struct CoreConfig<'a> {
+    /// Names the service in logs ("lean-coffee").
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    pub database_url: &'a SecretString,
+    pub db_max_connections: NonZeroU32,
+}
+
+/// A service's database, outbox relay and bound listener, built and not yet
+/// running.
+#[derive(Debug)]
+pub struct ServiceCore {
+    name: &'static str,
+    listener: TcpListener,
+    pool: PgPool,
+    bus: Bus,
+    relay: RelayConfig,
+}
+
+impl ServiceCore {
+    /// Creates the database if missing, runs the service's `migrations`,
+    /// prepares the outbox tables and binds the listener. The bus is taken
+    /// already connected so one process can share it between services.
+    pub async fn build(
+        config: CoreConfig<'_>,
+        migrations: &Migrator,
+        bus: Bus,
+        relay: RelayConfig,
+    ) -> Result<Self, StartupError> {
+        let url = config.database_url.expose_secret();
+        create_database_if_missing(url).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(config.db_max_connections.get())
+            .connect(url)
+            .await?;
+        migrations.run(&pool).await?;
+        pulse_outbox::ensure_schema(&pool).await?;
+        let listener =
+            TcpListener::bind(config.addr)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.addr,
+                    source,
+                })?;
+        Ok(Self {
+            name: config.name,
+            listener,
+            pool,
+            bus,
+            relay,
+        })
+    }
+
+    /// The bound address (the real port when configured with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        // A bound listener always has an address; fall back to the
+        // unspecified one rather than panic.
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// The service's connection pool, for its store.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Serves `server` and runs the outbox relay until `stop` is cancelled or
+    /// the server fails; either way `stop` is cancelled, which must end every
+    /// task in `background` (spawned by the service with a clone of `stop`,
+    /// usually a child of its shutdown token). Waits for all of them, then
+    /// closes the pool. Events still in the outbox stay for the next start.
+    pub async fn serve(
+        self,
+        server: GrpcServer,
+        background: Vec<JoinHandle<()>>,
+        stop: CancellationToken,
+    ) -> Result<(), RunError> {
+        let addr = self.local_addr();
+        let name = self.name;
+        let relay =
+            tokio::spawn(Relay::new(self.pool.clone(), self.bus, self.relay).run(stop.clone()));
+        tracing::info!(%addr, service = name, "service listening");
+        let served = server
+            .serve(self.listener, stop.clone().cancelled_owned())
+            .await;
+        stop.cancel();
+        let relay_result = relay.await;
+        let mut background_result = Ok(());
+        for task in background {
+            if let Err(error) = task.await {
+                background_result = Err(error);
+            }
+        }
+        // Closing (not just dropping) the pool ends the relay's session and
+        // with it the advisory lock, so the next instance can take over at once.
+        self.pool.close().await;
+        tracing::info!(%addr, service = name, "service stopped");
+        served?;
+        relay_result?;
+        background_result?;
+        Ok(())
+    }
+}

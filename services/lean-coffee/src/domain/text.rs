@@ -1,0 +1,79 @@
+//! Validation of the free text users type. Every function names the field in
+//! its message, in the camelCase the client sent, so the error can be shown
+//! as-is.
+
+use crate::LeanCoffeeError;
+
+/// Longest session or topic title, in characters.
+pub const TITLE_MAX: usize = 200;
+/// Longest description.
+pub const DESCRIPTION_MAX: usize = 2000;
+
+/// A required title: trimmed, non-empty, at most [`TITLE_MAX`] characters.
+pub fn title(field: &str, value: &str) -> Result<String, LeanCoffeeError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(LeanCoffeeError::Invalid(format!(
+            "{field} must not be empty"
+        )));
+    }
+    check_length(field, trimmed, TITLE_MAX)?;
+    Ok(trimmed.to_owned())
+}
+
+/// An optional description: trimmed; empty means "no description", so
+/// clients clear it by sending an empty string.
+pub fn description(value: Option<String>) -> Result<Option<String>, LeanCoffeeError> {
+    let Some(value) = value else { return Ok(None) };
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    check_length("description", trimmed, DESCRIPTION_MAX)?;
+    Ok(Some(trimmed.to_owned()))
+}
+
+fn check_length(field: &str, value: &str, max: usize) -> Result<(), LeanCoffeeError> {
+    if value.chars().count() > max {
+        return Err(LeanCoffeeError::Invalid(format!(
+            "{field} must be at most {max} characters"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(result: Result<impl std::fmt::Debug, LeanCoffeeError>) -> String {
+        match result {
+            Err(LeanCoffeeError::Invalid(message)) => message,
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn title_is_trimmed_and_required() {
+        assert_eq!(title("title", "  Retro ").ok().as_deref(), Some("Retro"));
+        assert_eq!(message(title("title", " \t ")), "title must not be empty");
+    }
+
+    #[test]
+    fn title_of_200_characters_is_accepted_and_201_refused() {
+        assert!(title("title", &"é".repeat(200)).is_ok());
+        assert_eq!(
+            message(title("title", &"a".repeat(201))),
+            "title must be at most 200 characters"
+        );
+    }
+
+    #[test]
+    fn blank_description_means_none_and_long_one_is_refused() {
+        assert_eq!(description(Some("  ".into())).ok(), Some(None));
+        assert_eq!(
+            message(description(Some("a".repeat(2001)))),
+            "description must be at most 2000 characters"
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! Why a Lean Coffee call failed, and the one place that decides what the
+//! caller is told about it.
+
+use tonic::Status;
+
+use crate::domain::SessionStatus;
+
+/// A refused or failed call. Every variant except [`LeanCoffeeError::Database`]
+/// is the caller's to see: its text is safe and specific ("title must not be
+/// empty"); database details are logged and never returned.
+#[derive(Debug, thiserror::Error)]
+pub enum LeanCoffeeError {
+    /// The request is malformed or breaks a rule; nothing was changed.
+    #[error("{0}")]
+    Invalid(String),
+    /// The session, topic, vote or connection does not exist (in this
+    /// session). The text names what is missing.
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// The caller may not do this: not the facilitator, not the author.
+    #[error("{0}")]
+    PermissionDenied(&'static str),
+    /// The thing to create is already there (a second vote of one user).
+    #[error("{0}")]
+    AlreadyExists(&'static str),
+    /// A Completed or Cancelled session takes no more topics or votes.
+    #[error("session is {}: topics and votes can no longer change", .0.as_str())]
+    SessionClosed(SessionStatus),
+    /// The change does not fit the current state (a status transition the
+    /// rules do not allow, a status the entity already has).
+    #[error("{0}")]
+    Precondition(String),
+    /// Lost a race with another transaction (deadlock or serialization
+    /// failure); nothing was changed and a retry is expected to succeed.
+    #[error("concurrent update, retry: {0}")]
+    Contention(sqlx::Error),
+    /// Anything else the database reported; a bug or an outage.
+    #[error("database: {0}")]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for LeanCoffeeError {
+    fn from(error: sqlx::Error) -> Self {
+        if pulse_service::is_contention(&error) {
+            LeanCoffeeError::Contention(error)
+        } else {
+            LeanCoffeeError::Database(error)
+        }
+    }
+}
+
+impl From<LeanCoffeeError> for Status {
+    fn from(error: LeanCoffeeError) -> Self {
+        match error {
+            LeanCoffeeError::Invalid(message) => Status::invalid_argument(message),
+            LeanCoffeeError::NotFound(message) => Status::not_found(message),
+            LeanCoffeeError::PermissionDenied(message) => Status::permission_denied(message),
+            LeanCoffeeError::AlreadyExists(message) => Status::already_exists(message),
+            LeanCoffeeError::SessionClosed(_) => Status::failed_precondition(error.to_string()),
+            LeanCoffeeError::Precondition(message) => Status::failed_precondition(message),
+            LeanCoffeeError::Contention(source) => {
+                tracing::warn!(error = %source, "transaction lost a race");
+                Status::aborted("concurrent update, please retry")
+            }
+            LeanCoffeeError::Database(source) => {
+                tracing::error!(error = %source, "database failure");
+                Status::internal("internal error")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::Code;
+
+    #[test]
+    fn database_details_never_reach_the_caller() {
+        let status = Status::from(LeanCoffeeError::Database(sqlx::Error::PoolTimedOut));
+        assert_eq!(status.code(), Code::Internal);
+        assert_eq!(status.message(), "internal error");
+    }
+
+    #[test]
+    fn closed_session_is_a_failed_precondition_naming_its_status() {
+        let status = Status::from(LeanCoffeeError::SessionClosed(SessionStatus::Completed));
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(
+            status.message(),
+            "session is Completed: topics and votes can no longer change"
+        );
+    }
+
+    #[test]
+    fn validation_message_is_returned_verbatim() {
+        let status = Status::from(LeanCoffeeError::Invalid("title must not be empty".into()));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "title must not be empty");
+    }
+}

@@ -1,0 +1,87 @@
+//! Building the service (database, migrations, listener) and running it
+//! (gRPC server, outbox relay, participant sweeper) until told to stop. The
+//! parts every service shares are in `pulse-service`.
+
+use std::{net::SocketAddr, time::Duration};
+
+use pulse_auth::JwtValidator;
+use pulse_bus::{Bus, StreamKind};
+use pulse_grpc::GrpcServer;
+use pulse_outbox::RelayConfig;
+use pulse_proto::leancoffee::v1::lean_coffee_server::LeanCoffeeServer;
+use pulse_service::{CoreConfig, RunError, ServiceCore, StartupError};
+use sqlx::migrate::Migrator;
+use tokio_util::sync::CancellationToken;
+
+use crate::{grpc::LeanCoffeeService, store::Store, sweeper, LeanCoffeeConfig};
+
+static MIGRATIONS: Migrator = sqlx::migrate!();
+
+/// A built, not yet running, Lean Coffee service: the database is migrated
+/// and the listener bound, so [`LeanCoffeeApp::local_addr`] is final.
+#[derive(Debug)]
+pub struct LeanCoffeeApp {
+    core: ServiceCore,
+    validator: JwtValidator,
+    participant_timeout: Duration,
+    participant_sweep_interval: Duration,
+}
+
+impl LeanCoffeeApp {
+    /// Creates the database if missing, migrates it, prepares the outbox
+    /// tables and binds the listener. Takes the bus and validator already
+    /// built, so one process can share them between several services.
+    pub async fn build(
+        config: &LeanCoffeeConfig,
+        bus: Bus,
+        validator: JwtValidator,
+    ) -> Result<Self, StartupError> {
+        if config.participant_sweep_interval.is_zero() {
+            return Err(StartupError::Config(
+                "participant sweep interval must be greater than zero".into(),
+            ));
+        }
+        let core = ServiceCore::build(
+            CoreConfig {
+                name: "lean-coffee",
+                addr: config.lean_coffee_addr,
+                database_url: &config.lean_coffee_database_url,
+                db_max_connections: config.lean_coffee_db_max_connections,
+            },
+            &MIGRATIONS,
+            bus,
+            RelayConfig::new(vec![StreamKind::Sessions], config.event_retention),
+        )
+        .await?;
+        Ok(Self {
+            core,
+            validator,
+            participant_timeout: config.participant_timeout,
+            participant_sweep_interval: config.participant_sweep_interval,
+        })
+    }
+
+    /// The bound address (the real port when configured with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.core.local_addr()
+    }
+
+    /// Serves gRPC and runs the outbox relay and the participant sweeper
+    /// until `shutdown` is cancelled (or the server fails, which stops the
+    /// rest). Events still in the outbox stay there for the next start.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), RunError> {
+        let stop = shutdown.child_token();
+        let store = Store::new(self.core.pool().clone());
+        let sweeper = tokio::spawn(sweeper::run(
+            store.clone(),
+            self.participant_timeout,
+            self.participant_sweep_interval,
+            stop.clone(),
+        ));
+        let server = GrpcServer::new().add_service(LeanCoffeeServer::new(LeanCoffeeService::new(
+            store,
+            self.validator,
+        )));
+        self.core.serve(server, vec![sweeper], stop).await
+    }
+}

@@ -1,0 +1,82 @@
+//! PostgreSQL access. Every command is one transaction that locks what it
+//! depends on, checks the rules, applies the change and enqueues its event
+//! with `pulse_outbox::enqueue`, so the change and the event commit together
+//! and events of one session are numbered in the order their changes
+//! committed.
+//!
+//! Lock order is always: session row, then a topic or participant row, then
+//! (inside `enqueue`) the session's sequence row. Topic and vote commands
+//! hold the session row `FOR SHARE`, so they run side by side but never
+//! alongside a status change (`FOR NO KEY UPDATE`) that would close the
+//! session under them.
+
+mod participants;
+mod rows;
+mod sessions;
+mod topics;
+mod votes;
+
+use pulse_bus::Topic as BusTopic;
+use pulse_proto::events::v1::event::Kind;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use self::rows::{SessionRow, SESSION_COLUMNS};
+use crate::domain::Session;
+use crate::LeanCoffeeError;
+
+/// The service's database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    pub(crate) fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// How a command holds the session row while it works.
+#[derive(Debug, Clone, Copy)]
+enum Hold {
+    /// Read only (queries, participation).
+    Read,
+    /// Topic and vote commands: many at once, but no status change meanwhile.
+    Share,
+    /// Status changes: alone.
+    Exclusive,
+}
+
+/// The session, held as `hold` says until the transaction ends.
+async fn session(
+    conn: &mut PgConnection,
+    session_id: Uuid,
+    hold: Hold,
+) -> Result<Session, LeanCoffeeError> {
+    let lock = match hold {
+        Hold::Read => "",
+        Hold::Share => "FOR SHARE",
+        Hold::Exclusive => "FOR NO KEY UPDATE",
+    };
+    let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1 {lock}");
+    let row: Option<SessionRow> = sqlx::query_as(&sql)
+        .bind(session_id)
+        .fetch_optional(conn)
+        .await?;
+    row.ok_or(LeanCoffeeError::NotFound("session not found"))?
+        .try_into()
+}
+
+/// Enqueues an event for group `session_{session_id}` in the caller's
+/// transaction; `except` keeps it from that user's own connections ("to the
+/// others").
+async fn emit(
+    conn: &mut PgConnection,
+    session_id: Uuid,
+    event: Kind,
+    except: Option<Uuid>,
+) -> Result<(), LeanCoffeeError> {
+    pulse_outbox::enqueue(conn, &BusTopic::Session(session_id), event, except).await?;
+    Ok(())
+}

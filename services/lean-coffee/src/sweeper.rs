@@ -1,0 +1,26 @@
+//! Ends participation that stopped sending heartbeats (a crashed gateway, a
+//! lost network): those connections never call `ExitSession`.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::store::Store;
+
+/// Sweeps every `interval` until `shutdown`. A failed sweep is logged and
+/// retried at the next tick; the rows are still there.
+pub(crate) async fn run(
+    store: Store,
+    timeout: Duration,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    pulse_service::every(interval, shutdown, || async {
+        match store.sweep_connections(timeout).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::debug!(removed, "silent session connections removed"),
+            Err(error) => tracing::warn!(%error, "participant sweep failed; retrying next tick"),
+        }
+    })
+    .await;
+}
