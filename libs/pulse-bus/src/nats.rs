@@ -61,11 +61,17 @@ impl NatsBus {
             duplicate_window: DUPLICATE_WINDOW,
             ..Default::default()
         };
-        self.jetstream
-            .get_or_create_stream(config)
-            .await
-            .map(|_| ())
-            .map_err(|e| BusError::Config(e.to_string()))
+        let name = config.name.clone();
+        match self.jetstream.get_or_create_stream(config).await {
+            Ok(_) => Ok(()),
+            // Another process (or a concurrent caller) created it between our
+            // lookup and our create, possibly with other limits: it exists,
+            // which is all this asks.
+            Err(error) => match self.jetstream.get_stream(&name).await {
+                Ok(_) => Ok(()),
+                Err(_) => Err(BusError::Config(error.to_string())),
+            },
+        }
     }
 
     pub(crate) async fn publish(

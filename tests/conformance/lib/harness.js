@@ -54,6 +54,10 @@ export function useSuite({ args } = {}) {
     get leanCoffee() {
       return running().leanCoffee;
     },
+    /** The gateway's gRPC subscription API (host:port). */
+    get gatewayGrpc() {
+      return running().gatewayGrpc;
+    },
     get secret() {
       return running().secret;
     },
