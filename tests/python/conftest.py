@@ -98,7 +98,6 @@ def suite():
             str(PULSE_BIN), "suite",
             "--gateway-addr", "127.0.0.1:0",
             "--gateway-grpc-addr", "127.0.0.1:0",
-            "--gateway-grpc-addr", "127.0.0.1:0",
             "--lists-addr", "127.0.0.1:0",
             "--database-url", f"{POSTGRES_URL}/{databases[0]}",
             "--lean-coffee-addr", "127.0.0.1:0",
