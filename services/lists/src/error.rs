@@ -33,17 +33,9 @@ pub enum ListsError {
     Database(sqlx::Error),
 }
 
-/// PostgreSQL codes meaning "this transaction lost a race": serialization
-/// failure and deadlock detected.
-const RETRYABLE: [&str; 2] = ["40001", "40P01"];
-
 impl From<sqlx::Error> for ListsError {
     fn from(error: sqlx::Error) -> Self {
-        let retryable = error
-            .as_database_error()
-            .and_then(|db| db.code())
-            .is_some_and(|code| RETRYABLE.contains(&code.as_ref()));
-        if retryable {
+        if pulse_service::is_contention(&error) {
             ListsError::Contention(error)
         } else {
             ListsError::Database(error)

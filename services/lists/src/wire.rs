@@ -2,15 +2,11 @@
 //! and for event payloads (one conversion serves both, so an entity in an
 //! event is byte-for-byte what `GetList` would return).
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use pulse_proto::lists::v1 as proto;
 
 use crate::domain::{ActiveUser, Collaborator, Item, ListSnapshot, ShoppingList, UserRef};
 
-/// RFC 3339 UTC with milliseconds and `Z`, the one timestamp format clients see.
-pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+pub use pulse_service::timestamp;
 
 impl From<&UserRef> for proto::UserRef {
     fn from(user: &UserRef) -> Self {
@@ -105,6 +101,8 @@ pub fn item_positions(positions: &[(uuid::Uuid, i32)]) -> Vec<proto::ItemPositio
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
+
+    use chrono::Utc;
 
     use super::*;
 
