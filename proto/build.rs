@@ -9,6 +9,8 @@ use prost::Message;
 const PROTOS: &[&str] = &[
     "pulse/lists/v1/lists.proto",
     "pulse/leancoffee/v1/lean_coffee.proto",
+    "pulse/coaching/v1/coaching.proto",
+    "pulse/tasks/v1/tasks.proto",
     "pulse/events/v1/envelope.proto",
     "pulse/gateway/v1/subscriptions.proto",
 ];
@@ -29,6 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .message_attribute(".pulse.lists.v1", PAYLOAD_ATTRIBUTES)
         .message_attribute(".pulse.leancoffee.v1", PAYLOAD_ATTRIBUTES)
+        .message_attribute(".pulse.coaching.v1", PAYLOAD_ATTRIBUTES)
+        .message_attribute(".pulse.tasks.v1", PAYLOAD_ATTRIBUTES)
         // The event oneof serializes as its payload alone; its variant name is
         // the SignalR target ("ItemAdded").
         .enum_attribute(

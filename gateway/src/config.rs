@@ -4,6 +4,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::Args;
+use pulse_auth::MasterKey;
 use pulse_config::parse_duration;
 
 use crate::{session::SessionConfig, streams::StreamConfig};
@@ -40,6 +41,24 @@ pub struct GatewayConfig {
         default_value = "http://127.0.0.1:50052"
     )]
     pub lean_coffee_url: String,
+    /// gRPC URL of the coaching service (chat, goals, notifications).
+    #[arg(
+        long,
+        env = "PULSE_COACHING_URL",
+        default_value = "http://127.0.0.1:50053"
+    )]
+    pub coaching_url: String,
+    /// gRPC URL of the task-notification service (virtual keys, tasks, spend).
+    #[arg(
+        long,
+        env = "PULSE_TASKS_URL",
+        default_value = "http://127.0.0.1:50054"
+    )]
+    pub tasks_url: String,
+    /// The master key for the admin hub; set by the binary from the shared
+    /// `PULSE_MASTER_KEY` setting, which the task service reads too.
+    #[arg(skip)]
+    pub master_key: Option<MasterKey>,
     /// How often each Lean Coffee connection is confirmed to the service; keep it well under PULSE_PARTICIPANT_TIMEOUT.
     #[arg(long, env = "PULSE_PARTICIPANT_HEARTBEAT_INTERVAL", default_value = "15s", value_parser = positive_duration)]
     pub participant_heartbeat_interval: Duration,

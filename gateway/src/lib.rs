@@ -9,6 +9,7 @@
 mod config;
 mod hub;
 pub mod node;
+mod principal;
 pub mod protocol;
 mod session;
 mod startup;
@@ -16,5 +17,6 @@ mod streams;
 mod transport;
 
 pub use config::GatewayConfig;
+pub use hub::event_matrix_markdown;
 pub use session::SignalrEncoder;
 pub use startup::{GatewayApp, StartupError};

@@ -5,8 +5,10 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use pulse_auth::JwtValidator;
 use pulse_bus::Bus;
+use pulse_proto::coaching::v1::coaching_client::CoachingClient;
 use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
 use pulse_proto::lists::v1::shopping_lists_client::ShoppingListsClient;
+use pulse_proto::tasks::v1::{tasks_client::TasksClient, virtual_keys_client::VirtualKeysClient};
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tonic::transport::{Channel, Endpoint};
@@ -17,7 +19,8 @@ use pulse_proto::gateway::v1::subscriptions_server::SubscriptionsServer;
 use crate::{
     config::GatewayConfig,
     hub::Services,
-    node::Node,
+    node::{Node, Revocations},
+    principal::Authenticator,
     session::Registry,
     streams::SubscriptionService,
     transport::{router, AppState},
@@ -62,6 +65,8 @@ impl GatewayApp {
     ) -> Result<Self, StartupError> {
         let lists = service_channel(&config.lists_url, config.service_timeout)?;
         let lean_coffee = service_channel(&config.lean_coffee_url, config.service_timeout)?;
+        let coaching = service_channel(&config.coaching_url, config.service_timeout)?;
+        let tasks = service_channel(&config.tasks_url, config.service_timeout)?;
         let listener = TcpListener::bind(config.gateway_addr)
             .await
             .map_err(|source| StartupError::Bind {
@@ -82,9 +87,16 @@ impl GatewayApp {
                 node: Arc::new(Node::new(bus.clone(), shutdown.clone())),
                 lists: ShoppingListsClient::new(lists),
                 lean_coffee: LeanCoffeeClient::new(lean_coffee),
+                coaching: CoachingClient::new(coaching),
+                tasks: TasksClient::new(tasks.clone()),
+                revocations: Arc::new(Revocations::default()),
                 participant_heartbeat: config.participant_heartbeat_interval,
             },
-            validator,
+            authenticator: Authenticator::new(
+                validator,
+                config.master_key.clone(),
+                VirtualKeysClient::new(tasks),
+            ),
             session: config.session(),
             shutdown,
             connections: TaskTracker::new(),
@@ -94,11 +106,15 @@ impl GatewayApp {
         };
         let subscriptions = SubscriptionService::new(
             state.services.clone(),
-            bus,
-            state.validator.clone(),
+            bus.clone(),
+            state.authenticator.clone(),
             config.streams(),
             state.shutdown.clone(),
         );
+        state
+            .services
+            .revocations
+            .follow(bus, state.shutdown.clone());
         Ok(Self {
             listener,
             grpc_listener,
@@ -120,6 +136,20 @@ impl GatewayApp {
         self.grpc_listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The node, shared with the gateway once it runs: its `stats()` show the groups and
+    /// members it holds, so tests can check that clients gone leave none behind.
+    pub fn node(&self) -> Arc<Node> {
+        self.state.services.node.clone()
+    }
+
+    /// Counts the SignalR connections negotiated and not yet over, readable while the gateway
+    /// runs (`run_until_stopped` takes the app), so tests can check that a dropped client's
+    /// connection ends.
+    pub fn connection_count(&self) -> impl Fn() -> usize + Send + Sync + 'static {
+        let registry = self.state.registry.clone();
+        move || registry.len()
     }
 
     pub async fn run_until_stopped(self, stop: CancellationToken) -> std::io::Result<()> {

@@ -20,6 +20,18 @@ pub mod leancoffee {
     }
 }
 
+pub mod coaching {
+    pub mod v1 {
+        tonic::include_proto!("pulse.coaching.v1");
+    }
+}
+
+pub mod tasks {
+    pub mod v1 {
+        tonic::include_proto!("pulse.tasks.v1");
+    }
+}
+
 pub mod gateway {
     pub mod v1 {
         tonic::include_proto!("pulse.gateway.v1");

@@ -90,7 +90,12 @@ def suite():
     if not PULSE_BIN.exists():
         pytest.fail(f"no pulse binary at {PULSE_BIN} (cargo build -p pulse, or set PULSE_BIN)")
     run_id = secrets.token_hex(6)
-    databases = [f"pulse_py_{run_id}", f"pulse_py_lc_{run_id}"]
+    databases = [
+        f"pulse_py_{run_id}",
+        f"pulse_py_lc_{run_id}",
+        f"pulse_py_co_{run_id}",
+        f"pulse_py_ts_{run_id}",
+    ]
     secret = secrets.token_hex(32)
     log = tempfile.NamedTemporaryFile(prefix=f"pulse-python-{run_id}-", suffix=".log", delete=False)
     process = subprocess.Popen(
@@ -102,6 +107,10 @@ def suite():
             "--database-url", f"{POSTGRES_URL}/{databases[0]}",
             "--lean-coffee-addr", "127.0.0.1:0",
             "--lean-coffee-database-url", f"{POSTGRES_URL}/{databases[1]}",
+            "--coaching-addr", "127.0.0.1:0",
+            "--coaching-database-url", f"{POSTGRES_URL}/{databases[2]}",
+            "--tasks-addr", "127.0.0.1:0",
+            "--tasks-database-url", f"{POSTGRES_URL}/{databases[3]}",
             "--nats-url", NATS_URL,
             "--bus-namespace", f"py_{run_id}",
             "--jwt-secret", secret,

@@ -1,10 +1,12 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use pulse_config::{parse_duration, AuthArgs, BusArgs, TelemetryArgs};
+use pulse_coaching::CoachingConfig;
+use pulse_config::{parse_duration, AuthArgs, BusArgs, MasterKeyArgs, TelemetryArgs};
 use pulse_gateway::GatewayConfig;
 use pulse_lean_coffee::LeanCoffeeConfig;
 use pulse_lists::ListsConfig;
+use pulse_tasks::TasksConfig;
 use uuid::Uuid;
 
 #[derive(Debug, Parser)]
@@ -26,10 +28,16 @@ pub enum Command {
     Lists(ListsArgs),
     /// Run the Lean Coffee gRPC service only.
     LeanCoffee(LeanCoffeeArgs),
+    /// Run the coaching gRPC service (chat, goals, notifications) only.
+    Coaching(CoachingArgs),
+    /// Run the task-notification gRPC service (virtual keys, tasks, spend) only.
+    Tasks(TasksArgs),
     /// Run the SignalR gateway only.
-    Gateway(GatewayArgs),
+    Gateway(Box<GatewayArgs>),
     /// Print a signed JWT for a user (development and tests).
     MintToken(MintTokenArgs),
+    /// Print the task hubs' event verification matrix (the README's table).
+    EventMatrix,
 }
 
 #[derive(Debug, Args)]
@@ -38,6 +46,10 @@ pub struct SuiteArgs {
     pub lists: ListsConfig,
     #[command(flatten)]
     pub lean_coffee: LeanCoffeeConfig,
+    #[command(flatten)]
+    pub coaching: CoachingConfig,
+    #[command(flatten)]
+    pub tasks: TasksConfig,
     #[command(flatten)]
     pub gateway: GatewayConfig,
     #[command(flatten)]
@@ -61,6 +73,22 @@ pub struct LeanCoffeeArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CoachingArgs {
+    #[command(flatten)]
+    pub coaching: CoachingConfig,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TasksArgs {
+    #[command(flatten)]
+    pub tasks: TasksConfig,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct GatewayArgs {
     #[command(flatten)]
     pub gateway: GatewayConfig,
@@ -75,6 +103,8 @@ pub struct CommonArgs {
     pub bus: BusArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub master_key: MasterKeyArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
 }

@@ -1,10 +1,11 @@
 //! `pulse`: one binary for the whole suite.
 //!
-//! `pulse suite` runs the shopping-list and Lean Coffee services and the
-//! gateway in one process (each on its own port), which is how development,
-//! the conformance tests and small deployments run it; `pulse lists`, `pulse
-//! lean-coffee` and `pulse gateway` run one part each for larger deployments;
-//! `pulse mint-token` prints a JWT.
+//! `pulse suite` runs the shopping-list, Lean Coffee, coaching and
+//! task-notification services and the gateway in one process (each on its
+//! own port), which is how development, the conformance tests and small
+//! deployments run it; `pulse lists`, `pulse lean-coffee`, `pulse coaching`,
+//! `pulse tasks` and `pulse gateway` run one part each for larger
+//! deployments; `pulse mint-token` prints a JWT.
 
 mod cli;
 mod readme;

@@ -1,12 +1,15 @@
 use anyhow::Context;
 use pulse_auth::TokenRequest;
+use pulse_coaching::CoachingApp;
 use pulse_gateway::GatewayApp;
 use pulse_lean_coffee::LeanCoffeeApp;
 use pulse_lists::ListsApp;
 use pulse_service::stop_on_signal;
+use pulse_tasks::TasksApp;
 
 use crate::cli::{
-    Command, CommonArgs, GatewayArgs, LeanCoffeeArgs, ListsArgs, MintTokenArgs, SuiteArgs,
+    CoachingArgs, Command, CommonArgs, GatewayArgs, LeanCoffeeArgs, ListsArgs, MintTokenArgs,
+    SuiteArgs, TasksArgs,
 };
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
@@ -14,14 +17,21 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Suite(args) => suite(*args).await,
         Command::Lists(args) => lists(args).await,
         Command::LeanCoffee(args) => lean_coffee(args).await,
-        Command::Gateway(args) => gateway(args).await,
+        Command::Coaching(args) => coaching(args).await,
+        Command::Tasks(args) => tasks(args).await,
+        Command::Gateway(args) => gateway(*args).await,
         Command::MintToken(args) => mint_token(&args),
+        Command::EventMatrix => {
+            print!("{}", pulse_gateway::event_matrix_markdown());
+            Ok(())
+        }
     }
 }
 
 async fn suite(args: SuiteArgs) -> anyhow::Result<()> {
     let _telemetry = pulse_telemetry::init("pulse-suite", args.common.telemetry.log_format);
     let (bus, validator) = connect(&args.common).await?;
+    let master_key = args.common.master_key.master_key().context("master key")?;
     let mut lists_config = args.lists.clone();
     lists_config.event_retention = args.common.bus.event_retention;
     let lists = ListsApp::build(&lists_config, bus.clone(), validator.clone())
@@ -32,9 +42,22 @@ async fn suite(args: SuiteArgs) -> anyhow::Result<()> {
     let lean_coffee = LeanCoffeeApp::build(&lean_coffee_config, bus.clone(), validator.clone())
         .await
         .context("starting the Lean Coffee service")?;
+    let mut coaching_config = args.coaching.clone();
+    coaching_config.event_retention = args.common.bus.event_retention;
+    let coaching = CoachingApp::build(&coaching_config, bus.clone(), validator.clone())
+        .await
+        .context("starting the coaching service")?;
+    let mut tasks_config = args.tasks.clone();
+    tasks_config.event_retention = args.common.bus.event_retention;
+    let tasks = TasksApp::build(&tasks_config, bus.clone(), master_key.clone())
+        .await
+        .context("starting the task-notification service")?;
     let mut gateway_config = args.gateway.clone();
     gateway_config.lists_url = format!("http://{}", lists.local_addr());
     gateway_config.lean_coffee_url = format!("http://{}", lean_coffee.local_addr());
+    gateway_config.coaching_url = format!("http://{}", coaching.local_addr());
+    gateway_config.tasks_url = format!("http://{}", tasks.local_addr());
+    gateway_config.master_key = master_key;
     let gateway = GatewayApp::build(&gateway_config, bus, validator)
         .await
         .context("starting the gateway")?;
@@ -43,15 +66,21 @@ async fn suite(args: SuiteArgs) -> anyhow::Result<()> {
         ("gatewayGrpc", gateway.grpc_local_addr().to_string()),
         ("lists", lists.local_addr().to_string()),
         ("leanCoffee", lean_coffee.local_addr().to_string()),
+        ("coaching", coaching.local_addr().to_string()),
+        ("tasks", tasks.local_addr().to_string()),
     ]);
     let stop = stop_on_signal();
-    let (lists, lean_coffee, gateway) = tokio::join!(
+    let (lists, lean_coffee, coaching, tasks, gateway) = tokio::join!(
         lists.run_until_stopped(stop.clone()),
         lean_coffee.run_until_stopped(stop.clone()),
+        coaching.run_until_stopped(stop.clone()),
+        tasks.run_until_stopped(stop.clone()),
         gateway.run_until_stopped(stop.clone()),
     );
     lists.context("shopping-list service")?;
     lean_coffee.context("Lean Coffee service")?;
+    coaching.context("coaching service")?;
+    tasks.context("task-notification service")?;
     gateway.context("gateway")?;
     Ok(())
 }
@@ -84,10 +113,48 @@ async fn lean_coffee(args: LeanCoffeeArgs) -> anyhow::Result<()> {
         .context("Lean Coffee service")
 }
 
+async fn coaching(args: CoachingArgs) -> anyhow::Result<()> {
+    let _telemetry = pulse_telemetry::init("pulse-coaching", args.common.telemetry.log_format);
+    let (bus, validator) = connect(&args.common).await?;
+    let mut config = args.coaching.clone();
+    config.event_retention = args.common.bus.event_retention;
+    let app = CoachingApp::build(&config, bus, validator)
+        .await
+        .context("starting the coaching service")?;
+    ready(&[("coaching", app.local_addr().to_string())]);
+    app.run_until_stopped(stop_on_signal())
+        .await
+        .context("coaching service")
+}
+
+/// The task-notification service needs no JWT settings: its callers
+/// present the master key or a virtual key.
+async fn tasks(args: TasksArgs) -> anyhow::Result<()> {
+    let _telemetry = pulse_telemetry::init("pulse-tasks", args.common.telemetry.log_format);
+    let master_key = args.common.master_key.master_key().context("master key")?;
+    let bus = args
+        .common
+        .bus
+        .connect()
+        .await
+        .context("connecting to NATS")?;
+    let mut config = args.tasks.clone();
+    config.event_retention = args.common.bus.event_retention;
+    let app = TasksApp::build(&config, bus, master_key)
+        .await
+        .context("starting the task-notification service")?;
+    ready(&[("tasks", app.local_addr().to_string())]);
+    app.run_until_stopped(stop_on_signal())
+        .await
+        .context("task-notification service")
+}
+
 async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
     let _telemetry = pulse_telemetry::init("pulse-gateway", args.common.telemetry.log_format);
     let (bus, validator) = connect(&args.common).await?;
-    let app = GatewayApp::build(&args.gateway, bus, validator)
+    let mut config = args.gateway.clone();
+    config.master_key = args.common.master_key.master_key().context("master key")?;
+    let app = GatewayApp::build(&config, bus, validator)
         .await
         .context("starting the gateway")?;
     ready(&[

@@ -13,6 +13,7 @@ use tonic::metadata::{Ascii, MetadataValue};
 
 use crate::{
     node::{EventEncoder, Frame, Member, Outbound},
+    principal::{Principal, PrincipalKind},
     protocol::{Protocol, TransferFormat},
 };
 
@@ -21,6 +22,8 @@ use crate::{
 pub struct Caller {
     pub connection_id: Arc<str>,
     pub identity: Identity,
+    /// What kind of credential the identity comes from.
+    pub kind: PrincipalKind,
     /// The caller's bearer token, forwarded to the domain services so they
     /// authorize the same user; never logged.
     credentials: OnBehalf,
@@ -45,11 +48,11 @@ impl std::fmt::Debug for Caller {
 }
 
 impl Caller {
-    /// `None` if the token cannot be a header value (it was validated as a
-    /// JWT, so this does not happen with real tokens).
+    /// `None` if the token cannot be a header value (it was validated, so
+    /// this does not happen with real credentials).
     pub fn new(
         connection_id: Arc<str>,
-        identity: Identity,
+        principal: Principal,
         token: &str,
         protocol: Protocol,
         outbound: Outbound,
@@ -57,7 +60,8 @@ impl Caller {
     ) -> Option<Self> {
         Some(Self {
             connection_id,
-            identity,
+            identity: principal.identity,
+            kind: principal.kind,
             credentials: OnBehalf::new(token)?,
             protocol,
             outbound,

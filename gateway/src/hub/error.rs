@@ -14,9 +14,14 @@ pub enum HubError {
     #[error("bad arguments: {0}")]
     BadArguments(String),
     /// Refused for a reason the caller may see (`HubException` in .NET):
-    /// access denied, validation, not found.
+    /// validation, not found, a state that does not allow it.
     #[error("refused: {0}")]
     Refused(String),
+    /// The caller may not do this or see that (`HubException` with the
+    /// contract's text, e.g. "Access denied"); gRPC streams answer it with
+    /// PERMISSION_DENIED.
+    #[error("denied: {0}")]
+    Denied(String),
     /// The domain service refused the caller's credential itself (revoked, or its user deleted),
     /// though the gateway accepted it: the session closes the connection for good.
     #[error("credential refused by the service: {0}")]
@@ -42,7 +47,7 @@ impl HubError {
             HubError::BadArguments(detail) => format!(
                 "Failed to invoke '{target}' due to an error on the server. InvalidDataException: {detail}"
             ),
-            HubError::Refused(text) => format!(
+            HubError::Refused(text) | HubError::Denied(text) => format!(
                 "An unexpected error occurred invoking '{target}' on the server. HubException: {text}"
             ),
             HubError::CredentialRevoked(_) => format!(
@@ -62,7 +67,7 @@ impl From<tonic::Status> for HubError {
     fn from(status: tonic::Status) -> Self {
         let message = status.message().to_owned();
         match status.code() {
-            Code::PermissionDenied => HubError::Refused(ACCESS_DENIED.into()),
+            Code::PermissionDenied => HubError::Denied(ACCESS_DENIED.into()),
             Code::Unauthenticated => HubError::CredentialRevoked(message),
             Code::NotFound
             | Code::InvalidArgument
@@ -90,7 +95,7 @@ mod tests {
     #[test]
     fn refusals_use_the_hub_exception_format() {
         assert_eq!(
-            HubError::Refused(ACCESS_DENIED.into()).completion_text("JoinList"),
+            HubError::Denied(ACCESS_DENIED.into()).completion_text("JoinList"),
             "An unexpected error occurred invoking 'JoinList' on the server. HubException: Access denied"
         );
     }
@@ -104,7 +109,7 @@ mod tests {
     #[test]
     fn forbidden_and_unauthenticated_statuses_read_access_denied() {
         let forbidden = HubError::from(tonic::Status::permission_denied("not a collaborator"));
-        assert!(matches!(&forbidden, HubError::Refused(t) if t == ACCESS_DENIED));
+        assert!(matches!(&forbidden, HubError::Denied(t) if t == ACCESS_DENIED));
         let revoked = HubError::from(tonic::Status::unauthenticated("key deleted"));
         assert!(matches!(revoked, HubError::CredentialRevoked(_)));
         assert_eq!(

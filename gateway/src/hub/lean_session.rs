@@ -132,6 +132,10 @@ pub(super) async fn invoke(
             let request = caller.request(request);
             result(&lean.list_active_participants(request).await?.into_inner())
         }
+        "getmissedevents" => {
+            super::catch_up::get_missed_events(services, caller, &args, Topic::Session, "sessionId")
+                .await
+        }
         _ => Err(HubError::UnknownMethod),
     }
 }
@@ -200,7 +204,7 @@ pub(super) async fn disconnected(services: &Services, caller: &mut Caller) {
         .iter()
         .filter_map(|topic| match topic {
             Topic::Session(session_id) => Some(*session_id),
-            Topic::List(_) => None,
+            _ => None,
         })
         .collect();
     for session_id in sessions {

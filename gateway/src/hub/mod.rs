@@ -6,23 +6,39 @@
 mod access;
 mod arguments;
 mod caller;
+mod catch_up;
+mod chat;
 mod error;
+mod goals;
+mod kind;
 mod lean_session;
+mod matrix;
+mod navigation;
+mod notifications;
 mod shopping_list;
+mod task_groups;
 
 use std::{sync::Arc, time::Duration};
 
+use pulse_proto::coaching::v1::coaching_client::CoachingClient;
 use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
 use pulse_proto::lists::v1::shopping_lists_client::ShoppingListsClient;
+use pulse_proto::tasks::v1::tasks_client::TasksClient;
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
-use crate::node::Node;
+use crate::{
+    node::{Node, Revocations},
+    principal::{Principal, PrincipalKind},
+};
 
-pub use access::authorize;
+pub use access::{authorize, Requester};
 pub use arguments::Arguments;
 pub use caller::{Caller, OnBehalf};
 pub use error::{HubError, ACCESS_DENIED};
+pub use kind::HubKind;
+pub use matrix::render_markdown as event_matrix_markdown;
 
 /// What the hubs call: the node for groups, and the domain services' clients.
 #[derive(Debug, Clone)]
@@ -30,58 +46,34 @@ pub struct Services {
     pub node: Arc<Node>,
     pub lists: ShoppingListsClient<Channel>,
     pub lean_coffee: LeanCoffeeClient<Channel>,
+    pub coaching: CoachingClient<Channel>,
+    pub tasks: TasksClient<Channel>,
+    /// Virtual keys revoked while their connections are open.
+    pub revocations: Arc<Revocations>,
     /// How often a Lean Coffee connection's participation is confirmed to
     /// the service, which sweeps connections it stops hearing about.
     pub participant_heartbeat: Duration,
 }
 
-/// The hubs this gateway serves, by path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HubKind {
-    ShoppingList,
-    LeanSession,
+impl Services {
+    /// Cancelled when the principal's credential is revoked: virtual keys
+    /// can be; JWTs end by expiring and the master key by reconfiguration.
+    pub fn revoked(&self, principal: &Principal) -> CancellationToken {
+        match principal.kind {
+            PrincipalKind::VirtualKey => self.revocations.watch(principal.id()),
+            PrincipalKind::User | PrincipalKind::Master => CancellationToken::new(),
+        }
+    }
 }
 
-impl HubKind {
-    pub const ALL: [HubKind; 2] = [HubKind::ShoppingList, HubKind::LeanSession];
-
-    pub fn path(self) -> &'static str {
-        match self {
-            HubKind::ShoppingList => "/hubs/shopping-list",
-            HubKind::LeanSession => "/hubs/lean-session",
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            HubKind::ShoppingList => "shopping-list",
-            HubKind::LeanSession => "lean-session",
-        }
-    }
-
-    /// Runs a method; `Ok(None)` is a void result. Method names are matched
-    /// case-insensitively, as ASP.NET Core does.
-    pub async fn invoke(
-        self,
-        services: &Services,
-        caller: &mut Caller,
-        target: &str,
-        arguments: Arguments,
-    ) -> Result<Option<Value>, HubError> {
-        match self {
-            HubKind::ShoppingList => {
-                shopping_list::invoke(services, caller, target, arguments).await
-            }
-            HubKind::LeanSession => lean_session::invoke(services, caller, target, arguments).await,
-        }
-    }
-
-    /// Clean-up when a connection ends: leave its groups, end its presence.
-    pub async fn disconnected(self, services: &Services, caller: &mut Caller) {
-        match self {
-            HubKind::ShoppingList => shopping_list::disconnected(services, caller).await,
-            HubKind::LeanSession => lean_session::disconnected(services, caller).await,
-        }
+/// For services whose refusals are worded for users (coaching): a
+/// permission refusal shows the service's own text, which the contract
+/// fixes per method ("Not authorized to assign goals to this client"),
+/// instead of the generic "Access denied".
+fn worded_refusal(status: tonic::Status) -> HubError {
+    match status.code() {
+        tonic::Code::PermissionDenied => HubError::Denied(status.message().to_owned()),
+        _ => HubError::from(status),
     }
 }
 

@@ -16,7 +16,7 @@ use tonic::Code;
 use uuid::Uuid;
 
 use super::{
-    access::{access_error, authorize},
+    access::{access_error, authorize, Requester},
     result, Arguments, Caller, HubError, Services, ACCESS_DENIED,
 };
 
@@ -188,6 +188,9 @@ pub(super) async fn invoke(
                     .into_inner(),
             )
         }
+        "getmissedevents" => {
+            super::catch_up::get_missed_events(services, caller, &args, Topic::List, "listId").await
+        }
         _ => Err(HubError::UnknownMethod),
     }
 }
@@ -219,7 +222,7 @@ async fn join(
 ) -> Result<Option<Value>, HubError> {
     let mut lists = services.lists.clone();
     let topic = Topic::List(list_id);
-    authorize(services, &caller.on_behalf(), topic).await?;
+    authorize(services, Requester::of(caller), &caller.on_behalf(), topic).await?;
     services
         .node
         .join(topic, caller.member())
@@ -272,7 +275,7 @@ async fn touch(
 ) -> Result<Option<Value>, HubError> {
     let topic = Topic::List(list_id);
     if !services.node.is_member(&topic, &caller.connection_id) {
-        return Err(HubError::Refused(ACCESS_DENIED.into()));
+        return Err(HubError::Denied(ACCESS_DENIED.into()));
     }
     let mut lists = services.lists.clone();
     match lists
@@ -297,7 +300,7 @@ pub(super) async fn disconnected(services: &Services, caller: &mut Caller) {
         .iter()
         .filter_map(|topic| match topic {
             Topic::List(list_id) => Some(*list_id),
-            Topic::Session(_) => None,
+            _ => None,
         })
         .collect();
     for list_id in lists {

@@ -1,17 +1,14 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, MutexGuard},
-    time::Duration,
 };
 
-use futures::StreamExt;
-use prost::Message;
-use pulse_bus::{Bus, BusError, Deliveries, Delivery, StartAt, Topic};
-use pulse_proto::events::v1::EventEnvelope;
+use pulse_bus::{Bus, BusError, Deliveries, StartAt, Topic};
+use pulse_proto::events::v1::{event::Kind, EventEnvelope};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{EncodedEvent, Frame, Member};
+use super::{feed, EncodedEvent, Frame, Member};
 
 /// The members of one group on this gateway and the state of its feed.
 #[derive(Debug)]
@@ -23,9 +20,6 @@ pub(super) struct Group {
     subscribed: tokio::sync::Mutex<bool>,
     cancel: CancellationToken,
 }
-
-/// Wait before resubscribing after the bus ended a subscription.
-const RESUBSCRIBE_DELAY: Duration = Duration::from_millis(500);
 
 impl Group {
     pub(super) fn new(topic: Topic, cancel: CancellationToken) -> Self {
@@ -56,6 +50,10 @@ impl Group {
         self.members().contains_key(connection_id)
     }
 
+    pub(super) fn len(&self) -> usize {
+        self.members().len()
+    }
+
     pub(super) fn close(&self) {
         self.cancel.cancel();
     }
@@ -70,61 +68,17 @@ impl Group {
         Ok(())
     }
 
-    /// Feeds deliveries to members until the group closes. If the bus ends the
-    /// subscription, it resumes right after the last stream position seen.
-    async fn pump(self: Arc<Self>, bus: Bus, mut deliveries: Deliveries) {
-        let mut feed = Feed::default();
-        loop {
-            let next = tokio::select! {
-                () = self.cancel.cancelled() => return,
-                next = deliveries.next() => next,
-            };
-            match next {
-                Some(Ok(delivery)) => {
-                    feed.last_stream_sequence = delivery.stream_sequence;
-                    self.dispatch(&mut feed, &delivery);
-                    continue;
-                }
-                Some(Err(error)) => {
-                    tracing::warn!(group = %self.topic, %error, "bus subscription failed")
-                }
-                None => tracing::warn!(group = %self.topic, "bus subscription ended"),
-            }
-            deliveries = loop {
-                tokio::select! {
-                    () = self.cancel.cancelled() => return,
-                    () = tokio::time::sleep(RESUBSCRIBE_DELAY) => {}
-                }
-                let start = StartAt::StreamSequence(feed.last_stream_sequence + 1);
-                match bus.subscribe(&self.topic, start).await {
-                    Ok(deliveries) => break deliveries,
-                    Err(error) => tracing::warn!(group = %self.topic, %error, "resubscribe failed"),
-                }
-            };
-        }
+    /// Feeds deliveries to members until the group closes.
+    async fn pump(self: Arc<Self>, bus: Bus, deliveries: Deliveries) {
+        let cancel = self.cancel.clone();
+        feed::follow(bus, self.topic, deliveries, cancel, |envelope, kind| {
+            self.dispatch(envelope, kind);
+        })
+        .await;
     }
 
-    fn dispatch(&self, feed: &mut Feed, delivery: &Delivery) {
-        let envelope = match EventEnvelope::decode(delivery.payload.as_ref()) {
-            Ok(envelope) => envelope,
-            Err(error) => {
-                tracing::error!(group = %self.topic, %error, "undecodable event dropped");
-                return;
-            }
-        };
-        if envelope.sequence <= feed.last_group_sequence {
-            tracing::debug!(group = %self.topic, sequence = envelope.sequence, "duplicate event dropped");
-            return;
-        }
-        feed.last_group_sequence = envelope.sequence;
-        let Some(kind) = envelope.event.as_ref().and_then(|e| e.kind.as_ref()) else {
-            tracing::error!(group = %self.topic, "event without payload dropped");
-            return;
-        };
-        let event = EncodedEvent {
-            envelope: &envelope,
-            kind,
-        };
+    fn dispatch(&self, envelope: &EventEnvelope, kind: &Kind) {
+        let event = EncodedEvent { envelope, kind };
         let except = parse_user(envelope.except_user_id.as_deref());
         let revoked = parse_user(pulse_proto::revoked_member(kind));
         let mut frames: Vec<(&'static str, Option<Frame>)> = Vec::with_capacity(2);
@@ -155,11 +109,4 @@ impl Group {
 
 fn parse_user(id: Option<&str>) -> Option<Uuid> {
     id.and_then(|id| Uuid::parse_str(id).ok())
-}
-
-/// Position of a group's feed.
-#[derive(Debug, Default)]
-struct Feed {
-    last_stream_sequence: u64,
-    last_group_sequence: u64,
 }

@@ -8,11 +8,15 @@
 //! same bytes are queued to every member.
 
 mod encoder;
+mod feed;
 mod group;
+mod history;
 mod outbound;
+mod revocations;
 
 use std::{
     collections::HashMap,
+    num::NonZeroUsize,
     sync::{Arc, Mutex, MutexGuard},
 };
 
@@ -21,7 +25,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub use encoder::{EncodedEvent, EventEncoder};
+pub use history::{read as read_history, History, HistoryCursor, HistoryError, ResetReason};
 pub use outbound::{outbound, Frame, Outbound, OutboundReceiver};
+pub use revocations::Revocations;
 
 use group::Group;
 
@@ -54,6 +60,16 @@ pub struct JoinError {
     group: String,
     #[source]
     source: pulse_bus::BusError,
+}
+
+/// What a node holds, counted: both numbers fall back to zero once every client is gone, so
+/// state a dropped connection leaves behind shows up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NodeStats {
+    /// Groups with a bus subscription.
+    pub groups: usize,
+    /// Memberships, summed over groups (a connection in two groups counts twice).
+    pub members: usize,
 }
 
 #[derive(Debug)]
@@ -116,5 +132,25 @@ impl Node {
         self.groups()
             .get(topic)
             .is_some_and(|group| group.contains(connection_id))
+    }
+
+    /// The group's retained events after `from` (see [`read_history`]), for callers that hold
+    /// the node rather than the bus (hub methods).
+    pub async fn history(
+        &self,
+        topic: &Topic,
+        from: HistoryCursor,
+        limit: NonZeroUsize,
+    ) -> Result<History, HistoryError> {
+        history::read(&self.bus, topic, from, limit).await
+    }
+
+    /// The groups and members held now (tests and diagnostics).
+    pub fn stats(&self) -> NodeStats {
+        let groups = self.groups();
+        NodeStats {
+            groups: groups.len(),
+            members: groups.values().map(|group| group.len()).sum(),
+        }
     }
 }

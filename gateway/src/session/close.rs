@@ -22,6 +22,9 @@ pub enum CloseReason {
     /// The client does not keep up: its outgoing queue is over budget (for a stateful connection,
     /// because it stopped acknowledging). It resumes from a snapshot on a new connection.
     Overloaded,
+    /// Setting the connection up failed (its user's group could not be followed): a later
+    /// attempt may succeed.
+    SetupFailed,
     /// The gateway is shutting down; the client comes back to another instance or this one
     /// restarted.
     ShuttingDown,
@@ -40,6 +43,7 @@ impl CloseReason {
             | Self::SequenceAhead
             | Self::ClientTimeout
             | Self::Overloaded
+            | Self::SetupFailed
             | Self::ShuttingDown
             | Self::CredentialExpired => true,
             Self::CredentialRevoked => false,
@@ -60,6 +64,7 @@ impl CloseReason {
                 "Client hasn't sent a message/ping within the configured ClientTimeoutInterval.",
             ),
             Self::Overloaded => generic("The client did not keep up with its messages."),
+            Self::SetupFailed => generic("The server could not set up the connection."),
             Self::ShuttingDown => "Server is shutting down.".to_owned(),
             Self::CredentialExpired => "Authentication expired.".to_owned(),
             Self::CredentialRevoked => "The credential is no longer accepted.".to_owned(),
@@ -86,6 +91,7 @@ mod tests {
             CloseReason::SequenceAhead,
             CloseReason::ClientTimeout,
             CloseReason::Overloaded,
+            CloseReason::SetupFailed,
             CloseReason::ShuttingDown,
             CloseReason::CredentialExpired,
             CloseReason::CredentialRevoked,

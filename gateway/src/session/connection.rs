@@ -22,6 +22,7 @@ use super::{
 use crate::{
     hub::{Arguments, Caller, HubError, HubKind, Services},
     node::{Frame, Outbound},
+    principal::Principal,
     protocol::{CompletionOutcome, HubMessage, MessageReader, TransportType},
 };
 
@@ -32,7 +33,7 @@ const ACK_INTERVAL: Duration = Duration::from_secs(1);
 pub struct Connection {
     pub hub: HubKind,
     pub services: Services,
-    pub identity: Identity,
+    pub principal: Principal,
     pub token: String,
     pub connection_id: Arc<str>,
     pub config: SessionConfig,
@@ -40,6 +41,8 @@ pub struct Connection {
     pub transport: TransportType,
     /// Cancelled when the gateway shuts down.
     pub shutdown: CancellationToken,
+    /// Cancelled when the credential is revoked (virtual keys).
+    pub revoked: CancellationToken,
 }
 
 /// How the connection loop ended.
@@ -63,7 +66,7 @@ pub(super) async fn run_connection(
     let span = tracing::info_span!(
         "connection",
         conn_id = %connection.connection_id,
-        user_id = %connection.identity.user_id,
+        user_id = %connection.principal.id(),
         hub = connection.hub.name(),
         transport = ?connection.transport,
     );
@@ -86,9 +89,9 @@ pub(super) async fn run_connection(
         if let Some(replay) = &replay {
             replay.enable(protocol);
         }
-        let Some(caller) = Caller::new(
+        let Some(mut caller) = Caller::new(
             connection.connection_id.clone(),
-            connection.identity.clone(),
+            connection.principal.clone(),
             &connection.token,
             protocol,
             outbound.clone(),
@@ -97,6 +100,22 @@ pub(super) async fn run_connection(
             tracing::error!("credential cannot be forwarded");
             return;
         };
+        if let Err(error) = connection
+            .hub
+            .connected(&connection.services, &mut caller)
+            .await
+        {
+            tracing::warn!(%error, "connection set-up failed");
+            connection
+                .hub
+                .disconnected(&connection.services, &mut caller)
+                .await;
+            outbound.send_final(Frame::new(
+                protocol.transfer_format(),
+                protocol.encode(&CloseReason::SetupFailed.message()),
+            ));
+            return;
+        }
         tracing::info!(
             protocol = protocol.name(),
             stateful = replay.is_some(),
@@ -167,7 +186,7 @@ impl Session<'_> {
         let mut ack = tokio::time::interval(ACK_INTERVAL);
         ack.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_received = Instant::now();
-        let expiry = credential_expiry(&self.connection.identity);
+        let expiry = credential_expiry(&self.connection.principal.identity);
         loop {
             if let Some(end) = self.drain().await {
                 return end;
@@ -207,6 +226,9 @@ impl Session<'_> {
                 () = outbound.overflowed() => return End::Closed(CloseReason::Overloaded),
                 () = self.connection.shutdown.cancelled() => {
                     return End::Closed(CloseReason::ShuttingDown);
+                }
+                () = self.connection.revoked.cancelled() => {
+                    return End::Closed(CloseReason::CredentialRevoked);
                 }
             }
         }

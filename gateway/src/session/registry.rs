@@ -282,8 +282,10 @@ impl Registry {
         before - entries.len()
     }
 
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    /// Connections negotiated and not yet over. An entry goes once its connection's task has
+    /// finished (a long-polling one when its last poll took the end), so zero means no
+    /// connection is left running.
+    pub fn len(&self) -> usize {
         self.entries().len()
     }
 }

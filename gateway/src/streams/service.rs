@@ -5,13 +5,12 @@ use std::{collections::HashMap, pin::Pin, sync::Arc, time::Duration};
 use chrono::{SecondsFormat, Utc};
 use futures::Stream;
 use prost::Message;
-use pulse_auth::JwtValidator;
 use pulse_bus::{Bus, Topic};
 use pulse_proto::{
     events::v1::EventEnvelope,
     gateway::v1::{
         follow::Target, subscription_message::Kind, subscriptions_server::Subscriptions,
-        EventDelivery, Heartbeat, SubscribeRequest, SubscriptionMessage,
+        EventDelivery, Heartbeat, KeyChannel, SubscribeRequest, SubscriptionMessage, UserChannel,
     },
     revoked_member, EventName,
 };
@@ -27,8 +26,9 @@ use super::{
     replay::{replay, ReplayError},
 };
 use crate::{
-    hub::{authorize, HubError, OnBehalf, Services, ACCESS_DENIED},
+    hub::{authorize, HubError, OnBehalf, Requester, Services, ACCESS_DENIED},
     node::{outbound, Frame, Member, Outbound, OutboundReceiver},
+    principal::{AuthFailure, Authenticator},
 };
 
 /// Limits of one subscription.
@@ -48,7 +48,7 @@ const CHANNEL_CAPACITY: usize = 16;
 pub struct SubscriptionService {
     services: Services,
     bus: Bus,
-    validator: JwtValidator,
+    authenticator: Authenticator,
     config: StreamConfig,
     /// Cancelled when the gateway stops: streams end (resumably) instead of
     /// holding the shutdown open.
@@ -59,14 +59,14 @@ impl SubscriptionService {
     pub fn new(
         services: Services,
         bus: Bus,
-        validator: JwtValidator,
+        authenticator: Authenticator,
         config: StreamConfig,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
             services,
             bus,
-            validator,
+            authenticator,
             config,
             shutdown,
         }
@@ -83,13 +83,27 @@ impl Subscriptions for SubscriptionService {
         &self,
         request: Request<SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        let identity = pulse_grpc::authenticate(&self.validator, &request)?;
-        let on_behalf = bearer(&request)
-            .and_then(OnBehalf::new)
-            .ok_or_else(|| Status::unauthenticated("missing bearer token"))?;
-        let follows = parse_follows(request.into_inner())?;
+        let token = bearer(&request)
+            .ok_or_else(|| Status::unauthenticated("missing bearer token"))?
+            .to_owned();
+        let principal = self
+            .authenticator
+            .authenticate(&token)
+            .await
+            .map_err(|failure| match failure {
+                AuthFailure::Refused => Status::unauthenticated("invalid credential"),
+                AuthFailure::Unavailable(error) => Status::unavailable(error),
+            })?;
+        let identity = principal.identity.clone();
+        let on_behalf =
+            OnBehalf::new(&token).ok_or_else(|| Status::unauthenticated("invalid credential"))?;
+        let follows = parse_follows(request.into_inner(), identity.user_id)?;
+        let requester = Requester {
+            id: identity.user_id,
+            kind: principal.kind,
+        };
         for (topic, _) in &follows {
-            authorize(&self.services, &on_behalf, *topic)
+            authorize(&self.services, requester, &on_behalf, *topic)
                 .await
                 .map_err(status)?;
         }
@@ -120,6 +134,7 @@ impl Subscriptions for SubscriptionService {
             bus: self.bus.clone(),
             config: self.config.clone(),
             shutdown: self.shutdown.clone(),
+            revoked: self.services.revoked(&principal),
             user_id: identity.user_id,
             follows,
             member,
@@ -167,6 +182,8 @@ struct Subscription {
     bus: Bus,
     config: StreamConfig,
     shutdown: CancellationToken,
+    /// Cancelled when the credential is revoked (virtual keys).
+    revoked: CancellationToken,
     user_id: Uuid,
     follows: Vec<(Topic, Option<u64>)>,
     member: Member,
@@ -186,6 +203,7 @@ impl Subscription {
             () = self.shutdown.cancelled() => Err(Status::unavailable(
                 "gateway is shutting down; resume from the last sequence received",
             )),
+            () = self.revoked.cancelled() => Err(Status::permission_denied("credential revoked")),
         };
         leave_all(&self.services, &self.follows, &self.member);
         match ending {
@@ -206,7 +224,7 @@ impl Subscription {
                         sent.insert(topic.group(), last);
                     }
                     Err(ReplayError::ClientGone) => return Ok(()),
-                    Err(ReplayError::Bus(error)) => {
+                    Err(ReplayError::History(error)) => {
                         return Err(Status::unavailable(error.to_string()))
                     }
                 }
@@ -276,7 +294,12 @@ fn slow_consumer(sent: &HashMap<String, u64>) -> Status {
     ))
 }
 
-fn parse_follows(request: SubscribeRequest) -> Result<Vec<(Topic, Option<u64>)>, Status> {
+/// `user_id` is the caller's (a user or a virtual key): `own` and `key`
+/// follows name one of its own groups.
+fn parse_follows(
+    request: SubscribeRequest,
+    user_id: Uuid,
+) -> Result<Vec<(Topic, Option<u64>)>, Status> {
     if request.follows.is_empty() {
         return Err(Status::invalid_argument("follow at least one group"));
     }
@@ -287,6 +310,34 @@ fn parse_follows(request: SubscribeRequest) -> Result<Vec<(Topic, Option<u64>)>,
             let topic = match follow.target {
                 Some(Target::ListId(id)) => Topic::List(parse_id(&id, "listId")?),
                 Some(Target::SessionId(id)) => Topic::Session(parse_id(&id, "sessionId")?),
+                Some(Target::VideoRequestId(id)) => Topic::Video(parse_id(&id, "videoRequestId")?),
+                Some(Target::ImageRequestId(id)) => Topic::Image(parse_id(&id, "imageRequestId")?),
+                Some(Target::TaskId(id)) => Topic::Task(parse_id(&id, "taskId")?),
+                Some(Target::Key(channel)) => match KeyChannel::try_from(channel) {
+                    Ok(KeyChannel::Spend) => Topic::Spend(user_id),
+                    Ok(KeyChannel::Webhooks) => Topic::Webhooks(user_id),
+                    Ok(KeyChannel::Navigation) => Topic::Navigation(user_id),
+                    Ok(KeyChannel::Unspecified) | Err(_) => {
+                        return Err(Status::invalid_argument(
+                            "key must be KEY_CHANNEL_SPEND, KEY_CHANNEL_WEBHOOKS or KEY_CHANNEL_NAVIGATION",
+                        ))
+                    }
+                },
+                Some(Target::System(true)) => Topic::System,
+                Some(Target::Admin(true)) => Topic::Admin,
+                Some(Target::System(false) | Target::Admin(false)) => {
+                    return Err(Status::invalid_argument("system and admin must be true"))
+                }
+                Some(Target::Own(channel)) => match UserChannel::try_from(channel) {
+                    Ok(UserChannel::Chat) => Topic::Chat(user_id),
+                    Ok(UserChannel::Goals) => Topic::Goals(user_id),
+                    Ok(UserChannel::Notifications) => Topic::Notifications(user_id),
+                    Ok(UserChannel::Unspecified) | Err(_) => {
+                        return Err(Status::invalid_argument(
+                            "own must be USER_CHANNEL_CHAT, USER_CHANNEL_GOALS or USER_CHANNEL_NOTIFICATIONS",
+                        ))
+                    }
+                },
                 None => return Err(Status::invalid_argument("a follow needs a target")),
             };
             Ok((topic, follow.after_sequence))
@@ -310,7 +361,7 @@ fn bearer<T>(request: &Request<T>) -> Option<&str> {
 /// The hubs' refusals as gRPC statuses: the same texts, typed codes.
 fn status(error: HubError) -> Status {
     match error {
-        HubError::Refused(text) if text == ACCESS_DENIED => Status::permission_denied(text),
+        HubError::Denied(text) => Status::permission_denied(text),
         HubError::Refused(text) | HubError::BadArguments(text) => Status::invalid_argument(text),
         HubError::UnknownMethod => Status::unimplemented("unknown method"),
         HubError::CredentialRevoked(_) => Status::unauthenticated("credential refused"),

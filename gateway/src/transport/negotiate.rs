@@ -23,9 +23,9 @@ pub(super) async fn negotiate(
     headers: HeaderMap,
 ) -> Response {
     let query = uri.query().unwrap_or("");
-    let credential = match authenticate(&state.validator, &headers, query) {
+    let credential = match authenticate(&state.authenticator, hub, &headers, query).await {
         Ok(credential) => credential,
-        Err(unauthorized) => return unauthorized.into_response(),
+        Err(refusal) => return refusal.into_response(),
     };
     let requested = query_value(query, "negotiateVersion");
     let version = match NegotiateVersion::parse(requested) {
@@ -38,8 +38,8 @@ pub(super) async fn negotiate(
         && wants_stateful_reconnect(query_value(query, "useStatefulReconnect"));
     let ids = state
         .registry
-        .negotiate(hub, &credential.identity, version, stateful);
-    tracing::debug!(hub = hub.name(), user_id = %credential.identity.user_id, conn_id = %ids.id, stateful, "negotiated");
+        .negotiate(hub, &credential.principal.identity, version, stateful);
+    tracing::debug!(hub = hub.name(), user_id = %credential.principal.id(), conn_id = %ids.id, stateful, "negotiated");
     Json(NegotiateResponse::new(
         version,
         &ids,

@@ -13,7 +13,6 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use pulse_auth::JwtValidator;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -25,6 +24,7 @@ use super::{
 };
 use crate::{
     hub::{HubKind, Services},
+    principal::Authenticator,
     protocol::{query_value, TransportType},
     session::{AttachError, Connection, Link, Registry, SessionConfig, Starting},
 };
@@ -34,7 +34,7 @@ use crate::{
 pub struct AppState {
     pub registry: Arc<Registry>,
     pub services: Services,
-    pub validator: JwtValidator,
+    pub authenticator: Authenticator,
     pub session: SessionConfig,
     /// Cancelled at shutdown: every connection closes with a Close message.
     pub shutdown: CancellationToken,
@@ -103,28 +103,31 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 async fn connect(State(state): State<AppState>, hub: HubKind, request: Request) -> Response {
     let query = request.uri().query().unwrap_or("").to_owned();
     tracing::debug!(hub = hub.name(), query = %pulse_telemetry::redact_query(&query), "connect");
-    let credential = match authenticate(&state.validator, request.headers(), &query) {
+    let credential = match authenticate(&state.authenticator, hub, request.headers(), &query).await
+    {
         Ok(credential) => credential,
-        Err(unauthorized) => return unauthorized.into_response(),
+        Err(refusal) => return refusal.into_response(),
     };
     let transport = transport_of(request.headers());
     let Some(token) = query_value(&query, "id") else {
         // Only a WebSocket may skip negotiation.
         if transport == TransportType::WebSockets {
-            let link = state
-                .registry
-                .start_unnegotiated(hub, &credential.identity, |s| {
-                    start(&state, hub, &credential, transport, s)
-                });
+            let link =
+                state
+                    .registry
+                    .start_unnegotiated(hub, &credential.principal.identity, |s| {
+                        start(&state, hub, &credential, transport, s)
+                    });
             return websocket::upgrade(state, request, link, false).await;
         }
         return (StatusCode::BAD_REQUEST, "Connection ID required").into_response();
     };
-    let attachment = state
-        .registry
-        .attach(token, hub, &credential.identity, transport, |s| {
-            start(&state, hub, &credential, transport, s)
-        });
+    let attachment =
+        state
+            .registry
+            .attach(token, hub, &credential.principal.identity, transport, |s| {
+                start(&state, hub, &credential, transport, s)
+            });
     let attachment = match attachment {
         Ok(attachment) => attachment,
         Err(error) => return refusal(error),
@@ -147,12 +150,13 @@ fn start(
     let connection = Connection {
         hub,
         services: state.services.clone(),
-        identity: credential.identity.clone(),
+        principal: credential.principal.clone(),
         token: credential.token.clone(),
         connection_id: starting.connection_id,
         config: state.session.clone(),
         transport,
         shutdown: state.shutdown.clone(),
+        revoked: state.services.revoked(&credential.principal),
     };
     let registry = state.registry.clone();
     let token = starting.token;

@@ -4,12 +4,12 @@
 use axum::{
     body::to_bytes,
     extract::{Request, State},
-    http::{header, StatusCode},
+    http::{header, HeaderMap, StatusCode, Uri},
     response::{IntoResponse, Response},
 };
 
 use super::{
-    credentials::{authenticate, Credential, Unauthorized},
+    credentials::{authenticate, Credential, Refusal},
     router::refusal,
     AppState,
 };
@@ -26,11 +26,14 @@ pub(super) async fn send(
     hub: HubKind,
     request: Request,
 ) -> Response {
-    let (credential, token) = match identify(&state, &request) {
+    let (credential, token) = match identify(&state, hub, request.headers(), request.uri()).await {
         Ok(found) => found,
         Err(refused) => return refused.into_response(),
     };
-    let found = match state.registry.find(&token, hub, &credential.identity) {
+    let found = match state
+        .registry
+        .find(&token, hub, &credential.principal.identity)
+    {
         Ok(found) => found,
         Err(error) => return refusal(error),
     };
@@ -60,7 +63,7 @@ pub(super) async fn send(
         None => match state.registry.hold(
             &token,
             hub,
-            &credential.identity,
+            &credential.principal.identity,
             &body,
             state.max_frame_bytes,
         ) {
@@ -85,11 +88,14 @@ pub(super) async fn delete(
     hub: HubKind,
     request: Request,
 ) -> Response {
-    let (credential, token) = match identify(&state, &request) {
+    let (credential, token) = match identify(&state, hub, request.headers(), request.uri()).await {
         Ok(found) => found,
         Err(refused) => return refused.into_response(),
     };
-    let link = match state.registry.find(&token, hub, &credential.identity) {
+    let link = match state
+        .registry
+        .find(&token, hub, &credential.principal.identity)
+    {
         Ok(Found::Running(TransportType::LongPolling, link)) => link,
         Ok(Found::Running(..) | Found::NotStarted) => {
             return (
@@ -107,24 +113,30 @@ pub(super) async fn delete(
 
 /// Why a POST or DELETE cannot be served before its connection is even looked up.
 enum Refused {
-    Unauthorized(Unauthorized),
+    Credential(Refusal),
     NoId,
 }
 
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
         match self {
-            Refused::Unauthorized(unauthorized) => unauthorized.into_response(),
+            Refused::Credential(refusal) => refusal.into_response(),
             Refused::NoId => (StatusCode::BAD_REQUEST, "Connection ID required").into_response(),
         }
     }
 }
 
 /// Who sends, and to which connection token.
-fn identify(state: &AppState, request: &Request) -> Result<(Credential, String), Refused> {
-    let query = request.uri().query().unwrap_or("");
-    let credential =
-        authenticate(&state.validator, request.headers(), query).map_err(Refused::Unauthorized)?;
+async fn identify(
+    state: &AppState,
+    hub: HubKind,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<(Credential, String), Refused> {
+    let query = uri.query().unwrap_or("");
     let token = query_value(query, "id").ok_or(Refused::NoId)?;
+    let credential = authenticate(&state.authenticator, hub, headers, query)
+        .await
+        .map_err(Refused::Credential)?;
     Ok((credential, token.to_owned()))
 }

@@ -2,13 +2,16 @@
 //! PostgreSQL, a database and bus namespace of its own) and a raw SignalR
 //! client that speaks the JSON protocol over a WebSocket.
 
-use std::{collections::VecDeque, net::SocketAddr, time::Duration};
+use std::{collections::VecDeque, net::SocketAddr, sync::Arc, time::Duration};
 
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use pulse_auth::{JwtKeys, JwtValidator, TokenRequest};
 use pulse_bus::{Bus, Namespace};
-use pulse_gateway::{GatewayApp, GatewayConfig};
+use pulse_gateway::{
+    node::{Node, NodeStats},
+    GatewayApp, GatewayConfig,
+};
 use pulse_lists::{ListsApp, ListsConfig};
 use pulse_testkit::TestDatabase;
 use serde_json::{json, Value};
@@ -43,6 +46,8 @@ pub struct TestSuite {
     stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     running_gateway: RunningGateway,
+    /// Further gateways on the same bus (several instances behind a balancer).
+    extra_gateways: Vec<RunningGateway>,
     _database: TestDatabase,
 }
 
@@ -52,6 +57,8 @@ struct RunningGateway {
     grpc: SocketAddr,
     stop: CancellationToken,
     task: JoinHandle<()>,
+    node: Arc<Node>,
+    connections: Box<dyn Fn() -> usize + Send + Sync>,
 }
 
 impl RunningGateway {
@@ -80,6 +87,7 @@ impl RunningGateway {
             .await
             .expect("gateway starts");
         let (http, grpc) = (gateway.local_addr(), gateway.grpc_local_addr());
+        let (node, connections) = (gateway.node(), Box::new(gateway.connection_count()));
         let stop = CancellationToken::new();
         let task = tokio::spawn({
             let stop = stop.clone();
@@ -92,6 +100,8 @@ impl RunningGateway {
             grpc,
             stop,
             task,
+            node,
+            connections,
         }
     }
 
@@ -155,6 +165,7 @@ impl TestSuite {
             stop,
             tasks: vec![lists_task],
             running_gateway: gateway,
+            extra_gateways: Vec::new(),
             _database: database,
         }
     }
@@ -189,6 +200,30 @@ impl TestSuite {
         self.gateway_grpc = self.running_gateway.grpc;
     }
 
+    /// Starts another gateway on the same bus and services; returns its
+    /// SignalR address. It stops with the suite.
+    pub async fn start_extra_gateway(&mut self) -> SocketAddr {
+        let extra = RunningGateway::start(&self.bus, &self.validator, self.lists).await;
+        let http = extra.http;
+        self.extra_gateways.push(extra);
+        http
+    }
+
+    /// The suite's bus, for publishing what a domain service would.
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Groups and members on the (current) gateway's node.
+    pub fn node_stats(&self) -> NodeStats {
+        self.running_gateway.node.stats()
+    }
+
+    /// SignalR connections the (current) gateway holds.
+    pub fn open_connections(&self) -> usize {
+        (self.running_gateway.connections)()
+    }
+
     pub fn token(&self, user: &User) -> String {
         self.validator
             .mint(&TokenRequest {
@@ -210,6 +245,9 @@ impl TestSuite {
 
     pub async fn stop(self) {
         self.running_gateway.stop().await;
+        for extra in self.extra_gateways {
+            extra.stop().await;
+        }
         self.stop.cancel();
         for task in self.tasks {
             let _ = task.await;
@@ -241,8 +279,15 @@ pub struct RawClient {
 
 impl RawClient {
     pub async fn connect(suite: &TestSuite, token: &str) -> Self {
+        Self::connect_to(suite.gateway, HUB, token).await
+    }
+
+    /// A connection to `hub` on the gateway at `gateway`.
+    pub async fn connect_to(gateway: SocketAddr, hub: &str, token: &str) -> Self {
         let negotiated: Value = reqwest::Client::new()
-            .post(suite.http(&format!("{HUB}/negotiate?negotiateVersion=1")))
+            .post(format!(
+                "http://{gateway}{hub}/negotiate?negotiateVersion=1"
+            ))
             .bearer_auth(token)
             .send()
             .await
@@ -253,7 +298,7 @@ impl RawClient {
             .await
             .expect("negotiate json");
         let id = negotiated["connectionToken"].as_str().expect("token");
-        let url = format!("ws://{}{HUB}?id={id}&access_token={token}", suite.gateway);
+        let url = format!("ws://{gateway}{hub}?id={id}&access_token={token}");
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("websocket");

@@ -2,11 +2,14 @@
 //! driven by a raw SignalR JSON client (the official client's behaviour is
 //! covered by the conformance tests in `tests/conformance`).
 
+mod catch_up;
+mod cleanup;
 mod helpers;
 mod raw;
 mod stateful;
 mod streams;
 mod transports;
+mod user_groups;
 
 use std::time::Duration;
 
@@ -21,6 +24,36 @@ async fn create_list(client: &mut RawClient, name: &str) -> String {
 
 fn error_text(completion: &Value) -> &str {
     completion["error"].as_str().expect("an error completion")
+}
+
+/// A gRPC subscription to a list's events from now on: a witness that events were published,
+/// which joins no presence and so adds no event of its own.
+async fn follow_list(
+    suite: &TestSuite,
+    user: &User,
+    list_id: &str,
+) -> tonic::Streaming<pulse_proto::gateway::v1::SubscriptionMessage> {
+    use pulse_proto::gateway::v1::{
+        follow::Target, subscriptions_client::SubscriptionsClient, Follow, SubscribeRequest,
+    };
+    let mut client = SubscriptionsClient::connect(format!("http://{}", suite.gateway_grpc))
+        .await
+        .expect("connect");
+    let mut request = tonic::Request::new(SubscribeRequest {
+        follows: vec![Follow {
+            target: Some(Target::ListId(list_id.to_owned())),
+            after_sequence: None,
+        }],
+    });
+    let bearer = format!("Bearer {}", suite.token(user));
+    request
+        .metadata_mut()
+        .insert("authorization", bearer.parse().expect("header"));
+    client
+        .subscribe(request)
+        .await
+        .expect("subscribe")
+        .into_inner()
 }
 
 #[tokio::test]

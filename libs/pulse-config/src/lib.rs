@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use clap::Args;
-use pulse_auth::{JwtKeys, JwtValidator};
+use pulse_auth::{JwtKeys, JwtValidator, MasterKey, MIN_MASTER_KEY_LEN};
 use pulse_bus::{Bus, BusError, Namespace};
 use pulse_telemetry::LogFormat;
 use secrecy::SecretString;
@@ -88,6 +88,38 @@ impl AuthArgs {
 
     pub fn validator(&self) -> Result<JwtValidator, ConfigError> {
         JwtValidator::new(&self.keys()?).map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+}
+
+#[derive(Clone, Args)]
+pub struct MasterKeyArgs {
+    /// The master key (at least 16 characters): admins manage virtual keys and follow the admin hub with it. Unset: nobody can.
+    #[arg(long, env = "PULSE_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+}
+
+impl std::fmt::Debug for MasterKeyArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MasterKeyArgs")
+            .field(
+                "master_key",
+                &self.master_key.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
+
+impl MasterKeyArgs {
+    /// `None` when no master key is configured.
+    pub fn master_key(&self) -> Result<Option<MasterKey>, ConfigError> {
+        match self.master_key.as_deref() {
+            None | Some("") => Ok(None),
+            Some(key) => MasterKey::new(key).map(Some).ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "PULSE_MASTER_KEY must be at least {MIN_MASTER_KEY_LEN} characters"
+                ))
+            }),
+        }
     }
 }
 

@@ -31,13 +31,3 @@ pub(crate) async fn create_database_if_missing(url: &str) -> Result<(), sqlx::Er
         Err(error) => Err(error),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_pool_timeout_is_not_contention() {
-        assert!(!is_contention(&sqlx::Error::PoolTimedOut));
-    }
-}

@@ -6,6 +6,9 @@
 //!   listener (port 0 allowed, [`ServiceCore::local_addr`] is final);
 //! * [`ServiceCore::serve`] runs the gRPC server, the outbox relay and the
 //!   service's background tasks until stopped, then closes the pool;
+//! * [`StorageError`] is what every service's error enum carries for
+//!   database failures, and the one place that decides what callers are
+//!   told about them (retry after a lost race, "internal error" otherwise);
 //! * [`every`] runs a periodic job (sweepers), [`stop_on_signal`] turns
 //!   SIGINT/SIGTERM into a cancellation, [`is_contention`] classifies lost
 //!   races, and [`timestamp`] is the one timestamp format clients see.
@@ -14,11 +17,13 @@ mod database;
 mod periodic;
 mod runtime;
 mod signal;
+mod storage;
 
 pub use database::is_contention;
 pub use periodic::every;
-pub use runtime::{CoreConfig, RunError, ServiceCore, StartupError};
+pub use runtime::{CoreConfig, RunError, ServiceCore, StartupError, DEFAULT_EVENT_RETENTION};
 pub use signal::stop_on_signal;
+pub use storage::StorageError;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

@@ -1,13 +1,44 @@
 //! Fixtures for integration tests. Each test gets its own database and, when
 //! it needs to stop the broker, its own `nats-server` on a random port; both
 //! are removed when the fixture is dropped.
+//!
+//! The rest is the harness every service's API tests share, so that a fifth
+//! service copies the pattern and not the code: where a service under test
+//! runs ([`TestEnv`]), its lifecycle ([`RunningService`]), users with tokens
+//! and the interceptor that sends them ([`TestUser`], [`Bearer`]), a group's
+//! events as a gateway reads them ([`Events`]), and the outbox's count of
+//! them ([`TestEnv::outbox_sequence`]). What stays in a service's
+//! `tests/api/helpers.rs` is what only that service has: its config, its
+//! clients, its domain steps.
 #![allow(clippy::unwrap_used)] // test-only crate: a failed fixture should fail the test loudly
 
+use std::time::Duration;
+
 mod database;
+mod env;
+mod events;
+mod grpc;
 mod nats;
+mod outbox;
+mod running;
+mod users;
 
 pub use database::TestDatabase;
+pub use env::TestEnv;
+pub use events::Events;
+pub use grpc::{assert_refused, connect, Authorized, Bearer};
 pub use nats::NatsServer;
+pub use running::RunningService;
+pub use users::{jwt_validator, TestUser};
+
+/// Longest wait for anything that should happen (an event, a shutdown). Long,
+/// because it only runs out when a test is failing anyway.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+/// The event retention services under test are configured with. Streams the
+/// tests create themselves get the same, so it does not matter whether the
+/// test or the service's relay creates a stream first.
+pub const EVENT_RETENTION: Duration = Duration::from_secs(600);
 
 /// The shared NATS that tests use when they do not need to stop it.
 pub fn shared_nats_url() -> String {
@@ -17,4 +48,10 @@ pub fn shared_nats_url() -> String {
 /// A unique, valid bus namespace, so parallel tests never share subjects.
 pub fn unique_namespace() -> String {
     format!("t{}", uuid::Uuid::new_v4().simple())
+}
+
+/// What [`expect_kind!`] expands to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use pulse_proto::events::v1::event::Kind;
 }

@@ -10,10 +10,6 @@ use clap::Args;
 use pulse_config::parse_duration;
 use secrecy::SecretString;
 
-/// Default of [`LeanCoffeeConfig::event_retention`] when the embedding binary
-/// does not set it: the same seven days as `PULSE_EVENT_RETENTION`'s default.
-const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-
 #[derive(Debug, Clone, Args)]
 pub struct LeanCoffeeConfig {
     /// Address the Lean Coffee gRPC API listens on (port 0 picks a free port).
@@ -46,6 +42,6 @@ pub struct LeanCoffeeConfig {
     pub participant_sweep_interval: Duration,
     /// How long the event stream keeps events. Not a flag of its own: the
     /// binary copies the bus setting (`PULSE_EVENT_RETENTION`) here.
-    #[arg(skip = DEFAULT_EVENT_RETENTION)]
+    #[arg(skip = pulse_service::DEFAULT_EVENT_RETENTION)]
     pub event_retention: Duration,
 }

@@ -1,11 +1,12 @@
 //! Why a Lean Coffee call failed, and the one place that decides what the
 //! caller is told about it.
 
+use pulse_service::StorageError;
 use tonic::Status;
 
 use crate::domain::SessionStatus;
 
-/// A refused or failed call. Every variant except [`LeanCoffeeError::Database`]
+/// A refused or failed call. Every variant except [`LeanCoffeeError::Storage`]
 /// is the caller's to see: its text is safe and specific ("title must not be
 /// empty"); database details are logged and never returned.
 #[derive(Debug, thiserror::Error)]
@@ -30,22 +31,18 @@ pub enum LeanCoffeeError {
     /// rules do not allow, a status the entity already has).
     #[error("{0}")]
     Precondition(String),
-    /// Lost a race with another transaction (deadlock or serialization
-    /// failure); nothing was changed and a retry is expected to succeed.
-    #[error("concurrent update, retry: {0}")]
-    Contention(sqlx::Error),
-    /// Anything else the database reported; a bug or an outage.
-    #[error("database: {0}")]
-    Database(sqlx::Error),
+    /// The database failed or lost a race with another transaction; what
+    /// the caller is told (retry, or "internal error") is decided in
+    /// `pulse-service`, alike for every service.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
+/// So `?` works on queries; [`StorageError`] tells a lost race from any
+/// other failure.
 impl From<sqlx::Error> for LeanCoffeeError {
     fn from(error: sqlx::Error) -> Self {
-        if pulse_service::is_contention(&error) {
-            LeanCoffeeError::Contention(error)
-        } else {
-            LeanCoffeeError::Database(error)
-        }
+        LeanCoffeeError::Storage(error.into())
     }
 }
 
@@ -58,14 +55,7 @@ impl From<LeanCoffeeError> for Status {
             LeanCoffeeError::AlreadyExists(message) => Status::already_exists(message),
             LeanCoffeeError::SessionClosed(_) => Status::failed_precondition(error.to_string()),
             LeanCoffeeError::Precondition(message) => Status::failed_precondition(message),
-            LeanCoffeeError::Contention(source) => {
-                tracing::warn!(error = %source, "transaction lost a race");
-                Status::aborted("concurrent update, please retry")
-            }
-            LeanCoffeeError::Database(source) => {
-                tracing::error!(error = %source, "database failure");
-                Status::internal("internal error")
-            }
+            LeanCoffeeError::Storage(error) => error.into(),
         }
     }
 }
@@ -74,13 +64,6 @@ impl From<LeanCoffeeError> for Status {
 mod tests {
     use super::*;
     use tonic::Code;
-
-    #[test]
-    fn database_details_never_reach_the_caller() {
-        let status = Status::from(LeanCoffeeError::Database(sqlx::Error::PoolTimedOut));
-        assert_eq!(status.code(), Code::Internal);
-        assert_eq!(status.message(), "internal error");
-    }
 
     #[test]
     fn closed_session_is_a_failed_precondition_naming_its_status() {

@@ -1,9 +1,10 @@
 //! Why a shopping-list call failed, and the one place that decides what the
 //! caller is told about it.
 
+use pulse_service::StorageError;
 use tonic::Status;
 
-/// A refused or failed call. Every variant except [`ListsError::Database`] is
+/// A refused or failed call. Every variant except [`ListsError::Storage`] is
 /// the caller's to see: its text is safe and specific ("name must not be
 /// empty"); database details are logged and never returned.
 #[derive(Debug, thiserror::Error)]
@@ -24,22 +25,18 @@ pub enum ListsError {
     /// Archived lists are read-only for items until restored.
     #[error("list is archived")]
     Archived,
-    /// Lost a race with another transaction (deadlock or serialization
-    /// failure); nothing was changed and a retry is expected to succeed.
-    #[error("concurrent update, retry: {0}")]
-    Contention(sqlx::Error),
-    /// Anything else the database reported; a bug or an outage.
-    #[error("database: {0}")]
-    Database(sqlx::Error),
+    /// The database failed or lost a race with another transaction; what
+    /// the caller is told (retry, or "internal error") is decided in
+    /// `pulse-service`, alike for every service.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
+/// So `?` works on queries; [`StorageError`] tells a lost race from any
+/// other failure.
 impl From<sqlx::Error> for ListsError {
     fn from(error: sqlx::Error) -> Self {
-        if pulse_service::is_contention(&error) {
-            ListsError::Contention(error)
-        } else {
-            ListsError::Database(error)
-        }
+        ListsError::Storage(error.into())
     }
 }
 
@@ -51,14 +48,7 @@ impl From<ListsError> for Status {
             ListsError::PermissionDenied(message) => Status::permission_denied(message),
             ListsError::AlreadyExists(message) => Status::already_exists(message),
             ListsError::Archived => Status::failed_precondition(error.to_string()),
-            ListsError::Contention(source) => {
-                tracing::warn!(error = %source, "transaction lost a race");
-                Status::aborted("concurrent update, please retry")
-            }
-            ListsError::Database(source) => {
-                tracing::error!(error = %source, "database failure");
-                Status::internal("internal error")
-            }
+            ListsError::Storage(error) => error.into(),
         }
     }
 }
@@ -67,13 +57,6 @@ impl From<ListsError> for Status {
 mod tests {
     use super::*;
     use tonic::Code;
-
-    #[test]
-    fn database_details_never_reach_the_caller() {
-        let status = Status::from(ListsError::Database(sqlx::Error::PoolTimedOut));
-        assert_eq!(status.code(), Code::Internal);
-        assert_eq!(status.message(), "internal error");
-    }
 
     #[test]
     fn archived_list_is_a_failed_precondition() {

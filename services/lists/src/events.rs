@@ -4,12 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use pulse_proto::{events::v1::event::Kind, lists::v1 as proto};
+use pulse_service::timestamp;
 use uuid::Uuid;
 
 use crate::domain::{
     ActiveUser, Collaborator, Item, ItemPositions, ListChanges, Permission, ShoppingList, UserRef,
 };
-use crate::wire::{item_positions, timestamp};
+use crate::wire::item_positions;
 
 pub fn item_added(item: &Item, at: DateTime<Utc>) -> Kind {
     Kind::ItemAdded(proto::ItemAdded {

@@ -21,6 +21,7 @@ mod sweeper;
 mod wire;
 
 pub use config::ListsConfig;
-pub use startup::{ListsApp, RunError, StartupError};
+pub use pulse_service::{RunError, StartupError};
+pub use startup::ListsApp;
 
 pub(crate) use error::ListsError;

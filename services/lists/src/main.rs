@@ -30,8 +30,7 @@ async fn main() -> anyhow::Result<()> {
     let app = ListsApp::build(&config, bus, validator)
         .await
         .context("starting the shopping-list service")?;
-    let shutdown = pulse_service::stop_on_signal();
-    app.run_until_stopped(shutdown)
+    app.run_until_stopped(pulse_service::stop_on_signal())
         .await
         .context("shopping-list service failed")
 }

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::store::Store;
@@ -16,17 +15,12 @@ pub(crate) async fn run(
     interval: Duration,
     shutdown: CancellationToken,
 ) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = ticker.tick() => {}
-        }
+    pulse_service::every(interval, shutdown, || async {
         match store.sweep_presence(timeout).await {
             Ok(0) => {}
             Ok(removed) => tracing::debug!(removed, "silent list connections removed"),
             Err(error) => tracing::warn!(%error, "presence sweep failed; retrying next tick"),
         }
-    }
+    })
+    .await;
 }

@@ -3,10 +3,9 @@
 //! event is byte-for-byte what `GetList` would return).
 
 use pulse_proto::lists::v1 as proto;
+use pulse_service::timestamp;
 
 use crate::domain::{ActiveUser, Collaborator, Item, ListSnapshot, ShoppingList, UserRef};
-
-pub use pulse_service::timestamp;
 
 impl From<&UserRef> for proto::UserRef {
     fn from(user: &UserRef) -> Self {
@@ -96,22 +95,4 @@ pub fn item_positions(positions: &[(uuid::Uuid, i32)]) -> Vec<proto::ItemPositio
             position: *position,
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::TimeZone;
-
-    use chrono::Utc;
-
-    use super::*;
-
-    #[test]
-    fn timestamps_have_milliseconds_and_z() {
-        let at = Utc
-            .with_ymd_and_hms(2024, 5, 6, 7, 8, 9)
-            .single()
-            .expect("valid date");
-        assert_eq!(timestamp(at), "2024-05-06T07:08:09.000Z");
-    }
 }

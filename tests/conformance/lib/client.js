@@ -1,6 +1,6 @@
 // One browser tab: an official `@microsoft/signalr` HubConnection to a hub
 // (the shopping-list hub unless told otherwise), with a recorder listening to
-// every event of CONTRACT §3.1 and §3.2.
+// every event of CONTRACT §3.
 
 import assert from 'node:assert/strict';
 import { HubConnectionBuilder, HttpTransportType, LogLevel } from '@microsoft/signalr';
@@ -38,10 +38,47 @@ export const SESSION_EVENTS = [
   'SessionStatusChanged',
 ];
 
+/** Every event the chat, goals and notifications hubs send (CONTRACT §3.3). */
+export const COACHING_EVENTS = [
+  'ReceiveMessage',
+  'MessageSent',
+  'MessageRead',
+  'MessageDeleted',
+  'GoalAssigned',
+  'GoalAssignmentSuccess',
+  'ClientProgressUpdate',
+  'RelationshipUpdated',
+  'ReceiveNotification',
+];
+
+/** Every event the task-notification hubs send (CONTRACT §3.4). */
+export const TASK_EVENTS = [
+  'VideoProgress',
+  'VideoCompleted',
+  'VideoFailed',
+  'ImageProgress',
+  'ImageCompleted',
+  'ImageFailed',
+  'TaskStarted',
+  'TaskProgress',
+  'TaskCompleted',
+  'TaskFailed',
+  'ProviderHealthChanged',
+  'RateLimitWarning',
+  'SpendUpdate',
+  'BudgetAlert',
+  'UnusualSpending',
+  'WebhookDelivered',
+  'WebhookFailed',
+  'SystemAlert',
+  'ConfigurationChanged',
+  'NavigationUpdated',
+];
+
 export { HttpTransportType, LogLevel };
 
 /**
- * Builds a connection (not started) with handlers for every §3.1 and §3.2 event.
+ * Builds a connection (not started) with handlers for every event of §3.
  * @param {object} options
  * @param {string} options.url hub URL
  * @param {string | null} options.token bearer token; null sends none
@@ -82,7 +119,7 @@ export function buildTab({
   const events = new EventRecorder(label, () =>
     closed ? `connection closed${closeError ? `: ${closeError.message}` : ''}` : `connection ${connection.state}`,
   );
-  for (const name of [...LIST_EVENTS, ...SESSION_EVENTS]) {
+  for (const name of [...LIST_EVENTS, ...SESSION_EVENTS, ...COACHING_EVENTS, ...TASK_EVENTS]) {
     connection.on(name, (payload, ...rest) => {
       // Events carry exactly one argument; record extras so a test sees them.
       events.record(name, rest.length === 0 ? payload : [payload, ...rest]);

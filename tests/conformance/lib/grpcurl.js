@@ -4,9 +4,10 @@
 // grpcurl: env GRPCURL, default tests/tools/bin/grpcurl (tests/tools/install-grpcurl.sh).
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,4 +42,50 @@ export async function grpcurlOk(args, options) {
   const { code, stdout, stderr } = await grpcurl(args, options);
   assert.equal(code, 0, `grpcurl ${args.join(' ')} failed:\n${stderr}`);
   return stdout;
+}
+
+/** A streaming grpcurl whose JSON messages are read one by one. */
+export function grpcurlStream(args, token) {
+  const child = spawn(GRPCURL, ['-plaintext', '-H', `authorization: Bearer ${token}`, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const objects = [];
+  const waiters = [];
+  let buffer = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    buffer += `${line}\n`;
+    if (line === '}') {
+      objects.push(JSON.parse(buffer));
+      buffer = '';
+      while (waiters.length && objects.length) waiters.shift()(objects.shift());
+    }
+  });
+  return {
+    /** The next message that is not a heartbeat. */
+    async next(timeoutMs = 10_000) {
+      for (;;) {
+        const message = objects.length
+          ? objects.shift()
+          : await Promise.race([
+              new Promise((resolve) => waiters.push(resolve)),
+              new Promise((_, reject) => setTimeout(() => reject(new Error('no stream message in time')), timeoutMs)),
+            ]);
+        if (!message.heartbeat) return message;
+      }
+    },
+    /** Resolves with grpcurl's error output once the stream ends (the status it ended with). */
+    async ended(timeoutMs = 10_000) {
+      await Promise.race([
+        exited,
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`stream still open after ${timeoutMs} ms`)), timeoutMs)),
+      ]);
+      return stderr;
+    },
+    stop: () => child.kill('SIGTERM'),
+  };
 }

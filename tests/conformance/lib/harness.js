@@ -54,6 +54,18 @@ export function useSuite({ args } = {}) {
     get leanCoffee() {
       return running().leanCoffee;
     },
+    /** host:port of the coaching gRPC service (chat, goals, notifications). */
+    get coaching() {
+      return running().coaching;
+    },
+    /** host:port of the task-notification gRPC service (virtual keys, tasks, producers). */
+    get tasks() {
+      return running().tasks;
+    },
+    /** The suite's master key (admin hub, virtual-key management, producer API). */
+    get masterKey() {
+      return running().masterKey;
+    },
     /** The gateway's gRPC subscription API (host:port). */
     get gatewayGrpc() {
       return running().gatewayGrpc;

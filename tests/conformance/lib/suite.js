@@ -1,5 +1,5 @@
-// Starts one `pulse suite` process (shopping-list and Lean Coffee services +
-// gateway) for a test file: every listener on port 0, fresh databases, its own
+// Starts one `pulse suite` process (shopping-list, Lean Coffee, coaching and
+// task-notification services + gateway) for a test file: every listener on port 0, fresh databases, its own
 // bus namespace and JWT secret, so several instances never share state. Its
 // stdout and stderr go to a log file under the OS temp dir.
 //
@@ -32,7 +32,7 @@ const EXIT_TIMEOUT_MS = 15_000;
  * Starts `pulse suite` and resolves once it has printed its ready line.
  * `args` are further flags (settings a test file needs, e.g. short timeouts).
  * @returns {Promise<{gateway: string, hubUrl: string, lists: string, leanCoffee: string,
- *   gatewayGrpc: string, secret: string, logPath: string, exited: () => string | null,
+ *   coaching: string, tasks: string, masterKey: string, gatewayGrpc: string, secret: string, logPath: string, exited: () => string | null,
  *   stop: () => Promise<void>}>}
  */
 export async function startSuite({ args = [] } = {}) {
@@ -42,7 +42,10 @@ export async function startSuite({ args = [] } = {}) {
   const id = randomBytes(6).toString('hex');
   const database = `pulse_conf_${id}`;
   const leanCoffeeDatabase = `pulse_conf_lc_${id}`;
-  const databases = [database, leanCoffeeDatabase];
+  const coachingDatabase = `pulse_conf_co_${id}`;
+  const tasksDatabase = `pulse_conf_ts_${id}`;
+  const databases = [database, leanCoffeeDatabase, coachingDatabase, tasksDatabase];
+  const masterKey = `master-${randomBytes(24).toString('hex')}`;
   const secret = randomBytes(32).toString('hex');
   const logPath = path.join(tmpdir(), `pulse-conformance-${id}.log`);
   const log = createWriteStream(logPath);
@@ -57,6 +60,11 @@ export async function startSuite({ args = [] } = {}) {
       '--database-url', `${POSTGRES_URL}/${database}`,
       '--lean-coffee-addr', '127.0.0.1:0',
       '--lean-coffee-database-url', `${POSTGRES_URL}/${leanCoffeeDatabase}`,
+      '--coaching-addr', '127.0.0.1:0',
+      '--coaching-database-url', `${POSTGRES_URL}/${coachingDatabase}`,
+      '--tasks-addr', '127.0.0.1:0',
+      '--tasks-database-url', `${POSTGRES_URL}/${tasksDatabase}`,
+      '--master-key', masterKey,
       '--nats-url', NATS_URL,
       '--bus-namespace', `conf_${id}`,
       '--jwt-secret', secret,
@@ -114,6 +122,9 @@ export async function startSuite({ args = [] } = {}) {
     hubUrl: `${ready.gateway}/hubs/shopping-list`,
     lists: ready.lists,
     leanCoffee: ready.leanCoffee,
+    coaching: ready.coaching,
+    tasks: ready.tasks,
+    masterKey,
     gatewayGrpc: ready.gatewayGrpc,
     secret,
     logPath,

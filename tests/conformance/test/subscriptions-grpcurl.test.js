@@ -4,10 +4,8 @@
 // errors for strangers.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { before, test } from 'node:test';
-import { GRPCURL, grpcurl, grpcurlOk, requireGrpcurl } from '../lib/grpcurl.js';
+import { grpcurl, grpcurlOk, grpcurlStream as stream, requireGrpcurl } from '../lib/grpcurl.js';
 import { useSuite } from '../lib/harness.js';
 import { createList } from '../lib/lists.js';
 import { newUser } from '../lib/users.js';
@@ -15,39 +13,6 @@ import { newUser } from '../lib/users.js';
 const suite = useSuite();
 
 before(requireGrpcurl);
-
-/** A streaming grpcurl whose JSON messages are read one by one. */
-function stream(args, token) {
-  const child = spawn(GRPCURL, ['-plaintext', '-H', `authorization: Bearer ${token}`, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const objects = [];
-  const waiters = [];
-  let buffer = '';
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    buffer += `${line}\n`;
-    if (line === '}') {
-      objects.push(JSON.parse(buffer));
-      buffer = '';
-      while (waiters.length && objects.length) waiters.shift()(objects.shift());
-    }
-  });
-  return {
-    /** The next message that is not a heartbeat. */
-    async next(timeoutMs = 10_000) {
-      for (;;) {
-        const message = objects.length
-          ? objects.shift()
-          : await Promise.race([
-              new Promise((resolve) => waiters.push(resolve)),
-              new Promise((_, reject) => setTimeout(() => reject(new Error('no stream message in time')), timeoutMs)),
-            ]);
-        if (!message.heartbeat) return message;
-      }
-    },
-    stop: () => child.kill('SIGTERM'),
-  };
-}
 
 test('grpcurl finds the subscription API through reflection on the gateway', async () => {
   const services = (await grpcurlOk([suite.gatewayGrpc, 'list'])).trim().split('\n');

@@ -2,6 +2,7 @@
 //! Kept apart from the domain so `sqlx` stays out of it.
 
 use chrono::{DateTime, Utc};
+use pulse_service::StorageError;
 use uuid::Uuid;
 
 use crate::domain::{Participant, Role, Session, SessionStatus, Topic, TopicStatus};
@@ -127,12 +128,7 @@ where
     rows.into_iter().map(T::try_from).collect()
 }
 
-/// A name column; the table's CHECK constraint makes anything else a
-/// corrupted database, reported as a database error.
+/// `value` as parsed from the name column `raw`, which must be known.
 fn stored<T>(value: Option<T>, what: &str, raw: &str) -> Result<T, LeanCoffeeError> {
-    value.ok_or_else(|| {
-        LeanCoffeeError::Database(sqlx::Error::Decode(
-            format!("unknown stored {what} {raw:?}").into(),
-        ))
-    })
+    value.ok_or_else(|| StorageError::unknown_stored(what, raw).into())
 }

@@ -5,12 +5,11 @@ use std::collections::BTreeSet;
 
 use futures::future::join_all;
 use pulse_proto::events::v1::event::Kind;
+use pulse_testkit::{expect_kind, Events, TestUser};
 use tonic::Code;
 
-use crate::expect_kind;
 use crate::helpers::{
-    add_topic, create_session, snapshot, spawn_app_with, vote, AppOptions, Client, Events, TestApp,
-    TestUser,
+    add_topic, create_session, snapshot, spawn_app_with, vote, AppOptions, Client, TestApp,
 };
 
 const CALLERS: usize = 50;
@@ -20,7 +19,7 @@ async fn session_with_a_topic(app: &TestApp, facilitator: &mut Client) -> (Strin
     let session = create_session(facilitator, "Retro").await;
     let mut events = app.subscribe(&session.id).await;
     let topic = add_topic(facilitator, &session.id, "Deploys").await;
-    expect_kind!(events.expect(1).await.1, TopicAdded);
+    expect_kind!(events.expect(1).await, TopicAdded);
     (session.id, topic.id, events)
 }
 
@@ -67,10 +66,10 @@ async fn fifty_simultaneous_votes_of_one_user_store_one_vote_and_one_event() {
     for refused in outcomes.iter().filter_map(|outcome| outcome.as_ref().err()) {
         assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
     }
-    let cast = expect_kind!(events.expect(2).await.1, VoteCast);
+    let cast = expect_kind!(events.expect(2).await, VoteCast);
     assert_eq!((cast.vote_count, cast.user_id), (1, bob.id.to_string()));
     add_topic(&mut facilitator, &session_id, "Sentinel").await;
-    expect_kind!(events.expect(3).await.1, TopicAdded);
+    expect_kind!(events.expect(3).await, TopicAdded);
     let view = snapshot(&mut facilitator, &session_id).await;
     assert_eq!(view.topics[0].vote_count, 1, "one vote stored");
 }
@@ -104,7 +103,7 @@ async fn fifty_users_voting_at_once_are_counted_one_to_fifty() {
     assert_eq!(replies, expected, "every reply saw a different count");
     let mut seen = Vec::new();
     for sequence in 2..2 + CALLERS as u64 {
-        seen.push(expect_kind!(events.expect(sequence).await.1, VoteCast).vote_count);
+        seen.push(expect_kind!(events.expect(sequence).await, VoteCast).vote_count);
     }
     let ascending: Vec<i32> = (1..=50).collect();
     assert_eq!(seen, ascending, "counts rise by one in sequence order");
@@ -147,7 +146,7 @@ async fn racing_votes_and_removals_end_with_the_last_event_matching_the_store() 
         .sum();
     let mut count = 0;
     for sequence in 2..2 + u64::from(total) {
-        let (reported, change) = vote_event(events.expect(sequence).await.1);
+        let (reported, change) = vote_event(events.expect(sequence).await);
         count += change;
         assert_eq!(
             reported, count,

@@ -1,11 +1,11 @@
 use std::time::Duration;
 
 use pulse_proto::leancoffee::v1::ListActiveParticipantsRequest;
+use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;
 
-use crate::expect_kind;
 use crate::helpers::{
-    connection, create_session, snapshot, spawn_app, spawn_app_with, AppOptions, Client, TestUser,
+    connection, create_session, snapshot, spawn_app, spawn_app_with, AppOptions, Client,
 };
 
 async fn active_names(client: &mut Client, session_id: &str) -> Vec<String> {
@@ -37,7 +37,7 @@ async fn entering_makes_a_participant_and_tells_the_others_once_per_user() {
         .await
         .expect("entered")
         .into_inner();
-    let (envelope, kind) = events.expect(1).await;
+    let (envelope, kind) = events.expect_envelope(1).await;
     let joined = expect_kind!(kind, ParticipantJoined);
     assert_eq!(
         (me.role.as_str(), me.is_active, me.left_at),
@@ -63,7 +63,7 @@ async fn entering_makes_a_participant_and_tells_the_others_once_per_user() {
         .await
         .expect("second tab");
     assert_eq!(first.role, "Participant");
-    let joined = expect_kind!(events.expect(2).await.1, ParticipantJoined);
+    let joined = expect_kind!(events.expect(2).await, ParticipantJoined);
     assert_eq!(joined.user_id, bob.id.to_string());
     assert_eq!(active_names(&mut guest, &session.id).await, ["Ann", "Bob"]);
 
@@ -76,7 +76,7 @@ async fn entering_makes_a_participant_and_tells_the_others_once_per_user() {
         .exit_session(connection(&session.id, "bob-1"))
         .await
         .expect("last tab closed");
-    let (envelope, kind) = events.expect(3).await;
+    let (envelope, kind) = events.expect_envelope(3).await;
     let left = expect_kind!(kind, ParticipantLeft);
     assert_eq!(envelope.except_user_id, Some(bob.id.to_string()));
     assert_eq!(
@@ -113,9 +113,9 @@ async fn a_participant_who_returns_is_active_again_and_announced_again() {
         .expect("back")
         .into_inner();
 
-    expect_kind!(events.expect(1).await.1, ParticipantJoined);
-    expect_kind!(events.expect(2).await.1, ParticipantLeft);
-    let again = expect_kind!(events.expect(3).await.1, ParticipantJoined);
+    expect_kind!(events.expect(1).await, ParticipantJoined);
+    expect_kind!(events.expect(2).await, ParticipantLeft);
+    let again = expect_kind!(events.expect(3).await, ParticipantJoined);
     assert_eq!(again.user_id, bob.id.to_string());
     assert!(back.is_active && back.left_at.is_none());
     assert_eq!(back.joined_at, joined_at, "first arrival is kept");
@@ -154,7 +154,7 @@ async fn exiting_unknown_connections_does_nothing_and_touching_them_is_not_found
     assert_eq!(taken.message(), "connectionId is in use by another user");
     assert_eq!(absent.code(), Code::NotFound);
     assert_eq!(absent.message(), "connection is not in this session");
-    expect_kind!(events.expect(1).await.1, ParticipantJoined);
+    expect_kind!(events.expect(1).await, ParticipantJoined);
     assert_eq!(
         active_names(&mut client, &session.id).await,
         ["Ann"],
@@ -180,9 +180,9 @@ async fn sweeper_ends_a_silent_connection_with_participant_left() {
         .enter_session(connection(&session.id, "silent"))
         .await
         .expect("entered");
-    expect_kind!(events.expect(1).await.1, ParticipantJoined);
+    expect_kind!(events.expect(1).await, ParticipantJoined);
 
-    let (envelope, kind) = events.expect(2).await;
+    let (envelope, kind) = events.expect_envelope(2).await;
     let left = expect_kind!(kind, ParticipantLeft);
     assert_eq!(
         (left.user_id, left.session_id),

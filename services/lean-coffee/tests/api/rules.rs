@@ -5,18 +5,13 @@
 use pulse_proto::leancoffee::v1::{
     AddTopicRequest, CreateSessionRequest, GetSessionRequest, ListSessionsRequest,
 };
-use tonic::{Code, Status};
+use pulse_testkit::{assert_refused, expect_kind, TestUser};
+use tonic::Code;
 
-use crate::expect_kind;
 use crate::helpers::{
-    add_request, add_topic, connection, create_session, snapshot, spawn_app, status, vote, TestUser,
+    add_request, add_topic, connection, create_session, snapshot, spawn_app, status, vote,
 };
 use crate::topics::{delete, edit, set_status};
-
-fn assert_refused(status: &Status, code: Code, message: &str) {
-    assert_eq!(status.code(), code, "{status:?}");
-    assert_eq!(status.message(), message);
-}
 
 #[tokio::test]
 async fn a_participant_cannot_change_the_session_status() {
@@ -44,7 +39,7 @@ async fn a_participant_cannot_change_the_session_status() {
         .change_session_status(status(&session.id, "InProgress"))
         .await
         .expect("the facilitator may");
-    expect_kind!(events.expect(1).await.1, SessionStatusChanged);
+    expect_kind!(events.expect(1).await, SessionStatusChanged);
 }
 
 #[tokio::test]
@@ -95,7 +90,7 @@ async fn status_changes_outside_the_lifecycle_are_failed_preconditions() {
         Code::InvalidArgument,
         "status must be one of Scheduled, InProgress, Completed, Cancelled",
     );
-    expect_kind!(events.expect(1).await.1, SessionStatusChanged);
+    expect_kind!(events.expect(1).await, SessionStatusChanged);
     client
         .change_session_status(status(&session.id, "Completed"))
         .await
@@ -109,7 +104,7 @@ async fn status_changes_outside_the_lifecycle_are_failed_preconditions() {
         Code::FailedPrecondition,
         "session is Completed: its status can no longer change",
     );
-    expect_kind!(events.expect(2).await.1, SessionStatusChanged);
+    expect_kind!(events.expect(2).await, SessionStatusChanged);
 }
 
 #[tokio::test]
@@ -166,7 +161,7 @@ async fn only_the_author_or_the_facilitator_may_change_a_topic() {
     let session = create_session(&mut facilitator, "Retro").await;
     let mut events = app.subscribe(&session.id).await;
     let topic = add_topic(&mut author, &session.id, "Deploys").await;
-    expect_kind!(events.expect(1).await.1, TopicAdded);
+    expect_kind!(events.expect(1).await, TopicAdded);
     let message = "only the topic's author or the facilitator can change this topic";
 
     let refusals = [
@@ -188,7 +183,7 @@ async fn only_the_author_or_the_facilitator_may_change_a_topic() {
         assert_refused(refused, Code::PermissionDenied, message);
     }
     add_topic(&mut other, &session.id, "Cleo's own").await;
-    let added = expect_kind!(events.expect(2).await.1, TopicAdded);
+    let added = expect_kind!(events.expect(2).await, TopicAdded);
     assert_eq!(added.topic.map(|t| t.title).as_deref(), Some("Cleo's own"));
     assert_eq!(snapshot(&mut other, &session.id).await.topics[0], topic);
 }

@@ -1,9 +1,7 @@
 use pulse_proto::leancoffee::v1::{CreateSessionRequest, ListSessionsRequest};
+use pulse_testkit::{expect_kind, TestUser};
 
-use crate::expect_kind;
-use crate::helpers::{
-    add_topic, connection, create_session, snapshot, spawn_app, status, TestUser,
-};
+use crate::helpers::{add_topic, connection, create_session, snapshot, spawn_app, status};
 
 #[tokio::test]
 async fn created_session_is_scheduled_and_facilitated_by_its_creator() {
@@ -52,7 +50,7 @@ async fn facilitator_runs_a_session_to_completion_and_times_are_set_once() {
         .await
         .expect("started")
         .into_inner();
-    let (envelope, kind) = events.expect(1).await;
+    let (envelope, kind) = events.expect_envelope(1).await;
     let changed = expect_kind!(kind, SessionStatusChanged);
     assert_eq!(
         (changed.session_id.as_str(), changed.status.as_str()),
@@ -68,7 +66,7 @@ async fn facilitator_runs_a_session_to_completion_and_times_are_set_once() {
         .await
         .expect("completed")
         .into_inner();
-    let changed = expect_kind!(events.expect(2).await.1, SessionStatusChanged);
+    let changed = expect_kind!(events.expect(2).await, SessionStatusChanged);
     assert_eq!(changed.status, "Completed");
     assert_eq!(completed.status, "Completed");
     assert_eq!(completed.actual_start_time, Some(start), "start kept");

@@ -2,10 +2,10 @@ use pulse_proto::leancoffee::v1::{
     AddTopicRequest, DeleteTopicRequest, EditTopicRequest, NewTopic, SetTopicStatusRequest,
     TopicPatch,
 };
+use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;
 
-use crate::expect_kind;
-use crate::helpers::{add_topic, create_session, snapshot, spawn_app, TestUser};
+use crate::helpers::{add_topic, create_session, snapshot, spawn_app};
 
 pub fn edit(
     session_id: &str,
@@ -71,7 +71,7 @@ async fn added_topic_is_announced_with_the_whole_topic() {
     );
     assert_eq!((topic.status.as_str(), topic.vote_count), ("ToDiscuss", 0));
     assert_eq!(topic.updated_at, None);
-    let (envelope, kind) = events.expect(1).await;
+    let (envelope, kind) = events.expect_envelope(1).await;
     let added = expect_kind!(kind, TopicAdded);
     assert_eq!(envelope.except_user_id, None);
     assert_eq!(
@@ -90,14 +90,14 @@ async fn author_edits_sets_status_and_deletes_a_topic_with_an_event_each() {
     let session = create_session(&mut facilitator, "Retro").await;
     let mut events = app.subscribe(&session.id).await;
     let topic = add_topic(&mut author, &session.id, "Deploys").await;
-    expect_kind!(events.expect(1).await.1, TopicAdded);
+    expect_kind!(events.expect(1).await, TopicAdded);
 
     let edited = author
         .edit_topic(edit(&session.id, &topic.id, None, Some("Slow pipelines")))
         .await
         .expect("edited")
         .into_inner();
-    let event = expect_kind!(events.expect(2).await.1, TopicEdited);
+    let event = expect_kind!(events.expect(2).await, TopicEdited);
     assert_eq!(edited.title, "Deploys", "untouched field kept");
     assert_eq!(edited.description.as_deref(), Some("Slow pipelines"));
     assert!(edited.updated_at.is_some());
@@ -112,7 +112,7 @@ async fn author_edits_sets_status_and_deletes_a_topic_with_an_event_each() {
         .await
         .expect("status set")
         .into_inner();
-    let event = expect_kind!(events.expect(3).await.1, TopicStatusChanged);
+    let event = expect_kind!(events.expect(3).await, TopicStatusChanged);
     assert_eq!(discussing.status, "Discussing");
     assert_eq!(
         (event.topic_id.as_str(), event.status.as_str()),
@@ -124,7 +124,7 @@ async fn author_edits_sets_status_and_deletes_a_topic_with_an_event_each() {
         .await
         .expect("deleted")
         .into_inner();
-    let event = expect_kind!(events.expect(4).await.1, TopicDeleted);
+    let event = expect_kind!(events.expect(4).await, TopicDeleted);
     assert_eq!(deleted.topic_id, topic.id);
     assert_eq!(
         (event.topic_id.as_str(), event.session_id.as_str()),
@@ -162,7 +162,7 @@ async fn an_edit_that_changes_nothing_writes_and_emits_nothing() {
     let session = create_session(&mut client, "Retro").await;
     let mut events = app.subscribe(&session.id).await;
     let topic = add_topic(&mut client, &session.id, "Deploys").await;
-    expect_kind!(events.expect(1).await.1, TopicAdded);
+    expect_kind!(events.expect(1).await, TopicAdded);
 
     let same = client
         .edit_topic(edit(&session.id, &topic.id, Some("Deploys"), None))
@@ -172,7 +172,7 @@ async fn an_edit_that_changes_nothing_writes_and_emits_nothing() {
     add_topic(&mut client, &session.id, "Next").await;
 
     assert_eq!(same, topic);
-    expect_kind!(events.expect(2).await.1, TopicAdded);
+    expect_kind!(events.expect(2).await, TopicAdded);
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
+use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;
 
-use crate::expect_kind;
-use crate::helpers::{add_topic, create_session, snapshot, spawn_app, vote, TestUser};
+use crate::helpers::{add_topic, create_session, snapshot, spawn_app, vote};
 
 #[tokio::test]
 async fn votes_are_cast_and_removed_with_the_stored_count_in_each_event() {
@@ -13,7 +13,7 @@ async fn votes_are_cast_and_removed_with_the_stored_count_in_each_event() {
     let session = create_session(&mut facilitator, "Retro").await;
     let mut events = app.subscribe(&session.id).await;
     let topic = add_topic(&mut facilitator, &session.id, "Deploys").await;
-    expect_kind!(events.expect(1).await.1, TopicAdded);
+    expect_kind!(events.expect(1).await, TopicAdded);
 
     let after_ann = facilitator
         .vote_for_topic(vote(&session.id, &topic.id))
@@ -39,15 +39,15 @@ async fn votes_are_cast_and_removed_with_the_stored_count_in_each_event() {
         ),
         (1, 2, 1)
     );
-    let cast = expect_kind!(events.expect(2).await.1, VoteCast);
+    let cast = expect_kind!(events.expect(2).await, VoteCast);
     assert_eq!(
         (cast.topic_id.as_str(), cast.session_id.as_str()),
         (topic.id.as_str(), session.id.as_str())
     );
     assert_eq!((cast.vote_count, cast.user_id), (1, ann.id.to_string()));
-    let cast = expect_kind!(events.expect(3).await.1, VoteCast);
+    let cast = expect_kind!(events.expect(3).await, VoteCast);
     assert_eq!((cast.vote_count, cast.user_id), (2, bob.id.to_string()));
-    let removed = expect_kind!(events.expect(4).await.1, VoteRemoved);
+    let removed = expect_kind!(events.expect(4).await, VoteRemoved);
     assert_eq!(
         (removed.topic_id.as_str(), removed.session_id.as_str()),
         (topic.id.as_str(), session.id.as_str())
@@ -69,7 +69,7 @@ async fn a_second_vote_is_refused_and_a_missing_one_cannot_be_removed() {
     let session = create_session(&mut client, "Retro").await;
     let mut events = app.subscribe(&session.id).await;
     let topic = add_topic(&mut client, &session.id, "Deploys").await;
-    expect_kind!(events.expect(1).await.1, TopicAdded);
+    expect_kind!(events.expect(1).await, TopicAdded);
     client
         .vote_for_topic(vote(&session.id, &topic.id))
         .await
@@ -92,10 +92,10 @@ async fn a_second_vote_is_refused_and_a_missing_one_cannot_be_removed() {
     assert_eq!(twice.message(), "you have already voted for this topic");
     assert_eq!(never.code(), Code::NotFound);
     assert_eq!(never.message(), "you have not voted for this topic");
-    expect_kind!(events.expect(2).await.1, VoteCast);
-    expect_kind!(events.expect(3).await.1, VoteRemoved);
+    expect_kind!(events.expect(2).await, VoteCast);
+    expect_kind!(events.expect(3).await, VoteRemoved);
     add_topic(&mut client, &session.id, "Sentinel").await;
-    expect_kind!(events.expect(4).await.1, TopicAdded);
+    expect_kind!(events.expect(4).await, TopicAdded);
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! Kept apart from the domain so `sqlx` stays out of it.
 
 use chrono::{DateTime, Utc};
+use pulse_service::StorageError;
 use uuid::Uuid;
 
 use crate::domain::{
@@ -151,12 +152,8 @@ impl From<ActiveUserRow> for ActiveUser {
     }
 }
 
-/// A permission column; the table's CHECK constraint makes anything else a
-/// corrupted database, reported as a database error.
+/// A permission column, which must be known.
 pub(super) fn stored_permission(name: &str) -> Result<Permission, ListsError> {
-    Permission::from_stored(name).ok_or_else(|| {
-        ListsError::Database(sqlx::Error::Decode(
-            format!("unknown stored permission {name:?}").into(),
-        ))
-    })
+    Permission::from_stored(name)
+        .ok_or_else(|| StorageError::unknown_stored("permission", name).into())
 }

@@ -43,6 +43,6 @@ impl Store {
                 });
             }
         }
-        Err(ListsError::Database(sqlx::Error::RowNotFound))
+        Err(sqlx::Error::RowNotFound.into())
     }
 }

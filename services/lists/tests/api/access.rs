@@ -1,11 +1,12 @@
 use pulse_proto::lists::v1::{
     CheckAccessRequest, GetListRequest, ListListsRequest, UpdateListRequest,
 };
+use pulse_testkit::{Bearer, TestUser};
 use tonic::Code;
 use uuid::Uuid;
 
 use crate::collaborators::share_request;
-use crate::helpers::{create_list, snapshot, spawn_app, Bearer, TestUser};
+use crate::helpers::{create_list, snapshot, spawn_app};
 use crate::items::add_request;
 
 #[tokio::test]

@@ -2,11 +2,11 @@ use pulse_proto::lists::v1::{
     ChangeCollaboratorPermissionRequest, CheckAccessRequest, PresenceRequest,
     RemoveCollaboratorRequest, ShareListRequest,
 };
+use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::expect_kind;
-use crate::helpers::{create_list, snapshot, spawn_app, Client, TestUser};
+use crate::helpers::{create_list, snapshot, spawn_app, Client};
 
 pub fn share_request(list_id: &str, user: &TestUser, permission: &str) -> ShareListRequest {
     ShareListRequest {
@@ -46,7 +46,7 @@ async fn sharing_changing_and_removing_a_collaborator_emit_their_events() {
         (bob.id.to_string().as_str(), "Bob")
     );
     assert_eq!(added.permission, "Editor");
-    let event = expect_kind!(events.expect(1).await.1, CollaboratorAdded);
+    let event = expect_kind!(events.expect(1).await, CollaboratorAdded);
     assert_eq!(event.collaborator, Some(added));
     assert_eq!(
         event.invited_by.map(|u| u.display_name),
@@ -67,7 +67,7 @@ async fn sharing_changing_and_removing_a_collaborator_emit_their_events() {
         .expect("changed")
         .into_inner();
     assert_eq!(changed.permission, "Viewer");
-    let event = expect_kind!(events.expect(2).await.1, CollaboratorPermissionChanged);
+    let event = expect_kind!(events.expect(2).await, CollaboratorPermissionChanged);
     assert_eq!(
         (event.old_permission.as_str(), event.new_permission.as_str()),
         ("Editor", "Viewer")
@@ -85,7 +85,7 @@ async fn sharing_changing_and_removing_a_collaborator_emit_their_events() {
         })
         .await
         .expect("removed");
-    let event = expect_kind!(events.expect(3).await.1, CollaboratorRemoved);
+    let event = expect_kind!(events.expect(3).await, CollaboratorRemoved);
     assert_eq!(
         (event.user_id, event.display_name),
         (bob.id.to_string(), "Bob".to_owned())
@@ -208,14 +208,14 @@ async fn removing_a_present_collaborator_ends_their_presence() {
         .share_list(share_request(&list.id, &bob, "Viewer"))
         .await
         .expect("shared");
-    expect_kind!(events.expect(1).await.1, CollaboratorAdded);
+    expect_kind!(events.expect(1).await, CollaboratorAdded);
     let presence = PresenceRequest {
         list_id: list.id.clone(),
         connection_id: "bob-1".into(),
         avatar_url: None,
     };
     guest.enter_list(presence.clone()).await.expect("entered");
-    expect_kind!(events.expect(2).await.1, UserJoined);
+    expect_kind!(events.expect(2).await, UserJoined);
 
     owner
         .remove_collaborator(RemoveCollaboratorRequest {
@@ -225,8 +225,8 @@ async fn removing_a_present_collaborator_ends_their_presence() {
         .await
         .expect("removed");
 
-    expect_kind!(events.expect(3).await.1, CollaboratorRemoved);
-    let (envelope, kind) = events.expect(4).await;
+    expect_kind!(events.expect(3).await, CollaboratorRemoved);
+    let (envelope, kind) = events.expect_envelope(4).await;
     assert_eq!(expect_kind!(kind, UserLeft).user_id, bob.id.to_string());
     assert_eq!(envelope.except_user_id, Some(bob.id.to_string()));
     let gone = guest

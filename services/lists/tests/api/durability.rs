@@ -1,10 +1,9 @@
 use std::sync::Arc;
 
 use pulse_bus::StartAt;
-use pulse_testkit::{NatsServer, TestDatabase};
+use pulse_testkit::{expect_kind, NatsServer, TestDatabase, TestUser};
 
-use crate::expect_kind;
-use crate::helpers::{create_list, spawn_app_on, AppOptions, TestUser};
+use crate::helpers::{create_list, spawn_app_on, AppOptions};
 use crate::items::add_request;
 
 /// Group sequences of the events still waiting in the outbox, oldest first.
@@ -58,8 +57,8 @@ async fn event_committed_while_nats_is_down_is_delivered_once_after_restart() {
     let mut events = app
         .subscribe_from(&list.id, StartAt::StreamSequence(1))
         .await;
-    let milk = expect_kind!(events.expect(1).await.1, ItemAdded);
-    let bread = expect_kind!(events.expect(2).await.1, ItemAdded);
+    let milk = expect_kind!(events.expect(1).await, ItemAdded);
+    let bread = expect_kind!(events.expect(2).await, ItemAdded);
     assert_eq!(milk.item.map(|i| i.name), Some("Milk".to_owned()));
     assert_eq!(bread.item.map(|i| i.name), Some("Bread".to_owned()));
 
@@ -68,7 +67,7 @@ async fn event_committed_while_nats_is_down_is_delivered_once_after_restart() {
         .add_item(add_request(&list.id, "Eggs"))
         .await
         .expect("added after restart");
-    let eggs = expect_kind!(events.expect(3).await.1, ItemAdded);
+    let eggs = expect_kind!(events.expect(3).await, ItemAdded);
     assert_eq!(
         eggs.item.map(|i| i.name),
         Some("Eggs".to_owned()),

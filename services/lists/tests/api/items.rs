@@ -2,10 +2,10 @@ use pulse_proto::lists::v1::{
     AddItemRequest, DeleteItemRequest, ItemPatch, ItemPosition, NewItem, ReorderItemsRequest,
     SetItemPurchasedRequest, UpdateItemRequest,
 };
+use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;
 
-use crate::expect_kind;
-use crate::helpers::{create_list, snapshot, spawn_app, TestUser};
+use crate::helpers::{create_list, snapshot, spawn_app};
 
 pub fn add_request(list_id: &str, name: &str) -> AddItemRequest {
     AddItemRequest {
@@ -43,7 +43,7 @@ async fn item_commands_emit_their_events_in_sequence_without_gaps() {
         (milk.position, milk.quantity, milk.notes.clone()),
         (0, 2.0, None)
     );
-    let added = expect_kind!(events.expect(1).await.1, ItemAdded);
+    let added = expect_kind!(events.expect(1).await, ItemAdded);
     assert_eq!(added.event_type, "ItemAdded");
     assert_eq!(added.list_id, list.id);
     assert_eq!(added.item.as_ref(), Some(&milk));
@@ -59,7 +59,7 @@ async fn item_commands_emit_their_events_in_sequence_without_gaps() {
         .expect("added")
         .into_inner();
     assert_eq!((bread.position, bread.quantity), (1, 1.0));
-    expect_kind!(events.expect(2).await.1, ItemAdded);
+    expect_kind!(events.expect(2).await, ItemAdded);
 
     let updated = client
         .update_item(UpdateItemRequest {
@@ -83,7 +83,7 @@ async fn item_commands_emit_their_events_in_sequence_without_gaps() {
         updated.updated_by.as_ref().map(|u| u.id.clone()),
         Some(ann.id.to_string())
     );
-    let event = expect_kind!(events.expect(3).await.1, ItemUpdated);
+    let event = expect_kind!(events.expect(3).await, ItemUpdated);
     assert_eq!(event.changed_fields, ["quantity", "notes"]);
     assert_eq!(event.item, Some(updated.clone()));
 
@@ -97,7 +97,7 @@ async fn item_commands_emit_their_events_in_sequence_without_gaps() {
         .expect("purchased")
         .into_inner();
     assert!(purchased.is_purchased);
-    let event = expect_kind!(events.expect(4).await.1, ItemPurchasedStatusChanged);
+    let event = expect_kind!(events.expect(4).await, ItemPurchasedStatusChanged);
     assert!(event.is_purchased);
     assert_eq!(event.item_id, milk.id);
     assert_eq!(
@@ -115,7 +115,7 @@ async fn item_commands_emit_their_events_in_sequence_without_gaps() {
         })
         .await
         .expect("unpurchased");
-    let event = expect_kind!(events.expect(5).await.1, ItemPurchasedStatusChanged);
+    let event = expect_kind!(events.expect(5).await, ItemPurchasedStatusChanged);
     assert!(!event.is_purchased);
     assert_eq!((event.purchased_by, event.purchased_at), (None, None));
 
@@ -138,7 +138,7 @@ async fn item_commands_emit_their_events_in_sequence_without_gaps() {
         .expect("reordered")
         .into_inner();
     assert_eq!(reordered.item_positions, positions);
-    let event = expect_kind!(events.expect(6).await.1, ItemsReordered);
+    let event = expect_kind!(events.expect(6).await, ItemsReordered);
     assert_eq!(event.item_positions, positions);
     assert_eq!(event.reordered_by.map(|u| u.id), Some(ann.id.to_string()));
 
@@ -151,7 +151,7 @@ async fn item_commands_emit_their_events_in_sequence_without_gaps() {
         .expect("deleted")
         .into_inner();
     assert_eq!(deleted.item_id, bread.id);
-    let event = expect_kind!(events.expect(7).await.1, ItemDeleted);
+    let event = expect_kind!(events.expect(7).await, ItemDeleted);
     assert_eq!(event.item_id, bread.id);
     assert_eq!(
         event.deleted_by.map(|u| u.display_name),

@@ -1,10 +1,10 @@
 use pulse_proto::lists::v1::{
     ArchiveListRequest, CheckAccessRequest, ListListsRequest, UpdateListRequest,
 };
+use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;
 
-use crate::expect_kind;
-use crate::helpers::{create_list, snapshot, spawn_app, TestUser};
+use crate::helpers::{create_list, snapshot, spawn_app};
 
 #[tokio::test]
 async fn created_list_is_owned_by_the_caller_and_emits_nothing() {
@@ -104,7 +104,7 @@ async fn update_list_emits_only_the_changed_fields() {
 
     assert_eq!(updated.name, "Party");
     assert!(updated.updated_at.is_some());
-    let (envelope, kind) = events.expect(1).await;
+    let (envelope, kind) = events.expect_envelope(1).await;
     assert_eq!(envelope.group, format!("list_{}", list.id));
     assert_eq!(envelope.except_user_id, None);
     let event = expect_kind!(kind, ListUpdated);
@@ -158,7 +158,7 @@ async fn archived_list_refuses_item_changes_until_restored() {
         .expect("archived")
         .into_inner();
     assert!(archived.is_archived);
-    let event = expect_kind!(events.expect(1).await.1, ListArchived);
+    let event = expect_kind!(events.expect(1).await, ListArchived);
     assert!(event.is_archived);
     assert_eq!(
         event.archived_by.expect("archivedBy").id,
@@ -179,11 +179,11 @@ async fn archived_list_refuses_item_changes_until_restored() {
         })
         .await
         .expect("restored");
-    let event = expect_kind!(events.expect(2).await.1, ListArchived);
+    let event = expect_kind!(events.expect(2).await, ListArchived);
     assert!(!event.is_archived);
     client
         .add_item(crate::items::add_request(&list.id, "Milk"))
         .await
         .expect("item added after restore");
-    expect_kind!(events.expect(3).await.1, ItemAdded);
+    expect_kind!(events.expect(3).await, ItemAdded);
 }

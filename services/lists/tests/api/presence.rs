@@ -1,11 +1,11 @@
 use std::time::Duration;
 
 use pulse_proto::lists::v1::PresenceRequest;
+use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;
 
 use crate::collaborators::share_request;
-use crate::expect_kind;
-use crate::helpers::{create_list, snapshot, spawn_app, spawn_app_with, AppOptions, TestUser};
+use crate::helpers::{create_list, snapshot, spawn_app, spawn_app_with, AppOptions};
 
 fn connection(list_id: &str, id: &str) -> PresenceRequest {
     PresenceRequest {
@@ -28,7 +28,7 @@ async fn user_with_two_tabs_joins_once_and_leaves_once() {
         .share_list(share_request(&list.id, &bob, "Viewer"))
         .await
         .expect("shared");
-    expect_kind!(events.expect(1).await.1, CollaboratorAdded);
+    expect_kind!(events.expect(1).await, CollaboratorAdded);
 
     let mut first_tab = connection(&list.id, "bob-tab-1");
     first_tab.avatar_url = Some("https://example.test/bob.png".into());
@@ -39,7 +39,7 @@ async fn user_with_two_tabs_joins_once_and_leaves_once() {
         .into_inner();
     assert_eq!(active.active_users.len(), 1);
     assert_eq!(active.active_users[0].id, bob.id.to_string());
-    let (envelope, kind) = events.expect(2).await;
+    let (envelope, kind) = events.expect_envelope(2).await;
     assert_eq!(
         envelope.except_user_id,
         Some(bob.id.to_string()),
@@ -66,7 +66,7 @@ async fn user_with_two_tabs_joins_once_and_leaves_once() {
         .enter_list(connection(&list.id, "ann-tab"))
         .await
         .expect("entered");
-    expect_kind!(events.expect(3).await.1, UserJoined);
+    expect_kind!(events.expect(3).await, UserJoined);
     guest
         .exit_list(connection(&list.id, "bob-tab-1"))
         .await
@@ -76,7 +76,7 @@ async fn user_with_two_tabs_joins_once_and_leaves_once() {
         .await
         .expect("left the other tab");
 
-    let (envelope, kind) = events.expect(4).await;
+    let (envelope, kind) = events.expect_envelope(4).await;
     let left = expect_kind!(kind, UserLeft);
     assert_eq!(
         (left.user_id, left.display_name),
@@ -171,9 +171,9 @@ async fn sweeper_removes_a_silent_connection_and_announces_user_left() {
         .enter_list(connection(&list.id, "silent"))
         .await
         .expect("entered");
-    expect_kind!(events.expect(1).await.1, UserJoined);
+    expect_kind!(events.expect(1).await, UserJoined);
 
-    let (envelope, kind) = events.expect(2).await;
+    let (envelope, kind) = events.expect_envelope(2).await;
     let left = expect_kind!(kind, UserLeft);
     assert_eq!(
         (left.user_id, left.list_id),

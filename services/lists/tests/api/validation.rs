@@ -3,10 +3,11 @@ use pulse_proto::lists::v1::{
     ItemPatch, ItemPosition, ListListsRequest, NewItem, PresenceRequest, ReorderItemsRequest,
     UpdateItemRequest, UpdateListRequest,
 };
+use pulse_testkit::TestUser;
 use tonic::{Code, Status};
 
 use crate::collaborators::share_request;
-use crate::helpers::{create_list, snapshot, spawn_app, TestUser};
+use crate::helpers::{create_list, snapshot, spawn_app};
 use crate::items::add_request;
 
 fn assert_invalid(status: Status, message: &str) {

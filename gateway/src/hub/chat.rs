@@ -1,0 +1,72 @@
+//! `/hubs/chat` (CONTRACT §3.3): every connection is in its user's chat
+//! group (joined on connect), where the coaching service delivers
+//! `ReceiveMessage`, `MessageRead` and `MessageDeleted`. Commands are
+//! forwarded to the service; `MessageSent` confirms a send to the calling
+//! connection only.
+
+use pulse_proto::coaching::v1::{
+    DeleteMessageRequest, GetConversationRequest, ListConversationsRequest, MarkAsReadRequest,
+    SendMessageRequest,
+};
+use serde_json::Value;
+
+use super::{result, worded_refusal, Arguments, Caller, HubError, Services};
+
+pub(super) async fn invoke(
+    services: &Services,
+    caller: &mut Caller,
+    target: &str,
+    args: Arguments,
+) -> Result<Option<Value>, HubError> {
+    let mut coaching = services.coaching.clone();
+    match target.to_ascii_lowercase().as_str() {
+        "sendmessage" => {
+            args.expect(2)?;
+            let request = SendMessageRequest {
+                recipient_id: args.id(0, "recipientId")?.to_string(),
+                message: args.object(1, "message")?,
+            };
+            let message = coaching
+                .send_message(caller.request(request))
+                .await
+                .map_err(worded_refusal)?
+                .into_inner();
+            caller.send("MessageSent", &message.id);
+            result(&message)
+        }
+        "markasread" => {
+            args.expect(1)?;
+            let request = MarkAsReadRequest {
+                message_id: args.id(0, "messageId")?.to_string(),
+            };
+            let message = coaching.mark_as_read(caller.request(request)).await;
+            result(&message.map_err(worded_refusal)?.into_inner())
+        }
+        "deletemessage" => {
+            args.expect(1)?;
+            let request = DeleteMessageRequest {
+                message_id: args.id(0, "messageId")?.to_string(),
+            };
+            let deleted = coaching.delete_message(caller.request(request)).await;
+            result(&deleted.map_err(worded_refusal)?.into_inner())
+        }
+        "getconversation" => {
+            args.expect(3)?;
+            let request = GetConversationRequest {
+                user_id: args.id(0, "userId")?.to_string(),
+                before: args.object(1, "before")?,
+                limit: args.object(2, "limit")?,
+            };
+            let page = coaching.get_conversation(caller.request(request)).await;
+            result(&page.map_err(worded_refusal)?.into_inner())
+        }
+        "getconversations" => {
+            args.expect(0)?;
+            let conversations = coaching
+                .list_conversations(caller.request(ListConversationsRequest {}))
+                .await;
+            result(&conversations.map_err(worded_refusal)?.into_inner())
+        }
+        _ => Err(HubError::UnknownMethod),
+    }
+}

@@ -1,0 +1,65 @@
+//! `/hubs/goals` (CONTRACT §3.3): every connection is in its user's goals
+//! group (joined on connect), where the coaching service delivers
+//! `GoalAssigned` to clients and `ClientProgressUpdate` to trainers.
+//! `GoalAssignmentSuccess` confirms an assignment to the calling connection
+//! only. Who may assign and record is the service's rule; its refusals
+//! carry the contract's texts.
+
+use pulse_proto::coaching::v1::{
+    AssignGoalRequest, GoalInput, ListGoalProgressRequest, ListGoalsRequest,
+    UpdateGoalProgressRequest,
+};
+use serde_json::Value;
+
+use super::{result, worded_refusal, Arguments, Caller, HubError, Services};
+
+pub(super) async fn invoke(
+    services: &Services,
+    caller: &mut Caller,
+    target: &str,
+    args: Arguments,
+) -> Result<Option<Value>, HubError> {
+    let mut coaching = services.coaching.clone();
+    match target.to_ascii_lowercase().as_str() {
+        "assigngoal" => {
+            args.expect(2)?;
+            let request = AssignGoalRequest {
+                client_id: args.id(0, "clientId")?.to_string(),
+                goal: Some(args.object::<GoalInput>(1, "goal")?),
+            };
+            let goal = coaching
+                .assign_goal(caller.request(request))
+                .await
+                .map_err(worded_refusal)?
+                .into_inner();
+            caller.send("GoalAssignmentSuccess", &goal.id);
+            result(&goal)
+        }
+        "updategoalprogress" => {
+            args.expect(3)?;
+            let request = UpdateGoalProgressRequest {
+                goal_id: args.id(0, "goalId")?.to_string(),
+                value: args.object(1, "value")?,
+                notes: args.object(2, "notes")?,
+            };
+            let progress = coaching.update_goal_progress(caller.request(request)).await;
+            result(&progress.map_err(worded_refusal)?.into_inner())
+        }
+        "getgoals" => {
+            args.expect(1)?;
+            let user_id: Option<String> = args.object(0, "userId")?;
+            let request = ListGoalsRequest { user_id };
+            let goals = coaching.list_goals(caller.request(request)).await;
+            result(&goals.map_err(worded_refusal)?.into_inner())
+        }
+        "getgoalprogress" => {
+            args.expect(1)?;
+            let request = ListGoalProgressRequest {
+                goal_id: args.id(0, "goalId")?.to_string(),
+            };
+            let progress = coaching.list_goal_progress(caller.request(request)).await;
+            result(&progress.map_err(worded_refusal)?.into_inner())
+        }
+        _ => Err(HubError::UnknownMethod),
+    }
+}

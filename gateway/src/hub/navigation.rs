@@ -1,0 +1,31 @@
+//! `/hubs/navigation-state` (CONTRACT §3.4): every connection of a virtual
+//! key is in the key's navigation group; `UpdateNavigation(state)` stores the
+//! state with the task service, whose `NavigationUpdated` reaches them all,
+//! the caller included.
+
+use pulse_proto::tasks::v1::{NavigationState, UpdateNavigationRequest};
+use serde_json::Value;
+
+use super::{result, Arguments, Caller, HubError, Services};
+
+pub(super) async fn invoke(
+    services: &Services,
+    caller: &mut Caller,
+    target: &str,
+    args: Arguments,
+) -> Result<Option<Value>, HubError> {
+    match target.to_ascii_lowercase().as_str() {
+        "updatenavigation" => {
+            args.expect(1)?;
+            let state: NavigationState = args.object(0, "state")?;
+            let request = UpdateNavigationRequest { state: Some(state) };
+            let stored = services
+                .tasks
+                .clone()
+                .update_navigation(caller.request(request))
+                .await?;
+            result(&stored.into_inner())
+        }
+        _ => Err(HubError::UnknownMethod),
+    }
+}

@@ -1,0 +1,70 @@
+//! Following one topic on the bus for as long as someone needs it: decoding,
+//! dropping duplicates by the group sequence, and resubscribing right after
+//! the last stream position seen when the bus ends a subscription (broker
+//! restart, network loss), so nothing is skipped or repeated.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use prost::Message;
+use pulse_bus::{Bus, Deliveries, StartAt, Topic};
+use pulse_proto::events::v1::{event::Kind, EventEnvelope};
+use tokio_util::sync::CancellationToken;
+
+/// Wait before resubscribing after the bus ended a subscription.
+const RESUBSCRIBE_DELAY: Duration = Duration::from_millis(500);
+
+/// Hands every new event of `topic` to `handle`, in order and once, until
+/// `cancel` fires. `deliveries` is the live subscription the caller opened
+/// (so the caller knows when it is live).
+pub(super) async fn follow(
+    bus: Bus,
+    topic: Topic,
+    mut deliveries: Deliveries,
+    cancel: CancellationToken,
+    mut handle: impl FnMut(&EventEnvelope, &Kind),
+) {
+    let mut last_stream_sequence = 0;
+    let mut last_group_sequence = 0;
+    loop {
+        let next = tokio::select! {
+            () = cancel.cancelled() => return,
+            next = deliveries.next() => next,
+        };
+        match next {
+            Some(Ok(delivery)) => {
+                last_stream_sequence = delivery.stream_sequence;
+                let envelope = match EventEnvelope::decode(delivery.payload.as_ref()) {
+                    Ok(envelope) => envelope,
+                    Err(error) => {
+                        tracing::error!(group = %topic, %error, "undecodable event dropped");
+                        continue;
+                    }
+                };
+                if envelope.sequence <= last_group_sequence {
+                    tracing::debug!(group = %topic, sequence = envelope.sequence, "duplicate event dropped");
+                    continue;
+                }
+                last_group_sequence = envelope.sequence;
+                match envelope.event.as_ref().and_then(|e| e.kind.as_ref()) {
+                    Some(kind) => handle(&envelope, kind),
+                    None => tracing::error!(group = %topic, "event without payload dropped"),
+                }
+                continue;
+            }
+            Some(Err(error)) => tracing::warn!(group = %topic, %error, "bus subscription failed"),
+            None => tracing::warn!(group = %topic, "bus subscription ended"),
+        }
+        deliveries = loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(RESUBSCRIBE_DELAY) => {}
+            }
+            let start = StartAt::StreamSequence(last_stream_sequence + 1);
+            match bus.subscribe(&topic, start).await {
+                Ok(deliveries) => break deliveries,
+                Err(error) => tracing::warn!(group = %topic, %error, "resubscribe failed"),
+            }
+        };
+    }
+}

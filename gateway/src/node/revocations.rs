@@ -1,0 +1,97 @@
+//! Virtual keys revoked while connections they authenticated are open. The
+//! task service publishes `VirtualKeyRevoked` to the `key-revocations` topic;
+//! every gateway follows it for its whole life and cancels the key's token,
+//! which ends each SignalR connection and gRPC stream authenticated by the key
+//! (new ones are refused by the task service itself).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use pulse_bus::{Bus, StartAt, Topic};
+use pulse_proto::events::v1::event::Kind;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::feed;
+
+/// Wait between attempts to follow the revocation topic.
+const FOLLOW_RETRY: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Default)]
+pub struct Revocations {
+    /// One token per key seen on this gateway; connections hold child tokens.
+    /// Entries stay for the gateway's life: there is one per tenant key, not
+    /// per connection.
+    keys: Mutex<HashMap<Uuid, CancellationToken>>,
+}
+
+impl Revocations {
+    fn keys(&self) -> MutexGuard<'_, HashMap<Uuid, CancellationToken>> {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Cancelled when `key_id` is revoked (at once if it already was).
+    pub fn watch(&self, key_id: Uuid) -> CancellationToken {
+        self.keys().entry(key_id).or_default().child_token()
+    }
+
+    /// Ends everything `key_id` authenticated on this gateway.
+    pub fn revoke(&self, key_id: Uuid) {
+        let token = self.keys().entry(key_id).or_default().clone();
+        if !token.is_cancelled() {
+            tracing::info!(virtual_key_id = %key_id, "virtual key revoked; closing its connections");
+            token.cancel();
+        }
+    }
+
+    /// Follows the revocation topic until `shutdown`, in the background. The
+    /// topic's stream may not exist yet (the task service creates it), so
+    /// subscribing is retried until it succeeds.
+    pub fn follow(self: &Arc<Self>, bus: Bus, shutdown: CancellationToken) {
+        let revocations = self.clone();
+        tokio::spawn(async move {
+            let topic = Topic::KeyRevocations;
+            let deliveries = loop {
+                match bus.subscribe(&topic, StartAt::New).await {
+                    Ok(deliveries) => break deliveries,
+                    Err(error) => {
+                        tracing::debug!(%error, "key revocations not followed yet; retrying");
+                        tokio::select! {
+                            () = shutdown.cancelled() => return,
+                            () = tokio::time::sleep(FOLLOW_RETRY) => {}
+                        }
+                    }
+                }
+            };
+            feed::follow(bus, topic, deliveries, shutdown, move |_, kind| {
+                if let Kind::VirtualKeyRevoked(revoked) = kind {
+                    match Uuid::parse_str(&revoked.virtual_key_id) {
+                        Ok(key_id) => revocations.revoke(key_id),
+                        Err(_) => tracing::error!(id = %revoked.virtual_key_id, "revocation of a malformed key id ignored"),
+                    }
+                }
+            })
+            .await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revoking_a_key_cancels_its_watchers_and_later_ones_only() {
+        let revocations = Revocations::default();
+        let (revoked, other) = (Uuid::new_v4(), Uuid::new_v4());
+        let before = revocations.watch(revoked);
+        let unrelated = revocations.watch(other);
+        revocations.revoke(revoked);
+        assert!(before.is_cancelled());
+        assert!(revocations.watch(revoked).is_cancelled());
+        assert!(!unrelated.is_cancelled());
+    }
+}

@@ -1,0 +1,78 @@
+//! A client that goes away without a goodbye (its network dropped) leaves nothing behind on the
+//! gateway: no group membership, no bus subscription, no connection task.
+
+use std::time::Duration;
+
+use pulse_gateway::node::NodeStats;
+use serde_json::json;
+
+use crate::{
+    create_list, follow_list,
+    helpers::{TestSuite, User},
+};
+
+/// How long the gateway may take to notice a client is gone and clean up.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Checks `holds` until it is true; the clean-up runs asynchronously after the drop, so it is
+/// polled, failing after [`WAIT`].
+async fn eventually(what: &str, holds: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !holds() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn stats(groups: usize, members: usize) -> NodeStats {
+    NodeStats { groups, members }
+}
+
+#[tokio::test]
+async fn a_websocket_client_dropped_without_a_close_leaves_no_member_group_or_connection() {
+    let suite = TestSuite::start().await;
+    let ann = User::new("Ann");
+    let mut phone = suite.connect(&ann).await;
+    let list_id = create_list(&mut phone, "Groceries").await;
+    phone.call("JoinList", json!([list_id])).await;
+    let mut laptop = suite.connect(&ann).await;
+    laptop.call("JoinList", json!([list_id])).await;
+    assert_eq!(suite.node_stats(), stats(1, 2));
+    assert_eq!(suite.open_connections(), 2);
+
+    // Dropping the client closes its TCP connection: no WebSocket close frame, no SignalR
+    // Close. Plain connections (no stateful reconnect) are not kept for a comeback.
+    drop(phone);
+    eventually("one member left", || {
+        suite.node_stats() == stats(1, 1) && suite.open_connections() == 1
+    })
+    .await;
+    drop(laptop);
+    eventually("nothing left", || {
+        suite.node_stats() == NodeStats::default() && suite.open_connections() == 0
+    })
+    .await;
+    suite.stop().await;
+}
+
+#[tokio::test]
+async fn a_grpc_subscriber_gone_leaves_no_member_or_group() {
+    let suite = TestSuite::start().await;
+    let ann = User::new("Ann");
+    let mut hub = suite.connect(&ann).await;
+    let list_id = create_list(&mut hub, "Groceries").await;
+
+    let stream = follow_list(&suite, &ann, &list_id).await;
+    // The subscription has joined its group by the time the call answers.
+    assert_eq!(suite.node_stats(), stats(1, 1));
+
+    drop(stream);
+    eventually("nothing left", || {
+        suite.node_stats() == NodeStats::default()
+    })
+    .await;
+    suite.stop().await;
+}

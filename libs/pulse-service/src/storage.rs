@@ -1,0 +1,137 @@
+//! What a service tells its callers when the database, not the request, is
+//! why a call failed.
+
+use tonic::Status;
+
+use crate::is_contention;
+
+/// A database failure, sorted by what the caller can do about it. Every
+/// service's error enum carries one (`Storage(#[from] StorageError)`) and
+/// maps it with `StorageError::into` in its own exhaustive match, so all
+/// services answer a lost race or an outage with the same code and text.
+///
+/// Neither variant's details reach the caller: SQL, constraint and table
+/// names are logged here and replaced by a fixed text.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// Lost a race with another transaction (deadlock or serialization
+    /// failure, see [`is_contention`]); nothing was changed and a retry is
+    /// expected to succeed, so the caller is told to retry (`ABORTED`).
+    #[error("concurrent update, retry: {0}")]
+    Contention(sqlx::Error),
+    /// Anything else the database reported: a bug, a corrupted row or an
+    /// outage (`INTERNAL`).
+    #[error("database: {0}")]
+    Database(sqlx::Error),
+}
+
+impl StorageError {
+    /// A stored name (a status, a role, a permission) the code does not know.
+    /// The table's CHECK constraint keeps such values out, so one showing up
+    /// means a corrupted database, reported as a database failure.
+    pub fn unknown_stored(what: &str, raw: &str) -> Self {
+        StorageError::Database(sqlx::Error::Decode(
+            format!("unknown stored {what} {raw:?}").into(),
+        ))
+    }
+}
+
+impl From<sqlx::Error> for StorageError {
+    fn from(error: sqlx::Error) -> Self {
+        if is_contention(&error) {
+            StorageError::Contention(error)
+        } else {
+            StorageError::Database(error)
+        }
+    }
+}
+
+impl From<StorageError> for Status {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::Contention(source) => {
+                tracing::warn!(error = %source, "transaction lost a race");
+                Status::aborted("concurrent update, please retry")
+            }
+            StorageError::Database(source) => {
+                tracing::error!(error = %source, "database failure");
+                Status::internal("internal error")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{borrow::Cow, error::Error as StdError, fmt};
+
+    use sqlx::error::{DatabaseError, ErrorKind};
+    use tonic::Code;
+
+    use super::*;
+
+    /// A PostgreSQL error as the driver would report it, with only a code.
+    #[derive(Debug)]
+    struct Postgres(&'static str);
+
+    impl fmt::Display for Postgres {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "SQLSTATE {}", self.0)
+        }
+    }
+
+    impl StdError for Postgres {}
+
+    impl DatabaseError for Postgres {
+        fn message(&self) -> &str {
+            "could not serialize access"
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn StdError + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Other
+        }
+    }
+
+    fn status(error: sqlx::Error) -> Status {
+        StorageError::from(error).into()
+    }
+
+    #[test]
+    fn database_details_never_reach_the_caller() {
+        let status = status(sqlx::Error::PoolTimedOut);
+        assert_eq!(status.code(), Code::Internal);
+        assert_eq!(status.message(), "internal error");
+    }
+
+    #[test]
+    fn lost_races_are_retryable() {
+        for code in ["40001", "40P01"] {
+            let status = status(sqlx::Error::Database(Box::new(Postgres(code))));
+            assert_eq!(status.code(), Code::Aborted, "{code}");
+            assert_eq!(status.message(), "concurrent update, please retry");
+        }
+        let other = status(sqlx::Error::Database(Box::new(Postgres("23505"))));
+        assert_eq!(other.code(), Code::Internal);
+    }
+
+    #[test]
+    fn an_unknown_stored_name_is_an_internal_error_naming_it_in_the_log() {
+        let error = StorageError::unknown_stored("session status", "Paused");
+        assert_eq!(
+            error.to_string(),
+            "database: error occurred while decoding: unknown stored session status \"Paused\""
+        );
+        assert_eq!(Status::from(error).message(), "internal error");
+    }
+}

@@ -1,0 +1,85 @@
+//! Validation of the free text users and services send. Messages are whole
+//! sentences naming the field, so the gateway can show them as-is.
+
+use crate::CoachingError;
+
+/// A required text: trimmed, non-empty, at most `max` characters.
+pub fn required(label: &str, value: &str, max: usize) -> Result<String, CoachingError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(CoachingError::Invalid(format!("{label} cannot be empty")));
+    }
+    check(label, trimmed, max)?;
+    Ok(trimmed.to_owned())
+}
+
+/// An optional text: trimmed; blank means absent.
+pub fn optional(
+    label: &str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>, CoachingError> {
+    let Some(value) = value else { return Ok(None) };
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    check(label, trimmed, max)?;
+    Ok(Some(trimmed.to_owned()))
+}
+
+/// At most `max` characters (not bytes), and no NUL, which PostgreSQL text
+/// cannot hold: refusing it here is a clear error instead of an internal one.
+pub fn check(label: &str, value: &str, max: usize) -> Result<(), CoachingError> {
+    if value.chars().count() > max {
+        return Err(CoachingError::Invalid(format!(
+            "{label} cannot exceed {max} characters"
+        )));
+    }
+    if value.contains('\0') {
+        return Err(CoachingError::Invalid(format!(
+            "{label} cannot contain NUL characters"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(result: Result<impl std::fmt::Debug, CoachingError>) -> String {
+        match result {
+            Err(CoachingError::Invalid(message)) => message,
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn required_text_is_trimmed_and_must_not_be_blank() {
+        assert_eq!(required("Title", " Hi ", 10).ok().as_deref(), Some("Hi"));
+        assert_eq!(
+            message(required("Title", " \t", 10)),
+            "Title cannot be empty"
+        );
+    }
+
+    #[test]
+    fn length_counts_characters_not_bytes() {
+        assert!(check("Notes", &"é".repeat(10), 10).is_ok());
+        assert_eq!(
+            message(check("Notes", &"a".repeat(11), 10)),
+            "Notes cannot exceed 10 characters"
+        );
+    }
+
+    #[test]
+    fn blank_optional_text_is_absent_and_nul_is_refused() {
+        assert_eq!(optional("Body", Some("  ".into()), 10).ok(), Some(None));
+        assert_eq!(optional("Body", None, 10).ok(), Some(None));
+        assert_eq!(
+            message(optional("Body", Some("a\0b".into()), 10)),
+            "Body cannot contain NUL characters"
+        );
+    }
+}

@@ -1,0 +1,78 @@
+//! Why a coaching call failed, and the one place that decides what the
+//! caller is told about it.
+
+use pulse_service::StorageError;
+use tonic::Status;
+
+/// A refused or failed call. Every variant except [`CoachingError::Storage`]
+/// carries a text for users: the gateway shows it as-is ("Not authorized
+/// to assign goals to this client").
+#[derive(Debug, thiserror::Error)]
+pub enum CoachingError {
+    /// The request is malformed or breaks a rule; nothing was changed.
+    #[error("{0}")]
+    Invalid(String),
+    /// The message, relationship or goal does not exist, or is not the
+    /// caller's to see.
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// The caller may not do this: wrong role, not their message or goal.
+    #[error("{0}")]
+    PermissionDenied(&'static str),
+    /// The thing to create is already there (a second open relationship).
+    #[error("{0}")]
+    AlreadyExists(&'static str),
+    /// The change does not fit the current state (accepting an invitation
+    /// that is no longer pending, ending what has ended).
+    #[error("{0}")]
+    Precondition(&'static str),
+    /// The database failed or lost a race with another transaction; what
+    /// the caller is told (retry, or "internal error") is decided in
+    /// `pulse-service`, alike for every service.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// So `?` works on queries; [`StorageError`] tells a lost race from any
+/// other failure.
+impl From<sqlx::Error> for CoachingError {
+    fn from(error: sqlx::Error) -> Self {
+        CoachingError::Storage(error.into())
+    }
+}
+
+impl From<CoachingError> for Status {
+    fn from(error: CoachingError) -> Self {
+        match error {
+            CoachingError::Invalid(message) => Status::invalid_argument(message),
+            CoachingError::NotFound(message) => Status::not_found(message),
+            CoachingError::PermissionDenied(message) => Status::permission_denied(message),
+            CoachingError::AlreadyExists(message) => Status::already_exists(message),
+            CoachingError::Precondition(message) => Status::failed_precondition(message),
+            CoachingError::Storage(error) => error.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::Code;
+
+    #[test]
+    fn refusals_keep_their_user_facing_text() {
+        let status = Status::from(CoachingError::PermissionDenied(
+            "Not authorized to assign goals to this client",
+        ));
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert_eq!(
+            status.message(),
+            "Not authorized to assign goals to this client"
+        );
+        let status = Status::from(CoachingError::Invalid("Message cannot be empty".into()));
+        assert_eq!(
+            (status.code(), status.message()),
+            (Code::InvalidArgument, "Message cannot be empty")
+        );
+    }
+}

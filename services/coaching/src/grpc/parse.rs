@@ -1,0 +1,76 @@
+//! Request fields into domain values. Each failure is
+//! `CoachingError::Invalid` naming the field as the client spelled it
+//! (camelCase), so the message can be shown unchanged.
+
+use pulse_auth::Identity;
+use pulse_proto::coaching::v1 as proto;
+use uuid::Uuid;
+
+use crate::domain::{Caller, NewGoal, Targets};
+use crate::CoachingError;
+
+/// A UUID field: `Invalid recipientId`.
+pub(super) fn id(field: &str, value: &str) -> Result<Uuid, CoachingError> {
+    Uuid::parse_str(value.trim()).map_err(|_| CoachingError::Invalid(format!("Invalid {field}")))
+}
+
+/// The caller: id, name and roles from the validated token only.
+pub(super) fn caller(identity: &Identity) -> Caller {
+    Caller {
+        id: identity.user_id,
+        name: identity.name.trim().to_owned(),
+        is_trainer: identity.has_role("trainer"),
+        is_internal: identity.has_role("service") || identity.has_role("admin"),
+    }
+}
+
+pub(super) fn new_goal(goal: Option<proto::GoalInput>) -> Result<NewGoal, CoachingError> {
+    let goal = goal.ok_or_else(|| CoachingError::Invalid("Goal is required".into()))?;
+    let targets = Targets {
+        calories: goal.target_calories,
+        protein_grams: goal.target_protein_grams,
+        carbs_grams: goal.target_carbs_grams,
+        fat_grams: goal.target_fat_grams,
+    };
+    NewGoal::new(&goal.r#type, targets, goal.target_date.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_ids_name_the_field() {
+        assert!(matches!(
+            id("recipientId", "bob"),
+            Err(CoachingError::Invalid(message)) if message == "Invalid recipientId"
+        ));
+        let bob = Uuid::new_v4();
+        assert_eq!(id("recipientId", &format!(" {bob} ")).ok(), Some(bob));
+    }
+
+    #[test]
+    fn roles_are_read_from_the_token() {
+        let identity = |roles: &[&str]| Identity {
+            user_id: Uuid::new_v4(),
+            name: " Tess ".into(),
+            roles: roles.iter().map(|role| (*role).to_owned()).collect(),
+            expires_at: 0,
+        };
+        let trainer = caller(&identity(&["Trainer"]));
+        assert!(trainer.is_trainer && !trainer.is_internal);
+        assert_eq!(trainer.name, "Tess");
+        assert!(caller(&identity(&["service"])).is_internal);
+        assert!(caller(&identity(&["admin"])).is_internal);
+        let nobody = caller(&identity(&[]));
+        assert!(!nobody.is_trainer && !nobody.is_internal);
+    }
+
+    #[test]
+    fn a_goal_is_required_to_assign_one() {
+        assert!(matches!(
+            new_goal(None),
+            Err(CoachingError::Invalid(message)) if message == "Goal is required"
+        ));
+    }
+}

@@ -1,0 +1,76 @@
+//! Building the service (database, migrations, listener) and running it
+//! (gRPC server and outbox relay) until told to stop. The parts every
+//! service shares are in `pulse-service`.
+
+use std::net::SocketAddr;
+
+use pulse_auth::JwtValidator;
+use pulse_bus::{Bus, StreamKind};
+use pulse_grpc::GrpcServer;
+use pulse_outbox::RelayConfig;
+use pulse_proto::coaching::v1::coaching_server::CoachingServer;
+use pulse_service::{CoreConfig, RunError, ServiceCore, StartupError};
+use sqlx::migrate::Migrator;
+use tokio_util::sync::CancellationToken;
+
+use crate::{grpc::CoachingService, store::Store, CoachingConfig};
+
+static MIGRATIONS: Migrator = sqlx::migrate!();
+
+/// The streams this service publishes into: one per kind of user group.
+const STREAMS: [StreamKind; 3] = [
+    StreamKind::Chat,
+    StreamKind::Goals,
+    StreamKind::Notifications,
+];
+
+/// A built, not yet running, coaching service: the database is migrated and
+/// the listener bound, so [`CoachingApp::local_addr`] is final.
+#[derive(Debug)]
+pub struct CoachingApp {
+    core: ServiceCore,
+    validator: JwtValidator,
+}
+
+impl CoachingApp {
+    /// Creates the database if missing, migrates it, prepares the outbox
+    /// tables and binds the listener. Takes the bus and validator already
+    /// built, so one process can share them between several services.
+    pub async fn build(
+        config: &CoachingConfig,
+        bus: Bus,
+        validator: JwtValidator,
+    ) -> Result<Self, StartupError> {
+        let core = ServiceCore::build(
+            CoreConfig {
+                name: "coaching",
+                addr: config.coaching_addr,
+                database_url: &config.coaching_database_url,
+                db_max_connections: config.coaching_db_max_connections,
+            },
+            &MIGRATIONS,
+            bus,
+            RelayConfig::new(STREAMS.to_vec(), config.event_retention),
+        )
+        .await?;
+        Ok(Self { core, validator })
+    }
+
+    /// The bound address (the real port when configured with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.core.local_addr()
+    }
+
+    /// Serves gRPC and runs the outbox relay until `shutdown` is cancelled
+    /// (or the server fails, which stops the relay). Events still in the
+    /// outbox stay there for the next start.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), RunError> {
+        let stop = shutdown.child_token();
+        let store = Store::new(self.core.pool().clone());
+        let server = GrpcServer::new().add_service(CoachingServer::new(CoachingService::new(
+            store,
+            self.validator,
+        )));
+        self.core.serve(server, Vec::new(), stop).await
+    }
+}

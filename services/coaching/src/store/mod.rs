@@ -1,0 +1,59 @@
+//! PostgreSQL access. Every command is one transaction that checks the
+//! rules against what it reads, applies the change and enqueues its events
+//! with `pulse_outbox::enqueue`, so a change and its events commit together.
+//!
+//! Races are settled by the database, never by a read-then-write check two
+//! calls could both pass: conditional updates (`... WHERE read_at IS NULL`)
+//! for read receipts and deletions, a unique index for open relationships,
+//! and row locks (`FOR UPDATE` to change a relationship, `FOR SHARE` to rely
+//! on one while assigning a goal or reporting progress).
+
+mod chat;
+mod goals;
+mod notifications;
+mod relationships;
+mod rows;
+
+use pulse_bus::Topic;
+use pulse_proto::events::v1::event::Kind;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::CoachingError;
+
+/// The service's database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    pub(crate) fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// Enqueues an event for one user's group in the caller's transaction. The
+/// events here go to everyone in the group: a user's other connections see
+/// what they did elsewhere.
+async fn emit(conn: &mut PgConnection, topic: Topic, event: Kind) -> Result<(), CoachingError> {
+    pulse_outbox::enqueue(conn, &topic, event, None).await?;
+    Ok(())
+}
+
+/// Enqueues one event for two users' groups of one kind (`group` is
+/// `Topic::Chat` or `Topic::Notifications`), smaller user id first. Each
+/// enqueue locks its group's sequence row until commit; taking the two in
+/// one order means two transactions announcing to the same pair (Ann and
+/// Bob deleting messages to each other) wait for each other instead of
+/// deadlocking.
+async fn emit_to_both(
+    conn: &mut PgConnection,
+    group: fn(Uuid) -> Topic,
+    users: (Uuid, Uuid),
+    event: Kind,
+) -> Result<(), CoachingError> {
+    let (first, second) = crate::domain::pair(users.0, users.1);
+    emit(conn, group(first), event.clone()).await?;
+    emit(conn, group(second), event).await
+}

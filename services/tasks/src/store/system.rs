@@ -1,0 +1,155 @@
+//! What producers report besides tasks and spend: provider health, rate
+//! limits, webhook deliveries, alerts and configuration changes. Each is one
+//! transaction with its event; health also keeps the provider's last status,
+//! so only a change is announced.
+
+use chrono::Utc;
+use pulse_bus::Topic;
+use uuid::Uuid;
+
+use super::{emit, Store};
+use crate::domain::{
+    ConfigurationChange, HealthStatus, Named, NewAlert, ProviderHealth, RateLimit, WebhookDelivery,
+};
+use crate::{events, TasksError};
+
+impl Store {
+    /// Stores the provider's status and, when it differs from the last one
+    /// (or is the first), emits `ProviderHealthChanged`. Returns whether it
+    /// did. Concurrent reports of one provider queue on its row, so the same
+    /// change is announced once.
+    pub(crate) async fn report_provider_health(
+        &self,
+        health: ProviderHealth,
+    ) -> Result<bool, TasksError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let first: Option<String> = sqlx::query_scalar(
+            "INSERT INTO provider_health (provider, status, message, updated_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (provider) DO NOTHING RETURNING provider",
+        )
+        .bind(&health.provider)
+        .bind(health.status.as_str())
+        .bind(&health.message)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let changed = if first.is_some() {
+            true
+        } else {
+            let stored: String = sqlx::query_scalar(
+                "SELECT status FROM provider_health WHERE provider = $1 FOR UPDATE",
+            )
+            .bind(&health.provider)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE provider_health SET status = $2, message = $3, updated_at = $4
+                 WHERE provider = $1",
+            )
+            .bind(&health.provider)
+            .bind(health.status.as_str())
+            .bind(&health.message)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            HealthStatus::from_stored(&stored) != Some(health.status)
+        };
+        if changed {
+            emit(
+                &mut tx,
+                Topic::System,
+                events::provider_health_changed(&health, now),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Stores the warning and emits `RateLimitWarning` to everyone.
+    pub(crate) async fn report_rate_limit(&self, limit: RateLimit) -> Result<(), TasksError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO rate_limit_warnings (id, provider, limit_type, usage_percent, message, reported_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(&limit.provider)
+        .bind(&limit.limit_type)
+        .bind(limit.usage_percent)
+        .bind(&limit.message)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        emit(
+            &mut tx,
+            Topic::System,
+            events::rate_limit_warning(&limit, now),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Emits `WebhookDelivered` or `WebhookFailed` to the key's webhook
+    /// group; `NotFound` if there is no such key.
+    pub(crate) async fn report_webhook(&self, delivery: WebhookDelivery) -> Result<(), TasksError> {
+        let mut tx = self.pool.begin().await?;
+        let known: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM virtual_keys WHERE id = $1 FOR KEY SHARE")
+                .bind(delivery.virtual_key_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if known.is_none() {
+            return Err(TasksError::NotFound("virtual key not found"));
+        }
+        emit(
+            &mut tx,
+            Topic::Webhooks(delivery.virtual_key_id),
+            events::webhook(&delivery, Utc::now()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores the alert and emits `SystemAlert` to the admins; returns its id.
+    pub(crate) async fn raise_alert(&self, alert: NewAlert) -> Result<Uuid, TasksError> {
+        let id = Uuid::new_v4();
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO system_alerts (id, severity, component, message, raised_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(alert.severity.as_str())
+        .bind(&alert.component)
+        .bind(&alert.message)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        emit(&mut tx, Topic::Admin, events::system_alert(id, &alert, now)).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Emits `ConfigurationChanged` to the admins. The setting lives
+    /// elsewhere; only the announcement is this service's.
+    pub(crate) async fn report_configuration_change(
+        &self,
+        change: ConfigurationChange,
+    ) -> Result<(), TasksError> {
+        let mut tx = self.pool.begin().await?;
+        emit(
+            &mut tx,
+            Topic::Admin,
+            events::configuration_changed(&change, Utc::now()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,151 @@
+//! Tasks and media requests: created and read by their key's client,
+//! moved by producer reports; and the key's navigation state.
+
+use chrono::Utc;
+use pulse_bus::Topic;
+use uuid::Uuid;
+
+use super::rows::{convert, TaskRow, TASK_COLUMNS};
+use super::{emit, Store};
+use crate::domain::{Named, Navigation, NewTask, Report, Task, TaskKind, TaskStatus};
+use crate::{events, TasksError};
+
+const NOT_FOUND: TasksError = TasksError::NotFound("task not found");
+
+impl Store {
+    /// Creates a Pending task at 0 % owned by the key. No event: nobody can
+    /// follow a task before it exists.
+    pub(crate) async fn create_task(
+        &self,
+        virtual_key_id: Uuid,
+        new: NewTask,
+    ) -> Result<Task, TasksError> {
+        let now = Utc::now();
+        let sql = format!(
+            "INSERT INTO tasks (id, virtual_key_id, kind, task_type, status, percentage, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $6) RETURNING {TASK_COLUMNS}"
+        );
+        let row: TaskRow = sqlx::query_as(&sql)
+            .bind(Uuid::new_v4())
+            .bind(virtual_key_id)
+            .bind(new.kind.as_str())
+            .bind(&new.task_type)
+            .bind(TaskStatus::Pending.as_str())
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_into()
+    }
+
+    /// One of the key's tasks; another key's task is as unknown as a
+    /// missing one, so ids cannot be probed.
+    pub(crate) async fn get_task(
+        &self,
+        virtual_key_id: Uuid,
+        task_id: Uuid,
+    ) -> Result<Task, TasksError> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND virtual_key_id = $2");
+        let row: Option<TaskRow> = sqlx::query_as(&sql)
+            .bind(task_id)
+            .bind(virtual_key_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.ok_or(NOT_FOUND)?.try_into()
+    }
+
+    /// The key's tasks (of one kind, if given), newest first.
+    pub(crate) async fn list_tasks(
+        &self,
+        virtual_key_id: Uuid,
+        kind: Option<TaskKind>,
+    ) -> Result<Vec<Task>, TasksError> {
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM tasks
+             WHERE virtual_key_id = $1 AND ($2::text IS NULL OR kind = $2)
+             ORDER BY created_at DESC, id"
+        );
+        let rows: Vec<TaskRow> = sqlx::query_as(&sql)
+            .bind(virtual_key_id)
+            .bind(kind.map(Named::as_str))
+            .fetch_all(&self.pool)
+            .await?;
+        convert(rows)
+    }
+
+    /// Applies a producer's report under the task's row lock and emits its
+    /// event. A report that changes nothing (finished task, progress not
+    /// forward, second start) returns the task as stored, silently.
+    pub(crate) async fn report_task(
+        &self,
+        task_id: Uuid,
+        report: Report,
+    ) -> Result<Task, TasksError> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 FOR UPDATE");
+        let row: Option<TaskRow> = sqlx::query_as(&sql)
+            .bind(task_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let task = Task::try_from(row.ok_or(NOT_FOUND)?)?;
+        let now = Utc::now();
+        let Some(next) = task.after(&report, now) else {
+            return Ok(task);
+        };
+        let sql = format!(
+            "UPDATE tasks SET status = $2, percentage = $3, message = $4, result = $5, error = $6,
+                 updated_at = $7
+             WHERE id = $1 RETURNING {TASK_COLUMNS}"
+        );
+        let row: TaskRow = sqlx::query_as(&sql)
+            .bind(task_id)
+            .bind(next.status.as_str())
+            .bind(next.percentage)
+            .bind(&next.message)
+            .bind(&next.result)
+            .bind(&next.error)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        let updated = Task::try_from(row)?;
+        emit(
+            &mut tx,
+            events::task_topic(&updated),
+            events::task_reported(&updated, &report, now),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Stores the key's navigation state and emits `NavigationUpdated` to the
+    /// key's navigation group.
+    pub(crate) async fn update_navigation(
+        &self,
+        virtual_key_id: Uuid,
+        state: Navigation,
+    ) -> Result<Navigation, TasksError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO navigation_states (virtual_key_id, route, conversation_id, title, updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (virtual_key_id) DO UPDATE
+                 SET route = $2, conversation_id = $3, title = $4, updated_at = $5",
+        )
+        .bind(virtual_key_id)
+        .bind(&state.route)
+        .bind(&state.conversation_id)
+        .bind(&state.title)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        emit(
+            &mut tx,
+            Topic::Navigation(virtual_key_id),
+            events::navigation_updated(virtual_key_id, &state, now),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(state)
+    }
+}
