@@ -134,3 +134,33 @@ test('a key follows its own task over a gRPC stream, and not another key\'s', as
     stranger.stop();
   }
 });
+
+test('gRPC follows of the system and admin groups are authorized like their hubs', async () => {
+  const key = await createKey(suite, `key ${tag()}`);
+  const subscribe = (follow) => ['-d', JSON.stringify({ follows: [follow] }), suite.gatewayGrpc, 'pulse.gateway.v1.Subscriptions/Subscribe'];
+
+  const keyOnAdmin = grpcurlStream(subscribe({ admin: true }), key.secret);
+  const jwtOnSystem = grpcurlStream(subscribe({ system: true, afterSequence: 0 }), suite.token(newUser('Uma')));
+  const masterOnAdmin = grpcurlStream(subscribe({ admin: true, afterSequence: 0 }), suite.masterKey);
+  try {
+    assert.match(await keyOnAdmin.ended(5_000), /PermissionDenied[\s\S]*Access denied/);
+    const provider = `provider-${tag()}`;
+    await produce(suite, 'ReportProviderHealth', { provider, status: 'Unhealthy' });
+    await produce(suite, 'RaiseSystemAlert', { severity: 'Warning', component: provider, message: 'queue depth rising' });
+
+    let health;
+    do {
+      health = await jwtOnSystem.next();
+    } while (health.event.event.providerHealthChanged?.provider !== provider);
+    assert.equal(health.event.group, 'system-notifications');
+    assert.equal(health.event.event.providerHealthChanged.provider, provider);
+    let alert;
+    do {
+      alert = await masterOnAdmin.next();
+    } while (alert.event.event.systemAlert?.component !== provider);
+    assert.equal(alert.event.group, 'admin');
+    assert.equal(alert.event.event.systemAlert.component, provider);
+  } finally {
+    for (const stream of [keyOnAdmin, jwtOnSystem, masterOnAdmin]) stream.stop();
+  }
+});
