@@ -19,7 +19,7 @@ use pulse_proto::gateway::v1::subscriptions_server::SubscriptionsServer;
 use crate::{
     config::GatewayConfig,
     hub::Services,
-    node::{Node, Revocations},
+    node::{Node, OpenCount, Revocations},
     principal::Authenticator,
     session::Registry,
     streams::SubscriptionService,
@@ -81,7 +81,7 @@ impl GatewayApp {
                     source,
                 })?;
         let shutdown = CancellationToken::new();
-        let state = AppState {
+        let mut state = AppState {
             registry: Arc::new(Registry::default()),
             services: Services {
                 node: Arc::new(Node::new(bus.clone(), shutdown.clone())),
@@ -103,6 +103,7 @@ impl GatewayApp {
             max_frame_bytes: config.max_message_size.max(64 * 1024) * 4,
             poll_timeout: config.long_poll_timeout,
             stateful_reconnect: config.stateful_reconnect,
+            grpc_streams: OpenCount::default(),
         };
         let subscriptions = SubscriptionService::new(
             state.services.clone(),
@@ -111,6 +112,7 @@ impl GatewayApp {
             config.streams(),
             state.shutdown.clone(),
         );
+        state.grpc_streams = subscriptions.open_streams();
         state
             .services
             .revocations

@@ -32,24 +32,18 @@ async fn suite(args: SuiteArgs) -> anyhow::Result<()> {
     let _telemetry = pulse_telemetry::init("pulse-suite", args.common.telemetry.log_format);
     let (bus, validator) = connect(&args.common).await?;
     let master_key = args.common.master_key.master_key().context("master key")?;
-    let mut lists_config = args.lists.clone();
-    lists_config.event_retention = args.common.bus.event_retention;
-    let lists = ListsApp::build(&lists_config, bus.clone(), validator.clone())
+    let retention = args.common.bus.event_retention;
+    let lists = ListsApp::build(&args.lists, bus.clone(), retention, validator.clone())
         .await
         .context("starting the shopping-list service")?;
-    let mut lean_coffee_config = args.lean_coffee.clone();
-    lean_coffee_config.event_retention = args.common.bus.event_retention;
-    let lean_coffee = LeanCoffeeApp::build(&lean_coffee_config, bus.clone(), validator.clone())
-        .await
-        .context("starting the Lean Coffee service")?;
-    let mut coaching_config = args.coaching.clone();
-    coaching_config.event_retention = args.common.bus.event_retention;
-    let coaching = CoachingApp::build(&coaching_config, bus.clone(), validator.clone())
+    let lean_coffee =
+        LeanCoffeeApp::build(&args.lean_coffee, bus.clone(), retention, validator.clone())
+            .await
+            .context("starting the Lean Coffee service")?;
+    let coaching = CoachingApp::build(&args.coaching, bus.clone(), retention, validator.clone())
         .await
         .context("starting the coaching service")?;
-    let mut tasks_config = args.tasks.clone();
-    tasks_config.event_retention = args.common.bus.event_retention;
-    let tasks = TasksApp::build(&tasks_config, bus.clone(), master_key.clone())
+    let tasks = TasksApp::build(&args.tasks, bus.clone(), retention, master_key.clone())
         .await
         .context("starting the task-notification service")?;
     let mut gateway_config = args.gateway.clone();
@@ -88,9 +82,8 @@ async fn suite(args: SuiteArgs) -> anyhow::Result<()> {
 async fn lists(args: ListsArgs) -> anyhow::Result<()> {
     let _telemetry = pulse_telemetry::init("pulse-lists", args.common.telemetry.log_format);
     let (bus, validator) = connect(&args.common).await?;
-    let mut config = args.lists.clone();
-    config.event_retention = args.common.bus.event_retention;
-    let app = ListsApp::build(&config, bus, validator)
+    let retention = args.common.bus.event_retention;
+    let app = ListsApp::build(&args.lists, bus, retention, validator)
         .await
         .context("starting the shopping-list service")?;
     ready(&[("lists", app.local_addr().to_string())]);
@@ -102,9 +95,8 @@ async fn lists(args: ListsArgs) -> anyhow::Result<()> {
 async fn lean_coffee(args: LeanCoffeeArgs) -> anyhow::Result<()> {
     let _telemetry = pulse_telemetry::init("pulse-lean-coffee", args.common.telemetry.log_format);
     let (bus, validator) = connect(&args.common).await?;
-    let mut config = args.lean_coffee.clone();
-    config.event_retention = args.common.bus.event_retention;
-    let app = LeanCoffeeApp::build(&config, bus, validator)
+    let retention = args.common.bus.event_retention;
+    let app = LeanCoffeeApp::build(&args.lean_coffee, bus, retention, validator)
         .await
         .context("starting the Lean Coffee service")?;
     ready(&[("leanCoffee", app.local_addr().to_string())]);
@@ -116,9 +108,8 @@ async fn lean_coffee(args: LeanCoffeeArgs) -> anyhow::Result<()> {
 async fn coaching(args: CoachingArgs) -> anyhow::Result<()> {
     let _telemetry = pulse_telemetry::init("pulse-coaching", args.common.telemetry.log_format);
     let (bus, validator) = connect(&args.common).await?;
-    let mut config = args.coaching.clone();
-    config.event_retention = args.common.bus.event_retention;
-    let app = CoachingApp::build(&config, bus, validator)
+    let retention = args.common.bus.event_retention;
+    let app = CoachingApp::build(&args.coaching, bus, retention, validator)
         .await
         .context("starting the coaching service")?;
     ready(&[("coaching", app.local_addr().to_string())]);
@@ -138,9 +129,8 @@ async fn tasks(args: TasksArgs) -> anyhow::Result<()> {
         .connect()
         .await
         .context("connecting to NATS")?;
-    let mut config = args.tasks.clone();
-    config.event_retention = args.common.bus.event_retention;
-    let app = TasksApp::build(&config, bus, master_key)
+    let retention = args.common.bus.event_retention;
+    let app = TasksApp::build(&args.tasks, bus, retention, master_key)
         .await
         .context("starting the task-notification service")?;
     ready(&[("tasks", app.local_addr().to_string())]);

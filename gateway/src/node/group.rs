@@ -1,5 +1,5 @@
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex, MutexGuard},
 };
 
@@ -8,7 +8,7 @@ use pulse_proto::events::v1::{event::Kind, EventEnvelope};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{feed, EncodedEvent, Frame, Member};
+use super::{feed, metrics::Counters, EncodedEvent, Frame, Member};
 
 /// The members of one group on this gateway and the state of its feed.
 #[derive(Debug)]
@@ -19,15 +19,18 @@ pub(super) struct Group {
     /// subscription instead of creating several.
     subscribed: tokio::sync::Mutex<bool>,
     cancel: CancellationToken,
+    /// The node's: deliveries are added here.
+    counters: Arc<Counters>,
 }
 
 impl Group {
-    pub(super) fn new(topic: Topic, cancel: CancellationToken) -> Self {
+    pub(super) fn new(topic: Topic, cancel: CancellationToken, counters: Arc<Counters>) -> Self {
         Self {
             topic,
             members: Mutex::default(),
             subscribed: tokio::sync::Mutex::new(false),
             cancel,
+            counters,
         }
     }
 
@@ -36,6 +39,7 @@ impl Group {
     }
 
     pub(super) fn insert(&self, member: Member) {
+        member.outbound.meter(&self.counters);
         self.members().insert(member.connection_id.clone(), member);
     }
 
@@ -52,6 +56,18 @@ impl Group {
 
     pub(super) fn len(&self) -> usize {
         self.members().len()
+    }
+
+    /// Members, and bytes waiting in the queues of those whose queue is not in `seen` yet (a
+    /// connection in several groups has one queue).
+    pub(super) fn tally(&self, seen: &mut HashSet<usize>) -> (usize, usize) {
+        let members = self.members();
+        let bytes = members
+            .values()
+            .filter(|member| seen.insert(member.outbound.queue_id()))
+            .map(|member| member.outbound.queued_bytes())
+            .sum();
+        (members.len(), bytes)
     }
 
     pub(super) fn close(&self) {
@@ -83,6 +99,7 @@ impl Group {
         let revoked = parse_user(pulse_proto::revoked_member(kind));
         let mut frames: Vec<(&'static str, Option<Frame>)> = Vec::with_capacity(2);
         let mut members = self.members();
+        let mut delivered = 0;
         for member in members.values() {
             if except == Some(member.user_id) {
                 continue;
@@ -98,9 +115,12 @@ impl Group {
             };
             if let Some(frame) = frame {
                 // An overflowing connection closes itself; others go on.
-                let _ = member.outbound.send(frame);
+                if member.outbound.send(frame).is_ok() {
+                    delivered += 1;
+                }
             }
         }
+        self.counters.delivered(delivered);
         if let Some(user) = revoked {
             members.retain(|_, member| member.user_id != user);
         }

@@ -11,6 +11,7 @@ mod encoder;
 mod feed;
 mod group;
 mod history;
+mod metrics;
 mod outbound;
 mod revocations;
 
@@ -26,10 +27,13 @@ use uuid::Uuid;
 
 pub use encoder::{EncodedEvent, EventEncoder};
 pub use history::{read as read_history, History, HistoryCursor, HistoryError, ResetReason};
+pub use metrics::NodeMetrics;
+pub(crate) use metrics::{OpenCount, Opened};
 pub use outbound::{outbound, Frame, Outbound, OutboundReceiver};
 pub use revocations::Revocations;
 
 use group::Group;
+use metrics::Counters;
 
 #[cfg(test)]
 mod tests;
@@ -77,6 +81,8 @@ pub struct Node {
     bus: Bus,
     groups: Mutex<HashMap<Topic, Arc<Group>>>,
     shutdown: CancellationToken,
+    /// Deliveries and slow consumers, for the metrics endpoint (see [`Node::metrics`]).
+    counters: Arc<Counters>,
 }
 
 impl Node {
@@ -85,6 +91,7 @@ impl Node {
             bus,
             groups: Mutex::default(),
             shutdown,
+            counters: Arc::default(),
         }
     }
 
@@ -100,7 +107,10 @@ impl Node {
             let mut groups = self.groups();
             let group = groups
                 .entry(topic)
-                .or_insert_with(|| Arc::new(Group::new(topic, self.shutdown.child_token())))
+                .or_insert_with(|| {
+                    let cancel = self.shutdown.child_token();
+                    Arc::new(Group::new(topic, cancel, self.counters.clone()))
+                })
                 .clone();
             group.insert(member);
             group

@@ -7,14 +7,15 @@
 //! of slowing down the fan-out or growing memory without bound.
 
 use std::sync::{
-    atomic::{AtomicUsize, Ordering},
-    Arc,
+    atomic::{AtomicBool, AtomicUsize, Ordering},
+    Arc, OnceLock,
 };
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::metrics::Counters;
 use crate::protocol::TransferFormat;
 
 /// One transport message: a complete, already framed hub message or several.
@@ -61,11 +62,23 @@ pub enum Overflow {
     Closed,
 }
 
+/// What both halves of a queue share.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Bytes queued and not yet taken by the writer.
+    queued: AtomicUsize,
+    /// Set by the first refused send, so the overflow is counted once.
+    overflowed: AtomicBool,
+    /// The node's counters, set when the connection first joins a group (the node meters the
+    /// queues of its members).
+    counters: OnceLock<Arc<Counters>>,
+}
+
 /// The sending half, cloned into every group the connection joins.
 #[derive(Debug, Clone)]
 pub struct Outbound {
     tx: mpsc::UnboundedSender<Frame>,
-    queued: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
     limit: usize,
     overflowed: CancellationToken,
 }
@@ -74,21 +87,21 @@ pub struct Outbound {
 #[derive(Debug)]
 pub struct OutboundReceiver {
     rx: mpsc::UnboundedReceiver<Frame>,
-    queued: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
 }
 
 /// A queue that holds at most `limit_bytes` of frames not yet written.
 pub fn outbound(limit_bytes: usize) -> (Outbound, OutboundReceiver) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let queued = Arc::new(AtomicUsize::new(0));
+    let shared = Arc::new(Shared::default());
     (
         Outbound {
             tx,
-            queued: queued.clone(),
+            shared: shared.clone(),
             limit: limit_bytes,
             overflowed: CancellationToken::new(),
         },
-        OutboundReceiver { rx, queued },
+        OutboundReceiver { rx, shared },
     )
 }
 
@@ -100,25 +113,53 @@ impl Outbound {
         if self.overflowed.is_cancelled() {
             return Err(Overflow::QueueFull);
         }
+        let queued = &self.shared.queued;
         let size = frame.len();
-        let before = self.queued.fetch_add(size, Ordering::AcqRel);
+        let before = queued.fetch_add(size, Ordering::AcqRel);
         if before + size > self.limit && before > 0 {
-            self.queued.fetch_sub(size, Ordering::AcqRel);
-            self.overflowed.cancel();
+            queued.fetch_sub(size, Ordering::AcqRel);
+            self.overflow();
             return Err(Overflow::QueueFull);
         }
         self.tx.send(frame).map_err(|_| {
-            self.queued.fetch_sub(size, Ordering::AcqRel);
+            queued.fetch_sub(size, Ordering::AcqRel);
             Overflow::Closed
         })
+    }
+
+    /// Marks the queue overflowed; the first time, the node (if the connection is a member)
+    /// counts a slow consumer.
+    fn overflow(&self) {
+        if !self.shared.overflowed.swap(true, Ordering::Relaxed) {
+            if let Some(counters) = self.shared.counters.get() {
+                counters.slow_consumer();
+            }
+        }
+        self.overflowed.cancel();
+    }
+
+    /// Has the node's `counters` count this queue's overflow (the first call wins; a connection
+    /// joins only one node).
+    pub(super) fn meter(&self, counters: &Arc<Counters>) {
+        let _ = self.shared.counters.set(counters.clone());
+    }
+
+    /// Identifies the queue: the same for every clone of this sender.
+    pub(super) fn queue_id(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
+    }
+
+    /// Bytes queued and not yet taken by the writer.
+    pub(super) fn queued_bytes(&self) -> usize {
+        self.shared.queued.load(Ordering::Relaxed)
     }
 
     /// Queues the last frame of a connection (its Close) regardless of the
     /// budget: it is small, and the client should learn why it was closed.
     pub fn send_final(&self, frame: Frame) {
-        self.queued.fetch_add(frame.len(), Ordering::AcqRel);
+        self.shared.queued.fetch_add(frame.len(), Ordering::AcqRel);
         if self.tx.send(frame).is_err() {
-            self.queued.store(0, Ordering::Release);
+            self.shared.queued.store(0, Ordering::Release);
         }
     }
 
@@ -132,7 +173,7 @@ impl OutboundReceiver {
     /// The next frame to write; `None` once every sender is gone.
     pub async fn recv(&mut self) -> Option<Frame> {
         let frame = self.rx.recv().await?;
-        self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
+        self.shared.queued.fetch_sub(frame.len(), Ordering::AcqRel);
         Some(frame)
     }
 
@@ -141,14 +182,14 @@ impl OutboundReceiver {
     /// flushed with it.
     pub fn try_recv(&mut self) -> Option<Frame> {
         let frame = self.rx.try_recv().ok()?;
-        self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
+        self.shared.queued.fetch_sub(frame.len(), Ordering::AcqRel);
         Some(frame)
     }
 
     /// Bytes queued and not yet taken by the writer.
     #[cfg(test)]
     pub fn queued_bytes(&self) -> usize {
-        self.queued.load(Ordering::Acquire)
+        self.shared.queued.load(Ordering::Acquire)
     }
 }
 

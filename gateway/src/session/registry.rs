@@ -288,7 +288,83 @@ impl Registry {
     pub fn len(&self) -> usize {
         self.entries().len()
     }
+
+    /// Connections running now, counted per hub and transport (pairs with none are left out).
+    /// Negotiations no transport took yet have no transport and are not counted; neither is an
+    /// ended long-polling connection whose last poll is still to come. Walks the table under its
+    /// lock: meant for a scrape every few seconds, not for every request.
+    pub fn open_connections(&self) -> Vec<(HubKind, TransportType, usize)> {
+        let mut counts: Vec<(HubKind, TransportType, usize)> = Vec::new();
+        for entry in self.entries().values() {
+            let State::Attached { transport, link } = &entry.state else {
+                continue;
+            };
+            if link.is_ended() {
+                continue;
+            }
+            match counts
+                .iter_mut()
+                .find(|(hub, bound, _)| *hub == entry.hub && bound == transport)
+            {
+                Some((_, _, count)) => *count += 1,
+                None => counts.push((entry.hub, *transport, 1)),
+            }
+        }
+        counts
+    }
 }
 
 #[cfg(test)]
 mod tests;
+
+/// What `open_connections` counts (the other registry tests are in `registry/tests.rs`).
+#[cfg(test)]
+mod open_connection_tests {
+    use super::*;
+
+    #[test]
+    fn running_connections_are_counted_per_hub_and_transport() {
+        let registry = Registry::default();
+        let ann = Identity {
+            user_id: Uuid::new_v4(),
+            name: "Ann".into(),
+            roles: vec![],
+            expires_at: i64::MAX,
+        };
+        let start = |hub, transport| {
+            let token = registry
+                .negotiate(hub, &ann, NegotiateVersion::V1, false)
+                .token;
+            registry
+                .attach(&token, hub, &ann, transport, |s| {
+                    Link::unconnected(s.stateful)
+                })
+                .expect("starts");
+            token
+        };
+        let first = start(HubKind::ShoppingList, TransportType::WebSockets);
+        start(HubKind::ShoppingList, TransportType::WebSockets);
+        start(HubKind::Chat, TransportType::LongPolling);
+        // Negotiated only: no transport yet, not counted.
+        registry.negotiate(HubKind::Chat, &ann, NegotiateVersion::V1, false);
+
+        let mut open = registry.open_connections();
+        open.sort_by_key(|(hub, _, _)| hub.name());
+        assert_eq!(
+            open,
+            [
+                (HubKind::Chat, TransportType::LongPolling, 1),
+                (HubKind::ShoppingList, TransportType::WebSockets, 2),
+            ]
+        );
+        registry.remove(&first);
+        assert_eq!(
+            registry
+                .open_connections()
+                .iter()
+                .map(|c| c.2)
+                .sum::<usize>(),
+            2
+        );
+    }
+}

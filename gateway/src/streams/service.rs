@@ -27,7 +27,7 @@ use super::{
 };
 use crate::{
     hub::{authorize, HubError, OnBehalf, Requester, Services, ACCESS_DENIED},
-    node::{outbound, Frame, Member, Outbound, OutboundReceiver},
+    node::{outbound, Frame, Member, OpenCount, Opened, Outbound, OutboundReceiver},
     principal::{AuthFailure, Authenticator},
 };
 
@@ -53,6 +53,8 @@ pub struct SubscriptionService {
     /// Cancelled when the gateway stops: streams end (resumably) instead of
     /// holding the shutdown open.
     shutdown: CancellationToken,
+    /// Subscriptions running now, for the metrics endpoint.
+    open: OpenCount,
 }
 
 impl SubscriptionService {
@@ -69,7 +71,13 @@ impl SubscriptionService {
             authenticator,
             config,
             shutdown,
+            open: OpenCount::default(),
         }
+    }
+
+    /// Counts the subscriptions running now (each until its task ends, however it ends).
+    pub(crate) fn open_streams(&self) -> OpenCount {
+        self.open.clone()
     }
 }
 
@@ -141,6 +149,7 @@ impl Subscriptions for SubscriptionService {
             overflow: frames_tx,
             sink: Sink(tx),
             last_word,
+            _open: self.open.open(),
         };
         tokio::spawn(stream.run(frames).instrument(span));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
@@ -190,6 +199,8 @@ struct Subscription {
     overflow: Outbound,
     sink: Sink,
     last_word: mpsc::OwnedPermit<Result<SubscriptionMessage, Status>>,
+    /// Counts this subscription as open until it is dropped.
+    _open: Opened,
 }
 
 impl Subscription {

@@ -3,6 +3,7 @@
 
 mod credentials;
 mod long_polling;
+mod metrics;
 mod negotiate;
 mod router;
 mod sends;

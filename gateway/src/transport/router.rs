@@ -18,12 +18,13 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::{
     credentials::{authenticate, Credential},
-    long_polling,
+    long_polling, metrics,
     negotiate::negotiate,
     sends, sse, websocket,
 };
 use crate::{
     hub::{HubKind, Services},
+    node::OpenCount,
     principal::Authenticator,
     protocol::{query_value, TransportType},
     session::{AttachError, Connection, Link, Registry, SessionConfig, Starting},
@@ -47,6 +48,8 @@ pub struct AppState {
     pub poll_timeout: Duration,
     /// Whether stateful reconnect is offered to clients that ask for it.
     pub stateful_reconnect: bool,
+    /// gRPC subscriptions open, shown by `/metrics`.
+    pub grpc_streams: OpenCount,
 }
 
 /// The gateway's routes. `cors_origins`: empty for same-origin only; `*` mirrors any origin
@@ -68,6 +71,8 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
     }
     let router = router
         .route("/health", get(|| async { "ok" }))
+        // Counts only, no credential needed (like `/health`).
+        .route("/metrics", get(metrics::metrics))
         .with_state(state);
     match cors(cors_origins) {
         Some(cors) => router.layer(cors),

@@ -144,9 +144,14 @@ impl TestSuite {
         ])
         .config;
         let service_validator = service_validator.unwrap_or_else(|| validator.clone());
-        let lists = ListsApp::build(&lists_config, bus.clone(), service_validator)
-            .await
-            .expect("lists service starts");
+        let lists = ListsApp::build(
+            &lists_config,
+            bus.clone(),
+            pulse_testkit::EVENT_RETENTION,
+            service_validator,
+        )
+        .await
+        .expect("lists service starts");
         let lists_addr = lists.local_addr();
         let stop = CancellationToken::new();
         let lists_task = tokio::spawn({

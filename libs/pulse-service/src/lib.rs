@@ -9,6 +9,8 @@
 //! * [`StorageError`] is what every service's error enum carries for
 //!   database failures, and the one place that decides what callers are
 //!   told about them (retry after a lost race, "internal error" otherwise);
+//! * [`reject_nul`] refuses client text PostgreSQL cannot store, with the
+//!   same message in every service;
 //! * [`every`] runs a periodic job (sweepers), [`stop_on_signal`] turns
 //!   SIGINT/SIGTERM into a cancellation, [`is_contention`] classifies lost
 //!   races, and [`timestamp`] is the one timestamp format clients see.
@@ -18,12 +20,14 @@ mod periodic;
 mod runtime;
 mod signal;
 mod storage;
+mod text;
 
 pub use database::is_contention;
 pub use periodic::every;
-pub use runtime::{CoreConfig, RunError, ServiceCore, StartupError, DEFAULT_EVENT_RETENTION};
+pub use runtime::{CoreConfig, RunError, ServiceCore, StartupError};
 pub use signal::stop_on_signal;
 pub use storage::StorageError;
+pub use text::reject_nul;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

@@ -1,7 +1,7 @@
 //! Building a service's shared parts (database, outbox, listener) and running
 //! them with the service's own gRPC API and background tasks.
 
-use std::{net::SocketAddr, num::NonZeroU32, time::Duration};
+use std::{net::SocketAddr, num::NonZeroU32};
 
 use pulse_bus::Bus;
 use pulse_grpc::GrpcServer;
@@ -12,12 +12,6 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::database::create_database_if_missing;
-
-/// How long the event streams keep events when the embedding binary does not
-/// say: the same seven days as the default of `PULSE_EVENT_RETENTION`. Each
-/// service's config starts its `event_retention` (not a flag of its own, the
-/// binary copies the bus setting there) with this.
-pub const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// Why a service could not start.
 #[derive(Debug, thiserror::Error)]

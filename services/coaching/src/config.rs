@@ -1,10 +1,10 @@
 //! The service's own settings. The bus and JWT settings are not here: a
-//! process may embed several services sharing one bus connection and one
-//! validator, so [`crate::CoachingApp::build`] takes those already built.
-//! Flag names carry the service's name, so `pulse suite` can take every
-//! service's flags at once.
+//! process may embed several services sharing one bus connection, event
+//! retention and validator, so [`crate::CoachingApp::build`] takes those as
+//! arguments. Flag names carry the service's name, so `pulse suite` can take
+//! every service's flags at once.
 
-use std::{net::SocketAddr, num::NonZeroU32, time::Duration};
+use std::{net::SocketAddr, num::NonZeroU32};
 
 use clap::Args;
 use secrecy::SecretString;
@@ -25,8 +25,4 @@ pub struct CoachingConfig {
     /// Most connections the coaching service opens to PostgreSQL.
     #[arg(long, env = "PULSE_COACHING_DB_MAX_CONNECTIONS", default_value = "10")]
     pub coaching_db_max_connections: NonZeroU32,
-    /// How long the event streams keep events. Not a flag of its own: the
-    /// binary copies the bus setting (`PULSE_EVENT_RETENTION`) here.
-    #[arg(skip = pulse_service::DEFAULT_EVENT_RETENTION)]
-    pub event_retention: Duration,
 }

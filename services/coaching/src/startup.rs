@@ -2,7 +2,7 @@
 //! (gRPC server and outbox relay) until told to stop. The parts every
 //! service shares are in `pulse-service`.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use pulse_auth::JwtValidator;
 use pulse_bus::{Bus, StreamKind};
@@ -34,11 +34,14 @@ pub struct CoachingApp {
 
 impl CoachingApp {
     /// Creates the database if missing, migrates it, prepares the outbox
-    /// tables and binds the listener. Takes the bus and validator already
-    /// built, so one process can share them between several services.
+    /// tables and binds the listener. Takes the bus, how long its streams
+    /// keep events (`--event-retention`) and the validator as arguments, so
+    /// one process can share them between several services and no caller can
+    /// leave the retention at a default by forgetting it.
     pub async fn build(
         config: &CoachingConfig,
         bus: Bus,
+        event_retention: Duration,
         validator: JwtValidator,
     ) -> Result<Self, StartupError> {
         let core = ServiceCore::build(
@@ -50,7 +53,7 @@ impl CoachingApp {
             },
             &MIGRATIONS,
             bus,
-            RelayConfig::new(STREAMS.to_vec(), config.event_retention),
+            RelayConfig::new(STREAMS.to_vec(), event_retention),
         )
         .await?;
         Ok(Self { core, validator })

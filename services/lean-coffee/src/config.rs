@@ -1,8 +1,9 @@
 //! The service's own settings. The bus and JWT settings are not here: a
-//! process may embed several services sharing one bus connection and one
-//! validator, so [`crate::LeanCoffeeApp::build`] takes those already built.
-//! Flag names carry the service's name where another service has the same
-//! kind of setting, so `pulse suite` can take every service's flags at once.
+//! process may embed several services sharing one bus connection, event
+//! retention and validator, so [`crate::LeanCoffeeApp::build`] takes those as
+//! arguments. Flag names carry the service's name where another service has
+//! the same kind of setting, so `pulse suite` can take every service's flags
+//! at once.
 
 use std::{net::SocketAddr, num::NonZeroU32, time::Duration};
 
@@ -40,8 +41,4 @@ pub struct LeanCoffeeConfig {
     /// How often silent session connections are looked for and removed.
     #[arg(long, env = "PULSE_PARTICIPANT_SWEEP_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub participant_sweep_interval: Duration,
-    /// How long the event stream keeps events. Not a flag of its own: the
-    /// binary copies the bus setting (`PULSE_EVENT_RETENTION`) here.
-    #[arg(skip = pulse_service::DEFAULT_EVENT_RETENTION)]
-    pub event_retention: Duration,
 }

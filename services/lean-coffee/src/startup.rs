@@ -29,11 +29,14 @@ pub struct LeanCoffeeApp {
 
 impl LeanCoffeeApp {
     /// Creates the database if missing, migrates it, prepares the outbox
-    /// tables and binds the listener. Takes the bus and validator already
-    /// built, so one process can share them between several services.
+    /// tables and binds the listener. Takes the bus, how long its streams
+    /// keep events (`--event-retention`) and the validator as arguments, so
+    /// one process can share them between several services and no caller can
+    /// leave the retention at a default by forgetting it.
     pub async fn build(
         config: &LeanCoffeeConfig,
         bus: Bus,
+        event_retention: Duration,
         validator: JwtValidator,
     ) -> Result<Self, StartupError> {
         if config.participant_sweep_interval.is_zero() {
@@ -50,7 +53,7 @@ impl LeanCoffeeApp {
             },
             &MIGRATIONS,
             bus,
-            RelayConfig::new(vec![StreamKind::Sessions], config.event_retention),
+            RelayConfig::new(vec![StreamKind::Sessions], event_retention),
         )
         .await?;
         Ok(Self {

@@ -1,6 +1,7 @@
 //! The service's own settings. The bus and JWT settings are not here: a
-//! process may embed several services sharing one bus connection and one
-//! validator, so [`crate::ListsApp::build`] takes those already built.
+//! process may embed several services sharing one bus connection, event
+//! retention and validator, so [`crate::ListsApp::build`] takes those as
+//! arguments.
 
 use std::{net::SocketAddr, num::NonZeroU32, time::Duration};
 
@@ -30,8 +31,4 @@ pub struct ListsConfig {
     /// How often silent connections are looked for and removed.
     #[arg(long, env = "PULSE_PRESENCE_SWEEP_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub presence_sweep_interval: Duration,
-    /// How long the event stream keeps events. Not a flag of its own: the
-    /// binary copies the bus setting (`PULSE_EVENT_RETENTION`) here.
-    #[arg(skip = pulse_service::DEFAULT_EVENT_RETENTION)]
-    pub event_retention: Duration,
 }

@@ -23,11 +23,9 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _telemetry = pulse_telemetry::init("pulse-lists", cli.telemetry.log_format);
-    let mut config = cli.lists;
-    config.event_retention = cli.bus.event_retention;
     let validator = cli.auth.validator().context("authentication settings")?;
     let bus = cli.bus.connect().await.context("connecting to NATS")?;
-    let app = ListsApp::build(&config, bus, validator)
+    let app = ListsApp::build(&cli.lists, bus, cli.bus.event_retention, validator)
         .await
         .context("starting the shopping-list service")?;
     app.run_until_stopped(pulse_service::stop_on_signal())

@@ -1,8 +1,8 @@
 //! The service's own settings. The bus and the master key are not here: a
-//! process may embed several services sharing one bus connection and one
-//! master key, so [`crate::TasksApp::build`] takes those already built.
-//! Flag names carry the service's name (or the spend rules they tune), so
-//! `pulse suite` can take every service's flags at once.
+//! process may embed several services sharing one bus connection, event
+//! retention and master key, so [`crate::TasksApp::build`] takes those as
+//! arguments. Flag names carry the service's name (or the spend rules they
+//! tune), so `pulse suite` can take every service's flags at once.
 
 use std::{net::SocketAddr, num::NonZeroU32, time::Duration};
 
@@ -35,8 +35,4 @@ pub struct TasksConfig {
     /// A window's spend above this multiple of the key's average window (last 10, at least 3) raises UnusualSpending.
     #[arg(long, env = "PULSE_UNUSUAL_SPEND_FACTOR", default_value = "3.0")]
     pub unusual_spend_factor: f64,
-    /// How long the event streams keep events. Not a flag of its own: the
-    /// binary copies the bus setting (`PULSE_EVENT_RETENTION`) here.
-    #[arg(skip = pulse_service::DEFAULT_EVENT_RETENTION)]
-    pub event_retention: Duration,
 }

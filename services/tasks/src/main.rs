@@ -23,11 +23,9 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _telemetry = pulse_telemetry::init("pulse-tasks", cli.telemetry.log_format);
-    let mut config = cli.tasks;
-    config.event_retention = cli.bus.event_retention;
     let master_key = cli.master_key.master_key().context("master key")?;
     let bus = cli.bus.connect().await.context("connecting to NATS")?;
-    let app = TasksApp::build(&config, bus, master_key)
+    let app = TasksApp::build(&cli.tasks, bus, cli.bus.event_retention, master_key)
         .await
         .context("starting the task-notification service")?;
     app.run_until_stopped(pulse_service::stop_on_signal())

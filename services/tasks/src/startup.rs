@@ -2,7 +2,7 @@
 //! (gRPC server, outbox relay, spend aggregator) until told to stop. The
 //! parts every service shares are in `pulse-service`.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use pulse_auth::MasterKey;
 use pulse_bus::{Bus, StreamKind};
@@ -46,12 +46,15 @@ pub struct TasksApp {
 
 impl TasksApp {
     /// Creates the database if missing, migrates it, prepares the outbox
-    /// tables and binds the listener. Takes the bus and the master key
-    /// already built, so one process can share them between several
-    /// services; without a master key every master-key call is refused.
+    /// tables and binds the listener. Takes the bus, how long its streams
+    /// keep events (`--event-retention`) and the master key as arguments, so
+    /// one process can share them between several services and no caller can
+    /// leave the retention at a default by forgetting it; without a master
+    /// key every master-key call is refused.
     pub async fn build(
         config: &TasksConfig,
         bus: Bus,
+        event_retention: Duration,
         master_key: Option<MasterKey>,
     ) -> Result<Self, StartupError> {
         let spend = spend_settings(config)?;
@@ -64,7 +67,7 @@ impl TasksApp {
             },
             &MIGRATIONS,
             bus,
-            RelayConfig::new(STREAMS.to_vec(), config.event_retention),
+            RelayConfig::new(STREAMS.to_vec(), event_retention),
         )
         .await?;
         Ok(Self {

@@ -36,12 +36,7 @@ pub fn check(label: &str, value: &str, max: usize) -> Result<(), CoachingError> 
             "{label} cannot exceed {max} characters"
         )));
     }
-    if value.contains('\0') {
-        return Err(CoachingError::Invalid(format!(
-            "{label} cannot contain NUL characters"
-        )));
-    }
-    Ok(())
+    pulse_service::reject_nul(label, value).map_err(CoachingError::Invalid)
 }
 
 #[cfg(test)]

@@ -27,7 +27,8 @@ impl CoachingService {
     }
 
     fn caller<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
-        pulse_grpc::authenticate(&self.validator, request).map(|identity| parse::caller(&identity))
+        let identity = pulse_grpc::authenticate(&self.validator, request)?;
+        Ok(parse::caller(&identity)?)
     }
 }
 

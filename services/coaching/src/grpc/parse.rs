@@ -14,14 +14,18 @@ pub(super) fn id(field: &str, value: &str) -> Result<Uuid, CoachingError> {
     Uuid::parse_str(value.trim()).map_err(|_| CoachingError::Invalid(format!("Invalid {field}")))
 }
 
-/// The caller: id, name and roles from the validated token only.
-pub(super) fn caller(identity: &Identity) -> Caller {
-    Caller {
+/// The caller: id, name and roles from the validated token only. The name
+/// can end up stored (in the notice of an invitation), so it must be text
+/// the database can hold, like any field of a request.
+pub(super) fn caller(identity: &Identity) -> Result<Caller, CoachingError> {
+    let name = identity.name.trim();
+    pulse_service::reject_nul("Token name", name).map_err(CoachingError::Invalid)?;
+    Ok(Caller {
         id: identity.user_id,
-        name: identity.name.trim().to_owned(),
+        name: name.to_owned(),
         is_trainer: identity.has_role("trainer"),
         is_internal: identity.has_role("service") || identity.has_role("admin"),
-    }
+    })
 }
 
 pub(super) fn new_goal(goal: Option<proto::GoalInput>) -> Result<NewGoal, CoachingError> {
@@ -57,13 +61,28 @@ mod tests {
             roles: roles.iter().map(|role| (*role).to_owned()).collect(),
             expires_at: 0,
         };
-        let trainer = caller(&identity(&["Trainer"]));
+        let with_roles = |roles: &[&str]| caller(&identity(roles)).expect("valid caller");
+        let trainer = with_roles(&["Trainer"]);
         assert!(trainer.is_trainer && !trainer.is_internal);
         assert_eq!(trainer.name, "Tess");
-        assert!(caller(&identity(&["service"])).is_internal);
-        assert!(caller(&identity(&["admin"])).is_internal);
-        let nobody = caller(&identity(&[]));
+        assert!(with_roles(&["service"]).is_internal);
+        assert!(with_roles(&["admin"]).is_internal);
+        let nobody = with_roles(&[]);
         assert!(!nobody.is_trainer && !nobody.is_internal);
+    }
+
+    #[test]
+    fn a_token_name_with_a_nul_is_refused() {
+        let identity = Identity {
+            user_id: Uuid::new_v4(),
+            name: "Te\0ss".into(),
+            roles: Vec::new(),
+            expires_at: 0,
+        };
+        assert!(matches!(
+            caller(&identity),
+            Err(CoachingError::Invalid(message)) if message == "Token name cannot contain NUL characters"
+        ));
     }
 
     #[test]

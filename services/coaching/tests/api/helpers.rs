@@ -44,10 +44,9 @@ pub async fn spawn_app_with(db_max_connections: u32) -> TestApp {
         coaching_addr: "127.0.0.1:0".parse().expect("address"),
         coaching_database_url: SecretString::from(env.db.url()),
         coaching_db_max_connections: db_max_connections.try_into().expect("non-zero"),
-        event_retention: EVENT_RETENTION,
     };
     let validator = pulse_testkit::jwt_validator();
-    let app = CoachingApp::build(&config, env.service_bus().await, validator)
+    let app = CoachingApp::build(&config, env.service_bus().await, EVENT_RETENTION, validator)
         .await
         .expect("service builds");
     let addr = app.local_addr();

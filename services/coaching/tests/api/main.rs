@@ -7,6 +7,7 @@ mod chat;
 mod concurrency;
 mod goals;
 mod notifications;
+mod nul;
 mod paging;
 mod relationships;
 mod rules;

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::Session;
+use super::{text, Session};
 use crate::LeanCoffeeError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,18 +60,7 @@ pub struct ConnectionId(String);
 
 impl ConnectionId {
     pub fn new(id: &str) -> Result<Self, LeanCoffeeError> {
-        let id = id.trim();
-        if id.is_empty() {
-            return Err(LeanCoffeeError::Invalid(
-                "connectionId must not be empty".into(),
-            ));
-        }
-        if id.chars().count() > CONNECTION_ID_MAX {
-            return Err(LeanCoffeeError::Invalid(format!(
-                "connectionId must be at most {CONNECTION_ID_MAX} characters"
-            )));
-        }
-        Ok(Self(id.to_owned()))
+        text::required("connectionId", id, CONNECTION_ID_MAX).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -87,6 +76,7 @@ mod tests {
     fn blank_or_huge_connection_ids_are_refused() {
         assert!(ConnectionId::new(" ").is_err());
         assert!(ConnectionId::new(&"c".repeat(201)).is_err());
+        assert!(ConnectionId::new("c\0").is_err());
         assert_eq!(
             ConnectionId::new(" abc ").map(|id| id.0).ok().as_deref(),
             Some("abc")

@@ -1,6 +1,7 @@
 //! Validation of the free text users type. Every function names the field in
 //! its message, in the camelCase the client sent, so the error can be shown
-//! as-is.
+//! as-is. Text is refused if PostgreSQL could not store it (a NUL character),
+//! so it never fails as an internal error later.
 
 use crate::LeanCoffeeError;
 
@@ -11,13 +12,18 @@ pub const DESCRIPTION_MAX: usize = 2000;
 
 /// A required title: trimmed, non-empty, at most [`TITLE_MAX`] characters.
 pub fn title(field: &str, value: &str) -> Result<String, LeanCoffeeError> {
+    required(field, value, TITLE_MAX)
+}
+
+/// A required value: trimmed, non-empty, at most `max` characters.
+pub fn required(field: &str, value: &str, max: usize) -> Result<String, LeanCoffeeError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(LeanCoffeeError::Invalid(format!(
             "{field} must not be empty"
         )));
     }
-    check_length(field, trimmed, TITLE_MAX)?;
+    check(field, trimmed, max)?;
     Ok(trimmed.to_owned())
 }
 
@@ -29,17 +35,18 @@ pub fn description(value: Option<String>) -> Result<Option<String>, LeanCoffeeEr
     if trimmed.is_empty() {
         return Ok(None);
     }
-    check_length("description", trimmed, DESCRIPTION_MAX)?;
+    check("description", trimmed, DESCRIPTION_MAX)?;
     Ok(Some(trimmed.to_owned()))
 }
 
-fn check_length(field: &str, value: &str, max: usize) -> Result<(), LeanCoffeeError> {
+/// At most `max` characters (not bytes), and storable.
+fn check(field: &str, value: &str, max: usize) -> Result<(), LeanCoffeeError> {
     if value.chars().count() > max {
         return Err(LeanCoffeeError::Invalid(format!(
             "{field} must be at most {max} characters"
         )));
     }
-    Ok(())
+    pulse_service::reject_nul(field, value).map_err(LeanCoffeeError::Invalid)
 }
 
 #[cfg(test)]
@@ -65,6 +72,18 @@ mod tests {
         assert_eq!(
             message(title("title", &"a".repeat(201))),
             "title must be at most 200 characters"
+        );
+    }
+
+    #[test]
+    fn text_with_a_nul_is_refused_naming_the_field() {
+        assert_eq!(
+            message(title("title", "Re\0tro")),
+            "title cannot contain NUL characters"
+        );
+        assert_eq!(
+            message(description(Some("\0".into()))),
+            "description cannot contain NUL characters"
         );
     }
 

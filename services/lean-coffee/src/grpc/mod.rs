@@ -27,7 +27,8 @@ impl LeanCoffeeService {
     }
 
     fn actor<T>(&self, request: &Request<T>) -> Result<Actor, Status> {
-        pulse_grpc::authenticate(&self.validator, request).map(|identity| parse::actor(&identity))
+        let identity = pulse_grpc::authenticate(&self.validator, request)?;
+        Ok(parse::actor(&identity)?)
     }
 }
 

@@ -15,12 +15,16 @@ pub(super) fn id(field: &str, value: &str) -> Result<Uuid, LeanCoffeeError> {
         .map_err(|_| LeanCoffeeError::Invalid(format!("{field} is not a UUID")))
 }
 
-/// The caller: id and display name from the validated token only.
-pub(super) fn actor(identity: &Identity) -> Actor {
-    Actor {
+/// The caller: id and display name from the validated token only. The name
+/// is stored with what the caller does (participant rows, topic authors), so
+/// it must be text the database can hold, like any field of a request.
+pub(super) fn actor(identity: &Identity) -> Result<Actor, LeanCoffeeError> {
+    let display_name = identity.name.trim();
+    pulse_service::reject_nul("token name", display_name).map_err(LeanCoffeeError::Invalid)?;
+    Ok(Actor {
         id: identity.user_id,
-        display_name: identity.name.trim().to_owned(),
-    }
+        display_name: display_name.to_owned(),
+    })
 }
 
 pub(super) fn new_topic(topic: Option<proto::NewTopic>) -> Result<NewTopic, LeanCoffeeError> {

@@ -58,10 +58,9 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         lean_coffee_db_max_connections: options.db_max_connections.try_into().expect("non-zero"),
         participant_timeout: options.participant_timeout,
         participant_sweep_interval: options.participant_sweep_interval,
-        event_retention: EVENT_RETENTION,
     };
     let validator = pulse_testkit::jwt_validator();
-    let app = LeanCoffeeApp::build(&config, env.service_bus().await, validator)
+    let app = LeanCoffeeApp::build(&config, env.service_bus().await, EVENT_RETENTION, validator)
         .await
         .expect("service builds");
     let addr = app.local_addr();

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::text::{optional_text, NAME_MAX, URL_MAX};
+use super::text::{optional_text, required_name, URL_MAX};
 use crate::ListsError;
 
 /// One active user, as `PresenceUpdate.activeUsers` lists them.
@@ -28,18 +28,11 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// The connection id follows the rules of a name (trimmed, required, at
+    /// most 200 characters, storable): it is stored and looked up by.
     pub fn new(id: &str, avatar_url: Option<String>) -> Result<Self, ListsError> {
-        let id = id.trim();
-        if id.is_empty() {
-            return Err(ListsError::Invalid("connectionId must not be empty".into()));
-        }
-        if id.chars().count() > NAME_MAX {
-            return Err(ListsError::Invalid(format!(
-                "connectionId must be at most {NAME_MAX} characters"
-            )));
-        }
         Ok(Self {
-            id: id.to_owned(),
+            id: required_name("connectionId", id)?,
             avatar_url: optional_text("avatarUrl", avatar_url, URL_MAX)?,
         })
     }

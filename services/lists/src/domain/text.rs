@@ -1,6 +1,7 @@
 //! Validation of the free-text and numeric fields users type. Every function
 //! names the field in its message, in the camelCase the client sent, so the
-//! error can be shown as-is.
+//! error can be shown as-is. Text is refused if PostgreSQL could not store
+//! it (a NUL character), so it never fails as an internal error later.
 
 use crate::ListsError;
 
@@ -13,13 +14,14 @@ pub const UNIT_MAX: usize = 50;
 /// Longest URL (image, avatar).
 pub const URL_MAX: usize = 2048;
 
-/// A required name: trimmed, non-empty, at most [`NAME_MAX`] characters.
+/// A required name: trimmed, non-empty, at most [`NAME_MAX`] characters, no
+/// NUL.
 pub fn required_name(field: &str, value: &str) -> Result<String, ListsError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(ListsError::Invalid(format!("{field} must not be empty")));
     }
-    check_length(field, trimmed, NAME_MAX)?;
+    check(field, trimmed, NAME_MAX)?;
     Ok(trimmed.to_owned())
 }
 
@@ -35,7 +37,7 @@ pub fn optional_text(
     if trimmed.is_empty() {
         return Ok(None);
     }
-    check_length(field, trimmed, max)?;
+    check(field, trimmed, max)?;
     Ok(Some(trimmed.to_owned()))
 }
 
@@ -50,13 +52,14 @@ pub fn quantity(value: f64) -> Result<f64, ListsError> {
     }
 }
 
-fn check_length(field: &str, value: &str, max: usize) -> Result<(), ListsError> {
+/// At most `max` characters (not bytes), and storable.
+fn check(field: &str, value: &str, max: usize) -> Result<(), ListsError> {
     if value.chars().count() > max {
         return Err(ListsError::Invalid(format!(
             "{field} must be at most {max} characters"
         )));
     }
-    Ok(())
+    pulse_service::reject_nul(field, value).map_err(ListsError::Invalid)
 }
 
 #[cfg(test)]
@@ -102,6 +105,18 @@ mod tests {
             Some(None)
         );
         assert_eq!(optional_text("unit", None, UNIT_MAX).ok(), Some(None));
+    }
+
+    #[test]
+    fn text_with_a_nul_is_refused_naming_the_field() {
+        assert_eq!(
+            message(required_name("name", "Mi\0lk")),
+            "name cannot contain NUL characters"
+        );
+        assert_eq!(
+            message(optional_text("notes", Some("\0".into()), LONG_TEXT_MAX)),
+            "notes cannot contain NUL characters"
+        );
     }
 
     #[test]

@@ -33,6 +33,7 @@ impl ListsService {
     /// Called after the request is validated, so a refused request does not
     /// even refresh the caller's display name.
     async fn actor(&self, identity: &Identity) -> Result<UserRef, Status> {
+        parse::token_name(identity)?;
         Ok(self.store.remember(identity).await?)
     }
 }

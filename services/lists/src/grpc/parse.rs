@@ -2,6 +2,7 @@
 //! naming the field as the client spelled it (camelCase), so the message can
 //! be shown unchanged.
 
+use pulse_auth::Identity;
 use pulse_proto::lists::v1 as proto;
 use uuid::Uuid;
 
@@ -12,6 +13,12 @@ use crate::ListsError;
 /// A UUID field: `listId is not a UUID`.
 pub(super) fn id(field: &str, value: &str) -> Result<Uuid, ListsError> {
     Uuid::parse_str(value.trim()).map_err(|_| ListsError::Invalid(format!("{field} is not a UUID")))
+}
+
+/// The display name in the caller's token is stored as the user's name, so
+/// it must be text the database can hold, like any field of a request.
+pub(super) fn token_name(identity: &Identity) -> Result<(), ListsError> {
+    pulse_service::reject_nul("token name", &identity.name).map_err(ListsError::Invalid)
 }
 
 pub(super) fn new_item(item: Option<proto::NewItem>) -> Result<RawItemFields, ListsError> {

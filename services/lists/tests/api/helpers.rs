@@ -61,10 +61,9 @@ pub async fn spawn_app_on(db: Arc<TestDatabase>, options: AppOptions) -> TestApp
         db_max_connections: 5.try_into().expect("non-zero"),
         presence_timeout: options.presence_timeout,
         presence_sweep_interval: options.presence_sweep_interval,
-        event_retention: EVENT_RETENTION,
     };
     let validator = pulse_testkit::jwt_validator();
-    let app = ListsApp::build(&config, env.service_bus().await, validator)
+    let app = ListsApp::build(&config, env.service_bus().await, EVENT_RETENTION, validator)
         .await
         .expect("service builds");
     let addr = app.local_addr();

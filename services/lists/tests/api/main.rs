@@ -8,5 +8,6 @@ mod collaborators;
 mod durability;
 mod items;
 mod lists;
+mod nul;
 mod presence;
 mod validation;

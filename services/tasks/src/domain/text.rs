@@ -1,5 +1,7 @@
 //! Validation of free text. Every function names the field in its message,
-//! in the camelCase the client sent, so the refusal can be shown as-is.
+//! in the camelCase the client sent, so the refusal can be shown as-is. Text
+//! is refused if PostgreSQL could not store it (a NUL character), so it never
+//! fails as an internal error later.
 
 use crate::TasksError;
 
@@ -15,7 +17,7 @@ pub fn required(field: &str, value: &str, max: usize) -> Result<String, TasksErr
     if trimmed.is_empty() {
         return Err(TasksError::Invalid(format!("{field} must not be empty")));
     }
-    check_length(field, trimmed, max)?;
+    check(field, trimmed, max)?;
     Ok(trimmed.to_owned())
 }
 
@@ -28,7 +30,7 @@ pub fn optional(
     let Some(trimmed) = value.map(str::trim).filter(|value| !value.is_empty()) else {
         return Ok(None);
     };
-    check_length(field, trimmed, max)?;
+    check(field, trimmed, max)?;
     Ok(Some(trimmed.to_owned()))
 }
 
@@ -43,13 +45,14 @@ pub fn percentage(field: &str, value: i32) -> Result<i32, TasksError> {
     }
 }
 
-fn check_length(field: &str, value: &str, max: usize) -> Result<(), TasksError> {
+/// At most `max` characters (not bytes), and storable.
+fn check(field: &str, value: &str, max: usize) -> Result<(), TasksError> {
     if value.chars().count() > max {
         return Err(TasksError::Invalid(format!(
             "{field} must be at most {max} characters"
         )));
     }
-    Ok(())
+    pulse_service::reject_nul(field, value).map_err(TasksError::Invalid)
 }
 
 #[cfg(test)]
@@ -83,6 +86,18 @@ mod tests {
         assert_eq!(
             message(optional("message", Some("abc"), 2)),
             "message must be at most 2 characters"
+        );
+    }
+
+    #[test]
+    fn text_with_a_nul_is_refused_naming_the_field() {
+        assert_eq!(
+            message(required("taskType", "video\0", 10)),
+            "taskType cannot contain NUL characters"
+        );
+        assert_eq!(
+            message(optional("message", Some("\0"), 10)),
+            "message cannot contain NUL characters"
         );
     }
 

@@ -76,12 +76,12 @@ async fn start(env: TestEnv, options: AppOptions) -> TestApp {
         spend_window: options.spend_window,
         spend_aggregation_interval: options.spend_interval,
         unusual_spend_factor: options.unusual_factor,
-        event_retention: EVENT_RETENTION,
     };
     let master_key = options
         .master_key
         .map(|key| MasterKey::new(key).expect("long enough"));
-    let app = TasksApp::build(&config, env.service_bus().await, master_key)
+    let bus = env.service_bus().await;
+    let app = TasksApp::build(&config, bus, EVENT_RETENTION, master_key)
         .await
         .expect("service builds");
     let addr = app.local_addr();

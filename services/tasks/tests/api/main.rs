@@ -5,6 +5,7 @@
 mod helpers;
 
 mod keys;
+mod nul;
 mod progress;
 mod spend;
 mod system;
