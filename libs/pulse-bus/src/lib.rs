@@ -27,6 +27,15 @@ pub struct Delivery {
     pub stream_sequence: u64,
 }
 
+/// One message for [`Bus::publish_all`].
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub topic: Topic,
+    /// De-duplication id: a second message with it is not stored again.
+    pub msg_id: String,
+    pub payload: Bytes,
+}
+
 /// Where a new subscription starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartAt {
@@ -89,6 +98,22 @@ impl Bus {
         match self {
             Bus::Nats(bus) => bus.publish(topic, msg_id, payload).await,
             Bus::Memory(bus) => bus.publish(topic, msg_id, payload),
+        }
+    }
+
+    /// Publishes several messages at once and waits until the broker has
+    /// acknowledged each: one round trip for all of them instead of one each.
+    /// The results are in the order given. The broker stores them in that
+    /// order, but a failed one does not stop the ones after it, so callers
+    /// must not put two messages of one topic in the same call when their
+    /// order matters.
+    pub async fn publish_all(&self, messages: Vec<Outgoing>) -> Vec<Result<(), BusError>> {
+        match self {
+            Bus::Nats(bus) => bus.publish_all(messages).await,
+            Bus::Memory(bus) => messages
+                .into_iter()
+                .map(|m| bus.publish(&m.topic, &m.msg_id, m.payload))
+                .collect(),
         }
     }
 

@@ -13,7 +13,7 @@ use async_nats::{
 use bytes::Bytes;
 use futures::StreamExt;
 
-use crate::{BusError, Deliveries, Delivery, Namespace, StartAt, StreamKind, Topic};
+use crate::{BusError, Deliveries, Delivery, Namespace, Outgoing, StartAt, StreamKind, Topic};
 
 /// How long JetStream remembers message ids to drop re-published duplicates.
 /// Longer than any relay retry burst; consumers also de-duplicate by the
@@ -90,6 +90,36 @@ impl NatsBus {
         ack.await
             .map(|_| ())
             .map_err(|e| BusError::Publish(e.to_string()))
+    }
+
+    /// Sends every message, then collects the acknowledgements in order.
+    pub(crate) async fn publish_all(&self, messages: Vec<Outgoing>) -> Vec<Result<(), BusError>> {
+        let mut pending = Vec::with_capacity(messages.len());
+        for message in messages {
+            let mut headers = HeaderMap::new();
+            headers.insert(NATS_MESSAGE_ID, message.msg_id.as_str());
+            let sent = self
+                .jetstream
+                .publish_with_headers(
+                    self.namespace.subject(&message.topic),
+                    headers,
+                    message.payload,
+                )
+                .await
+                .map_err(|e| BusError::Publish(e.to_string()));
+            pending.push(sent);
+        }
+        let mut results = Vec::with_capacity(pending.len());
+        for sent in pending {
+            results.push(match sent {
+                Ok(ack) => ack
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| BusError::Publish(e.to_string())),
+                Err(error) => Err(error),
+            });
+        }
+        results
     }
 
     pub(crate) async fn last_stream_sequence(

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use pulse_bus::{Bus, Deliveries, Namespace, StartAt, StreamKind, Topic};
+use pulse_bus::{Bus, Deliveries, Namespace, Outgoing, StartAt, StreamKind, Topic};
 use uuid::Uuid;
 
 async fn nats_bus() -> Bus {
@@ -57,6 +57,35 @@ async fn delivers_in_order_once_per_message_id(bus: Bus) {
     assert_nothing_more(&mut sub).await;
 }
 
+async fn publishes_many_at_once_in_order_once_per_message_id(bus: Bus) {
+    let topics = [Topic::List(Uuid::new_v4()), Topic::List(Uuid::new_v4())];
+    let mut subs = Vec::new();
+    for topic in &topics {
+        subs.push(bus.subscribe(topic, StartAt::New).await.expect("subscribe"));
+    }
+    let message = |topic: usize, id: &str, body: &'static str| Outgoing {
+        topic: topics[topic],
+        msg_id: id.to_owned(),
+        payload: Bytes::from(body),
+    };
+    let results = bus
+        .publish_all(vec![
+            message(0, "a", "1"),
+            message(1, "b", "2"),
+            message(0, "c", "3"),
+            message(0, "a", "1"),
+        ])
+        .await;
+    assert_eq!(results.len(), 4);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(next_payload(&mut subs[0]).await, "1");
+    assert_eq!(next_payload(&mut subs[0]).await, "3");
+    assert_eq!(next_payload(&mut subs[1]).await, "2");
+    for sub in &mut subs {
+        assert_nothing_more(sub).await;
+    }
+}
+
 async fn replays_from_a_stream_sequence(bus: Bus) {
     let topic = Topic::List(Uuid::new_v4());
     assert_eq!(bus.last_stream_sequence(&topic).await.expect("last"), None);
@@ -97,6 +126,16 @@ async fn nats_bus_delivers_in_order_once_per_message_id() {
 #[tokio::test]
 async fn memory_bus_delivers_in_order_once_per_message_id() {
     delivers_in_order_once_per_message_id(memory_bus()).await;
+}
+
+#[tokio::test]
+async fn nats_bus_publishes_many_at_once_in_order_once_per_message_id() {
+    publishes_many_at_once_in_order_once_per_message_id(nats_bus().await).await;
+}
+
+#[tokio::test]
+async fn memory_bus_publishes_many_at_once_in_order_once_per_message_id() {
+    publishes_many_at_once_in_order_once_per_message_id(memory_bus()).await;
 }
 
 #[tokio::test]

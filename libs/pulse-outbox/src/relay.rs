@@ -1,7 +1,7 @@
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use bytes::Bytes;
-use pulse_bus::{Bus, BusError, StreamKind, Topic};
+use pulse_bus::{Bus, BusError, Outgoing, StreamKind, Topic};
 use sqlx::{pool::PoolConnection, postgres::PgListener, PgPool, Postgres};
 use tokio_util::sync::CancellationToken;
 
@@ -40,8 +40,9 @@ enum RelayError {
     Bus(#[from] BusError),
 }
 
-/// Publishes committed outbox rows to the bus, in id order, one at a time,
-/// each acknowledged before the next. One relay per database is active: it
+/// Publishes committed outbox rows to the bus, each group's in id (and so
+/// sequence) order, every row acknowledged before it is deleted; rows of
+/// different groups go out together (see `publish_in_waves`). One relay per database is active: it
 /// holds an advisory lock, and a second instance waits as a standby.
 #[derive(Debug)]
 pub struct Relay {
@@ -158,27 +159,7 @@ impl Relay {
             if rows.is_empty() {
                 return Ok(total);
             }
-            let mut published = Vec::with_capacity(rows.len());
-            let mut failure = None;
-            for (id, group, sequence, envelope) in rows {
-                let Some(topic) = Topic::parse_group(&group) else {
-                    tracing::error!(%group, id, "outbox row with an unknown group; dropped");
-                    published.push(id);
-                    continue;
-                };
-                let msg_id = format!("{group}:{sequence}");
-                match self
-                    .bus
-                    .publish(&topic, &msg_id, Bytes::from(envelope))
-                    .await
-                {
-                    Ok(()) => published.push(id),
-                    Err(error) => {
-                        failure = Some(error);
-                        break;
-                    }
-                }
-            }
+            let (published, failure) = self.publish_in_waves(rows).await;
             total += published.len();
             sqlx::query("DELETE FROM pulse_outbox WHERE id = ANY($1)")
                 .bind(&published)
@@ -188,5 +169,103 @@ impl Relay {
                 return Err(error.into());
             }
         }
+    }
+
+    /// Publishes rows in waves holding at most one row per group. A wave goes
+    /// out in one round trip (acknowledgements collected together), and a
+    /// group's next row waits for the wave before it, so each group's events
+    /// are stored in sequence order even when a publish fails: rows after a
+    /// failed one of the same group are never sent in that round. Returns
+    /// the ids stored (or dropped as unroutable) and the first failure.
+    async fn publish_in_waves(&self, rows: Vec<OutboxRow>) -> (Vec<i64>, Option<BusError>) {
+        let Waves {
+            mut published,
+            waves,
+        } = plan_waves(rows);
+        for wave in waves {
+            let (ids, messages): (Vec<i64>, Vec<Outgoing>) = wave.into_iter().unzip();
+            let results = self.bus.publish_all(messages).await;
+            let mut failure = None;
+            for (id, result) in ids.into_iter().zip(results) {
+                match result {
+                    Ok(()) => published.push(id),
+                    Err(error) => {
+                        failure.get_or_insert(error);
+                    }
+                }
+            }
+            if failure.is_some() {
+                return (published, failure);
+            }
+        }
+        (published, None)
+    }
+}
+
+/// An outbox row: id, group, the group's sequence, the encoded envelope.
+type OutboxRow = (i64, String, i64, Vec<u8>);
+
+/// Rows split for publishing: the i-th row of a group (in id order) goes in
+/// wave i, so no wave holds two rows of one group.
+#[derive(Debug, Default)]
+struct Waves {
+    /// Rows with a group no topic has: dropped (logged), counted as done.
+    published: Vec<i64>,
+    waves: Vec<Vec<(i64, Outgoing)>>,
+}
+
+fn plan_waves(rows: Vec<OutboxRow>) -> Waves {
+    let mut plan = Waves::default();
+    let mut depth: HashMap<String, usize> = HashMap::new();
+    for (id, group, sequence, envelope) in rows {
+        let Some(topic) = Topic::parse_group(&group) else {
+            tracing::error!(%group, id, "outbox row with an unknown group; dropped");
+            plan.published.push(id);
+            continue;
+        };
+        let msg_id = format!("{group}:{sequence}");
+        let wave = depth.entry(group).or_default();
+        if plan.waves.len() <= *wave {
+            plan.waves.push(Vec::new());
+        }
+        plan.waves[*wave].push((
+            id,
+            Outgoing {
+                topic,
+                msg_id,
+                payload: Bytes::from(envelope),
+            },
+        ));
+        *wave += 1;
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+
+    #[test]
+    fn a_wave_holds_one_row_per_group_and_groups_keep_their_order() {
+        let (a, b) = (Topic::List(Uuid::new_v4()), Topic::Session(Uuid::new_v4()));
+        let row = |id: i64, topic: &Topic, sequence: i64| (id, topic.group(), sequence, vec![]);
+        let plan = plan_waves(vec![
+            row(1, &a, 1),
+            row(2, &a, 2),
+            row(3, &b, 1),
+            (4, "nonsense".to_owned(), 1, vec![]),
+            row(5, &a, 3),
+            row(6, &b, 2),
+        ]);
+        let ids: Vec<Vec<i64>> = plan
+            .waves
+            .iter()
+            .map(|wave| wave.iter().map(|(id, _)| *id).collect())
+            .collect();
+        assert_eq!(ids, vec![vec![1, 3], vec![2, 6], vec![5]]);
+        assert_eq!(plan.published, vec![4]);
+        assert_eq!(plan.waves[1][0].1.msg_id, format!("{}:2", a.group()));
     }
 }
