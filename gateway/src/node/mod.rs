@@ -125,6 +125,12 @@ impl Node {
         Ok(())
     }
 
+    /// Has this node count the queue's overflow as a slow-consumer close,
+    /// whether or not the connection ever joins a group.
+    pub fn meter(&self, queue: &Outbound) {
+        queue.meter(&self.counters);
+    }
+
     /// Removes a member; the last one out ends the group's subscription.
     pub fn leave(&self, topic: &Topic, connection_id: &str) {
         let mut groups = self.groups();

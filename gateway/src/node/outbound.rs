@@ -69,8 +69,8 @@ struct Shared {
     queued: AtomicUsize,
     /// Set by the first refused send, so the overflow is counted once.
     overflowed: AtomicBool,
-    /// The node's counters, set when the connection first joins a group (the node meters the
-    /// queues of its members).
+    /// The node's counters, set when the connection starts (SignalR) or first joins a group
+    /// (gRPC streams).
     counters: OnceLock<Arc<Counters>>,
 }
 

@@ -126,6 +126,7 @@ impl Link {
         on_end: impl FnOnce() + Send + 'static,
     ) -> Self {
         let (queue, receiver) = outbound(connection.config.outgoing_queue_bytes);
+        connection.services.node.meter(&queue);
         let (inbound, inbound_rx) = mpsc::channel(INBOUND_CHUNKS);
         if !early.is_empty() {
             // The channel is new and empty, so this cannot be refused.
