@@ -10,7 +10,7 @@ use pulse_proto::coaching::v1::{
 };
 use serde_json::Value;
 
-use super::{result, worded_refusal, Arguments, Caller, HubError, Services};
+use super::{forward_worded, result, worded_refusal, Arguments, Caller, HubError, Services};
 
 pub(super) async fn invoke(
     services: &Services,
@@ -39,16 +39,14 @@ pub(super) async fn invoke(
             let request = MarkAsReadRequest {
                 message_id: args.id(0, "messageId")?.to_string(),
             };
-            let message = coaching.mark_as_read(caller.request(request)).await;
-            result(&message.map_err(worded_refusal)?.into_inner())
+            forward_worded(coaching.mark_as_read(caller.request(request))).await
         }
         "deletemessage" => {
             args.expect(1)?;
             let request = DeleteMessageRequest {
                 message_id: args.id(0, "messageId")?.to_string(),
             };
-            let deleted = coaching.delete_message(caller.request(request)).await;
-            result(&deleted.map_err(worded_refusal)?.into_inner())
+            forward_worded(coaching.delete_message(caller.request(request))).await
         }
         "getconversation" => {
             args.expect(3)?;
@@ -57,15 +55,12 @@ pub(super) async fn invoke(
                 before: args.object(1, "before")?,
                 limit: args.object(2, "limit")?,
             };
-            let page = coaching.get_conversation(caller.request(request)).await;
-            result(&page.map_err(worded_refusal)?.into_inner())
+            forward_worded(coaching.get_conversation(caller.request(request))).await
         }
         "getconversations" => {
             args.expect(0)?;
-            let conversations = coaching
-                .list_conversations(caller.request(ListConversationsRequest {}))
-                .await;
-            result(&conversations.map_err(worded_refusal)?.into_inner())
+            forward_worded(coaching.list_conversations(caller.request(ListConversationsRequest {})))
+                .await
         }
         _ => Err(HubError::UnknownMethod),
     }

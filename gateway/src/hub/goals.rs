@@ -11,7 +11,7 @@ use pulse_proto::coaching::v1::{
 };
 use serde_json::Value;
 
-use super::{result, worded_refusal, Arguments, Caller, HubError, Services};
+use super::{forward_worded, result, worded_refusal, Arguments, Caller, HubError, Services};
 
 pub(super) async fn invoke(
     services: &Services,
@@ -42,23 +42,20 @@ pub(super) async fn invoke(
                 value: args.object(1, "value")?,
                 notes: args.object(2, "notes")?,
             };
-            let progress = coaching.update_goal_progress(caller.request(request)).await;
-            result(&progress.map_err(worded_refusal)?.into_inner())
+            forward_worded(coaching.update_goal_progress(caller.request(request))).await
         }
         "getgoals" => {
             args.expect(1)?;
             let user_id: Option<String> = args.object(0, "userId")?;
             let request = ListGoalsRequest { user_id };
-            let goals = coaching.list_goals(caller.request(request)).await;
-            result(&goals.map_err(worded_refusal)?.into_inner())
+            forward_worded(coaching.list_goals(caller.request(request))).await
         }
         "getgoalprogress" => {
             args.expect(1)?;
             let request = ListGoalProgressRequest {
                 goal_id: args.id(0, "goalId")?.to_string(),
             };
-            let progress = coaching.list_goal_progress(caller.request(request)).await;
-            result(&progress.map_err(worded_refusal)?.into_inner())
+            forward_worded(coaching.list_goal_progress(caller.request(request))).await
         }
         _ => Err(HubError::UnknownMethod),
     }

@@ -155,8 +155,8 @@ impl HubKind {
         target: &str,
         args: Arguments,
     ) -> Result<Option<Value>, HubError> {
-        if let [own] = self.automatic_groups(caller.kind, caller.identity.user_id)[..] {
-            if target.eq_ignore_ascii_case("GetMissedEvents") {
+        if target.eq_ignore_ascii_case("GetMissedEvents") {
+            if let [own] = self.automatic_groups(caller.kind, caller.identity.user_id)[..] {
                 return catch_up::get_missed_own_events(services, caller, &args, own).await;
             }
         }

@@ -15,7 +15,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tonic::{transport::Channel, Code, Status};
 use uuid::Uuid;
 
-use super::{access::access_error, result, Arguments, Caller, HubError, OnBehalf, Services};
+use super::{access::access_error, forward, Arguments, Caller, HubError, OnBehalf, Services};
 
 pub(super) async fn invoke(
     services: &Services,
@@ -37,29 +37,19 @@ pub(super) async fn invoke(
         "createsession" => {
             args.expect(1)?;
             let session: CreateSessionRequest = args.object(0, "session")?;
-            result(
-                &lean
-                    .create_session(caller.request(session))
-                    .await?
-                    .into_inner(),
-            )
+            forward(lean.create_session(caller.request(session))).await
         }
         "getsession" => {
             args.expect(1)?;
             let request = GetSessionRequest {
                 session_id: args.id(0, "sessionId")?.to_string(),
             };
-            result(
-                &lean
-                    .get_session(caller.request(request))
-                    .await?
-                    .into_inner(),
-            )
+            forward(lean.get_session(caller.request(request))).await
         }
         "listsessions" => {
             args.expect(0)?;
             let request = caller.request(ListSessionsRequest {});
-            result(&lean.list_sessions(request).await?.into_inner())
+            forward(lean.list_sessions(request)).await
         }
         "changesessionstatus" => {
             args.expect(2)?;
@@ -68,7 +58,7 @@ pub(super) async fn invoke(
                 status: args.field(1, "status")?,
             };
             let request = caller.request(request);
-            result(&lean.change_session_status(request).await?.into_inner())
+            forward(lean.change_session_status(request)).await
         }
         "addtopic" => {
             args.expect(2)?;
@@ -76,7 +66,7 @@ pub(super) async fn invoke(
                 session_id: args.id(0, "sessionId")?.to_string(),
                 topic: Some(args.object::<NewTopic>(1, "topic")?),
             };
-            result(&lean.add_topic(caller.request(request)).await?.into_inner())
+            forward(lean.add_topic(caller.request(request))).await
         }
         "edittopic" => {
             args.expect(3)?;
@@ -85,7 +75,7 @@ pub(super) async fn invoke(
                 topic_id: args.id(1, "topicId")?.to_string(),
                 patch: Some(args.object::<TopicPatch>(2, "changes")?),
             };
-            result(&lean.edit_topic(caller.request(request)).await?.into_inner())
+            forward(lean.edit_topic(caller.request(request))).await
         }
         "deletetopic" => {
             args.expect(2)?;
@@ -93,12 +83,7 @@ pub(super) async fn invoke(
                 session_id: args.id(0, "sessionId")?.to_string(),
                 topic_id: args.id(1, "topicId")?.to_string(),
             };
-            result(
-                &lean
-                    .delete_topic(caller.request(request))
-                    .await?
-                    .into_inner(),
-            )
+            forward(lean.delete_topic(caller.request(request))).await
         }
         "settopicstatus" => {
             args.expect(3)?;
@@ -107,22 +92,17 @@ pub(super) async fn invoke(
                 topic_id: args.id(1, "topicId")?.to_string(),
                 status: args.field(2, "status")?,
             };
-            result(
-                &lean
-                    .set_topic_status(caller.request(request))
-                    .await?
-                    .into_inner(),
-            )
+            forward(lean.set_topic_status(caller.request(request))).await
         }
         "votefortopic" => {
             args.expect(2)?;
             let request = caller.request(vote(&args)?);
-            result(&lean.vote_for_topic(request).await?.into_inner())
+            forward(lean.vote_for_topic(request)).await
         }
         "removevote" => {
             args.expect(2)?;
             let request = caller.request(vote(&args)?);
-            result(&lean.remove_vote(request).await?.into_inner())
+            forward(lean.remove_vote(request)).await
         }
         "getactiveparticipants" => {
             args.expect(1)?;
@@ -130,7 +110,7 @@ pub(super) async fn invoke(
                 session_id: args.id(0, "sessionId")?.to_string(),
             };
             let request = caller.request(request);
-            result(&lean.list_active_participants(request).await?.into_inner())
+            forward(lean.list_active_participants(request)).await
         }
         "getmissedevents" => {
             super::catch_up::get_missed_events(services, caller, &args, Topic::Session, "sessionId")

@@ -77,6 +77,22 @@ fn worded_refusal(status: tonic::Status) -> HubError {
     }
 }
 
+/// Forwards a command or query to a domain service: its reply is the
+/// invocation's result, its refusal the invocation's error.
+async fn forward<T: serde::Serialize>(
+    call: impl std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+) -> Result<Option<Value>, HubError> {
+    result(&call.await?.into_inner())
+}
+
+/// [`forward`] for services whose refusals are worded for users (see
+/// [`worded_refusal`]).
+async fn forward_worded<T: serde::Serialize>(
+    call: impl std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+) -> Result<Option<Value>, HubError> {
+    result(&call.await.map_err(worded_refusal)?.into_inner())
+}
+
 /// A gRPC response as the JSON result of an invocation.
 fn result<T: serde::Serialize>(value: &T) -> Result<Option<Value>, HubError> {
     serde_json::to_value(value)

@@ -6,7 +6,7 @@
 use pulse_proto::tasks::v1::{NavigationState, UpdateNavigationRequest};
 use serde_json::Value;
 
-use super::{result, Arguments, Caller, HubError, Services};
+use super::{forward, Arguments, Caller, HubError, Services};
 
 pub(super) async fn invoke(
     services: &Services,
@@ -19,12 +19,13 @@ pub(super) async fn invoke(
             args.expect(1)?;
             let state: NavigationState = args.object(0, "state")?;
             let request = UpdateNavigationRequest { state: Some(state) };
-            let stored = services
-                .tasks
-                .clone()
-                .update_navigation(caller.request(request))
-                .await?;
-            result(&stored.into_inner())
+            forward(
+                services
+                    .tasks
+                    .clone()
+                    .update_navigation(caller.request(request)),
+            )
+            .await
         }
         _ => Err(HubError::UnknownMethod),
     }

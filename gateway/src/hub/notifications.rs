@@ -5,7 +5,7 @@
 use pulse_proto::coaching::v1::ListNotificationsRequest;
 use serde_json::Value;
 
-use super::{result, worded_refusal, Arguments, Caller, HubError, Services};
+use super::{forward_worded, Arguments, Caller, HubError, Services};
 
 pub(super) async fn invoke(
     services: &Services,
@@ -20,8 +20,7 @@ pub(super) async fn invoke(
             let request = ListNotificationsRequest {
                 limit: args.object(0, "limit")?,
             };
-            let notifications = coaching.list_notifications(caller.request(request)).await;
-            result(&notifications.map_err(worded_refusal)?.into_inner())
+            forward_worded(coaching.list_notifications(caller.request(request))).await
         }
         _ => Err(HubError::UnknownMethod),
     }

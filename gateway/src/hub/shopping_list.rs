@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::{
     access::{access_error, authorize, Requester},
-    result, Arguments, Caller, HubError, Services, ACCESS_DENIED,
+    forward, Arguments, Caller, HubError, Services, ACCESS_DENIED,
 };
 
 pub(super) async fn invoke(
@@ -44,14 +44,14 @@ pub(super) async fn invoke(
         "createlist" => {
             args.expect(1)?;
             let list: CreateListRequest = args.object(0, "list")?;
-            result(&lists.create_list(caller.request(list)).await?.into_inner())
+            forward(lists.create_list(caller.request(list))).await
         }
         "getlist" => {
             args.expect(1)?;
             let request = GetListRequest {
                 list_id: args.id(0, "listId")?.to_string(),
             };
-            result(&lists.get_list(caller.request(request)).await?.into_inner())
+            forward(lists.get_list(caller.request(request))).await
         }
         "updatelist" => {
             args.expect(2)?;
@@ -61,24 +61,14 @@ pub(super) async fn invoke(
                 name: changes.name,
                 description: changes.description,
             };
-            result(
-                &lists
-                    .update_list(caller.request(request))
-                    .await?
-                    .into_inner(),
-            )
+            forward(lists.update_list(caller.request(request))).await
         }
         "archivelist" => {
             let request = ArchiveListRequest {
                 list_id: args.id(0, "listId")?.to_string(),
                 is_archived: None,
             };
-            result(
-                &lists
-                    .archive_list(caller.request(request))
-                    .await?
-                    .into_inner(),
-            )
+            forward(lists.archive_list(caller.request(request))).await
         }
         "additem" => {
             args.expect(2)?;
@@ -87,7 +77,7 @@ pub(super) async fn invoke(
                 list_id: args.id(0, "listId")?.to_string(),
                 item: Some(item),
             };
-            result(&lists.add_item(caller.request(request)).await?.into_inner())
+            forward(lists.add_item(caller.request(request))).await
         }
         "updateitem" => {
             args.expect(3)?;
@@ -97,12 +87,7 @@ pub(super) async fn invoke(
                 item_id: args.id(1, "itemId")?.to_string(),
                 patch: Some(patch),
             };
-            result(
-                &lists
-                    .update_item(caller.request(request))
-                    .await?
-                    .into_inner(),
-            )
+            forward(lists.update_item(caller.request(request))).await
         }
         "deleteitem" => {
             args.expect(2)?;
@@ -110,12 +95,7 @@ pub(super) async fn invoke(
                 list_id: args.id(0, "listId")?.to_string(),
                 item_id: args.id(1, "itemId")?.to_string(),
             };
-            result(
-                &lists
-                    .delete_item(caller.request(request))
-                    .await?
-                    .into_inner(),
-            )
+            forward(lists.delete_item(caller.request(request))).await
         }
         "setitempurchased" => {
             args.expect(3)?;
@@ -124,12 +104,7 @@ pub(super) async fn invoke(
                 item_id: args.id(1, "itemId")?.to_string(),
                 is_purchased: args.field(2, "isPurchased")?,
             };
-            result(
-                &lists
-                    .set_item_purchased(caller.request(request))
-                    .await?
-                    .into_inner(),
-            )
+            forward(lists.set_item_purchased(caller.request(request))).await
         }
         "reorderitems" => {
             args.expect(2)?;
@@ -138,12 +113,7 @@ pub(super) async fn invoke(
                 list_id: args.id(0, "listId")?.to_string(),
                 item_positions,
             };
-            result(
-                &lists
-                    .reorder_items(caller.request(request))
-                    .await?
-                    .into_inner(),
-            )
+            forward(lists.reorder_items(caller.request(request))).await
         }
         "sharelist" => {
             args.expect(2)?;
@@ -154,12 +124,7 @@ pub(super) async fn invoke(
                 display_name: share.display_name,
                 permission: share.permission,
             };
-            result(
-                &lists
-                    .share_list(caller.request(request))
-                    .await?
-                    .into_inner(),
-            )
+            forward(lists.share_list(caller.request(request))).await
         }
         "removecollaborator" => {
             args.expect(2)?;
@@ -167,12 +132,7 @@ pub(super) async fn invoke(
                 list_id: args.id(0, "listId")?.to_string(),
                 user_id: args.id(1, "userId")?.to_string(),
             };
-            result(
-                &lists
-                    .remove_collaborator(caller.request(request))
-                    .await?
-                    .into_inner(),
-            )
+            forward(lists.remove_collaborator(caller.request(request))).await
         }
         "changecollaboratorpermission" => {
             args.expect(3)?;
@@ -181,12 +141,7 @@ pub(super) async fn invoke(
                 user_id: args.id(1, "userId")?.to_string(),
                 permission: args.field(2, "permission")?,
             };
-            result(
-                &lists
-                    .change_collaborator_permission(caller.request(request))
-                    .await?
-                    .into_inner(),
-            )
+            forward(lists.change_collaborator_permission(caller.request(request))).await
         }
         "getmissedevents" => {
             super::catch_up::get_missed_events(services, caller, &args, Topic::List, "listId").await
