@@ -13,6 +13,7 @@
 //! [`Protocol::encode_invocation`] produce outgoing records.
 
 mod error;
+mod event_payload;
 mod framing;
 mod handshake;
 mod hub_protocol;
@@ -24,6 +25,7 @@ mod negotiate;
 mod testing;
 
 pub use error::{HandshakeError, NegotiateError, ProtocolError};
+pub use event_payload::EventPayload;
 pub use framing::{MessageReader, DEFAULT_MAX_MESSAGE_SIZE};
 pub use handshake::Handshake;
 pub use hub_protocol::{Protocol, TransferFormat};

@@ -1,17 +1,14 @@
 //! Bus events as SignalR server→client invocations.
 
-use pulse_proto::{events::v1::event::Kind, EventName};
-use serde::Serialize;
+use pulse_proto::EventName;
 
 use crate::{
     node::{EncodedEvent, EventEncoder, Frame},
-    protocol::Protocol,
+    protocol::{EventPayload, Protocol},
 };
 
 /// Encodes an event as `Invocation { target: <event name>, arguments:
-/// [payload] }` for one hub protocol. The payload is the contract's object
-/// plus `sequence`, the event's position in its group, which clients use to
-/// resume after a reconnect without gaps or duplicates.
+/// [payload] }` for one hub protocol, the payload an [`EventPayload`].
 #[derive(Debug, Clone, Copy)]
 pub struct SignalrEncoder {
     protocol: Protocol,
@@ -23,13 +20,6 @@ impl SignalrEncoder {
     }
 }
 
-#[derive(Serialize)]
-struct Push<'a> {
-    #[serde(flatten)]
-    payload: &'a Kind,
-    sequence: u64,
-}
-
 impl EventEncoder for SignalrEncoder {
     fn key(&self) -> &'static str {
         self.protocol.name()
@@ -37,7 +27,7 @@ impl EventEncoder for SignalrEncoder {
 
     fn encode(&self, event: EncodedEvent<'_>) -> Option<Frame> {
         let target = event.kind.name()?;
-        let push = Push {
+        let push = EventPayload {
             payload: event.kind,
             sequence: event.envelope.sequence,
         };
@@ -54,7 +44,10 @@ impl EventEncoder for SignalrEncoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pulse_proto::{events::v1::EventEnvelope, lists::v1::UserLeft};
+    use pulse_proto::{
+        events::v1::{event::Kind, EventEnvelope},
+        lists::v1::UserLeft,
+    };
 
     #[test]
     fn event_becomes_an_invocation_with_payload_and_sequence() {
