@@ -142,7 +142,7 @@ test('a tab that was away catches up on its chat with GetMissedEvents after the 
   const bob = newUser('Bob');
   const b = await connectChat(bob);
   const first = await connectChat(alice);
-  const seen = await b.invoke('SendMessage', alice.id, 'before the tunnel');
+  await b.invoke('SendMessage', alice.id, 'before the tunnel');
   await first.events.next('ReceiveMessage');
   await first.close();
 
@@ -160,6 +160,5 @@ test('a tab that was away catches up on its chat with GetMissedEvents after the 
     reset: false,
     hasMore: false,
   });
-  assert.notEqual(seen.id, missed[0].id);
-  await expectQuiet([back], { except: () => false });
+  await expectQuiet([back]);
 });

@@ -10,7 +10,7 @@ import { expectBroadcast, expectQuiet } from '../lib/client.js';
 import { CHAT_HUB, NOTIFICATIONS_HUB, coachingCall, messageShape } from '../lib/coaching.js';
 import { grpcurl, grpcurlOk, grpcurlStream, requireGrpcurl } from '../lib/grpcurl.js';
 import { useSuite } from '../lib/harness.js';
-import { assertShape, nonEmptyString, timestamp, uuid } from '../lib/shape.js';
+import { assertShape, nonEmptyString, positiveInteger, timestamp, uuid } from '../lib/shape.js';
 import { newUser } from '../lib/users.js';
 
 const suite = useSuite();
@@ -51,7 +51,7 @@ test('grpcurl manages a relationship while both sides watch their notifications'
   // The client also gets an invitation notice; both events commit together.
   const [update, invitation] = [await c.events.next('RelationshipUpdated'), await c.events.next('ReceiveNotification')];
   assert.deepStrictEqual(update.relationship, invited);
-  assertShape(invitation, { id: uuid, userId: client.id, kind: 'RelationshipInvited', title: nonEmptyString, body: invitation.body, createdAt: timestamp, sequence: invitation.sequence });
+  assertShape(invitation, { id: uuid, userId: client.id, kind: 'RelationshipInvited', title: nonEmptyString, body: `${trainer.name} invited you to be their client`, createdAt: timestamp, sequence: positiveInteger });
   assert.deepStrictEqual([update.sequence, invitation.sequence].sort(), [1, 2]);
 
   const accepted = await coachingCall(suite, client, 'AcceptInvitation', { relationshipId: invited.id });

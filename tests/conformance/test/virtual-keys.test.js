@@ -68,10 +68,12 @@ test('a revoked key: its open connections close with an error and stay closed, n
   const closed = new Promise((resolve) => spend.connection.onclose(resolve));
   await spend.start();
   const otherTab = await connectKey(suite, other, TASK_HUBS.spend);
-  const stream = grpcurlStream(['-d', JSON.stringify({ follows: [{ key: 'KEY_CHANNEL_SPEND' }] }), suite.gatewayGrpc, 'pulse.gateway.v1.Subscriptions/Subscribe'], key.secret);
+  const stream = grpcurlStream(['-d', JSON.stringify({ follows: [{ key: 'KEY_CHANNEL_SPEND', afterSequence: 0 }] }), suite.gatewayGrpc, 'pulse.gateway.v1.Subscriptions/Subscribe'], key.secret);
   try {
-    // The stream is up once it has said something: wait for its first heartbeat at most.
-    await sleep(500);
+    // Both are live once this key's first spend update reaches them.
+    await produce(suite, 'RecordSpend', { virtualKeyId: key.id, amount: 1 });
+    assert.equal((await stream.next()).event.eventName, 'SpendUpdate');
+    await spend.events.next('SpendUpdate');
 
     const revoked = await admin(suite, 'RevokeVirtualKey', { virtualKeyId: key.id });
     assert.equal(revoked.status, 'Revoked');
