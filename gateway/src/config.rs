@@ -27,6 +27,9 @@ pub struct GatewayConfig {
     /// Bytes of events that may wait for a slow gRPC subscriber before its stream ends.
     #[arg(long, env = "PULSE_STREAM_QUEUE_BYTES", default_value_t = 1024 * 1024)]
     pub stream_queue_bytes: usize,
+    /// Most follows one gRPC subscription may name (each group at most once).
+    #[arg(long, env = "PULSE_STREAM_MAX_FOLLOWS", default_value_t = 100)]
+    pub stream_max_follows: usize,
     /// gRPC URL of the shopping-list service.
     #[arg(
         long,
@@ -107,6 +110,7 @@ impl GatewayConfig {
         StreamConfig {
             heartbeat_interval: self.stream_heartbeat_interval,
             queue_bytes: self.stream_queue_bytes,
+            max_follows: self.stream_max_follows,
         }
     }
 

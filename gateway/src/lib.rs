@@ -14,6 +14,7 @@ pub mod protocol;
 mod session;
 mod startup;
 mod streams;
+mod task_boundary;
 mod transport;
 
 pub use config::GatewayConfig;

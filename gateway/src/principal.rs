@@ -34,6 +34,16 @@ impl Principal {
     pub fn id(&self) -> Uuid {
         self.identity.user_id
     }
+
+    /// When the credential's lifetime ends, as a tokio instant: hub connections close and gRPC
+    /// streams end then, one definition for both.
+    pub fn expiry(&self) -> tokio::time::Instant {
+        let now = chrono::Utc::now().timestamp();
+        let remaining = u64::try_from(self.identity.expires_at.saturating_sub(now)).unwrap_or(0);
+        // Far-future expiries are capped (at the keys' lifetime) so the instant cannot overflow.
+        tokio::time::Instant::now()
+            + Duration::from_secs(remaining.min(KEY_SESSION_LIFETIME.as_secs()))
+    }
 }
 
 /// Why a credential was not accepted.

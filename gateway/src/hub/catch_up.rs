@@ -7,7 +7,8 @@
 //! (`hasMore`: ask again after the returned `sequence`). Live events at or below that `sequence`
 //! are duplicates the client drops. When the position cannot be continued, `reset` tells the
 //! client to start again from a snapshot (`GetList`, `GetSession`), which carries its own
-//! `sequence`.
+//! `sequence`; the answer's `sequence` is then the group's real position, never the client's
+//! number echoed, so a client that drops live events at or below it drops none it needs.
 
 use std::num::NonZeroUsize;
 
@@ -39,9 +40,11 @@ struct MissedEvents {
     group: String,
     events: Vec<MissedEvent>,
     /// The position the client has reached: the last event read (events meant for others
-    /// included, so paging moves past them), or `afterSequence`.
+    /// included, so paging moves past them), or `afterSequence`; after a reset, the group's
+    /// newest retained sequence (0 when none is).
     sequence: u64,
-    /// The events after `afterSequence` are no longer all retained: start from a snapshot.
+    /// The events after `afterSequence` are no longer all retained, or `afterSequence` is ahead
+    /// of the group: start from a snapshot.
     reset: bool,
     /// More events follow `sequence`.
     has_more: bool,
@@ -103,14 +106,14 @@ async fn catch_up(
         .history(&topic, HistoryCursor::after(after), MAX_EVENTS)
         .await
         .map_err(|e| HubError::Unavailable(e.to_string()))?;
-    result(&missed_events(caller, topic, after, history))
+    result(&missed_events(caller, topic, history))
 }
 
 /// The page as the caller's connection would have received it live: without the events meant
 /// for the others (`except_user_id`).
-fn missed_events(caller: &Caller, topic: Topic, after: u64, history: History) -> MissedEvents {
+fn missed_events(caller: &Caller, topic: Topic, history: History) -> MissedEvents {
     if history.reset.is_some() {
-        return reset(topic, after);
+        return reset(topic, history.newest);
     }
     let user = caller.identity.user_id;
     let mut events = Vec::with_capacity(history.events.len());
@@ -125,7 +128,7 @@ fn missed_events(caller: &Caller, topic: Topic, after: u64, history: History) ->
         // The caller may follow the group now, so a removal of theirs in the history was undone
         // later: what the group did in between is not theirs to see, but the snapshot is.
         if is_user(revoked_member(kind), user) {
-            return reset(topic, after);
+            return reset(topic, history.newest);
         }
         if is_user(envelope.except_user_id.as_deref(), user) {
             continue;
@@ -141,12 +144,12 @@ fn missed_events(caller: &Caller, topic: Topic, after: u64, history: History) ->
     }
 }
 
-/// No events: the client starts again from a snapshot.
-fn reset(topic: Topic, after: u64) -> MissedEvents {
+/// No events: the client starts again from a snapshot; `newest` is where the group stands.
+fn reset(topic: Topic, newest: u64) -> MissedEvents {
     MissedEvents {
         group: topic.group(),
         events: Vec::new(),
-        sequence: after,
+        sequence: newest,
         reset: true,
         has_more: false,
     }
@@ -243,6 +246,7 @@ mod tests {
             events,
             reset: None,
             sequence,
+            newest: sequence,
             next: more.then_some(cursor),
         }
     }
@@ -254,7 +258,6 @@ mod tests {
         let json = serde_json::to_value(missed_events(
             &caller(Uuid::new_v4(), Protocol::Json),
             topic,
-            3,
             history(),
         ))
         .expect("json");
@@ -318,7 +321,6 @@ mod tests {
         let missed = missed_events(
             &caller(ann, Protocol::Json),
             Topic::List(Uuid::new_v4()),
-            0,
             history,
         );
         let sequences: Vec<u64> = missed.events.iter().map(|e| e.sequence).collect();
@@ -339,8 +341,10 @@ mod tests {
         );
         let mut expired = page(vec![envelope(6, deleted("a"), None)], false);
         expired.reset = Some(crate::node::ResetReason::Expired);
-        for history in [removed, expired] {
-            let missed = missed_events(&caller(ann, Protocol::Json), topic, 2, history);
+        for mut history in [removed, expired] {
+            // The group went on meanwhile: the answer names where it stands, not the request.
+            history.newest = 9;
+            let missed = missed_events(&caller(ann, Protocol::Json), topic, history);
             assert_eq!(
                 (
                     missed.reset,
@@ -348,7 +352,7 @@ mod tests {
                     missed.sequence,
                     missed.has_more
                 ),
-                (true, 0, 2, false)
+                (true, 0, 9, false)
             );
         }
     }

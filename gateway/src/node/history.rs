@@ -6,12 +6,16 @@
 //! live (it has joined the group first), and the group sequence drops the overlap. Reads are
 //! paged so no reader holds a long history at once; a page's [`HistoryCursor`] lets the next read
 //! start where the page ended instead of scanning again from the oldest.
+//!
+//! The requested position is the client's number, any `u64`: a position ahead of the newest
+//! retained event is found by reading that one event first, so it costs no scan and no arithmetic
+//! on the client's number can overflow.
 
 use std::{num::NonZeroUsize, time::Duration};
 
 use futures::StreamExt;
 use prost::Message;
-use pulse_bus::{Bus, BusError, StartAt, Topic};
+use pulse_bus::{Bus, BusError, Deliveries, Delivery, StartAt, Topic};
 use pulse_proto::events::v1::EventEnvelope;
 
 /// How long one retained message may take to arrive before the read is abandoned (the broker
@@ -72,8 +76,13 @@ pub struct History {
     /// Set when the page does not continue the requested position: events in between are lost
     /// to the reader, which reports it before using the page.
     pub reset: Option<ResetReason>,
-    /// The group sequence the reader has reached: the last event's, or the requested one.
+    /// The group sequence the reader has reached: the last event's, or the requested one. After
+    /// a reset, never beyond the group's real position ([`History::newest`] when nothing was
+    /// read), so later events of the group count as new to the reader.
     pub sequence: u64,
+    /// The newest group sequence retained when the read started (0 when nothing is): where a
+    /// reader that must reset stands.
+    pub newest: u64,
     /// Where the next page starts; `None` once the newest retained event was read.
     pub next: Option<HistoryCursor>,
 }
@@ -84,8 +93,18 @@ impl History {
             events: Vec::new(),
             reset: None,
             sequence: from.after,
+            newest: 0,
             next: None,
         }
+    }
+
+    /// A page that cannot continue the requested position and holds no event: the reader stands
+    /// at the group's newest position.
+    fn reset(mut self, reason: ResetReason, newest: u64) -> Self {
+        self.reset = Some(reason);
+        self.sequence = newest;
+        self.newest = newest;
+        self
     }
 }
 
@@ -107,34 +126,64 @@ pub async fn read(
     from: HistoryCursor,
     limit: NonZeroUsize,
 ) -> Result<History, HistoryError> {
-    let mut history = History::empty(from);
+    let history = History::empty(from);
     let Some(last) = bus.last_stream_sequence(topic).await? else {
         // A reader that saw events cannot be caught up.
         if from.after > 0 {
-            history.reset = Some(ResetReason::NothingRetained);
+            return Ok(history.reset(ResetReason::NothingRetained, 0));
         }
         return Ok(history);
     };
     if from.from_stream_sequence > last {
         return Ok(history);
     }
+    let newest = match retained_at(bus, topic, last).await? {
+        Some(newest) if newest < from.after => {
+            return Ok(history.reset(ResetReason::Ahead, newest));
+        }
+        Some(newest) => newest,
+        None => 0,
+    };
+    scan(bus, topic, from, last, limit, History { newest, ..history }).await
+}
+
+/// The group sequence of the event at broker position `at`; `None` when it cannot be decoded.
+async fn retained_at(bus: &Bus, topic: &Topic, at: u64) -> Result<Option<u64>, HistoryError> {
+    let mut deliveries = bus.subscribe(topic, StartAt::StreamSequence(at)).await?;
+    let delivery = next(&mut deliveries).await?;
+    match EventEnvelope::decode(delivery.payload.as_ref()) {
+        Ok(envelope) => Ok(Some(envelope.sequence)),
+        Err(error) => {
+            tracing::error!(group = %topic, %error, "undecodable retained event");
+            Ok(None)
+        }
+    }
+}
+
+/// Reads the page from `from` up to broker position `last` into `history`.
+async fn scan(
+    bus: &Bus,
+    topic: &Topic,
+    from: HistoryCursor,
+    last: u64,
+    limit: NonZeroUsize,
+    mut history: History,
+) -> Result<History, HistoryError> {
     let mut deliveries = bus
         .subscribe(topic, StartAt::StreamSequence(from.from_stream_sequence))
         .await?;
     let mut first = true;
-    let mut newest = 0;
     loop {
-        let delivery = tokio::time::timeout(STEP_TIMEOUT, deliveries.next())
-            .await
-            .map_err(|_| HistoryError::Stalled)?
-            .ok_or(HistoryError::Stalled)??;
+        let delivery = next(&mut deliveries).await?;
         match EventEnvelope::decode(delivery.payload.as_ref()) {
             Ok(envelope) => {
-                if first && envelope.sequence > from.after + 1 {
+                // The first event is not the next one: `sequence - 1`, because `after + 1`
+                // overflows for the client's largest number.
+                if first && envelope.sequence.saturating_sub(1) > from.after {
                     history.reset = Some(ResetReason::Expired);
                 }
                 first = false;
-                newest = newest.max(envelope.sequence);
+                history.newest = history.newest.max(envelope.sequence);
                 // Older positions and re-published duplicates are skipped.
                 if envelope.sequence > history.sequence {
                     if history.events.len() == limit.get() {
@@ -156,10 +205,19 @@ pub async fn read(
             break;
         }
     }
-    if newest < from.after {
-        history.reset = Some(ResetReason::Ahead);
+    if history.newest < from.after {
+        return Ok(History::empty(from).reset(ResetReason::Ahead, history.newest));
     }
     Ok(history)
+}
+
+/// The next retained message, in time.
+async fn next(deliveries: &mut Deliveries) -> Result<Delivery, HistoryError> {
+    tokio::time::timeout(STEP_TIMEOUT, deliveries.next())
+        .await
+        .map_err(|_| HistoryError::Stalled)?
+        .ok_or(HistoryError::Stalled)?
+        .map_err(HistoryError::from)
 }
 
 #[cfg(test)]
@@ -286,7 +344,29 @@ mod tests {
             .expect("read");
         assert_eq!(
             (ahead.reset, ahead.sequence, ahead.events.len()),
-            (Some(ResetReason::Ahead), 9, 0)
+            (Some(ResetReason::Ahead), 4, 0),
+            "the reader stands at the group's real position"
         );
+        assert_eq!(
+            empty.sequence, 0,
+            "nothing retained: no position to stand at"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_largest_position_a_client_can_name_is_ahead_not_an_overflow() {
+        let bus = bus();
+        let topic = Topic::List(Uuid::new_v4());
+        for sequence in 1..=3 {
+            publish(&bus, topic, sequence).await;
+        }
+        let history = read(&bus, &topic, HistoryCursor::after(u64::MAX), limit(10))
+            .await
+            .expect("read");
+        assert_eq!(
+            (history.reset, history.sequence, history.newest),
+            (Some(ResetReason::Ahead), 3, 3)
+        );
+        assert!(history.events.is_empty());
     }
 }

@@ -30,6 +30,9 @@ pub enum CloseReason {
     ShuttingDown,
     /// The credential's lifetime ended; the client's token factory can supply a fresh one.
     CredentialExpired,
+    /// Handling the connection failed on a defect of the server (a panic, logged): a new
+    /// connection starts from a clean state.
+    ServerFault,
     /// A domain service refused the credential outright (revoked, or its user or key deleted).
     /// Reconnecting with it would be refused again, so the client must not retry on its own.
     CredentialRevoked,
@@ -45,7 +48,8 @@ impl CloseReason {
             | Self::Overloaded
             | Self::SetupFailed
             | Self::ShuttingDown
-            | Self::CredentialExpired => true,
+            | Self::CredentialExpired
+            | Self::ServerFault => true,
             Self::CredentialRevoked => false,
         }
     }
@@ -65,6 +69,7 @@ impl CloseReason {
             ),
             Self::Overloaded => generic("The client did not keep up with its messages."),
             Self::SetupFailed => generic("The server could not set up the connection."),
+            Self::ServerFault => generic("The server failed handling the connection."),
             Self::ShuttingDown => "Server is shutting down.".to_owned(),
             Self::CredentialExpired => "Authentication expired.".to_owned(),
             Self::CredentialRevoked => "The credential is no longer accepted.".to_owned(),
@@ -94,6 +99,7 @@ mod tests {
             CloseReason::SetupFailed,
             CloseReason::ShuttingDown,
             CloseReason::CredentialExpired,
+            CloseReason::ServerFault,
             CloseReason::CredentialRevoked,
         ];
         for reason in reasons {

@@ -8,7 +8,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use pulse_auth::Identity;
 use tokio::{
     sync::mpsc,
     time::{Instant, MissedTickBehavior},
@@ -24,6 +23,7 @@ use crate::{
     node::{Frame, Outbound},
     principal::Principal,
     protocol::{CompletionOutcome, HubMessage, MessageReader, TransportType},
+    task_boundary::{catch_panic, Panicked},
 };
 
 /// How often a stateful connection acknowledges what it received (as .NET and the JS client do).
@@ -70,7 +70,8 @@ pub(super) async fn run_connection(
         hub = connection.hub.name(),
         transport = ?connection.transport,
     );
-    async move {
+    let conn_id = connection.connection_id.clone();
+    let work = async move {
         let config = &connection.config;
         let Some(accepted) = handshake(
             &mut inbound,
@@ -100,12 +101,19 @@ pub(super) async fn run_connection(
             tracing::error!("credential cannot be forwarded");
             return;
         };
-        if let Err(error) = connection
-            .hub
-            .connected(&connection.services, &mut caller)
-            .await
-        {
-            tracing::warn!(%error, "connection set-up failed");
+        let conn_id = &connection.connection_id;
+        let set_up = catch_panic(
+            conn_id,
+            connection.hub.connected(&connection.services, &mut caller),
+        )
+        .await;
+        let set_up = match set_up {
+            Ok(result) => {
+                result.map_err(|error| tracing::warn!(%error, "connection set-up failed"))
+            }
+            Err(Panicked) => Err(()),
+        };
+        if set_up.is_err() {
             connection
                 .hub
                 .disconnected(&connection.services, &mut caller)
@@ -131,7 +139,11 @@ pub(super) async fn run_connection(
             replay,
             client_pinged: false,
         };
-        let end = session.serve(&mut inbound, &terminate).await;
+        // A panic while serving is a defect of ours: the connection still leaves its groups and
+        // tells the client, as for any other end.
+        let end = catch_panic(conn_id, session.serve(&mut inbound, &terminate))
+            .await
+            .unwrap_or(End::Closed(CloseReason::ServerFault));
         connection
             .hub
             .disconnected(&connection.services, &mut session.caller)
@@ -145,8 +157,10 @@ pub(super) async fn run_connection(
         }
         tracing::info!("disconnected");
     }
-    .instrument(span)
-    .await;
+    .instrument(span.clone());
+    // Whatever panics past the guards above (the hub's own cleanup), the connection still ends:
+    // returning lets its transport close and its registration go.
+    let _ = catch_panic(&conn_id, work).instrument(span).await;
 }
 
 /// A connection after its handshake.
@@ -186,7 +200,7 @@ impl Session<'_> {
         let mut ack = tokio::time::interval(ACK_INTERVAL);
         ack.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_received = Instant::now();
-        let expiry = credential_expiry(&self.connection.principal.identity);
+        let expiry = self.connection.principal.expiry();
         loop {
             if let Some(end) = self.drain().await {
                 return end;
@@ -336,12 +350,4 @@ impl Session<'_> {
             protocol.encode(&message),
         ));
     }
-}
-
-/// When the credential expires, as a tokio instant.
-fn credential_expiry(identity: &Identity) -> Instant {
-    let now = chrono::Utc::now().timestamp();
-    let remaining = u64::try_from(identity.expires_at.saturating_sub(now)).unwrap_or(0);
-    // Far-future expiries are capped so the instant cannot overflow.
-    Instant::now() + Duration::from_secs(remaining.min(10 * 365 * 24 * 3600))
 }

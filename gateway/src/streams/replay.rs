@@ -22,8 +22,9 @@ pub(super) enum ReplayError {
 }
 
 /// Sends every retained event of `topic` with a sequence after `after`, preceded by a `Reset`
-/// when the stream cannot continue from that position. Returns the last sequence sent (or
-/// `after`).
+/// when the stream cannot continue from that position. Returns the last sequence sent, or
+/// `after`, or after a reset with nothing to send the group's real position: live events above
+/// it are new to the client.
 pub(super) async fn replay(
     bus: &Bus,
     topic: &Topic,
@@ -34,7 +35,14 @@ pub(super) async fn replay(
     loop {
         let page = read_history(bus, topic, from, PAGE).await?;
         if let Some(reason) = page.reset {
-            sink.send(reset(topic, from.sequence(), reason)).await?;
+            // The stream goes on right before the first retained event, or, with none to send,
+            // where the group stands (never the requested position: live events would drop).
+            let continues = page
+                .events
+                .first()
+                .map_or(page.sequence, |first| first.sequence.saturating_sub(1));
+            sink.send(reset(topic, from.sequence(), continues, reason))
+                .await?;
         }
         for envelope in page.events {
             sink.send_event(envelope).await?;
@@ -46,10 +54,11 @@ pub(super) async fn replay(
     }
 }
 
-fn reset(topic: &Topic, after: u64, reason: ResetReason) -> Kind {
+fn reset(topic: &Topic, after: u64, continues: u64, reason: ResetReason) -> Kind {
     Kind::Reset(Reset {
         group: topic.group(),
         requested_after: after,
         reason: reason.text().into(),
+        sequence: continues,
     })
 }

@@ -1,6 +1,11 @@
 //! `pulse.gateway.v1.Subscriptions/Subscribe`.
 
-use std::{collections::HashMap, pin::Pin, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    pin::Pin,
+    sync::Arc,
+    time::Duration,
+};
 
 use chrono::{SecondsFormat, Utc};
 use futures::Stream;
@@ -29,6 +34,7 @@ use crate::{
     hub::{authorize, HubError, OnBehalf, Requester, Services, ACCESS_DENIED},
     node::{outbound, Frame, Member, OpenCount, Opened, Outbound, OutboundReceiver},
     principal::{AuthFailure, Authenticator},
+    task_boundary::{catch_panic, Panicked},
 };
 
 /// Limits of one subscription.
@@ -39,7 +45,14 @@ pub struct StreamConfig {
     /// Bytes of live events that may wait behind a slow reader (or a replay)
     /// before the stream is ended with RESOURCE_EXHAUSTED.
     pub queue_bytes: usize,
+    /// Follows one request may name: each is a group membership and a replay the gateway holds
+    /// for the client.
+    pub max_follows: usize,
 }
+
+/// Why a stream ends when its credential's lifetime is over: the hubs' words; the client
+/// subscribes again with a fresh credential, from the last sequence received.
+const CREDENTIAL_EXPIRED: &str = "Authentication expired.";
 
 /// Messages handed to tonic; small, because the node queue is the buffer.
 const CHANNEL_CAPACITY: usize = 16;
@@ -105,7 +118,11 @@ impl Subscriptions for SubscriptionService {
         let identity = principal.identity.clone();
         let on_behalf =
             OnBehalf::new(&token).ok_or_else(|| Status::unauthenticated("invalid credential"))?;
-        let follows = parse_follows(request.into_inner(), identity.user_id)?;
+        let follows = parse_follows(
+            request.into_inner(),
+            identity.user_id,
+            self.config.max_follows,
+        )?;
         let requester = Requester {
             id: identity.user_id,
             kind: principal.kind,
@@ -143,6 +160,7 @@ impl Subscriptions for SubscriptionService {
             config: self.config.clone(),
             shutdown: self.shutdown.clone(),
             revoked: self.services.revoked(&principal),
+            expiry: principal.expiry(),
             user_id: identity.user_id,
             follows,
             member,
@@ -193,6 +211,8 @@ struct Subscription {
     shutdown: CancellationToken,
     /// Cancelled when the credential is revoked (virtual keys).
     revoked: CancellationToken,
+    /// The credential's lifetime ends: the stream ends, as a hub connection closes.
+    expiry: tokio::time::Instant,
     user_id: Uuid,
     follows: Vec<(Topic, Option<u64>)>,
     member: Member,
@@ -209,12 +229,16 @@ impl Subscription {
     async fn run(self, mut frames: OutboundReceiver) {
         // Shutdown wins over anything the stream is waiting for, including a
         // send to a client that does not read.
+        let forward = catch_panic(&self.member.connection_id, self.forward(&mut frames));
         let ending = tokio::select! {
-            ending = self.forward(&mut frames) => ending,
+            // A panic is a defect of ours: the stream still leaves its groups and ends with a
+            // status, as for any other end.
+            ending = forward => ending.unwrap_or_else(|Panicked| Err(Status::internal("internal error"))),
             () = self.shutdown.cancelled() => Err(Status::unavailable(
                 "gateway is shutting down; resume from the last sequence received",
             )),
             () = self.revoked.cancelled() => Err(Status::permission_denied("credential revoked")),
+            () = tokio::time::sleep_until(self.expiry) => Err(Status::unauthenticated(CREDENTIAL_EXPIRED)),
         };
         leave_all(&self.services, &self.follows, &self.member);
         match ending {
@@ -262,11 +286,13 @@ impl Subscription {
             let Ok(envelope) = EventEnvelope::decode(bytes.as_ref()) else {
                 continue;
             };
-            let last = sent.entry(envelope.group.clone()).or_default();
-            if envelope.sequence <= *last {
+            if sent
+                .get(&envelope.group)
+                .is_some_and(|last| envelope.sequence <= *last)
+            {
                 continue;
             }
-            *last = envelope.sequence;
+            let (group, sequence) = (envelope.group.clone(), envelope.sequence);
             let revoked = envelope
                 .event
                 .as_ref()
@@ -275,8 +301,12 @@ impl Subscription {
                 .is_some_and(|user| user == self.user_id.to_string());
             tokio::select! {
                 sent = self.sink.send_event(envelope) => if sent.is_err() { return Ok(()) },
+                // The event was not handed over: the status names the one before it.
                 () = self.overflow.overflowed() => return Err(slow_consumer(&sent)),
             }
+            // Only once handed over: what the slow-consumer status names must have reached the
+            // client, or resuming from it would skip this event.
+            sent.insert(group, sequence);
             heartbeat.reset();
             if revoked {
                 return Err(Status::permission_denied(ACCESS_DENIED));
@@ -306,14 +336,23 @@ fn slow_consumer(sent: &HashMap<String, u64>) -> Status {
 }
 
 /// `user_id` is the caller's (a user or a virtual key): `own` and `key`
-/// follows name one of its own groups.
+/// follows name one of its own groups. At most `max_follows`, each group once: a
+/// group named twice would be replayed and delivered twice, so it is refused
+/// rather than guessed at.
 fn parse_follows(
     request: SubscribeRequest,
     user_id: Uuid,
+    max_follows: usize,
 ) -> Result<Vec<(Topic, Option<u64>)>, Status> {
     if request.follows.is_empty() {
         return Err(Status::invalid_argument("follow at least one group"));
     }
+    if request.follows.len() > max_follows {
+        return Err(Status::invalid_argument(format!(
+            "at most {max_follows} follows per subscription"
+        )));
+    }
+    let mut groups = HashSet::with_capacity(request.follows.len());
     request
         .follows
         .into_iter()
@@ -351,6 +390,12 @@ fn parse_follows(
                 },
                 None => return Err(Status::invalid_argument("a follow needs a target")),
             };
+            if !groups.insert(topic) {
+                return Err(Status::invalid_argument(format!(
+                    "{} is followed more than once",
+                    topic.group()
+                )));
+            }
             Ok((topic, follow.after_sequence))
         })
         .collect()

@@ -258,8 +258,10 @@ async fn a_position_no_longer_retained_or_never_reached_answers_reset() {
     let jam = add_item(&mut client, &list_id, "Jam").await;
 
     let current = client.call("GetMissedEvents", json!([list_id, seen])).await;
-    assert_caught_up(&current, &list_id, &[jam]);
-    for position in [1, seen + 99] {
+    assert_caught_up(&current, &list_id, std::slice::from_ref(&jam));
+    // Expired, ahead, and the largest number a client can send: the answer names where the
+    // group really stands, never the position echoed.
+    for position in [1, seen + 99, u64::MAX] {
         let reset = client
             .call("GetMissedEvents", json!([list_id, position]))
             .await;
@@ -268,12 +270,16 @@ async fn a_position_no_longer_retained_or_never_reached_answers_reset() {
             json!({
                 "group": format!("list_{list_id}"),
                 "events": [],
-                "sequence": position,
+                "sequence": sequence(&jam),
                 "reset": true,
                 "hasMore": false,
-            })
+            }),
+            "{position}"
         );
     }
+    // A client that drops live events at or below that `sequence` misses none.
+    let tea = add_item(&mut client, &list_id, "Tea").await;
+    assert_eq!(sequence(&tea), sequence(&jam) + 1);
     suite.stop().await;
 }
 

@@ -324,7 +324,8 @@ async fn an_idle_stream_gets_heartbeats() {
 /// Measures how much a subscriber that never reads makes the gateway hold:
 /// the stream is ended once its queue budget (64 KiB in tests) is used, so
 /// what the client finds buffered when it finally reads is bounded by that
-/// budget plus the transport's windows, whatever was published.
+/// budget plus the transport's windows, whatever was published — and it is a
+/// gap-free prefix of what was published, then RESOURCE_EXHAUSTED.
 #[tokio::test]
 async fn a_subscriber_that_never_reads_is_cut_off_with_bounded_buffering() {
     let suite = TestSuite::start().await;
@@ -367,15 +368,18 @@ async fn a_subscriber_that_never_reads_is_cut_off_with_bounded_buffering() {
     }
     let mut received = 0usize;
     let mut received_bytes = 0usize;
+    let mut sequences = Vec::new();
     let ended = loop {
         match tokio::time::timeout(WAIT, stream.message())
             .await
             .expect("in time")
         {
             Ok(Some(message)) => {
-                if matches!(message.kind, Some(Kind::Event(_))) {
+                let size = prost::Message::encoded_len(&message);
+                if let Some(Kind::Event(event)) = message.kind {
                     received += 1;
-                    received_bytes += prost::Message::encoded_len(&message);
+                    received_bytes += size;
+                    sequences.push(event.sequence);
                 }
             }
             Ok(None) => panic!("stream ended without a status"),
@@ -388,8 +392,17 @@ async fn a_subscriber_that_never_reads_is_cut_off_with_bounded_buffering() {
         received_bytes / 1024
     );
     assert_eq!(ended.code(), Code::ResourceExhausted);
+    // A gap-free prefix: every event from the first published, none skipped, and the status
+    // names the last one delivered, so resuming from it loses nothing.
+    assert_eq!(
+        sequences,
+        (1..=received as u64).collect::<Vec<_>>(),
+        "the events before the cut follow one another"
+    );
     assert!(
-        ended.message().contains(&format!("list_{list_id}=")),
+        ended
+            .message()
+            .contains(&format!("list_{list_id}={received})")),
         "{}",
         ended.message()
     );
@@ -397,6 +410,138 @@ async fn a_subscriber_that_never_reads_is_cut_off_with_bounded_buffering() {
     assert!(
         received_bytes < 512 * 1024,
         "buffered {received_bytes} bytes for a client that never read"
+    );
+    suite.stop().await;
+}
+
+/// A position ahead of the group (a client's bookkeeping gone wrong, a stream recreated, the
+/// largest number there is) gets a reset naming where the group really stands, and the stream
+/// goes on live from there instead of dropping every later event as already seen.
+#[tokio::test]
+async fn a_position_ahead_of_the_group_resets_to_its_real_position_and_continues_live() {
+    let suite = TestSuite::start().await;
+    let ann = User::new("Ann");
+    let mut hub = suite.connect(&ann).await;
+    let list = hub.call("CreateList", json!([{"name": "Groceries"}])).await;
+    let list_id = list["id"].as_str().expect("id").to_owned();
+    // Sees each event published before the next step relies on it.
+    let mut witness = subscribe(&suite, &ann, follow_list(&list_id, None))
+        .await
+        .expect("subscribe");
+    let mut newest = 0;
+    for name in ["Milk", "Bread"] {
+        add_item(&suite, &ann, &list_id, name).await;
+        newest = next_event(&mut witness).await.sequence;
+    }
+    for (position, name) in [(1000, "Eggs"), (u64::MAX, "Jam")] {
+        let mut ahead = subscribe(&suite, &ann, follow_list(&list_id, Some(position)))
+            .await
+            .expect("subscribe");
+        match next(&mut ahead).await.expect("a reset") {
+            Kind::Reset(reset) => assert_eq!(
+                (reset.group, reset.requested_after, reset.sequence),
+                (format!("list_{list_id}"), position, newest)
+            ),
+            other => panic!("expected a reset, got {other:?}"),
+        }
+        add_item(&suite, &ann, &list_id, name).await;
+        let live = next_event(&mut ahead).await;
+        assert_eq!((item_name(&live), live.sequence), (name.into(), newest + 1));
+        newest = next_event(&mut witness).await.sequence;
+    }
+    suite.stop().await;
+}
+
+/// Each group once per stream, and a bounded number of them: a request naming one twice (which
+/// would deliver its events twice, going backwards) or too many is refused as a whole.
+#[tokio::test]
+async fn a_group_followed_twice_or_too_many_follows_are_refused() {
+    let suite = TestSuite::start().await;
+    let ann = User::new("Ann");
+    let mut hub = suite.connect(&ann).await;
+    let list = hub.call("CreateList", json!([{"name": "Groceries"}])).await;
+    let list_id = list["id"].as_str().expect("id").to_owned();
+    let follow = |after| Follow {
+        target: Some(Target::ListId(list_id.clone())),
+        after_sequence: after,
+    };
+    let twice = SubscribeRequest {
+        follows: vec![follow(Some(10)), follow(Some(1))],
+    };
+    let refused = subscribe(&suite, &ann, twice)
+        .await
+        .expect_err("a duplicate follow");
+    assert_eq!(
+        (refused.code(), refused.message()),
+        (
+            Code::InvalidArgument,
+            format!("list_{list_id} is followed more than once").as_str()
+        )
+    );
+    // Over the cap (100 by default), whatever the follows are.
+    let many = SubscribeRequest {
+        follows: (0..101)
+            .map(|_| Follow {
+                target: Some(Target::ListId(uuid::Uuid::new_v4().to_string())),
+                after_sequence: None,
+            })
+            .collect(),
+    };
+    let refused = subscribe(&suite, &ann, many)
+        .await
+        .expect_err("too many follows");
+    assert_eq!(
+        (refused.code(), refused.message()),
+        (
+            Code::InvalidArgument,
+            "at most 100 follows per subscription"
+        )
+    );
+    assert_eq!(
+        suite.node_stats().groups,
+        0,
+        "a refused request joins nothing"
+    );
+    suite.stop().await;
+}
+
+/// A stream lives no longer than its credential, as a hub connection does.
+#[tokio::test]
+async fn a_stream_ends_unauthenticated_when_its_token_expires() {
+    let suite = TestSuite::start().await;
+    let ann = User::new("Ann");
+    let mut hub = suite.connect(&ann).await;
+    let list = hub.call("CreateList", json!([{"name": "Groceries"}])).await;
+    let list_id = list["id"].as_str().expect("id").to_owned();
+    let token = suite
+        .validator
+        .mint(&pulse_auth::TokenRequest {
+            sub: ann.id,
+            name: ann.name.clone(),
+            roles: vec![],
+            exp: chrono::Utc::now().timestamp() + 2,
+        })
+        .expect("mint");
+    let mut request = tonic::Request::new(follow_list(&list_id, None));
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    let mut stream = SubscriptionsClient::connect(format!("http://{}", suite.gateway_grpc))
+        .await
+        .expect("connect")
+        .subscribe(request)
+        .await
+        .expect("subscribe")
+        .into_inner();
+    // Heartbeats keep coming on a stream that outlives its token: bound the wait.
+    let ended = tokio::time::timeout(WAIT, next(&mut stream))
+        .await
+        .expect("the stream ends in time")
+        .expect_err("the stream ends with a status");
+    assert_eq!(
+        (ended.code(), ended.message()),
+        (Code::Unauthenticated, "Authentication expired.")
     );
     suite.stop().await;
 }
