@@ -118,7 +118,7 @@ pub struct GatewayConfig {
     #[arg(long, env = "PULSE_WRITES_PER_SECOND", default_value = "10")]
     pub writes_per_second: NonZeroU32,
     /// Calls of one write command by one user or virtual key at once after a quiet spell.
-    #[arg(long, env = "PULSE_WRITE_BURST", default_value = "20")]
+    #[arg(long, env = "PULSE_WRITE_BURST", default_value = "50")]
     pub write_burst: NonZeroU32,
     /// Connections one user may hold on this gateway at once; negotiate/connect over it gets 429.
     #[arg(long, env = "PULSE_MAX_CONNECTIONS_PER_USER", default_value_t = 100)]
