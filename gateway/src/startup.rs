@@ -151,9 +151,6 @@ impl GatewayApp {
         self.state.services.node.clone()
     }
 
-    /// Counts the SignalR connections negotiated and not yet over, readable while the gateway
-    /// runs (`run_until_stopped` takes the app), so tests can check that a dropped client's
-    /// connection ends.
     /// Counts the calls the gateway made to the task service to check a virtual key (each
     /// one counted where it is sent), so tests can see what the key cache saves.
     pub fn virtual_key_checks(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
@@ -161,6 +158,9 @@ impl GatewayApp {
         move || authenticator.key_checks()
     }
 
+    /// Counts the SignalR connections negotiated and not yet over, readable while the gateway
+    /// runs (`run_until_stopped` takes the app), so tests can check that a dropped client's
+    /// connection ends.
     pub fn connection_count(&self) -> impl Fn() -> usize + Send + Sync + 'static {
         let registry = self.state.registry.clone();
         move || registry.len()

@@ -97,7 +97,8 @@ pub enum Attachment {
     Reattach(Link),
 }
 
-/// Why a transport request cannot use a connection; each maps to the status .NET answers.
+/// Why a request cannot open or use a connection; each maps to the status .NET answers (or, for
+/// the gateway's own limits, the standard one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AttachError {
     /// Unknown, ended or reaped token, another hub, or another user: 404.
@@ -379,7 +380,7 @@ impl Registry {
                 Err(AttachError::TooEarly)
             }
             State::Negotiated { .. }
-                if table.pending_bytes + data.len() > self.limits.pending_bytes =>
+                if table.pending_bytes.saturating_add(data.len()) > self.limits.pending_bytes =>
             {
                 Err(AttachError::Busy)
             }
