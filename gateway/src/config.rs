@@ -1,13 +1,18 @@
 //! Gateway configuration. Shared pieces (bus, JWT, telemetry) are in
 //! `pulse-config`; these are the gateway's own.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, num::NonZeroU32, time::Duration};
 
 use clap::Args;
 use pulse_auth::MasterKey;
 use pulse_config::parse_duration;
 
-use crate::{session::SessionConfig, streams::StreamConfig};
+use crate::{
+    hub::RateLimitConfig,
+    principal::KeyCacheConfig,
+    session::{RegistryLimits, SessionConfig},
+    streams::StreamConfig,
+};
 
 #[derive(Debug, Clone, Args)]
 pub struct GatewayConfig {
@@ -103,6 +108,39 @@ pub struct GatewayConfig {
     /// Deadline of each call to a domain service.
     #[arg(long, env = "PULSE_SERVICE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub service_timeout: Duration,
+    /// Groups one connection may be in at once (each is a broker consumer); a join over it fails.
+    #[arg(long, env = "PULSE_MAX_GROUPS_PER_CONNECTION", default_value_t = 100)]
+    pub max_groups_per_connection: usize,
+    /// Hub invocations per second one connection may sustain; excess ones fail with a hub error.
+    #[arg(long, env = "PULSE_INVOCATIONS_PER_SECOND", default_value = "20")]
+    pub invocations_per_second: NonZeroU32,
+    /// Hub invocations one connection may make at once after a quiet spell.
+    #[arg(long, env = "PULSE_INVOCATION_BURST", default_value = "40")]
+    pub invocation_burst: NonZeroU32,
+    /// Calls per second of one write command by one user or virtual key (all their connections).
+    #[arg(long, env = "PULSE_WRITES_PER_SECOND", default_value = "10")]
+    pub writes_per_second: NonZeroU32,
+    /// Calls of one write command by one user or virtual key at once after a quiet spell.
+    #[arg(long, env = "PULSE_WRITE_BURST", default_value = "50")]
+    pub write_burst: NonZeroU32,
+    /// Connections one user may hold on this gateway at once; negotiate/connect over it gets 429.
+    #[arg(long, env = "PULSE_MAX_CONNECTIONS_PER_USER", default_value_t = 100)]
+    pub max_connections_per_user: usize,
+    /// Connections one virtual key (or the master key) may hold on this gateway at once; over it: 429.
+    #[arg(long, env = "PULSE_MAX_CONNECTIONS_PER_KEY", default_value_t = 1000)]
+    pub max_connections_per_key: usize,
+    /// Negotiated connections no transport has taken yet, all users together; over it negotiate gets 503.
+    #[arg(long, env = "PULSE_MAX_PENDING_CONNECTIONS", default_value_t = 10_000)]
+    pub max_pending_connections: usize,
+    /// Bytes sent for negotiated connections before a transport took them, all together; over it: 503.
+    #[arg(long, env = "PULSE_MAX_PENDING_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_pending_bytes: usize,
+    /// How long a virtual key the task service accepted is trusted without asking again (0: always ask); a revocation clears it at once.
+    #[arg(long, env = "PULSE_KEY_CACHE_TTL", default_value = "5s", value_parser = parse_duration)]
+    pub key_cache_ttl: Duration,
+    /// Virtual keys remembered at once by that cache.
+    #[arg(long, env = "PULSE_KEY_CACHE_SIZE", default_value_t = 10_000)]
+    pub key_cache_size: usize,
 }
 
 impl GatewayConfig {
@@ -111,6 +149,31 @@ impl GatewayConfig {
             heartbeat_interval: self.stream_heartbeat_interval,
             queue_bytes: self.stream_queue_bytes,
             max_follows: self.stream_max_follows,
+        }
+    }
+
+    pub fn rate_limits(&self) -> RateLimitConfig {
+        RateLimitConfig {
+            invocations_per_second: self.invocations_per_second,
+            invocation_burst: self.invocation_burst,
+            writes_per_second: self.writes_per_second,
+            write_burst: self.write_burst,
+        }
+    }
+
+    pub fn key_cache(&self) -> KeyCacheConfig {
+        KeyCacheConfig {
+            ttl: self.key_cache_ttl,
+            capacity: self.key_cache_size,
+        }
+    }
+
+    pub fn registry_limits(&self) -> RegistryLimits {
+        RegistryLimits {
+            connections_per_user: self.max_connections_per_user,
+            connections_per_key: self.max_connections_per_key,
+            pending_connections: self.max_pending_connections,
+            pending_bytes: self.max_pending_bytes,
         }
     }
 

@@ -3,12 +3,23 @@
 //! key, or the deployment's master key. The gateway tells them apart here,
 //! once, and every layer above works with the resulting [`Principal`].
 
-use std::time::Duration;
+mod key_cache;
+
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use pulse_auth::{Identity, JwtValidator, MasterKey};
 use pulse_proto::tasks::v1::{virtual_keys_client::VirtualKeysClient, AuthenticateKeyRequest};
 use tonic::{metadata::MetadataValue, transport::Channel, Code};
 use uuid::Uuid;
+
+use crate::node::Revocations;
+use key_cache::KeyCache;
 
 /// What kind of credential authenticated a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,12 +74,24 @@ pub enum AuthFailure {
 const KEY_SESSION_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// Checks bearer strings: JWTs locally, the master key against configuration,
-/// anything else as a virtual key with the task service that issued it.
+/// anything else as a virtual key with the task service that issued it (or, for a
+/// key it accepted a moment ago and that was not revoked since, from a cache).
 #[derive(Clone)]
 pub struct Authenticator {
     jwt: JwtValidator,
     master_key: Option<MasterKey>,
     keys: VirtualKeysClient<Channel>,
+    cache: Arc<KeyCache>,
+    /// Calls made to the task service to check a key.
+    key_checks: Arc<AtomicU64>,
+}
+
+/// How long an accepted virtual key is trusted without asking the task service
+/// again, and how many are remembered.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyCacheConfig {
+    pub ttl: Duration,
+    pub capacity: usize,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -84,12 +107,21 @@ impl Authenticator {
         jwt: JwtValidator,
         master_key: Option<MasterKey>,
         keys: VirtualKeysClient<Channel>,
+        cache: KeyCacheConfig,
+        revocations: Arc<Revocations>,
     ) -> Self {
         Self {
             jwt,
             master_key,
             keys,
+            cache: Arc::new(KeyCache::new(cache.ttl, cache.capacity, revocations)),
+            key_checks: Arc::default(),
         }
+    }
+
+    /// Calls made to the task service to check a virtual key so far.
+    pub fn key_checks(&self) -> u64 {
+        self.key_checks.load(Ordering::Relaxed)
     }
 
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthFailure> {
@@ -115,7 +147,13 @@ impl Authenticator {
                 }
             };
         }
-        self.virtual_key(token).await
+        let hash = key_cache::hash(token);
+        if let Some(principal) = self.cache.get(&hash) {
+            return Ok(principal);
+        }
+        let principal = self.virtual_key(token).await?;
+        self.cache.put(hash, principal.clone());
+        Ok(principal)
     }
 
     /// The task service knows the key (by its hash) and whether it is active.
@@ -124,6 +162,7 @@ impl Authenticator {
             MetadataValue::try_from(format!("Bearer {token}")).map_err(|_| AuthFailure::Refused)?;
         let mut request = tonic::Request::new(AuthenticateKeyRequest {});
         request.metadata_mut().insert("authorization", bearer);
+        self.key_checks.fetch_add(1, Ordering::Relaxed);
         match self.keys.clone().authenticate_key(request).await {
             Ok(key) => {
                 let key = key.into_inner();

@@ -18,7 +18,7 @@ use pulse_proto::gateway::v1::subscriptions_server::SubscriptionsServer;
 
 use crate::{
     config::GatewayConfig,
-    hub::Services,
+    hub::{RateLimits, Services},
     node::{Node, OpenCount, Revocations},
     principal::Authenticator,
     session::Registry,
@@ -81,21 +81,26 @@ impl GatewayApp {
                     source,
                 })?;
         let shutdown = CancellationToken::new();
+        let revocations = Arc::new(Revocations::default());
         let mut state = AppState {
-            registry: Arc::new(Registry::default()),
+            registry: Arc::new(Registry::new(config.registry_limits())),
             services: Services {
                 node: Arc::new(Node::new(bus.clone(), shutdown.clone())),
                 lists: ShoppingListsClient::new(lists),
                 lean_coffee: LeanCoffeeClient::new(lean_coffee),
                 coaching: CoachingClient::new(coaching),
                 tasks: TasksClient::new(tasks.clone()),
-                revocations: Arc::new(Revocations::default()),
+                revocations: revocations.clone(),
                 participant_heartbeat: config.participant_heartbeat_interval,
+                rate_limits: Arc::new(RateLimits::new(config.rate_limits())),
+                max_groups_per_connection: config.max_groups_per_connection,
             },
             authenticator: Authenticator::new(
                 validator,
                 config.master_key.clone(),
                 VirtualKeysClient::new(tasks),
+                config.key_cache(),
+                revocations,
             ),
             session: config.session(),
             shutdown,
@@ -144,6 +149,13 @@ impl GatewayApp {
     /// members it holds, so tests can check that clients gone leave none behind.
     pub fn node(&self) -> Arc<Node> {
         self.state.services.node.clone()
+    }
+
+    /// Counts the calls the gateway made to the task service to check a virtual key (each
+    /// one counted where it is sent), so tests can see what the key cache saves.
+    pub fn virtual_key_checks(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
+        let authenticator = self.state.authenticator.clone();
+        move || authenticator.key_checks()
     }
 
     /// Counts the SignalR connections negotiated and not yet over, readable while the gateway

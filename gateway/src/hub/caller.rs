@@ -11,6 +11,7 @@ use serde::Serialize;
 use tokio_util::sync::DropGuard;
 use tonic::metadata::{Ascii, MetadataValue};
 
+use super::rate_limit::ConnectionBudget;
 use crate::{
     node::{EventEncoder, Frame, Member, Outbound},
     principal::{Principal, PrincipalKind},
@@ -36,6 +37,8 @@ pub struct Caller {
     /// one of those groups (Lean Coffee participation). Dropping one stops
     /// it, so they end with the membership or the connection.
     pub heartbeats: HashMap<Topic, DropGuard>,
+    /// The connection's invocation bucket, made at its first invocation.
+    pub invocation_budget: Option<ConnectionBudget>,
 }
 
 impl std::fmt::Debug for Caller {
@@ -68,6 +71,7 @@ impl Caller {
             encoder,
             joined: HashSet::new(),
             heartbeats: HashMap::new(),
+            invocation_budget: None,
         })
     }
 

@@ -145,7 +145,8 @@ impl HubKind {
     }
 
     /// Runs a method; `Ok(None)` is a void result. Method names are matched
-    /// case-insensitively, as ASP.NET Core does. A hub whose connections are
+    /// case-insensitively, as ASP.NET Core does. Every invocation first passes
+    /// the rate limits (see [`super::rate_limit`]). A hub whose connections are
     /// in one group of their own also offers `GetMissedEvents(afterSequence)`
     /// on that group.
     pub async fn invoke(
@@ -155,6 +156,12 @@ impl HubKind {
         target: &str,
         args: Arguments,
     ) -> Result<Option<Value>, HubError> {
+        let budget = caller
+            .invocation_budget
+            .get_or_insert_with(|| services.rate_limits.connection_budget());
+        services
+            .rate_limits
+            .admit(budget, self, caller.identity.user_id, target)?;
         if target.eq_ignore_ascii_case("GetMissedEvents") {
             if let [own] = self.automatic_groups(caller.kind, caller.identity.user_id)[..] {
                 return catch_up::get_missed_own_events(services, caller, &args, own).await;

@@ -138,11 +138,7 @@ async fn join(
     session_id: Uuid,
 ) -> Result<Option<Value>, HubError> {
     let topic = Topic::Session(session_id);
-    services
-        .node
-        .join(topic, caller.member())
-        .await
-        .map_err(|e| HubError::Unavailable(e.to_string()))?;
+    super::join_group(services, caller, topic).await?;
     let mut lean = services.lean_coffee.clone();
     let entered = lean
         .enter_session(caller.request(participation(caller, session_id)))

@@ -15,11 +15,13 @@ mod lean_session;
 mod matrix;
 mod navigation;
 mod notifications;
+mod rate_limit;
 mod shopping_list;
 mod task_groups;
 
 use std::{sync::Arc, time::Duration};
 
+use pulse_bus::Topic;
 use pulse_proto::coaching::v1::coaching_client::CoachingClient;
 use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
 use pulse_proto::lists::v1::shopping_lists_client::ShoppingListsClient;
@@ -39,6 +41,7 @@ pub use caller::{Caller, OnBehalf};
 pub use error::{HubError, ACCESS_DENIED};
 pub use kind::HubKind;
 pub use matrix::render_markdown as event_matrix_markdown;
+pub use rate_limit::{RateLimitConfig, RateLimits};
 
 /// What the hubs call: the node for groups, and the domain services' clients.
 #[derive(Debug, Clone)]
@@ -53,6 +56,10 @@ pub struct Services {
     /// How often a Lean Coffee connection's participation is confirmed to
     /// the service, which sweeps connections it stops hearing about.
     pub participant_heartbeat: Duration,
+    /// Invocations per connection, and write commands per user or key.
+    pub rate_limits: Arc<RateLimits>,
+    /// Groups one connection may be in at once: each one is a broker consumer.
+    pub max_groups_per_connection: usize,
 }
 
 impl Services {
@@ -64,6 +71,23 @@ impl Services {
             PrincipalKind::User | PrincipalKind::Master => CancellationToken::new(),
         }
     }
+}
+
+/// Puts the caller's connection in `topic`'s group (live on the bus when this returns). Refused,
+/// changing nothing, when the connection is already in as many groups as allowed and not in this
+/// one.
+async fn join_group(services: &Services, caller: &Caller, topic: Topic) -> Result<(), HubError> {
+    let limit = services.max_groups_per_connection;
+    if !caller.joined.contains(&topic) && caller.joined.len() >= limit {
+        return Err(HubError::Refused(format!(
+            "Too many groups on this connection (at most {limit}); leave one first."
+        )));
+    }
+    services
+        .node
+        .join(topic, caller.member())
+        .await
+        .map_err(|e| HubError::Unavailable(e.to_string()))
 }
 
 /// For services whose refusals are worded for users (coaching): a

@@ -178,11 +178,7 @@ async fn join(
     let mut lists = services.lists.clone();
     let topic = Topic::List(list_id);
     authorize(services, Requester::of(caller), &caller.on_behalf(), topic).await?;
-    services
-        .node
-        .join(topic, caller.member())
-        .await
-        .map_err(|e| HubError::Unavailable(e.to_string()))?;
+    super::join_group(services, caller, topic).await?;
     caller.joined.insert(topic);
     let snapshot = match lists
         .enter_list(caller.request(presence(caller, list_id)))

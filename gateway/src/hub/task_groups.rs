@@ -70,11 +70,7 @@ pub(super) async fn invoke(
         args.expect(1)?;
         let topic = target_topic(followed, &args)?;
         authorize(services, Requester::of(caller), &caller.on_behalf(), topic).await?;
-        services
-            .node
-            .join(topic, caller.member())
-            .await
-            .map_err(|e| HubError::Unavailable(e.to_string()))?;
+        super::join_group(services, caller, topic).await?;
         caller.joined.insert(topic);
         tracing::info!(group = %topic, "subscribed");
         Ok(None)

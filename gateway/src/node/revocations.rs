@@ -2,7 +2,8 @@
 //! task service publishes `VirtualKeyRevoked` to the `key-revocations` topic;
 //! every gateway follows it for its whole life and cancels the key's token,
 //! which ends each SignalR connection and gRPC stream authenticated by the key
-//! (new ones are refused by the task service itself).
+//! (new ones are refused by the task service itself, and the gateway's cache
+//! of accepted keys no longer answers for it).
 
 use std::{
     collections::HashMap,
@@ -36,6 +37,14 @@ impl Revocations {
     /// Cancelled when `key_id` is revoked (at once if it already was).
     pub fn watch(&self, key_id: Uuid) -> CancellationToken {
         self.keys().entry(key_id).or_default().child_token()
+    }
+
+    /// Whether `key_id` was revoked while this gateway ran (the virtual-key cache asks, so a
+    /// revoked key is refused at once rather than when its cache entry expires).
+    pub fn is_revoked(&self, key_id: Uuid) -> bool {
+        self.keys()
+            .get(&key_id)
+            .is_some_and(CancellationToken::is_cancelled)
     }
 
     /// Ends everything `key_id` authenticated on this gateway.

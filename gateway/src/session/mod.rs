@@ -15,7 +15,7 @@ pub use config::SessionConfig;
 pub use connection::Connection;
 pub use event_encoder::SignalrEncoder;
 pub use link::{FrameSource, Inbound, Link, Turn};
-pub use registry::{AttachError, Attachment, Found, Registry, Starting};
+pub use registry::{AttachError, Attachment, Found, Registry, RegistryLimits, Starting};
 
 use connection::run_connection;
 use stateful::{Incoming, Replay};

@@ -6,6 +6,10 @@
 //! answers. The reaper removes negotiations no transport took and connections no transport has
 //! served for the disconnect timeout (a long-polling client that stopped polling, a stateful
 //! WebSocket that never came back).
+//!
+//! It also bounds what clients can make the gateway hold before any of it is used: connections
+//! per user and per virtual key (negotiate and connect over it answer 429), and negotiations no
+//! transport took yet, by count and by the bytes sent for them (503 with `Retry-After`).
 
 use std::{
     collections::HashMap,
@@ -20,8 +24,42 @@ use uuid::Uuid;
 use super::Link;
 use crate::{
     hub::HubKind,
+    principal::{Principal, PrincipalKind},
     protocol::{ConnectionIds, NegotiateVersion, TransportType},
 };
+
+/// What clients may make the registry hold.
+#[derive(Debug, Clone, Copy)]
+pub struct RegistryLimits {
+    /// Connections (negotiated or running) of one user.
+    pub connections_per_user: usize,
+    /// Connections of one virtual key, or of the master key.
+    pub connections_per_key: usize,
+    /// Negotiated connections no transport has taken yet, all together.
+    pub pending_connections: usize,
+    /// Bytes sent for those before their transport came, all together.
+    pub pending_bytes: usize,
+}
+
+impl Default for RegistryLimits {
+    fn default() -> Self {
+        Self {
+            connections_per_user: 100,
+            connections_per_key: 1000,
+            pending_connections: 10_000,
+            pending_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+impl RegistryLimits {
+    fn connections_of(&self, kind: PrincipalKind) -> usize {
+        match kind {
+            PrincipalKind::User => self.connections_per_user,
+            PrincipalKind::VirtualKey | PrincipalKind::Master => self.connections_per_key,
+        }
+    }
+}
 
 #[derive(Debug)]
 enum State {
@@ -59,7 +97,8 @@ pub enum Attachment {
     Reattach(Link),
 }
 
-/// Why a transport request cannot use a connection; each maps to the status .NET answers.
+/// Why a request cannot open or use a connection; each maps to the status .NET answers (or, for
+/// the gateway's own limits, the standard one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AttachError {
     /// Unknown, ended or reaped token, another hub, or another user: 404.
@@ -74,6 +113,13 @@ pub enum AttachError {
     /// Sends before the connection started exceed what is held for it: 413.
     #[error("Too much data before the connection started")]
     TooEarly,
+    /// The user or key already holds as many connections as allowed: 429.
+    #[error("Too many connections for this user or key; close one first")]
+    TooManyConnections,
+    /// Too many connections are negotiated and not started, or too much is held for them: 503
+    /// with `Retry-After`.
+    #[error("Too many connections are starting; retry shortly")]
+    Busy,
 }
 
 /// Where a POST for a connection goes.
@@ -96,30 +142,101 @@ pub struct Starting {
     pub early: Bytes,
 }
 
+/// The entries and what they add up to, kept together so the counts cannot drift.
+#[derive(Debug, Default)]
+struct Table {
+    entries: HashMap<String, Entry>,
+    /// Entries per user or key.
+    per_owner: HashMap<Uuid, usize>,
+    /// Entries not started yet, and the bytes held for them.
+    pending: usize,
+    pending_bytes: usize,
+}
+
+impl Table {
+    fn insert(&mut self, token: String, entry: Entry) {
+        *self.per_owner.entry(entry.user_id).or_default() += 1;
+        if let State::Negotiated { early, .. } = &entry.state {
+            self.pending += 1;
+            self.pending_bytes += early.len();
+        }
+        if let Some(replaced) = self.entries.insert(token, entry) {
+            self.forget(&replaced);
+        }
+    }
+
+    fn remove(&mut self, token: &str) {
+        if let Some(entry) = self.entries.remove(token) {
+            self.forget(&entry);
+        }
+    }
+
+    /// Takes a removed entry out of the counts.
+    fn forget(&mut self, entry: &Entry) {
+        if let Some(count) = self.per_owner.get_mut(&entry.user_id) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_owner.remove(&entry.user_id);
+            }
+        }
+        if let State::Negotiated { early, .. } = &entry.state {
+            self.pending -= 1;
+            self.pending_bytes -= early.len();
+        }
+    }
+
+    /// Refuses a new connection of `principal` over the per-owner limit.
+    fn admit(&self, principal: &Principal, limits: &RegistryLimits) -> Result<(), AttachError> {
+        let held = self.per_owner.get(&principal.id()).copied().unwrap_or(0);
+        if held >= limits.connections_of(principal.kind) {
+            return Err(AttachError::TooManyConnections);
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Registry {
-    entries: Mutex<HashMap<String, Entry>>,
+    table: Mutex<Table>,
+    limits: RegistryLimits,
 }
 
 impl Registry {
-    fn entries(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn new(limits: RegistryLimits) -> Self {
+        Self {
+            table: Mutex::default(),
+            limits,
+        }
     }
 
+    fn table(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new connection of `principal`, not started until its first transport request. Refused
+    /// when the principal holds as many connections as allowed, or when too many negotiations
+    /// (or bytes held for them) wait for their transport.
     pub fn negotiate(
         &self,
         hub: HubKind,
-        identity: &Identity,
+        principal: &Principal,
         version: NegotiateVersion,
         stateful: bool,
-    ) -> ConnectionIds {
+    ) -> Result<ConnectionIds, AttachError> {
+        let mut table = self.table();
+        table.admit(principal, &self.limits)?;
+        if table.pending >= self.limits.pending_connections
+            || table.pending_bytes >= self.limits.pending_bytes
+        {
+            return Err(AttachError::Busy);
+        }
         let ids = ConnectionIds::generate(version);
-        self.entries().insert(
+        table.insert(
             ids.token.clone(),
             Entry {
                 connection_id: Arc::from(ids.id.as_str()),
                 hub,
-                user_id: identity.user_id,
+                user_id: principal.id(),
                 stateful,
                 state: State::Negotiated {
                     at: Instant::now(),
@@ -127,7 +244,7 @@ impl Registry {
                 },
             },
         );
-        ids
+        Ok(ids)
     }
 
     /// Finds the connection for a transport request (`GET {hub}?id=`) and, the first time,
@@ -141,13 +258,17 @@ impl Registry {
         transport: TransportType,
         start: impl FnOnce(Starting) -> Link,
     ) -> Result<Attachment, AttachError> {
-        let mut entries = self.entries();
-        let entry = entries
+        let mut table = self.table();
+        let table = &mut *table;
+        let entry = table
+            .entries
             .get_mut(token)
             .filter(|e| e.hub == hub && e.user_id == identity.user_id)
             .ok_or(AttachError::NotFound)?;
         match &mut entry.state {
             State::Negotiated { early, .. } => {
+                table.pending -= 1;
+                table.pending_bytes -= early.len();
                 let link = start(Starting {
                     connection_id: entry.connection_id.clone(),
                     token: token.to_owned(),
@@ -180,13 +301,16 @@ impl Registry {
         }
     }
 
-    /// A WebSocket that skipped negotiation: a new connection, started at once.
+    /// A WebSocket that skipped negotiation: a new connection, started at once (under the
+    /// registry lock, so racing requests cannot pass the per-owner limit together).
     pub fn start_unnegotiated(
         &self,
         hub: HubKind,
-        identity: &Identity,
+        principal: &Principal,
         start: impl FnOnce(Starting) -> Link,
-    ) -> Link {
+    ) -> Result<Link, AttachError> {
+        let mut table = self.table();
+        table.admit(principal, &self.limits)?;
         let ids = ConnectionIds::generate(NegotiateVersion::V1);
         let connection_id: Arc<str> = Arc::from(ids.id.as_str());
         let link = start(Starting {
@@ -195,12 +319,12 @@ impl Registry {
             stateful: false,
             early: Bytes::new(),
         });
-        self.entries().insert(
+        table.insert(
             ids.token,
             Entry {
                 connection_id,
                 hub,
-                user_id: identity.user_id,
+                user_id: principal.id(),
                 stateful: false,
                 state: State::Attached {
                     transport: TransportType::WebSockets,
@@ -208,7 +332,7 @@ impl Registry {
                 },
             },
         );
-        link
+        Ok(link)
     }
 
     /// The connection a POST or DELETE addresses.
@@ -219,7 +343,8 @@ impl Registry {
         identity: &Identity,
     ) -> Result<Found, AttachError> {
         match self
-            .entries()
+            .table()
+            .entries
             .get(token)
             .filter(|e| e.hub == hub && e.user_id == identity.user_id)
             .map(|e| &e.state)
@@ -232,8 +357,9 @@ impl Registry {
         }
     }
 
-    /// Holds a send that arrived before the first transport request, up to `limit` bytes in
-    /// all. If the connection started meanwhile, its link is returned to take the data instead.
+    /// Holds a send that arrived before the first transport request, up to `limit` bytes for the
+    /// connection (and the configured pending bytes for all of them). If the connection started
+    /// meanwhile, its link is returned to take the data instead.
     pub fn hold(
         &self,
         token: &str,
@@ -242,8 +368,10 @@ impl Registry {
         data: &[u8],
         limit: usize,
     ) -> Result<Option<Link>, AttachError> {
-        let mut entries = self.entries();
-        let entry = entries
+        let mut table = self.table();
+        let table = &mut *table;
+        let entry = table
+            .entries
             .get_mut(token)
             .filter(|e| e.hub == hub && e.user_id == identity.user_id)
             .ok_or(AttachError::NotFound)?;
@@ -251,8 +379,14 @@ impl Registry {
             State::Negotiated { early, .. } if early.len() + data.len() > limit => {
                 Err(AttachError::TooEarly)
             }
+            State::Negotiated { .. }
+                if table.pending_bytes.saturating_add(data.len()) > self.limits.pending_bytes =>
+            {
+                Err(AttachError::Busy)
+            }
             State::Negotiated { early, .. } => {
                 early.extend_from_slice(data);
+                table.pending_bytes += data.len();
                 Ok(None)
             }
             State::Attached { link, .. } if link.is_ended() => Err(AttachError::NotFound),
@@ -261,32 +395,39 @@ impl Registry {
     }
 
     pub fn remove(&self, token: &str) {
-        self.entries().remove(token);
+        self.table().remove(token);
     }
 
     /// Drops negotiations no transport took within `timeout`, and ends connections no transport
     /// has served for that long. Returns how many entries went.
     pub fn reap(&self, timeout: Duration) -> usize {
-        let mut entries = self.entries();
-        let before = entries.len();
-        entries.retain(|_, entry| match &entry.state {
-            State::Negotiated { at, .. } => at.elapsed() < timeout,
-            State::Attached { link, .. } => {
-                let idle = link.idle_for().is_some_and(|idle| idle >= timeout);
-                if idle {
-                    link.terminate();
+        let mut table = self.table();
+        let expired: Vec<String> = table
+            .entries
+            .iter()
+            .filter(|(_, entry)| match &entry.state {
+                State::Negotiated { at, .. } => at.elapsed() >= timeout,
+                State::Attached { link, .. } => {
+                    let idle = link.idle_for().is_some_and(|idle| idle >= timeout);
+                    if idle {
+                        link.terminate();
+                    }
+                    idle
                 }
-                !idle
-            }
-        });
-        before - entries.len()
+            })
+            .map(|(token, _)| token.clone())
+            .collect();
+        for token in &expired {
+            table.remove(token);
+        }
+        expired.len()
     }
 
     /// Connections negotiated and not yet over. An entry goes once its connection's task has
     /// finished (a long-polling one when its last poll took the end), so zero means no
     /// connection is left running.
     pub fn len(&self) -> usize {
-        self.entries().len()
+        self.table().entries.len()
     }
 
     /// Connections running now, counted per hub and transport (pairs with none are left out).
@@ -295,7 +436,7 @@ impl Registry {
     /// lock: meant for a scrape every few seconds, not for every request.
     pub fn open_connections(&self) -> Vec<(HubKind, TransportType, usize)> {
         let mut counts: Vec<(HubKind, TransportType, usize)> = Vec::new();
-        for entry in self.entries().values() {
+        for entry in self.table().entries.values() {
             let State::Attached { transport, link } = &entry.state else {
                 continue;
             };
@@ -325,18 +466,22 @@ mod open_connection_tests {
     #[test]
     fn running_connections_are_counted_per_hub_and_transport() {
         let registry = Registry::default();
-        let ann = Identity {
-            user_id: Uuid::new_v4(),
-            name: "Ann".into(),
-            roles: vec![],
-            expires_at: i64::MAX,
+        let ann = Principal {
+            identity: Identity {
+                user_id: Uuid::new_v4(),
+                name: "Ann".into(),
+                roles: vec![],
+                expires_at: i64::MAX,
+            },
+            kind: PrincipalKind::User,
         };
         let start = |hub, transport| {
             let token = registry
                 .negotiate(hub, &ann, NegotiateVersion::V1, false)
+                .expect("negotiated")
                 .token;
             registry
-                .attach(&token, hub, &ann, transport, |s| {
+                .attach(&token, hub, &ann.identity, transport, |s| {
                     Link::unconnected(s.stateful)
                 })
                 .expect("starts");
@@ -346,7 +491,9 @@ mod open_connection_tests {
         start(HubKind::ShoppingList, TransportType::WebSockets);
         start(HubKind::Chat, TransportType::LongPolling);
         // Negotiated only: no transport yet, not counted.
-        registry.negotiate(HubKind::Chat, &ann, NegotiateVersion::V1, false);
+        registry
+            .negotiate(HubKind::Chat, &ann, NegotiateVersion::V1, false)
+            .expect("negotiated");
 
         let mut open = registry.open_connections();
         open.sort_by_key(|(hub, _, _)| hub.name());

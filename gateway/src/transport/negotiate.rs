@@ -7,7 +7,7 @@ use axum::{
     Json,
 };
 
-use super::{credentials::authenticate, AppState};
+use super::{credentials::authenticate, router::refusal, AppState};
 use crate::{
     hub::HubKind,
     protocol::{
@@ -36,9 +36,13 @@ pub(super) async fn negotiate(
     // feature it did not request.
     let stateful = state.stateful_reconnect
         && wants_stateful_reconnect(query_value(query, "useStatefulReconnect"));
-    let ids = state
+    let ids = match state
         .registry
-        .negotiate(hub, &credential.principal.identity, version, stateful);
+        .negotiate(hub, &credential.principal, version, stateful)
+    {
+        Ok(ids) => ids,
+        Err(error) => return refusal(error),
+    };
     tracing::debug!(hub = hub.name(), user_id = %credential.principal.id(), conn_id = %ids.id, stateful, "negotiated");
     Json(NegotiateResponse::new(
         version,

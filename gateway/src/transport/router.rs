@@ -117,13 +117,15 @@ async fn connect(State(state): State<AppState>, hub: HubKind, request: Request) 
     let Some(token) = query_value(&query, "id") else {
         // Only a WebSocket may skip negotiation.
         if transport == TransportType::WebSockets {
-            let link =
-                state
-                    .registry
-                    .start_unnegotiated(hub, &credential.principal.identity, |s| {
-                        start(&state, hub, &credential, transport, s)
-                    });
-            return websocket::upgrade(state, request, link, false).await;
+            let started = state
+                .registry
+                .start_unnegotiated(hub, &credential.principal, |s| {
+                    start(&state, hub, &credential, transport, s)
+                });
+            return match started {
+                Ok(link) => websocket::upgrade(state, request, link, false).await,
+                Err(error) => refusal(error),
+            };
         }
         return (StatusCode::BAD_REQUEST, "Connection ID required").into_response();
     };
@@ -197,13 +199,23 @@ fn transport_of(headers: &HeaderMap) -> TransportType {
     }
 }
 
-/// The status .NET answers for each reason a request cannot use a connection.
+/// The status .NET answers for each reason a request cannot use a connection (and, for the
+/// gateway's own limits, the standard status for each).
 pub(super) fn refusal(error: AttachError) -> Response {
     let status = match error {
         AttachError::NotFound => StatusCode::NOT_FOUND,
         AttachError::OtherTransport => StatusCode::BAD_REQUEST,
         AttachError::AlreadyActive => StatusCode::CONFLICT,
         AttachError::TooEarly => StatusCode::PAYLOAD_TOO_LARGE,
+        AttachError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+        AttachError::Busy => StatusCode::SERVICE_UNAVAILABLE,
     };
-    (status, error.to_string()).into_response()
+    let mut response = (status, error.to_string()).into_response();
+    if error == AttachError::Busy {
+        // Negotiations are reaped after the disconnect timeout; trying again soon is enough.
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
 }

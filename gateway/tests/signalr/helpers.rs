@@ -41,14 +41,38 @@ pub struct TestSuite {
     /// The gateway's gRPC subscription API.
     pub gateway_grpc: SocketAddr,
     pub lists: SocketAddr,
+    /// The task service, when the suite runs it ([`SuiteOptions::key_services`]).
+    pub task_service: Option<SocketAddr>,
     pub validator: JwtValidator,
+    wiring: Wiring,
     bus: Bus,
     stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     running_gateway: RunningGateway,
     /// Further gateways on the same bus (several instances behind a balancer).
     extra_gateways: Vec<RunningGateway>,
-    _database: TestDatabase,
+    _databases: Vec<TestDatabase>,
+}
+
+/// Master key of suites that run the task service.
+pub const MASTER_KEY: &str = "integration-master-key-0123456789";
+
+/// What a suite runs besides the lists service and the gateway.
+#[derive(Debug, Clone, Default)]
+pub struct SuiteOptions {
+    /// Further gateway arguments (limits made small for a test).
+    pub gateway_args: Vec<String>,
+    /// Also run the task and coaching services, with [`MASTER_KEY`], for the virtual-key hubs.
+    pub key_services: bool,
+}
+
+/// Where a gateway finds the services, and its own further arguments.
+#[derive(Debug, Clone)]
+struct Wiring {
+    lists: SocketAddr,
+    tasks: Option<SocketAddr>,
+    coaching: Option<SocketAddr>,
+    args: Vec<String>,
 }
 
 /// A gateway that can be stopped on its own.
@@ -59,11 +83,21 @@ struct RunningGateway {
     task: JoinHandle<()>,
     node: Arc<Node>,
     connections: Box<dyn Fn() -> usize + Send + Sync>,
+    key_checks: Box<dyn Fn() -> u64 + Send + Sync>,
 }
 
 impl RunningGateway {
-    async fn start(bus: &Bus, validator: &JwtValidator, lists: SocketAddr) -> Self {
-        let config = GatewayArgs::parse_from([
+    async fn start(bus: &Bus, validator: &JwtValidator, wiring: &Wiring) -> Self {
+        let lists = wiring.lists;
+        let services = [
+            ("--tasks-url", wiring.tasks),
+            ("--coaching-url", wiring.coaching),
+        ];
+        let service_args = services
+            .into_iter()
+            .filter_map(|(flag, addr)| Some([flag.to_owned(), format!("http://{}", addr?)]))
+            .flatten();
+        let args = [
             "gateway",
             "--gateway-addr",
             "127.0.0.1:0",
@@ -81,13 +115,21 @@ impl RunningGateway {
             "1s",
             "--stream-queue-bytes",
             "65536",
-        ])
-        .config;
+        ]
+        .map(str::to_owned)
+        .into_iter()
+        .chain(service_args)
+        .chain(wiring.args.iter().cloned());
+        let mut config = GatewayArgs::parse_from(args).config;
+        if wiring.tasks.is_some() {
+            config.master_key = pulse_auth::MasterKey::new(MASTER_KEY);
+        }
         let gateway = GatewayApp::build(&config, bus.clone(), validator.clone())
             .await
             .expect("gateway starts");
         let (http, grpc) = (gateway.local_addr(), gateway.grpc_local_addr());
         let (node, connections) = (gateway.node(), Box::new(gateway.connection_count()));
+        let key_checks = Box::new(gateway.virtual_key_checks());
         let stop = CancellationToken::new();
         let task = tokio::spawn({
             let stop = stop.clone();
@@ -102,6 +144,7 @@ impl RunningGateway {
             task,
             node,
             connections,
+            key_checks,
         }
     }
 
@@ -118,7 +161,12 @@ impl TestSuite {
     }
 
     pub async fn start_on(nats_url: &str) -> Self {
-        Self::start_with(nats_url, None).await
+        Self::start_with(nats_url, None, SuiteOptions::default()).await
+    }
+
+    /// On the shared NATS, with `options`.
+    pub async fn start_with_options(options: SuiteOptions) -> Self {
+        Self::start_with(&pulse_testkit::shared_nats_url(), None, options).await
     }
 
     /// A suite whose shopping-list service trusts another JWT secret than the gateway, so the
@@ -126,10 +174,19 @@ impl TestSuite {
     pub async fn start_with_service_secret(secret: &str) -> Self {
         let validator =
             JwtValidator::new(&JwtKeys::Hs256(secret.to_owned().into())).expect("validator");
-        Self::start_with(&pulse_testkit::shared_nats_url(), Some(validator)).await
+        Self::start_with(
+            &pulse_testkit::shared_nats_url(),
+            Some(validator),
+            SuiteOptions::default(),
+        )
+        .await
     }
 
-    async fn start_with(nats_url: &str, service_validator: Option<JwtValidator>) -> Self {
+    async fn start_with(
+        nats_url: &str,
+        service_validator: Option<JwtValidator>,
+        options: SuiteOptions,
+    ) -> Self {
         let database = TestDatabase::create().await;
         let namespace = Namespace::new(&pulse_testkit::unique_namespace()).expect("namespace");
         let bus = Bus::connect(nats_url, namespace).await.expect("bus");
@@ -160,18 +217,36 @@ impl TestSuite {
                 let _ = lists.run_until_stopped(stop).await;
             }
         });
-        let gateway = RunningGateway::start(&bus, &validator, lists_addr).await;
+        let mut tasks = vec![lists_task];
+        let mut databases = vec![database];
+        let mut wiring = Wiring {
+            lists: lists_addr,
+            tasks: None,
+            coaching: None,
+            args: options.gateway_args,
+        };
+        if options.key_services {
+            let (tasks_addr, task) = start_tasks(&bus, &stop, &mut databases).await;
+            let (coaching_addr, coaching) =
+                start_coaching(&bus, &validator, &stop, &mut databases).await;
+            tasks.extend([task, coaching]);
+            wiring.tasks = Some(tasks_addr);
+            wiring.coaching = Some(coaching_addr);
+        }
+        let gateway = RunningGateway::start(&bus, &validator, &wiring).await;
         Self {
             gateway: gateway.http,
             gateway_grpc: gateway.grpc,
             lists: lists_addr,
+            task_service: wiring.tasks,
             validator,
+            wiring,
             bus,
             stop,
-            tasks: vec![lists_task],
+            tasks,
             running_gateway: gateway,
             extra_gateways: Vec::new(),
-            _database: database,
+            _databases: databases,
         }
     }
 
@@ -197,7 +272,7 @@ impl TestSuite {
     /// Stops the gateway (its connections close) and starts a new one on
     /// other ports, as a process restart would.
     pub async fn restart_gateway(&mut self) {
-        let fresh = RunningGateway::start(&self.bus, &self.validator, self.lists).await;
+        let fresh = RunningGateway::start(&self.bus, &self.validator, &self.wiring).await;
         std::mem::replace(&mut self.running_gateway, fresh)
             .stop()
             .await;
@@ -208,7 +283,7 @@ impl TestSuite {
     /// Starts another gateway on the same bus and services; returns its
     /// SignalR address. It stops with the suite.
     pub async fn start_extra_gateway(&mut self) -> SocketAddr {
-        let extra = RunningGateway::start(&self.bus, &self.validator, self.lists).await;
+        let extra = RunningGateway::start(&self.bus, &self.validator, &self.wiring).await;
         let http = extra.http;
         self.extra_gateways.push(extra);
         http
@@ -222,6 +297,11 @@ impl TestSuite {
     /// Groups and members on the (current) gateway's node.
     pub fn node_stats(&self) -> NodeStats {
         self.running_gateway.node.stats()
+    }
+
+    /// Calls the (current) gateway made to the task service to check a virtual key.
+    pub fn virtual_key_checks(&self) -> u64 {
+        (self.running_gateway.key_checks)()
     }
 
     /// SignalR connections the (current) gateway holds.
@@ -435,4 +515,81 @@ impl RawClient {
         }
         close
     }
+}
+
+#[derive(Parser)]
+struct TasksArgs {
+    #[command(flatten)]
+    config: pulse_tasks::TasksConfig,
+}
+
+#[derive(Parser)]
+struct CoachingArgs {
+    #[command(flatten)]
+    config: pulse_coaching::CoachingConfig,
+}
+
+/// The task service on a database of its own, with [`MASTER_KEY`].
+async fn start_tasks(
+    bus: &Bus,
+    stop: &CancellationToken,
+    databases: &mut Vec<TestDatabase>,
+) -> (SocketAddr, JoinHandle<()>) {
+    let database = TestDatabase::create().await;
+    let config = TasksArgs::parse_from([
+        "tasks",
+        "--tasks-addr",
+        "127.0.0.1:0",
+        "--tasks-database-url",
+        &database.url(),
+    ])
+    .config;
+    databases.push(database);
+    let app = pulse_tasks::TasksApp::build(
+        &config,
+        bus.clone(),
+        pulse_testkit::EVENT_RETENTION,
+        pulse_auth::MasterKey::new(MASTER_KEY),
+    )
+    .await
+    .expect("task service starts");
+    let addr = app.local_addr();
+    let stop = stop.clone();
+    let task = tokio::spawn(async move {
+        let _ = app.run_until_stopped(stop).await;
+    });
+    (addr, task)
+}
+
+/// The coaching service on a database of its own.
+async fn start_coaching(
+    bus: &Bus,
+    validator: &JwtValidator,
+    stop: &CancellationToken,
+    databases: &mut Vec<TestDatabase>,
+) -> (SocketAddr, JoinHandle<()>) {
+    let database = TestDatabase::create().await;
+    let config = CoachingArgs::parse_from([
+        "coaching",
+        "--coaching-addr",
+        "127.0.0.1:0",
+        "--coaching-database-url",
+        &database.url(),
+    ])
+    .config;
+    databases.push(database);
+    let app = pulse_coaching::CoachingApp::build(
+        &config,
+        bus.clone(),
+        pulse_testkit::EVENT_RETENTION,
+        validator.clone(),
+    )
+    .await
+    .expect("coaching service starts");
+    let addr = app.local_addr();
+    let stop = stop.clone();
+    let task = tokio::spawn(async move {
+        let _ = app.run_until_stopped(stop).await;
+    });
+    (addr, task)
 }

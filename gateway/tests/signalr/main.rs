@@ -5,6 +5,7 @@
 mod catch_up;
 mod cleanup;
 mod helpers;
+mod limits;
 mod metrics;
 mod raw;
 mod stateful;

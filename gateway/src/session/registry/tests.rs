@@ -9,11 +9,24 @@ fn identity() -> Identity {
     }
 }
 
+fn principal(who: &Identity, kind: PrincipalKind) -> Principal {
+    Principal {
+        identity: who.clone(),
+        kind,
+    }
+}
+
 const HUB: HubKind = HubKind::ShoppingList;
 
 fn negotiated(registry: &Registry, who: &Identity, stateful: bool) -> String {
     registry
-        .negotiate(HUB, who, NegotiateVersion::V1, stateful)
+        .negotiate(
+            HUB,
+            &principal(who, PrincipalKind::User),
+            NegotiateVersion::V1,
+            stateful,
+        )
+        .expect("negotiated")
         .token
 }
 
@@ -139,4 +152,96 @@ fn a_newer_turn_keeps_the_connection_busy_when_the_older_one_ends() {
     assert_eq!(link.idle_for(), None);
     link.release_turn(&new);
     assert!(link.idle_for().is_some());
+}
+
+fn limited(limits: RegistryLimits) -> Registry {
+    Registry::new(limits)
+}
+
+fn negotiate_as(registry: &Registry, who: &Principal) -> Result<String, AttachError> {
+    registry
+        .negotiate(HUB, who, NegotiateVersion::V1, false)
+        .map(|ids| ids.token)
+}
+
+#[test]
+fn a_user_over_the_connection_limit_is_refused_until_one_ends() {
+    let registry = limited(RegistryLimits {
+        connections_per_user: 2,
+        connections_per_key: 3,
+        ..RegistryLimits::default()
+    });
+    let ann = principal(&identity(), PrincipalKind::User);
+    let first = negotiate_as(&registry, &ann).expect("first");
+    let second = negotiate_as(&registry, &ann).expect("second");
+    attach(&registry, &second, &ann.identity, TransportType::WebSockets).expect("starts");
+    assert_eq!(
+        negotiate_as(&registry, &ann),
+        Err(AttachError::TooManyConnections)
+    );
+    let refused = registry.start_unnegotiated(HUB, &ann, |s| Link::unconnected(s.stateful));
+    assert_eq!(refused.map(|_| ()), Err(AttachError::TooManyConnections));
+    assert_eq!(registry.len(), 2, "a refusal holds nothing");
+    // Someone else is not affected; a virtual key has its own, larger limit.
+    negotiate_as(&registry, &principal(&identity(), PrincipalKind::User)).expect("Bob");
+    let key = principal(&identity(), PrincipalKind::VirtualKey);
+    for _ in 0..3 {
+        negotiate_as(&registry, &key).expect("key");
+    }
+    assert_eq!(
+        negotiate_as(&registry, &key),
+        Err(AttachError::TooManyConnections)
+    );
+    registry.remove(&first);
+    negotiate_as(&registry, &ann).expect("room again after one ended");
+}
+
+#[test]
+fn negotiations_waiting_for_a_transport_are_capped_in_number() {
+    let registry = limited(RegistryLimits {
+        pending_connections: 2,
+        ..RegistryLimits::default()
+    });
+    let ann = identity();
+    let first = negotiated(&registry, &ann, false);
+    negotiated(&registry, &ann, false);
+    let who = principal(&ann, PrincipalKind::User);
+    assert_eq!(negotiate_as(&registry, &who), Err(AttachError::Busy));
+    attach(&registry, &first, &ann, TransportType::WebSockets).expect("starts");
+    negotiate_as(&registry, &who).expect("a started one no longer counts as pending");
+    assert_eq!(negotiate_as(&registry, &who), Err(AttachError::Busy));
+    assert_eq!(registry.reap(Duration::ZERO), 2);
+    negotiate_as(&registry, &who).expect("reaped ones no longer count");
+}
+
+#[test]
+fn bytes_held_for_negotiations_are_capped_in_all() {
+    let registry = limited(RegistryLimits {
+        pending_bytes: 100,
+        ..RegistryLimits::default()
+    });
+    let ann = identity();
+    let (first, second) = (
+        negotiated(&registry, &ann, false),
+        negotiated(&registry, &ann, false),
+    );
+    let hold = |token: &str, bytes: usize| {
+        registry
+            .hold(token, HUB, &ann, &vec![b'x'; bytes], 1000)
+            .map(|_| ())
+    };
+    hold(&first, 60).expect("held");
+    assert_eq!(hold(&second, 60), Err(AttachError::Busy));
+    hold(&second, 40).expect("held up to the cap");
+    let who = principal(&ann, PrincipalKind::User);
+    assert_eq!(
+        negotiate_as(&registry, &who),
+        Err(AttachError::Busy),
+        "no new negotiation while the cap is reached"
+    );
+    // Starting a connection hands its bytes to it: they no longer count.
+    attach(&registry, &first, &ann, TransportType::LongPolling).expect("starts");
+    negotiate_as(&registry, &who).expect("room again");
+    registry.remove(&second);
+    hold(&negotiated(&registry, &ann, false), 100).expect("all released");
 }
