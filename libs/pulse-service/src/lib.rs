@@ -1,9 +1,10 @@
 //! What every domain service of the suite does the same way, so a service
 //! keeps only what is its own (configuration, rules, queries, API):
 //!
-//! * [`ServiceCore::build`] creates the database if missing, migrates it with
-//!   the service's migrations, prepares the outbox tables and binds the gRPC
-//!   listener (port 0 allowed, [`ServiceCore::local_addr`] is final);
+//! * [`bind`] binds the gRPC listener (port 0 allowed), before any outgoing
+//!   connection is opened; [`ServiceCore::build`] creates the database if
+//!   missing, migrates it with the service's migrations, prepares the outbox
+//!   tables and takes the listener ([`ServiceCore::local_addr`] is final);
 //! * [`ServiceCore::serve`] runs the gRPC server, the outbox relay and the
 //!   service's background tasks until stopped, then closes the pool;
 //! * [`StorageError`] is what every service's error enum carries for
@@ -28,7 +29,7 @@ mod text;
 pub use database::is_contention;
 pub use formats::{check_web_url, parse_uuid};
 pub use periodic::every;
-pub use runtime::{CoreConfig, RunError, ServiceCore, StartupError};
+pub use runtime::{bind, CoreConfig, RunError, ServiceCore, StartupError};
 pub use signal::stop_on_signal;
 pub use storage::StorageError;
 pub use text::reject_nul;
