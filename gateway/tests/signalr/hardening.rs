@@ -150,3 +150,43 @@ async fn a_category_that_is_not_a_uuid_and_a_script_link_are_refused_through_the
     assert_eq!(snapshot["items"], json!([]), "nothing was stored");
     suite.stop().await;
 }
+
+#[tokio::test]
+async fn a_call_while_the_database_is_unreachable_says_try_again_and_works_once_it_is_back() {
+    let suite = TestSuite::start_with_database_proxy().await;
+    let mut ann = suite.connect(&User::new("Ann")).await;
+    let list_id = create_list(&mut ann, "Groceries").await;
+
+    suite.cut_database();
+    let refused = ann
+        .invoke("AddItem", json!([list_id, {"name": "Milk"}]))
+        .await;
+    assert_eq!(
+        error_text(&refused),
+        "An unexpected error occurred invoking 'AddItem' on the server. HubException: Service temporarily unavailable; try again."
+    );
+
+    suite.restore_database();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let retried = ann
+            .invoke("AddItem", json!([list_id, {"name": "Milk"}]))
+            .await;
+        if retried.get("error").is_none() {
+            break;
+        }
+        assert_eq!(error_text(&retried), error_text(&refused));
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still unavailable after the database came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let snapshot = ann.call("GetList", json!([list_id])).await;
+    assert_eq!(
+        snapshot["items"].as_array().map(Vec::len),
+        Some(1),
+        "the refused call added nothing, the retry one item"
+    );
+    suite.stop().await;
+}

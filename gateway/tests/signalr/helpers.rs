@@ -13,7 +13,7 @@ use pulse_gateway::{
     GatewayApp, GatewayConfig,
 };
 use pulse_lists::{ListsApp, ListsConfig};
-use pulse_testkit::TestDatabase;
+use pulse_testkit::{TcpProxy, TestDatabase};
 use serde_json::{json, Value};
 use tokio::{net::TcpStream, task::JoinHandle};
 use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
@@ -48,6 +48,10 @@ pub struct TestSuite {
     running_gateway: RunningGateway,
     /// Further gateways on the same bus (several instances behind a balancer).
     extra_gateways: Vec<RunningGateway>,
+    /// Between the shopping-list service and its database when started with
+    /// [`TestSuite::start_with_database_proxy`], so a test can take the
+    /// database away.
+    database_proxy: Option<TcpProxy>,
     _database: TestDatabase,
 }
 
@@ -118,7 +122,7 @@ impl TestSuite {
     }
 
     pub async fn start_on(nats_url: &str) -> Self {
-        Self::start_with(nats_url, None).await
+        Self::start_with(nats_url, None, false).await
     }
 
     /// A suite whose shopping-list service trusts another JWT secret than the gateway, so the
@@ -126,11 +130,30 @@ impl TestSuite {
     pub async fn start_with_service_secret(secret: &str) -> Self {
         let validator =
             JwtValidator::new(&JwtKeys::Hs256(secret.to_owned().into())).expect("validator");
-        Self::start_with(&pulse_testkit::shared_nats_url(), Some(validator)).await
+        Self::start_with(&pulse_testkit::shared_nats_url(), Some(validator), false).await
     }
 
-    async fn start_with(nats_url: &str, service_validator: Option<JwtValidator>) -> Self {
+    /// A suite whose shopping-list service reaches its database through a
+    /// proxy: [`TestSuite::cut_database`] takes it away.
+    pub async fn start_with_database_proxy() -> Self {
+        Self::start_with(&pulse_testkit::shared_nats_url(), None, true).await
+    }
+
+    async fn start_with(
+        nats_url: &str,
+        service_validator: Option<JwtValidator>,
+        database_proxy: bool,
+    ) -> Self {
         let database = TestDatabase::create().await;
+        let database_proxy = if database_proxy {
+            Some(TcpProxy::start(database.server()).await)
+        } else {
+            None
+        };
+        let database_url = database_proxy.as_ref().map_or_else(
+            || database.url(),
+            |proxy| database.url_through(proxy.addr()),
+        );
         let namespace = Namespace::new(&pulse_testkit::unique_namespace()).expect("namespace");
         let bus = Bus::connect(nats_url, namespace).await.expect("bus");
         let validator =
@@ -140,7 +163,7 @@ impl TestSuite {
             "--lists-addr",
             "127.0.0.1:0",
             "--database-url",
-            &database.url(),
+            &database_url,
         ])
         .config;
         let service_validator = service_validator.unwrap_or_else(|| validator.clone());
@@ -171,8 +194,25 @@ impl TestSuite {
             tasks: vec![lists_task],
             running_gateway: gateway,
             extra_gateways: Vec::new(),
+            database_proxy,
             _database: database,
         }
+    }
+
+    /// Makes the shopping-list service's database unreachable (every
+    /// connection to it closed) until [`TestSuite::restore_database`].
+    pub fn cut_database(&self) {
+        self.database_proxy().cut();
+    }
+
+    pub fn restore_database(&self) {
+        self.database_proxy().restore();
+    }
+
+    fn database_proxy(&self) -> &TcpProxy {
+        self.database_proxy
+            .as_ref()
+            .expect("a suite started with start_with_database_proxy")
     }
 
     /// Removes every retained event of a list from JetStream, as retention
