@@ -69,6 +69,7 @@ pub struct GatewayListeners {
 }
 
 impl GatewayListeners {
+    /// Binds `gateway_addr` and `gateway_grpc_addr` (port 0 allowed).
     pub async fn bind(config: &GatewayConfig) -> Result<Self, StartupError> {
         Ok(Self {
             http: bind(config.gateway_addr).await?,
