@@ -20,4 +20,4 @@ mod transport;
 pub use config::GatewayConfig;
 pub use hub::event_matrix_markdown;
 pub use session::SignalrEncoder;
-pub use startup::{GatewayApp, StartupError};
+pub use startup::{GatewayApp, GatewayListeners, StartupError};

@@ -57,8 +57,49 @@ pub struct GatewayApp {
     disconnect_timeout: Duration,
 }
 
+/// The gateway's two listeners, bound before the process opens any outgoing
+/// connection: the ports are fixed by configuration, and an outgoing
+/// connection opened first could be handed one of them by the kernel.
+#[derive(Debug)]
+pub struct GatewayListeners {
+    /// SignalR over HTTP (negotiate, WebSockets, SSE, long polling).
+    pub http: TcpListener,
+    /// The gRPC subscription API.
+    pub grpc: TcpListener,
+}
+
+impl GatewayListeners {
+    /// Binds `gateway_addr` and `gateway_grpc_addr` (port 0 allowed).
+    pub async fn bind(config: &GatewayConfig) -> Result<Self, StartupError> {
+        Ok(Self {
+            http: bind(config.gateway_addr).await?,
+            grpc: bind(config.gateway_grpc_addr).await?,
+        })
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { addr, source })
+}
+
 impl GatewayApp {
+    /// Binds the configured addresses, then builds on them (see
+    /// [`GatewayApp::build_on`]).
     pub async fn build(
+        config: &GatewayConfig,
+        bus: Bus,
+        validator: JwtValidator,
+    ) -> Result<Self, StartupError> {
+        let listeners = GatewayListeners::bind(config).await?;
+        Self::build_on(listeners, config, bus, validator).await
+    }
+
+    /// Builds the gateway to serve on `listeners`, bound by the caller
+    /// before it connected to the bus.
+    pub async fn build_on(
+        listeners: GatewayListeners,
         config: &GatewayConfig,
         bus: Bus,
         validator: JwtValidator,
@@ -67,19 +108,10 @@ impl GatewayApp {
         let lean_coffee = service_channel(&config.lean_coffee_url, config.service_timeout)?;
         let coaching = service_channel(&config.coaching_url, config.service_timeout)?;
         let tasks = service_channel(&config.tasks_url, config.service_timeout)?;
-        let listener = TcpListener::bind(config.gateway_addr)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: config.gateway_addr,
-                source,
-            })?;
-        let grpc_listener =
-            TcpListener::bind(config.gateway_grpc_addr)
-                .await
-                .map_err(|source| StartupError::Bind {
-                    addr: config.gateway_grpc_addr,
-                    source,
-                })?;
+        let GatewayListeners {
+            http: listener,
+            grpc: grpc_listener,
+        } = listeners;
         let shutdown = CancellationToken::new();
         let revocations = Arc::new(Revocations::default());
         let mut state = AppState {

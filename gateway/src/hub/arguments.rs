@@ -1,5 +1,7 @@
 //! Binding of invocation arguments (JSON values) to what a method takes.
 
+mod binding;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
@@ -39,10 +41,10 @@ impl Arguments {
             .ok_or_else(|| HubError::Refused(format!("{name} must be a UUID string")))
     }
 
-    /// An argument deserialized into `T` (objects with camelCase keys).
+    /// An argument deserialized into `T` (objects with camelCase keys); a
+    /// refusal names the field at fault and the JSON it needs.
     pub fn object<T: DeserializeOwned>(&self, index: usize, name: &str) -> Result<T, HubError> {
-        serde_json::from_value(self.get(index).clone())
-            .map_err(|e| HubError::BadArguments(format!("{name}: {e}")))
+        binding::bind(self.get(index).clone(), name).map_err(HubError::BadArguments)
     }
 
     /// An argument given either as a bare value or as `{field: value}`, for
@@ -53,7 +55,7 @@ impl Arguments {
             Value::Object(map) => map.get(field).cloned().unwrap_or(Value::Null),
             other => other.clone(),
         };
-        serde_json::from_value(value).map_err(|e| HubError::BadArguments(format!("{field}: {e}")))
+        binding::bind(value, field).map_err(HubError::BadArguments)
     }
 }
 

@@ -34,6 +34,10 @@ pub enum HubError {
     Internal(String),
 }
 
+/// The text for a call that failed because a service or its database was
+/// out of reach: the call changed nothing and may be retried.
+pub const UNAVAILABLE: &str = "Service temporarily unavailable; try again.";
+
 /// The text for access refusals, identical for unknown and forbidden lists so
 /// that outsiders learn nothing about what exists.
 pub const ACCESS_DENIED: &str = "Access denied";
@@ -54,7 +58,7 @@ impl HubError {
                 "An unexpected error occurred invoking '{target}' on the server. HubException: {ACCESS_DENIED}"
             ),
             HubError::Unavailable(_) => format!(
-                "An unexpected error occurred invoking '{target}' on the server. HubException: Service unavailable, please retry"
+                "An unexpected error occurred invoking '{target}' on the server. HubException: {UNAVAILABLE}"
             ),
             HubError::Internal(_) => {
                 format!("An unexpected error occurred invoking '{target}' on the server.")
@@ -98,6 +102,22 @@ mod tests {
             HubError::Denied(ACCESS_DENIED.into()).completion_text("JoinList"),
             "An unexpected error occurred invoking 'JoinList' on the server. HubException: Access denied"
         );
+    }
+
+    #[test]
+    fn an_unavailable_service_or_database_reads_try_again() {
+        for status in [
+            tonic::Status::unavailable("service temporarily unavailable, please retry"),
+            tonic::Status::deadline_exceeded("timeout"),
+            tonic::Status::aborted("concurrent update, please retry"),
+        ] {
+            let error = HubError::from(status);
+            assert!(matches!(error, HubError::Unavailable(_)), "{error:?}");
+            assert_eq!(
+                error.completion_text("AddItem"),
+                "An unexpected error occurred invoking 'AddItem' on the server. HubException: Service temporarily unavailable; try again."
+            );
+        }
     }
 
     #[test]

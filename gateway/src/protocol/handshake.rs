@@ -15,6 +15,11 @@ use super::json;
 /// Exactly what .NET answers to an accepted handshake.
 const SUCCESS: &[u8] = b"{}\x1e";
 
+/// The first version of both hub protocols; nothing below it was ever
+/// spoken, so a client asking for 0 or a negative version is refused as one
+/// asking for a version from the future.
+const MIN_VERSION: i32 = 1;
+
 /// An accepted handshake request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Handshake {
@@ -54,7 +59,7 @@ impl Handshake {
         let Some(protocol) = Protocol::from_name(&name) else {
             return Err(HandshakeError::UnsupportedProtocol { name });
         };
-        if version > protocol.max_version() {
+        if !(MIN_VERSION..=protocol.max_version()).contains(&version) {
             return Err(HandshakeError::UnsupportedVersion { name, version });
         }
         Ok(Some((Self { protocol, version }, end + 1)))
@@ -195,6 +200,19 @@ mod tests {
             refusal(b"{\"protocol\":\"Json\",\"version\":3}\x1e", 1024),
             "{\"error\":\"The server does not support version 3 of the 'Json' protocol.\"}\x1e"
         );
+    }
+
+    #[test]
+    fn versions_below_1_are_refused_like_versions_above_2() {
+        for version in [-1, 0, i32::MIN] {
+            let input = format!("{{\"protocol\":\"json\",\"version\":{version}}}\x1e");
+            assert_eq!(
+                refusal(input.as_bytes(), 1024),
+                format!(
+                    "{{\"error\":\"The server does not support version {version} of the 'json' protocol.\"}}\x1e"
+                )
+            );
+        }
     }
 
     #[test]

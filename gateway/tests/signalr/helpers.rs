@@ -13,7 +13,7 @@ use pulse_gateway::{
     GatewayApp, GatewayConfig,
 };
 use pulse_lists::{ListsApp, ListsConfig};
-use pulse_testkit::TestDatabase;
+use pulse_testkit::{TcpProxy, TestDatabase};
 use serde_json::{json, Value};
 use tokio::{net::TcpStream, task::JoinHandle};
 use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
@@ -52,6 +52,9 @@ pub struct TestSuite {
     /// Further gateways on the same bus (several instances behind a balancer).
     extra_gateways: Vec<RunningGateway>,
     _databases: Vec<TestDatabase>,
+    /// Between the shopping-list service and its database when started with
+    /// [`SuiteOptions::database_proxy`], so a test can take the database away.
+    database_proxy: Option<TcpProxy>,
 }
 
 /// Master key of suites that run the task service.
@@ -64,6 +67,9 @@ pub struct SuiteOptions {
     pub gateway_args: Vec<String>,
     /// Also run the task and coaching services, with [`MASTER_KEY`], for the virtual-key hubs.
     pub key_services: bool,
+    /// Put a proxy between the shopping-list service and its database, so
+    /// [`TestSuite::cut_database`] can take it away.
+    pub database_proxy: bool,
 }
 
 /// Where a gateway finds the services, and its own further arguments.
@@ -182,12 +188,31 @@ impl TestSuite {
         .await
     }
 
+    /// A suite whose shopping-list service reaches its database through a
+    /// proxy: [`TestSuite::cut_database`] takes it away.
+    pub async fn start_with_database_proxy() -> Self {
+        Self::start_with_options(SuiteOptions {
+            database_proxy: true,
+            ..SuiteOptions::default()
+        })
+        .await
+    }
+
     async fn start_with(
         nats_url: &str,
         service_validator: Option<JwtValidator>,
         options: SuiteOptions,
     ) -> Self {
         let database = TestDatabase::create().await;
+        let database_proxy = if options.database_proxy {
+            Some(TcpProxy::start(database.server()).await)
+        } else {
+            None
+        };
+        let database_url = database_proxy.as_ref().map_or_else(
+            || database.url(),
+            |proxy| database.url_through(proxy.addr()),
+        );
         let namespace = Namespace::new(&pulse_testkit::unique_namespace()).expect("namespace");
         let bus = Bus::connect(nats_url, namespace).await.expect("bus");
         let validator =
@@ -197,7 +222,7 @@ impl TestSuite {
             "--lists-addr",
             "127.0.0.1:0",
             "--database-url",
-            &database.url(),
+            &database_url,
         ])
         .config;
         let service_validator = service_validator.unwrap_or_else(|| validator.clone());
@@ -247,7 +272,24 @@ impl TestSuite {
             running_gateway: gateway,
             extra_gateways: Vec::new(),
             _databases: databases,
+            database_proxy,
         }
+    }
+
+    /// Makes the shopping-list service's database unreachable (every
+    /// connection to it closed) until [`TestSuite::restore_database`].
+    pub fn cut_database(&self) {
+        self.database_proxy().cut();
+    }
+
+    pub fn restore_database(&self) {
+        self.database_proxy().restore();
+    }
+
+    fn database_proxy(&self) -> &TcpProxy {
+        self.database_proxy
+            .as_ref()
+            .expect("a suite started with start_with_database_proxy")
     }
 
     /// Removes every retained event of a list from JetStream, as retention

@@ -4,6 +4,7 @@
 
 mod catch_up;
 mod cleanup;
+mod hardening;
 mod helpers;
 mod limits;
 mod metrics;

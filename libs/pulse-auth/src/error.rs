@@ -8,6 +8,8 @@ pub enum AuthError {
     Missing,
     #[error("token expired")]
     Expired,
+    #[error("token not yet valid")]
+    NotYetValid,
     #[error("invalid token: {0}")]
     Invalid(String),
     #[error("invalid key configuration: {0}")]

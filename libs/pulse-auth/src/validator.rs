@@ -4,6 +4,7 @@ use jsonwebtoken::{
     decode, encode, errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation,
 };
 use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
 
 use crate::{claims::Claims, AuthError, Identity, TokenRequest};
 
@@ -25,8 +26,8 @@ impl std::fmt::Debug for JwtKeys {
     }
 }
 
-/// Validates bearer tokens: signature, algorithm, `exp` (required), and a UUID
-/// `sub`. Cheap to clone.
+/// Validates bearer tokens: signature, algorithm, `exp` (required), `nbf`
+/// (when present), and a UUID `sub`. Cheap to clone.
 #[derive(Clone)]
 pub struct JwtValidator {
     decoding: DecodingKey,
@@ -66,6 +67,10 @@ impl JwtValidator {
         };
         let mut validation = Validation::new(algorithm);
         validation.set_required_spec_claims(&["exp", "sub"]);
+        // A token is valid from `nbf` to `exp`, each with the same leeway for
+        // clock skew; without `validate_nbf` a token minted for later would be
+        // accepted at once.
+        validation.validate_nbf = true;
         validation.leeway = 5;
         Ok(Self {
             decoding,
@@ -80,6 +85,7 @@ impl JwtValidator {
             decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
                 match e.kind() {
                     ErrorKind::ExpiredSignature => AuthError::Expired,
+                    ErrorKind::ImmatureSignature => AuthError::NotYetValid,
                     _ => AuthError::Invalid(e.to_string()),
                 }
             })?;
@@ -88,13 +94,38 @@ impl JwtValidator {
 
     /// Signs a token with the configured secret (HS256 only).
     pub fn mint(&self, request: &TokenRequest) -> Result<String, AuthError> {
+        self.sign(request)
+    }
+
+    /// Signs a token that is valid only from `not_before` (seconds since the
+    /// Unix epoch, the `nbf` claim): for a credential issued ahead of its use.
+    pub fn mint_not_before(
+        &self,
+        request: &TokenRequest,
+        not_before: i64,
+    ) -> Result<String, AuthError> {
+        self.sign(&NotBefore {
+            request,
+            nbf: not_before,
+        })
+    }
+
+    fn sign(&self, claims: &impl Serialize) -> Result<String, AuthError> {
         let key = self
             .encoding
             .as_ref()
             .ok_or_else(|| AuthError::Key("minting needs an HS256 secret".into()))?;
-        encode(&Header::new(self.algorithm), request, key)
+        encode(&Header::new(self.algorithm), claims, key)
             .map_err(|e| AuthError::Invalid(e.to_string()))
     }
+}
+
+/// A [`TokenRequest`] with an `nbf` claim.
+#[derive(Serialize)]
+struct NotBefore<'a> {
+    #[serde(flatten)]
+    request: &'a TokenRequest,
+    nbf: i64,
 }
 
 #[cfg(test)]
@@ -140,6 +171,24 @@ mod tests {
         let v = validator("s3cret");
         let token = v.mint(&request(-600)).expect("mint");
         assert!(matches!(v.validate(&token), Err(AuthError::Expired)));
+    }
+
+    #[test]
+    fn token_not_yet_valid_is_refused() {
+        let v = validator("s3cret");
+        let now = chrono::Utc::now().timestamp();
+        let token = v.mint_not_before(&request(600), now + 60).expect("mint");
+        assert!(matches!(v.validate(&token), Err(AuthError::NotYetValid)));
+    }
+
+    #[test]
+    fn token_valid_from_now_or_within_the_leeway_is_accepted() {
+        let v = validator("s3cret");
+        let now = chrono::Utc::now().timestamp();
+        for nbf in [now - 60, now, now + 2] {
+            let token = v.mint_not_before(&request(600), nbf).expect("mint");
+            assert!(v.validate(&token).is_ok(), "nbf {nbf} (now {now})");
+        }
     }
 
     #[test]

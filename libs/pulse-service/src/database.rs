@@ -16,6 +16,31 @@ pub fn is_contention(error: &sqlx::Error) -> bool {
         .is_some_and(|code| CONTENTION.contains(&code.as_ref()))
 }
 
+/// PostgreSQL codes meaning "the server is not serving you now": admin,
+/// crash and startup shutdown (57P01-57P03), too many connections (53300),
+/// and the connection-exception class (08xxx).
+const UNAVAILABLE: [&str; 4] = ["57P01", "57P02", "57P03", "53300"];
+const CONNECTION_EXCEPTION_CLASS: &str = "08";
+
+/// Whether `error` says the database is out of reach or not serving (the
+/// pool found no connection in time, the socket failed, the server is
+/// shutting down or full) rather than that this request was wrong: a retry
+/// later may succeed, so callers are told `UNAVAILABLE`.
+pub(crate) fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            UNAVAILABLE.contains(&code.as_ref()) || code.starts_with(CONNECTION_EXCEPTION_CLASS)
+        }),
+        // `sqlx::Error` is non-exhaustive: what is not known to be an
+        // outage is reported as an internal error.
+        _ => false,
+    }
+}
+
 /// Creates the database on first start. Two instances starting together may
 /// both try; the loser's "already exists" is fine.
 pub(crate) async fn create_database_if_missing(url: &str) -> Result<(), sqlx::Error> {

@@ -1,21 +1,25 @@
 //! What every domain service of the suite does the same way, so a service
 //! keeps only what is its own (configuration, rules, queries, API):
 //!
-//! * [`ServiceCore::build`] creates the database if missing, migrates it with
-//!   the service's migrations, prepares the outbox tables and binds the gRPC
-//!   listener (port 0 allowed, [`ServiceCore::local_addr`] is final);
+//! * [`bind`] binds the gRPC listener (port 0 allowed), before any outgoing
+//!   connection is opened; [`ServiceCore::build`] creates the database if
+//!   missing, migrates it with the service's migrations, prepares the outbox
+//!   tables and takes the listener ([`ServiceCore::local_addr`] is final);
 //! * [`ServiceCore::serve`] runs the gRPC server, the outbox relay and the
 //!   service's background tasks until stopped, then closes the pool;
 //! * [`StorageError`] is what every service's error enum carries for
 //!   database failures, and the one place that decides what callers are
-//!   told about them (retry after a lost race, "internal error" otherwise);
-//! * [`reject_nul`] refuses client text PostgreSQL cannot store, with the
-//!   same message in every service;
+//!   told about them (retry after a lost race, retry later while the
+//!   database is unavailable, "internal error" otherwise);
+//! * [`reject_nul`] refuses client text PostgreSQL cannot store, and
+//!   [`parse_uuid`] and [`check_web_url`] ids and links that are not what
+//!   the contract says, with the same message in every service;
 //! * [`every`] runs a periodic job (sweepers), [`stop_on_signal`] turns
 //!   SIGINT/SIGTERM into a cancellation, [`is_contention`] classifies lost
 //!   races, and [`timestamp`] is the one timestamp format clients see.
 
 mod database;
+mod formats;
 mod periodic;
 mod runtime;
 mod signal;
@@ -23,8 +27,9 @@ mod storage;
 mod text;
 
 pub use database::is_contention;
+pub use formats::{check_web_url, parse_uuid};
 pub use periodic::every;
-pub use runtime::{CoreConfig, RunError, ServiceCore, StartupError};
+pub use runtime::{bind, CoreConfig, RunError, ServiceCore, StartupError};
 pub use signal::stop_on_signal;
 pub use storage::StorageError;
 pub use text::reject_nul;

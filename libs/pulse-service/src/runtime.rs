@@ -1,5 +1,6 @@
-//! Building a service's shared parts (database, outbox, listener) and running
-//! them with the service's own gRPC API and background tasks.
+//! Binding a service's listener, building its shared parts (database,
+//! outbox) and running them with the service's own gRPC API and background
+//! tasks.
 
 use std::{net::SocketAddr, num::NonZeroU32};
 
@@ -39,12 +40,21 @@ pub enum RunError {
     Task(#[from] tokio::task::JoinError),
 }
 
+/// Binds a service's listener. Done before the process opens any outgoing
+/// connection: the default ports lie in the kernel's ephemeral range, so a
+/// PostgreSQL or NATS connection opened first could be handed the very port
+/// the service is configured to listen on ("address in use").
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { addr, source })
+}
+
 /// The settings every service has, under its own flag names.
 #[derive(Debug, Clone, Copy)]
 pub struct CoreConfig<'a> {
     /// Names the service in logs ("lean-coffee").
     pub name: &'static str,
-    pub addr: SocketAddr,
     pub database_url: &'a SecretString,
     pub db_max_connections: NonZeroU32,
 }
@@ -61,11 +71,13 @@ pub struct ServiceCore {
 }
 
 impl ServiceCore {
-    /// Creates the database if missing, runs the service's `migrations`,
-    /// prepares the outbox tables and binds the listener. The bus is taken
-    /// already connected so one process can share it between services.
+    /// Creates the database if missing, runs the service's `migrations` and
+    /// prepares the outbox tables. The `listener` is bound beforehand (see
+    /// [`bind`]) and the bus taken already connected, so one process can
+    /// bind every listener first and share the bus between services.
     pub async fn build(
         config: CoreConfig<'_>,
+        listener: TcpListener,
         migrations: &Migrator,
         bus: Bus,
         relay: RelayConfig,
@@ -78,13 +90,6 @@ impl ServiceCore {
             .await?;
         migrations.run(&pool).await?;
         pulse_outbox::ensure_schema(&pool).await?;
-        let listener =
-            TcpListener::bind(config.addr)
-                .await
-                .map_err(|source| StartupError::Bind {
-                    addr: config.addr,
-                    source,
-                })?;
         Ok(Self {
             name: config.name,
             listener,

@@ -3,14 +3,17 @@
 
 use tonic::Status;
 
-use crate::is_contention;
+use crate::{database::is_unavailable, is_contention};
+
+/// What a caller is told while the database is unavailable.
+const UNAVAILABLE: &str = "service temporarily unavailable, please retry";
 
 /// A database failure, sorted by what the caller can do about it. Every
 /// service's error enum carries one (`Storage(#[from] StorageError)`) and
 /// maps it with `StorageError::into` in its own exhaustive match, so all
 /// services answer a lost race or an outage with the same code and text.
 ///
-/// Neither variant's details reach the caller: SQL, constraint and table
+/// No variant's details reach the caller: SQL, constraint and table
 /// names are logged here and replaced by a fixed text.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -19,8 +22,13 @@ pub enum StorageError {
     /// expected to succeed, so the caller is told to retry (`ABORTED`).
     #[error("concurrent update, retry: {0}")]
     Contention(sqlx::Error),
-    /// Anything else the database reported: a bug, a corrupted row or an
-    /// outage (`INTERNAL`).
+    /// The database cannot be reached or is not serving (see
+    /// [`is_unavailable`]); the request itself may be fine, so the caller
+    /// is told to retry later (`UNAVAILABLE`, gRPC's retryable code).
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
+    /// Anything else the database reported: a bug or a corrupted row
+    /// (`INTERNAL`).
     #[error("database: {0}")]
     Database(sqlx::Error),
 }
@@ -40,6 +48,8 @@ impl From<sqlx::Error> for StorageError {
     fn from(error: sqlx::Error) -> Self {
         if is_contention(&error) {
             StorageError::Contention(error)
+        } else if is_unavailable(&error) {
+            StorageError::Unavailable(error)
         } else {
             StorageError::Database(error)
         }
@@ -52,6 +62,10 @@ impl From<StorageError> for Status {
             StorageError::Contention(source) => {
                 tracing::warn!(error = %source, "transaction lost a race");
                 Status::aborted("concurrent update, please retry")
+            }
+            StorageError::Unavailable(source) => {
+                tracing::warn!(error = %source, "database unavailable");
+                Status::unavailable(UNAVAILABLE)
             }
             StorageError::Database(source) => {
                 tracing::error!(error = %source, "database failure");
@@ -109,9 +123,32 @@ mod tests {
 
     #[test]
     fn database_details_never_reach_the_caller() {
-        let status = status(sqlx::Error::PoolTimedOut);
+        let status = status(sqlx::Error::Protocol("unexpected message 'Z'".into()));
         assert_eq!(status.code(), Code::Internal);
         assert_eq!(status.message(), "internal error");
+    }
+
+    #[test]
+    fn an_unreachable_or_refusing_database_is_unavailable_and_retryable() {
+        let io = |kind| sqlx::Error::Io(std::io::Error::from(kind));
+        let unreachable = [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::WorkerCrashed,
+            io(std::io::ErrorKind::ConnectionRefused),
+            io(std::io::ErrorKind::ConnectionReset),
+            io(std::io::ErrorKind::UnexpectedEof),
+        ];
+        let refusing = [
+            "57P01", "57P02", "57P03", "53300", "08000", "08003", "08006", "08001", "08004",
+        ]
+        .map(|code| sqlx::Error::Database(Box::new(Postgres(code))));
+        for error in unreachable.into_iter().chain(refusing) {
+            let shown = format!("{error:?}");
+            let status = status(error);
+            assert_eq!(status.code(), Code::Unavailable, "{shown}");
+            assert_eq!(status.message(), UNAVAILABLE, "{shown}");
+        }
     }
 
     #[test]

@@ -26,6 +26,24 @@ impl TestDatabase {
             .map_or(self.admin_url.as_str(), |(base, _)| base);
         format!("{base}/{}", self.name)
     }
+
+    /// The server's address, for a [`crate::TcpProxy`] to forward to.
+    pub fn server(&self) -> std::net::SocketAddr {
+        use std::net::ToSocketAddrs;
+        let url = url::Url::parse(&self.admin_url).unwrap();
+        let host = url.host_str().unwrap_or("127.0.0.1");
+        let port = url.port().unwrap_or(5432);
+        (host, port).to_socket_addrs().unwrap().next().unwrap()
+    }
+
+    /// URL of the test database reached through `addr` (a [`crate::TcpProxy`]
+    /// in front of the server).
+    pub fn url_through(&self, addr: std::net::SocketAddr) -> String {
+        let mut url = url::Url::parse(&self.url()).unwrap();
+        url.set_host(Some(&addr.ip().to_string())).unwrap();
+        url.set_port(Some(addr.port())).unwrap();
+        url.to_string()
+    }
 }
 
 impl Drop for TestDatabase {

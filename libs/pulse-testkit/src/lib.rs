@@ -1,6 +1,7 @@
 //! Fixtures for integration tests. Each test gets its own database and, when
 //! it needs to stop the broker, its own `nats-server` on a random port; both
-//! are removed when the fixture is dropped.
+//! are removed when the fixture is dropped. A test that takes the database
+//! away from a service puts a [`TcpProxy`] of its own in between and cuts it.
 //!
 //! The rest is the harness every service's API tests share, so that a fifth
 //! service copies the pattern and not the code: where a service under test
@@ -20,6 +21,7 @@ mod events;
 mod grpc;
 mod nats;
 mod outbox;
+mod proxy;
 mod running;
 mod users;
 
@@ -28,6 +30,7 @@ pub use env::TestEnv;
 pub use events::Events;
 pub use grpc::{assert_refused, connect, Authorized, Bearer};
 pub use nats::NatsServer;
+pub use proxy::TcpProxy;
 pub use running::RunningService;
 pub use users::{jwt_validator, TestUser};
 

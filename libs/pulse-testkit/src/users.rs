@@ -57,20 +57,30 @@ impl TestUser {
         self.signed_by(&jwt_validator())
     }
 
+    /// A token for this user that becomes valid only at `not_before`
+    /// (seconds since the Unix epoch, the `nbf` claim).
+    pub fn token_not_before(&self, not_before: i64) -> String {
+        jwt_validator()
+            .mint_not_before(&self.request(), not_before)
+            .expect("mint")
+    }
+
     /// An interceptor sending [`TestUser::token`].
     pub fn bearer(&self) -> Bearer {
         Bearer::new(Some(&self.token()))
     }
 
     fn signed_by(&self, validator: &JwtValidator) -> String {
-        validator
-            .mint(&TokenRequest {
-                sub: self.id,
-                name: self.name.clone(),
-                roles: self.roles.clone(),
-                exp: chrono::Utc::now().timestamp() + TOKEN_LIFETIME_SECS,
-            })
-            .expect("mint")
+        validator.mint(&self.request()).expect("mint")
+    }
+
+    fn request(&self) -> TokenRequest {
+        TokenRequest {
+            sub: self.id,
+            name: self.name.clone(),
+            roles: self.roles.clone(),
+            exp: chrono::Utc::now().timestamp() + TOKEN_LIFETIME_SECS,
+        }
     }
 }
 

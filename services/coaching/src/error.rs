@@ -26,9 +26,10 @@ pub enum CoachingError {
     /// that is no longer pending, ending what has ended).
     #[error("{0}")]
     Precondition(&'static str),
-    /// The database failed or lost a race with another transaction; what
-    /// the caller is told (retry, or "internal error") is decided in
-    /// `pulse-service`, alike for every service.
+    /// The database failed, is unavailable or lost a race with another
+    /// transaction; what the caller is told (retry now, retry later, or
+    /// "internal error") is decided in `pulse-service`, alike for every
+    /// service.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }

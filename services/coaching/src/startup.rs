@@ -11,6 +11,7 @@ use pulse_outbox::RelayConfig;
 use pulse_proto::coaching::v1::coaching_server::CoachingServer;
 use pulse_service::{CoreConfig, RunError, ServiceCore, StartupError};
 use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{grpc::CoachingService, store::Store, CoachingConfig};
@@ -33,12 +34,27 @@ pub struct CoachingApp {
 }
 
 impl CoachingApp {
-    /// Creates the database if missing, migrates it, prepares the outbox
-    /// tables and binds the listener. Takes the bus, how long its streams
-    /// keep events (`--event-retention`) and the validator as arguments, so
-    /// one process can share them between several services and no caller can
-    /// leave the retention at a default by forgetting it.
+    /// Binds the configured address, then builds on it (see
+    /// [`CoachingApp::build_on`]): for tests and embedders that open no
+    /// connection of their own before.
     pub async fn build(
+        config: &CoachingConfig,
+        bus: Bus,
+        event_retention: Duration,
+        validator: JwtValidator,
+    ) -> Result<Self, StartupError> {
+        let listener = pulse_service::bind(config.coaching_addr).await?;
+        Self::build_on(listener, config, bus, event_retention, validator).await
+    }
+
+    /// Creates the database if missing, migrates it and prepares the outbox tables,
+    /// to serve on `listener`: bound by the caller before it opened any outgoing
+    /// connection (see [`pulse_service::bind`]). Takes the bus, how long its
+    /// streams keep events (`--event-retention`) and the validator as arguments, so
+    /// one process can share them between several services and no caller can leave
+    /// the retention at a default by forgetting it.
+    pub async fn build_on(
+        listener: TcpListener,
         config: &CoachingConfig,
         bus: Bus,
         event_retention: Duration,
@@ -47,10 +63,10 @@ impl CoachingApp {
         let core = ServiceCore::build(
             CoreConfig {
                 name: "coaching",
-                addr: config.coaching_addr,
                 database_url: &config.coaching_database_url,
                 db_max_connections: config.coaching_db_max_connections,
             },
+            listener,
             &MIGRATIONS,
             bus,
             RelayConfig::new(STREAMS.to_vec(), event_retention),

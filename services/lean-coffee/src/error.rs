@@ -31,9 +31,10 @@ pub enum LeanCoffeeError {
     /// rules do not allow, a status the entity already has).
     #[error("{0}")]
     Precondition(String),
-    /// The database failed or lost a race with another transaction; what
-    /// the caller is told (retry, or "internal error") is decided in
-    /// `pulse-service`, alike for every service.
+    /// The database failed, is unavailable or lost a race with another
+    /// transaction; what the caller is told (retry now, retry later, or
+    /// "internal error") is decided in `pulse-service`, alike for every
+    /// service.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }

@@ -25,9 +25,10 @@ pub enum ListsError {
     /// Archived lists are read-only for items until restored.
     #[error("list is archived")]
     Archived,
-    /// The database failed or lost a race with another transaction; what
-    /// the caller is told (retry, or "internal error") is decided in
-    /// `pulse-service`, alike for every service.
+    /// The database failed, is unavailable or lost a race with another
+    /// transaction; what the caller is told (retry now, retry later, or
+    /// "internal error") is decided in `pulse-service`, alike for every
+    /// service.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }

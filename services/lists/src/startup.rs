@@ -11,6 +11,7 @@ use pulse_outbox::RelayConfig;
 use pulse_proto::lists::v1::shopping_lists_server::ShoppingListsServer;
 use pulse_service::{CoreConfig, RunError, ServiceCore, StartupError};
 use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{grpc::ListsService, store::Store, sweeper, ListsConfig};
@@ -28,12 +29,27 @@ pub struct ListsApp {
 }
 
 impl ListsApp {
-    /// Creates the database if missing, migrates it, prepares the outbox
-    /// tables and binds the listener. Takes the bus, how long its streams
-    /// keep events (`--event-retention`) and the validator as arguments, so
-    /// one process can share them between several services and no caller can
-    /// leave the retention at a default by forgetting it.
+    /// Binds the configured address, then builds on it (see
+    /// [`ListsApp::build_on`]): for tests and embedders that open no
+    /// connection of their own before.
     pub async fn build(
+        config: &ListsConfig,
+        bus: Bus,
+        event_retention: Duration,
+        validator: JwtValidator,
+    ) -> Result<Self, StartupError> {
+        let listener = pulse_service::bind(config.lists_addr).await?;
+        Self::build_on(listener, config, bus, event_retention, validator).await
+    }
+
+    /// Creates the database if missing, migrates it and prepares the outbox tables,
+    /// to serve on `listener`: bound by the caller before it opened any outgoing
+    /// connection (see [`pulse_service::bind`]). Takes the bus, how long its
+    /// streams keep events (`--event-retention`) and the validator as arguments, so
+    /// one process can share them between several services and no caller can leave
+    /// the retention at a default by forgetting it.
+    pub async fn build_on(
+        listener: TcpListener,
         config: &ListsConfig,
         bus: Bus,
         event_retention: Duration,
@@ -47,10 +63,10 @@ impl ListsApp {
         let core = ServiceCore::build(
             CoreConfig {
                 name: "lists",
-                addr: config.lists_addr,
                 database_url: &config.database_url,
                 db_max_connections: config.db_max_connections,
             },
+            listener,
             &MIGRATIONS,
             bus,
             RelayConfig::new(vec![StreamKind::Lists], event_retention),

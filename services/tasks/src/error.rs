@@ -19,9 +19,10 @@ pub enum TasksError {
     /// The virtual key or task does not exist, or is not the caller's.
     #[error("{0}")]
     NotFound(&'static str),
-    /// The database failed or lost a race with another transaction; what
-    /// the caller is told (retry, or "internal error") is decided in
-    /// `pulse-service`, alike for every service.
+    /// The database failed, is unavailable or lost a race with another
+    /// transaction; what the caller is told (retry now, retry later, or
+    /// "internal error") is decided in `pulse-service`, alike for every
+    /// service.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }

@@ -24,10 +24,21 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _telemetry = pulse_telemetry::init("pulse-tasks", cli.telemetry.log_format);
     let master_key = cli.master_key.master_key().context("master key")?;
-    let bus = cli.bus.connect().await.context("connecting to NATS")?;
-    let app = TasksApp::build(&cli.tasks, bus, cli.bus.event_retention, master_key)
+    // Bound before any outgoing connection, which could otherwise be given
+    // the configured port (see `pulse_service::bind`).
+    let listener = pulse_service::bind(cli.tasks.tasks_addr)
         .await
-        .context("starting the task-notification service")?;
+        .context("binding the listener")?;
+    let bus = cli.bus.connect().await.context("connecting to NATS")?;
+    let app = TasksApp::build_on(
+        listener,
+        &cli.tasks,
+        bus,
+        cli.bus.event_retention,
+        master_key,
+    )
+    .await
+    .context("starting the task-notification service")?;
     app.run_until_stopped(pulse_service::stop_on_signal())
         .await
         .context("task-notification service failed")

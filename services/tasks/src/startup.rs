@@ -14,6 +14,7 @@ use pulse_proto::tasks::v1::{
 };
 use pulse_service::{CoreConfig, RunError, ServiceCore, StartupError};
 use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::aggregator::{self, SpendSettings};
@@ -45,13 +46,28 @@ pub struct TasksApp {
 }
 
 impl TasksApp {
-    /// Creates the database if missing, migrates it, prepares the outbox
-    /// tables and binds the listener. Takes the bus, how long its streams
-    /// keep events (`--event-retention`) and the master key as arguments, so
-    /// one process can share them between several services and no caller can
-    /// leave the retention at a default by forgetting it; without a master
-    /// key every master-key call is refused.
+    /// Binds the configured address, then builds on it (see
+    /// [`TasksApp::build_on`]): for tests and embedders that open no
+    /// connection of their own before.
     pub async fn build(
+        config: &TasksConfig,
+        bus: Bus,
+        event_retention: Duration,
+        master_key: Option<MasterKey>,
+    ) -> Result<Self, StartupError> {
+        let listener = pulse_service::bind(config.tasks_addr).await?;
+        Self::build_on(listener, config, bus, event_retention, master_key).await
+    }
+
+    /// Creates the database if missing, migrates it and prepares the outbox tables,
+    /// to serve on `listener`: bound by the caller before it opened any outgoing
+    /// connection (see [`pulse_service::bind`]). Takes the bus, how long its
+    /// streams keep events (`--event-retention`) and the master key as arguments,
+    /// so one process can share them between several services and no caller can
+    /// leave the retention at a default by forgetting it; without a master key
+    /// every master-key call is refused.
+    pub async fn build_on(
+        listener: TcpListener,
         config: &TasksConfig,
         bus: Bus,
         event_retention: Duration,
@@ -61,10 +77,10 @@ impl TasksApp {
         let core = ServiceCore::build(
             CoreConfig {
                 name: "tasks",
-                addr: config.tasks_addr,
                 database_url: &config.tasks_database_url,
                 db_max_connections: config.tasks_db_max_connections,
             },
+            listener,
             &MIGRATIONS,
             bus,
             RelayConfig::new(STREAMS.to_vec(), event_retention),

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::text::{
-    optional_text, quantity, required_name, LONG_TEXT_MAX, NAME_MAX, UNIT_MAX, URL_MAX,
+    optional_id, optional_text, optional_url, quantity, required_name, LONG_TEXT_MAX, UNIT_MAX,
 };
 use super::UserRef;
 use crate::ListsError;
@@ -55,9 +55,9 @@ impl ItemFields {
             name: required_name("name", raw.name.as_deref().unwrap_or_default())?,
             quantity: quantity(raw.quantity.unwrap_or(1.0))?,
             unit: optional_text("unit", raw.unit, UNIT_MAX)?,
-            category_id: optional_text("categoryId", raw.category_id, NAME_MAX)?,
+            category_id: optional_id("categoryId", raw.category_id)?,
             notes: optional_text("notes", raw.notes, LONG_TEXT_MAX)?,
-            image_url: optional_text("imageUrl", raw.image_url, URL_MAX)?,
+            image_url: optional_url("imageUrl", raw.image_url)?,
         })
     }
 }
@@ -81,6 +81,12 @@ impl ItemPatch {
                 .map(|v| optional_text(field, Some(v), max))
                 .transpose()
         };
+        let id = |field: &str, value: Option<String>| {
+            value.map(|v| optional_id(field, Some(v))).transpose()
+        };
+        let url = |field: &str, value: Option<String>| {
+            value.map(|v| optional_url(field, Some(v))).transpose()
+        };
         Ok(Self {
             name: raw
                 .name
@@ -88,9 +94,9 @@ impl ItemPatch {
                 .transpose()?,
             quantity: raw.quantity.map(quantity).transpose()?,
             unit: text("unit", raw.unit, UNIT_MAX)?,
-            category_id: text("categoryId", raw.category_id, NAME_MAX)?,
+            category_id: id("categoryId", raw.category_id)?,
             notes: text("notes", raw.notes, LONG_TEXT_MAX)?,
-            image_url: text("imageUrl", raw.image_url, URL_MAX)?,
+            image_url: url("imageUrl", raw.image_url)?,
         })
     }
 

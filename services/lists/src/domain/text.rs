@@ -41,6 +41,28 @@ pub fn optional_text(
     Ok(Some(trimmed.to_owned()))
 }
 
+/// An optional id (`categoryId`): blank means no value; anything else must
+/// be a UUID, stored in its canonical form.
+pub fn optional_id(field: &str, value: Option<String>) -> Result<Option<String>, ListsError> {
+    optional_text(field, value, NAME_MAX)?
+        .map(|id| {
+            pulse_service::parse_uuid(field, &id)
+                .map(|id| id.to_string())
+                .map_err(ListsError::Invalid)
+        })
+        .transpose()
+}
+
+/// An optional link (`imageUrl`): blank means no value; anything else must
+/// be an absolute http(s) URL of at most [`URL_MAX`] characters.
+pub fn optional_url(field: &str, value: Option<String>) -> Result<Option<String>, ListsError> {
+    let url = optional_text(field, value, URL_MAX)?;
+    if let Some(url) = &url {
+        pulse_service::check_web_url(field, url).map_err(ListsError::Invalid)?;
+    }
+    Ok(url)
+}
+
 /// A quantity: finite and greater than zero (fractions allowed: 0.5 kg).
 pub fn quantity(value: f64) -> Result<f64, ListsError> {
     if value.is_finite() && value > 0.0 {
@@ -116,6 +138,32 @@ mod tests {
         assert_eq!(
             message(optional_text("notes", Some("\0".into()), LONG_TEXT_MAX)),
             "notes cannot contain NUL characters"
+        );
+    }
+
+    #[test]
+    fn an_id_must_be_a_uuid_and_is_stored_canonical() {
+        let id = "6F1C0D3E-8A53-4C5E-9D8E-0E6D7E0F4A11";
+        assert_eq!(
+            optional_id("categoryId", Some(id.into())).ok(),
+            Some(Some(id.to_lowercase()))
+        );
+        assert_eq!(optional_id("categoryId", Some(" ".into())).ok(), Some(None));
+        assert_eq!(
+            message(optional_id("categoryId", Some("zzz".into()))),
+            "categoryId must be a UUID"
+        );
+    }
+
+    #[test]
+    fn a_link_must_be_an_http_url() {
+        assert_eq!(
+            optional_url("imageUrl", Some(" https://example.com/a.png ".into())).ok(),
+            Some(Some("https://example.com/a.png".to_owned()))
+        );
+        assert_eq!(
+            message(optional_url("imageUrl", Some("javascript:alert(1)".into()))),
+            "imageUrl must be an absolute http or https URL"
         );
     }
 

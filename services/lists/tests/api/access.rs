@@ -30,6 +30,35 @@ async fn call_without_a_valid_token_is_unauthenticated() {
 }
 
 #[tokio::test]
+async fn token_not_yet_valid_is_unauthenticated_until_its_nbf() {
+    let app = spawn_app().await;
+    let user = TestUser::new("Ann");
+    // Beyond the validator's 5 s leeway now, within it two seconds later.
+    let not_before = chrono::Utc::now().timestamp() + 7;
+    let mut early = app
+        .client_with(Bearer::new(Some(&user.token_not_before(not_before))))
+        .await;
+
+    let refused = early
+        .list_lists(ListListsRequest::default())
+        .await
+        .expect_err("token not yet valid");
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match early.list_lists(ListListsRequest::default()).await {
+            Ok(_) => break,
+            Err(status) if tokio::time::Instant::now() < deadline => {
+                assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(status) => panic!("still refused at its nbf: {status:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn unknown_list_is_not_found_and_a_foreign_list_is_permission_denied() {
     let app = spawn_app().await;
     let mut owner = app.client(&TestUser::new("Ann")).await;

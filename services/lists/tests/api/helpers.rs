@@ -22,6 +22,9 @@ pub struct AppOptions {
     pub namespace: String,
     pub presence_timeout: Duration,
     pub presence_sweep_interval: Duration,
+    /// Where the service reaches its database, if not directly (through a
+    /// proxy the test can cut).
+    pub database_url: Option<String>,
 }
 
 impl Default for AppOptions {
@@ -31,6 +34,7 @@ impl Default for AppOptions {
             namespace: pulse_testkit::unique_namespace(),
             presence_timeout: Duration::from_secs(45),
             presence_sweep_interval: Duration::from_secs(5),
+            database_url: None,
         }
     }
 }
@@ -57,7 +61,7 @@ pub async fn spawn_app_on(db: Arc<TestDatabase>, options: AppOptions) -> TestApp
     let env = TestEnv::on(db, &options.nats_url, &options.namespace).await;
     let config = ListsConfig {
         lists_addr: "127.0.0.1:0".parse().expect("address"),
-        database_url: SecretString::from(env.db.url()),
+        database_url: SecretString::from(options.database_url.unwrap_or_else(|| env.db.url())),
         db_max_connections: 5.try_into().expect("non-zero"),
         presence_timeout: options.presence_timeout,
         presence_sweep_interval: options.presence_sweep_interval,

@@ -9,5 +9,6 @@ mod durability;
 mod items;
 mod lists;
 mod nul;
+mod outage;
 mod presence;
 mod validation;

@@ -154,6 +154,94 @@ async fn invalid_commands_on_a_list_change_nothing_and_emit_nothing() {
 }
 
 #[tokio::test]
+async fn category_ids_must_be_uuids_and_image_urls_http_links_and_nothing_else_is_stored() {
+    let app = spawn_app().await;
+    let mut client = app.client(&TestUser::new("Ann")).await;
+    let list = create_list(&mut client, "Groceries").await;
+    let milk = client
+        .add_item(add_request(&list.id, "Milk"))
+        .await
+        .expect("added")
+        .into_inner();
+    let before = snapshot(&mut client, &list.id).await;
+    let add = |item: NewItem| AddItemRequest {
+        list_id: list.id.clone(),
+        item: Some(NewItem {
+            name: "Apples".into(),
+            ..item
+        }),
+    };
+    let update = |patch: ItemPatch| UpdateItemRequest {
+        list_id: list.id.clone(),
+        item_id: milk.id.clone(),
+        patch: Some(patch),
+    };
+
+    let refusals = [
+        (
+            client
+                .add_item(add(NewItem {
+                    category_id: Some("zzz".into()),
+                    ..NewItem::default()
+                }))
+                .await,
+            "categoryId must be a UUID",
+        ),
+        (
+            client
+                .add_item(add(NewItem {
+                    image_url: Some("javascript:alert(1)".into()),
+                    ..NewItem::default()
+                }))
+                .await,
+            "imageUrl must be an absolute http or https URL",
+        ),
+        (
+            client
+                .update_item(update(ItemPatch {
+                    category_id: Some("42".into()),
+                    ..ItemPatch::default()
+                }))
+                .await,
+            "categoryId must be a UUID",
+        ),
+        (
+            client
+                .update_item(update(ItemPatch {
+                    image_url: Some("/images/milk.png".into()),
+                    ..ItemPatch::default()
+                }))
+                .await,
+            "imageUrl must be an absolute http or https URL",
+        ),
+    ];
+    for (result, message) in refusals {
+        assert_invalid(result.expect_err(message), message);
+    }
+    assert_eq!(
+        snapshot(&mut client, &list.id).await,
+        before,
+        "nothing changed, no event"
+    );
+
+    let category = uuid::Uuid::new_v4();
+    let apples = client
+        .add_item(add(NewItem {
+            category_id: Some(category.to_string().to_uppercase()),
+            image_url: Some("https://example.com/apples.png".into()),
+            ..NewItem::default()
+        }))
+        .await
+        .expect("a UUID and an https link are accepted")
+        .into_inner();
+    assert_eq!(apples.category_id, Some(category.to_string()));
+    assert_eq!(
+        apples.image_url.as_deref(),
+        Some("https://example.com/apples.png")
+    );
+}
+
+#[tokio::test]
 async fn malformed_ids_are_invalid_arguments_naming_the_field() {
     let app = spawn_app().await;
     let mut client = app.client(&TestUser::new("Ann")).await;

@@ -46,6 +46,7 @@ pub struct WebhookReport<'a> {
 impl WebhookDelivery {
     pub fn new(virtual_key_id: Uuid, report: WebhookReport<'_>) -> Result<Self, TasksError> {
         let webhook_url = text::required("webhookUrl", report.webhook_url, text::TEXT_MAX)?;
+        pulse_service::check_web_url("webhookUrl", &webhook_url).map_err(TasksError::Invalid)?;
         if report.attempt < 1 {
             return Err(TasksError::Invalid("attempt must be at least 1".into()));
         }
@@ -143,6 +144,13 @@ mod tests {
                 ..report(true, Some(200))
             }),
             "webhookUrl must not be empty"
+        );
+        assert_eq!(
+            refusal(WebhookReport {
+                webhook_url: "javascript:alert(1)",
+                ..report(true, Some(200))
+            }),
+            "webhookUrl must be an absolute http or https URL"
         );
     }
 }
