@@ -22,7 +22,7 @@ const PING: &str = "{\"type\":6}\u{1e}";
 async fn suite_with(args: &[&str]) -> TestSuite {
     TestSuite::start_with_options(SuiteOptions {
         gateway_args: args.iter().map(|a| (*a).to_owned()).collect(),
-        key_services: false,
+        ..SuiteOptions::default()
     })
     .await
 }
@@ -31,6 +31,7 @@ async fn key_suite(args: &[&str]) -> TestSuite {
     TestSuite::start_with_options(SuiteOptions {
         gateway_args: args.iter().map(|a| (*a).to_owned()).collect(),
         key_services: true,
+        ..SuiteOptions::default()
     })
     .await
 }
