@@ -11,9 +11,10 @@ use std::sync::{
     Arc, OnceLock,
 };
 
+use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::metrics::Counters;
 use crate::protocol::TransferFormat;
@@ -21,8 +22,9 @@ use crate::protocol::TransferFormat;
 /// One transport message: a complete, already framed hub message or several.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
-    /// UTF-8 text (JSON protocol): a WebSocket text frame.
-    Text(Bytes),
+    /// UTF-8 text (JSON protocol): a WebSocket text frame. Checked to be UTF-8 once, when the
+    /// frame is made, not once per recipient.
+    Text(Utf8Bytes),
     /// Binary (MessagePack protocol): a WebSocket binary frame.
     Binary(Bytes),
 }
@@ -32,15 +34,30 @@ impl Frame {
     /// binary frames and MessagePack in text frames).
     pub fn new(format: TransferFormat, bytes: Bytes) -> Self {
         match format {
-            TransferFormat::Text => Frame::Text(bytes),
+            TransferFormat::Text => Self::text(bytes),
             TransferFormat::Binary => Frame::Binary(bytes),
         }
     }
 
+    /// A text frame. The JSON encoders only write UTF-8; anything else is a bug, logged and
+    /// sent with its invalid bytes replaced rather than dropped, so the sequence stays whole.
+    pub fn text(bytes: Bytes) -> Self {
+        match Utf8Bytes::try_from(bytes.clone()) {
+            Ok(text) => Frame::Text(text),
+            Err(error) => {
+                tracing::error!(%error, "text frame is not UTF-8");
+                Frame::Text(Utf8Bytes::from(
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ))
+            }
+        }
+    }
+
     /// The frame's bytes, whatever its type.
-    pub fn bytes(&self) -> &Bytes {
+    pub fn bytes(&self) -> &[u8] {
         match self {
-            Frame::Text(bytes) | Frame::Binary(bytes) => bytes,
+            Frame::Text(text) => text.as_bytes(),
+            Frame::Binary(bytes) => bytes,
         }
     }
 
@@ -62,6 +79,14 @@ pub enum Overflow {
     Closed,
 }
 
+/// A frame in the queue; `last` marks the connection's final frame, the one that survives an
+/// overflow.
+#[derive(Debug)]
+struct Queued {
+    frame: Frame,
+    last: bool,
+}
+
 /// What both halves of a queue share.
 #[derive(Debug, Default)]
 struct Shared {
@@ -69,24 +94,38 @@ struct Shared {
     queued: AtomicUsize,
     /// Set by the first refused send, so the overflow is counted once.
     overflowed: AtomicBool,
+    /// Cancelled with `overflowed`, for the connection's owner to wait on.
+    overflow: CancellationToken,
     /// The node's counters, set when the connection starts (SignalR) or first joins a group
     /// (gRPC streams).
     counters: OnceLock<Arc<Counters>>,
 }
 
+impl Shared {
+    /// Marks the queue overflowed; the first time, the node (if the connection is a member)
+    /// counts a slow consumer.
+    fn overflow(&self) {
+        if !self.overflowed.swap(true, Ordering::AcqRel) {
+            if let Some(counters) = self.counters.get() {
+                counters.slow_consumer();
+            }
+        }
+        self.overflow.cancel();
+    }
+}
+
 /// The sending half, cloned into every group the connection joins.
 #[derive(Debug, Clone)]
 pub struct Outbound {
-    tx: mpsc::UnboundedSender<Frame>,
+    tx: mpsc::UnboundedSender<Queued>,
     shared: Arc<Shared>,
     limit: usize,
-    overflowed: CancellationToken,
 }
 
 /// The receiving half, owned by the connection's writer.
 #[derive(Debug)]
 pub struct OutboundReceiver {
-    rx: mpsc::UnboundedReceiver<Frame>,
+    rx: mpsc::UnboundedReceiver<Queued>,
     shared: Arc<Shared>,
 }
 
@@ -99,7 +138,6 @@ pub fn outbound(limit_bytes: usize) -> (Outbound, OutboundReceiver) {
             tx,
             shared: shared.clone(),
             limit: limit_bytes,
-            overflowed: CancellationToken::new(),
         },
         OutboundReceiver { rx, shared },
     )
@@ -108,34 +146,24 @@ pub fn outbound(limit_bytes: usize) -> (Outbound, OutboundReceiver) {
 impl Outbound {
     /// Queues a frame without waiting. Over budget, the frame is dropped and
     /// the connection is marked overflowed: its owner closes it and the client
-    /// reconnects and resumes, so the drop never becomes a silent gap.
+    /// reconnects and resumes, so the drop never becomes a silent gap (nothing
+    /// queued after it is delivered, see the module doc).
     pub fn send(&self, frame: Frame) -> Result<(), Overflow> {
-        if self.overflowed.is_cancelled() {
+        if self.shared.overflowed.load(Ordering::Acquire) {
             return Err(Overflow::QueueFull);
         }
         let queued = &self.shared.queued;
         let size = frame.len();
         let before = queued.fetch_add(size, Ordering::AcqRel);
-        if before + size > self.limit && before > 0 {
+        if before.saturating_add(size) > self.limit && before > 0 {
             queued.fetch_sub(size, Ordering::AcqRel);
-            self.overflow();
+            self.shared.overflow();
             return Err(Overflow::QueueFull);
         }
-        self.tx.send(frame).map_err(|_| {
+        self.tx.send(Queued { frame, last: false }).map_err(|_| {
             queued.fetch_sub(size, Ordering::AcqRel);
             Overflow::Closed
         })
-    }
-
-    /// Marks the queue overflowed; the first time, the node (if the connection is a member)
-    /// counts a slow consumer.
-    fn overflow(&self) {
-        if !self.shared.overflowed.swap(true, Ordering::Relaxed) {
-            if let Some(counters) = self.shared.counters.get() {
-                counters.slow_consumer();
-            }
-        }
-        self.overflowed.cancel();
     }
 
     /// Has the node's `counters` count this queue's overflow (the first call wins; a connection
@@ -158,32 +186,56 @@ impl Outbound {
     /// budget: it is small, and the client should learn why it was closed.
     pub fn send_final(&self, frame: Frame) {
         self.shared.queued.fetch_add(frame.len(), Ordering::AcqRel);
-        if self.tx.send(frame).is_err() {
+        if self.tx.send(Queued { frame, last: true }).is_err() {
             self.shared.queued.store(0, Ordering::Release);
         }
     }
 
-    /// Completes when a send was refused for lack of budget.
-    pub async fn overflowed(&self) {
-        self.overflowed.cancelled().await;
+    /// Completes when a send was refused for lack of budget, or the writer found the client
+    /// not reading (see [`OutboundReceiver::stalled`]).
+    pub fn overflowed(&self) -> WaitForCancellationFuture<'_> {
+        self.shared.overflow.cancelled()
     }
 }
 
 impl OutboundReceiver {
     /// The next frame to write; `None` once every sender is gone.
     pub async fn recv(&mut self) -> Option<Frame> {
-        let frame = self.rx.recv().await?;
-        self.shared.queued.fetch_sub(frame.len(), Ordering::AcqRel);
-        Some(frame)
+        loop {
+            let queued = self.rx.recv().await?;
+            if let Some(frame) = self.take(queued) {
+                return Some(frame);
+            }
+        }
     }
 
     /// A frame already queued, without waiting: transports that send several frames in one
     /// response (long polling, Server-Sent Events) batch with it, and a closing connection is
     /// flushed with it.
     pub fn try_recv(&mut self) -> Option<Frame> {
-        let frame = self.rx.try_recv().ok()?;
-        self.shared.queued.fetch_sub(frame.len(), Ordering::AcqRel);
-        Some(frame)
+        loop {
+            let queued = self.rx.try_recv().ok()?;
+            if let Some(frame) = self.take(queued) {
+                return Some(frame);
+            }
+        }
+    }
+
+    /// Accounts for a frame leaving the queue; after an overflow only the last frame is
+    /// written.
+    fn take(&self, queued: Queued) -> Option<Frame> {
+        self.shared
+            .queued
+            .fetch_sub(queued.frame.len(), Ordering::AcqRel);
+        let discard = !queued.last && self.shared.overflowed.load(Ordering::Acquire);
+        (!discard).then_some(queued.frame)
+    }
+
+    /// The writer could not hand the client anything for its stall timeout: the client does
+    /// not read, which is the same as overflowing (counted, closed with the slow-consumer
+    /// reason) except that no budget was exceeded yet.
+    pub fn stalled(&self) {
+        self.shared.overflow();
     }
 
     /// Bytes queued and not yet taken by the writer.
@@ -198,18 +250,18 @@ mod tests {
     use super::*;
 
     fn text(n: usize) -> Frame {
-        Frame::Text(Bytes::from(vec![b'x'; n]))
+        Frame::text(Bytes::from(vec![b'x'; n]))
     }
 
     #[tokio::test]
     async fn frames_within_budget_are_delivered_in_order() {
         let (tx, mut rx) = outbound(100);
-        tx.send(Frame::Text(Bytes::from_static(b"a")))
+        tx.send(Frame::text(Bytes::from_static(b"a")))
             .expect("fits");
-        tx.send(Frame::Text(Bytes::from_static(b"b")))
+        tx.send(Frame::text(Bytes::from_static(b"b")))
             .expect("fits");
-        assert_eq!(rx.recv().await, Some(Frame::Text(Bytes::from_static(b"a"))));
-        assert_eq!(rx.recv().await, Some(Frame::Text(Bytes::from_static(b"b"))));
+        assert_eq!(rx.recv().await, Some(Frame::text(Bytes::from_static(b"a"))));
+        assert_eq!(rx.recv().await, Some(Frame::text(Bytes::from_static(b"b"))));
         assert_eq!(rx.queued_bytes(), 0);
     }
 
@@ -241,6 +293,32 @@ mod tests {
         tx.send(text(3)).expect("fits");
         assert_eq!(rx.try_recv().map(|f| f.len()), Some(3));
         assert_eq!(rx.queued_bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn after_an_overflow_only_the_last_frame_follows_what_was_taken() {
+        let (tx, mut rx) = outbound(100);
+        for size in [30, 31, 32] {
+            tx.send(text(size)).expect("fits");
+        }
+        assert_eq!(rx.recv().await.map(|f| f.len()), Some(30), "taken before");
+        tx.send(text(30)).expect("fits after the writer took one");
+        assert_eq!(tx.send(text(60)), Err(Overflow::QueueFull));
+        tx.send_final(text(7));
+        assert_eq!(rx.recv().await.map(|f| f.len()), Some(7));
+        assert_eq!(rx.try_recv(), None);
+        assert_eq!(rx.queued_bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_stalled_writer_closes_like_an_overflow() {
+        let (tx, mut rx) = outbound(100);
+        tx.send(text(10)).expect("fits");
+        rx.stalled();
+        tx.overflowed().await;
+        assert_eq!(tx.send(text(1)), Err(Overflow::QueueFull));
+        tx.send_final(text(3));
+        assert_eq!(rx.try_recv().map(|f| f.len()), Some(3));
     }
 
     #[tokio::test]

@@ -23,7 +23,7 @@ use crate::{
     hub::{Arguments, Caller, HubError, HubKind, Services},
     node::{Frame, Outbound},
     principal::Principal,
-    protocol::{CompletionOutcome, HubMessage, MessageReader, TransportType},
+    protocol::{CompletionOutcome, HubMessage, MessageReader, ProtocolError, TransportType},
 };
 
 /// How often a stateful connection acknowledges what it received (as .NET and the JS client do).
@@ -205,6 +205,9 @@ impl Session<'_> {
                         if let Some(incoming) = &mut self.incoming {
                             incoming.reattached();
                         }
+                    }
+                    Some(Inbound::Oversized { limit }) => {
+                        return End::Closed(CloseReason::Protocol(ProtocolError::MessageTooLarge { limit }));
                     }
                     None => return End::ClientLeft,
                 },

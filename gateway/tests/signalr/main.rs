@@ -7,6 +7,7 @@ mod cleanup;
 mod helpers;
 mod metrics;
 mod raw;
+mod slow_consumer;
 mod stateful;
 mod streams;
 mod transports;
