@@ -1,6 +1,7 @@
 //! Transports: HTTP endpoints and the I/O of each connection. Nothing here knows SignalR beyond
 //! "bytes in, frames out"; the session does the rest.
 
+mod body;
 mod credentials;
 mod long_polling;
 mod metrics;

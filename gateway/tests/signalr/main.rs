@@ -5,6 +5,7 @@
 mod catch_up;
 mod cleanup;
 mod helpers;
+mod limits_http;
 mod metrics;
 mod raw;
 mod slow_consumer;
