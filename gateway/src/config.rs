@@ -7,7 +7,7 @@ use clap::Args;
 use pulse_auth::MasterKey;
 use pulse_config::parse_duration;
 
-use crate::{session::SessionConfig, streams::StreamConfig};
+use crate::{session::SessionConfig, streams::StreamConfig, transport::ListenLimits};
 
 #[derive(Debug, Clone, Args)]
 pub struct GatewayConfig {
@@ -97,6 +97,23 @@ pub struct GatewayConfig {
         default_value_t = 100_000
     )]
     pub stateful_reconnect_buffer_bytes: usize,
+    /// Time a client has to send a request's headers (slowloris).
+    #[arg(long, env = "PULSE_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    pub header_read_timeout: Duration,
+    /// Connections that have not sent a complete request yet, from all addresses.
+    #[arg(
+        long,
+        env = "PULSE_MAX_HANDSHAKING_CONNECTIONS",
+        default_value_t = 1024
+    )]
+    pub max_handshaking_connections: usize,
+    /// Connections that have not sent a complete request yet, from one address.
+    #[arg(
+        long,
+        env = "PULSE_MAX_HANDSHAKING_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 64
+    )]
+    pub max_handshaking_connections_per_address: usize,
     /// Deadline of each call to a domain service.
     #[arg(long, env = "PULSE_SERVICE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub service_timeout: Duration,
@@ -107,6 +124,14 @@ impl GatewayConfig {
         StreamConfig {
             heartbeat_interval: self.stream_heartbeat_interval,
             queue_bytes: self.stream_queue_bytes,
+        }
+    }
+
+    pub fn listen(&self) -> ListenLimits {
+        ListenLimits {
+            header_read_timeout: self.header_read_timeout,
+            max_handshaking: self.max_handshaking_connections,
+            max_handshaking_per_address: self.max_handshaking_connections_per_address,
         }
     }
 

@@ -23,7 +23,7 @@ use crate::{
     principal::Authenticator,
     session::Registry,
     streams::SubscriptionService,
-    transport::{router, AppState},
+    transport::{router, serve, AppState, ListenLimits},
 };
 
 /// The gateway could not start.
@@ -55,6 +55,7 @@ pub struct GatewayApp {
     state: AppState,
     cors_origins: Vec<String>,
     disconnect_timeout: Duration,
+    listen: ListenLimits,
 }
 
 impl GatewayApp {
@@ -124,6 +125,7 @@ impl GatewayApp {
             state,
             cors_origins: config.cors_origins.clone(),
             disconnect_timeout: config.disconnect_timeout,
+            listen: config.listen(),
         })
     }
 
@@ -178,9 +180,7 @@ impl GatewayApp {
                 shutdown.cancel();
             }
         };
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(connections_closed)
-            .await;
+        serve(self.listener, app, self.listen, connections_closed).await;
         state.connections.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, state.connections.wait())
             .await
@@ -194,7 +194,7 @@ impl GatewayApp {
             Ok(Err(error)) => tracing::error!(%error, "subscription API failed"),
             Err(error) => tracing::error!(%error, "subscription API task failed"),
         }
-        served
+        Ok(())
     }
 }
 

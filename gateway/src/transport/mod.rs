@@ -3,6 +3,7 @@
 
 mod body;
 mod credentials;
+mod listen;
 mod long_polling;
 mod metrics;
 mod negotiate;
@@ -11,4 +12,5 @@ mod sends;
 mod sse;
 mod websocket;
 
+pub use listen::{serve, ListenLimits};
 pub use router::{router, AppState};
