@@ -39,10 +39,11 @@ use crate::{
 /// connection gets as long to flush its last frames (its Close), so a client that stopped
 /// reading for a while still learns why it was closed.
 const STALL_TIMEOUT: Duration = Duration::from_secs(10);
-/// Bytes read from the socket at once. SignalR messages are small (32 KiB at most by default);
-/// a larger message is still read whole, its buffer reserved only while it is being read. The
-/// default (128 KiB) was zeroed on every read and held by every idle connection.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Bytes read from the socket at once, and what an idle connection holds for reading. SignalR
+/// messages from clients are small; a larger one is still read whole (tungstenite reserves its
+/// length once its header is read). The default (128 KiB) was zeroed on every read attempt and
+/// held by every idle connection.
+const READ_BUFFER_BYTES: usize = 1024;
 /// Bytes collected in the socket's write buffer before they are written out.
 const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 /// Most bytes taken from the queue for one flush; the rest follow in the next batch.
