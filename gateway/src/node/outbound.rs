@@ -4,16 +4,21 @@
 //! reference-counted), so queueing one for a thousand connections copies
 //! nothing. The queue is bounded by bytes, not by count: a client that does not
 //! read fills its budget and is disconnected (with reconnect allowed) instead
-//! of slowing down the fan-out or growing memory without bound.
+//! of slowing down the fan-out or growing memory without bound. An idle queue
+//! holds no buffer: it allocates when frames wait and gives the memory back
+//! once the writer emptied it.
 
-use std::sync::{
-    atomic::{AtomicBool, AtomicUsize, Ordering},
-    Arc, OnceLock,
+use std::{
+    collections::VecDeque,
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc, Mutex, MutexGuard, OnceLock,
+    },
 };
 
 use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::metrics::Counters;
@@ -90,6 +95,14 @@ struct Queued {
 /// What both halves of a queue share.
 #[derive(Debug, Default)]
 struct Shared {
+    /// Frames not yet taken by the writer, oldest first.
+    frames: Mutex<VecDeque<Queued>>,
+    /// Wakes the writer when a frame is queued or the last sender is gone.
+    ready: Notify,
+    /// Senders alive; the writer's `recv` ends once none is left and the queue is empty.
+    senders: AtomicUsize,
+    /// The receiver is gone: sends are refused.
+    closed: AtomicBool,
     /// Bytes queued and not yet taken by the writer.
     queued: AtomicUsize,
     /// Set by the first refused send, so the overflow is counted once.
@@ -102,6 +115,33 @@ struct Shared {
 }
 
 impl Shared {
+    fn frames(&self) -> MutexGuard<'_, VecDeque<Queued>> {
+        self.frames.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends a frame unless the receiver is gone.
+    fn push(&self, queued: Queued) -> Result<(), Overflow> {
+        {
+            let mut frames = self.frames();
+            if self.closed.load(Ordering::Acquire) {
+                return Err(Overflow::Closed);
+            }
+            frames.push_back(queued);
+        }
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// Takes the oldest frame; an emptied queue gives its memory back.
+    fn pop(&self) -> Option<Queued> {
+        let mut frames = self.frames();
+        let queued = frames.pop_front();
+        if frames.is_empty() && frames.capacity() > 0 {
+            *frames = VecDeque::new();
+        }
+        queued
+    }
+
     /// Marks the queue overflowed; the first time, the node (if the connection is a member)
     /// counts a slow consumer.
     fn overflow(&self) {
@@ -115,31 +155,58 @@ impl Shared {
 }
 
 /// The sending half, cloned into every group the connection joins.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Outbound {
-    tx: mpsc::UnboundedSender<Queued>,
     shared: Arc<Shared>,
     limit: usize,
+}
+
+impl Clone for Outbound {
+    fn clone(&self) -> Self {
+        self.shared.senders.fetch_add(1, Ordering::AcqRel);
+        Self {
+            shared: self.shared.clone(),
+            limit: self.limit,
+        }
+    }
+}
+
+impl Drop for Outbound {
+    fn drop(&mut self) {
+        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.ready.notify_one();
+        }
+    }
 }
 
 /// The receiving half, owned by the connection's writer.
 #[derive(Debug)]
 pub struct OutboundReceiver {
-    rx: mpsc::UnboundedReceiver<Queued>,
     shared: Arc<Shared>,
+}
+
+impl Drop for OutboundReceiver {
+    /// Nobody writes anymore: later sends are refused and what waits is freed.
+    fn drop(&mut self) {
+        let mut frames = self.shared.frames();
+        self.shared.closed.store(true, Ordering::Release);
+        *frames = VecDeque::new();
+        self.shared.queued.store(0, Ordering::Release);
+    }
 }
 
 /// A queue that holds at most `limit_bytes` of frames not yet written.
 pub fn outbound(limit_bytes: usize) -> (Outbound, OutboundReceiver) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared {
+        senders: AtomicUsize::new(1),
+        ..Shared::default()
+    });
     (
         Outbound {
-            tx,
             shared: shared.clone(),
             limit: limit_bytes,
         },
-        OutboundReceiver { rx, shared },
+        OutboundReceiver { shared },
     )
 }
 
@@ -160,10 +227,11 @@ impl Outbound {
             self.shared.overflow();
             return Err(Overflow::QueueFull);
         }
-        self.tx.send(Queued { frame, last: false }).map_err(|_| {
-            queued.fetch_sub(size, Ordering::AcqRel);
-            Overflow::Closed
-        })
+        self.shared
+            .push(Queued { frame, last: false })
+            .inspect_err(|_| {
+                queued.fetch_sub(size, Ordering::AcqRel);
+            })
     }
 
     /// Has the node's `counters` count this queue's overflow (the first call wins; a connection
@@ -185,9 +253,10 @@ impl Outbound {
     /// Queues the last frame of a connection (its Close) regardless of the
     /// budget: it is small, and the client should learn why it was closed.
     pub fn send_final(&self, frame: Frame) {
-        self.shared.queued.fetch_add(frame.len(), Ordering::AcqRel);
-        if self.tx.send(Queued { frame, last: true }).is_err() {
-            self.shared.queued.store(0, Ordering::Release);
+        let size = frame.len();
+        self.shared.queued.fetch_add(size, Ordering::AcqRel);
+        if self.shared.push(Queued { frame, last: true }).is_err() {
+            self.shared.queued.fetch_sub(size, Ordering::AcqRel);
         }
     }
 
@@ -202,10 +271,15 @@ impl OutboundReceiver {
     /// The next frame to write; `None` once every sender is gone.
     pub async fn recv(&mut self) -> Option<Frame> {
         loop {
-            let queued = self.rx.recv().await?;
-            if let Some(frame) = self.take(queued) {
+            if let Some(frame) = self.try_recv() {
                 return Some(frame);
             }
+            if self.shared.senders.load(Ordering::Acquire) == 0 {
+                // A frame queued by the last sender before it went is still taken.
+                return self.try_recv();
+            }
+            // A frame queued since `try_recv` left a permit, so this does not miss it.
+            self.shared.ready.notified().await;
         }
     }
 
@@ -214,7 +288,7 @@ impl OutboundReceiver {
     /// flushed with it.
     pub fn try_recv(&mut self) -> Option<Frame> {
         loop {
-            let queued = self.rx.try_recv().ok()?;
+            let queued = self.shared.pop()?;
             if let Some(frame) = self.take(queued) {
                 return Some(frame);
             }
@@ -319,6 +393,34 @@ mod tests {
         assert_eq!(tx.send(text(1)), Err(Overflow::QueueFull));
         tx.send_final(text(3));
         assert_eq!(rx.try_recv().map(|f| f.len()), Some(3));
+    }
+
+    #[tokio::test]
+    async fn the_receiver_ends_once_every_sender_is_gone_and_the_queue_is_empty() {
+        let (tx, mut rx) = outbound(100);
+        let other = tx.clone();
+        tx.send(text(1)).expect("fits");
+        drop(tx);
+        let waiting = tokio::spawn(async move {
+            let first = rx.recv().await.map(|f| f.len());
+            let second = rx.recv().await.map(|f| f.len());
+            let end = rx.recv().await;
+            (first, second, end)
+        });
+        other.send(text(2)).expect("fits");
+        drop(other);
+        let (first, second, end) = waiting.await.expect("ends");
+        assert_eq!((first, second, end), (Some(1), Some(2), None));
+    }
+
+    #[tokio::test]
+    async fn an_emptied_queue_gives_its_memory_back() {
+        let (tx, mut rx) = outbound(1000);
+        for _ in 0..10 {
+            tx.send(text(1)).expect("fits");
+        }
+        while rx.try_recv().is_some() {}
+        assert_eq!(rx.shared.frames().capacity(), 0);
     }
 
     #[tokio::test]
