@@ -97,6 +97,10 @@ pub struct GatewayConfig {
         default_value_t = 100_000
     )]
     pub stateful_reconnect_buffer_bytes: usize,
+    /// A WebSocket client that takes nothing for this long is closed as a slow consumer; a
+    /// closing connection gets as long again to flush its Close.
+    #[arg(long, env = "PULSE_WRITE_STALL_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    pub write_stall_timeout: Duration,
     /// Time a client has to send a request's headers (slowloris).
     #[arg(long, env = "PULSE_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub header_read_timeout: Duration,

@@ -103,6 +103,7 @@ impl GatewayApp {
             connections: TaskTracker::new(),
             max_frame_bytes: config.max_message_size.max(64 * 1024) * 4,
             poll_timeout: config.long_poll_timeout,
+            write_stall_timeout: config.write_stall_timeout,
             stateful_reconnect: config.stateful_reconnect,
             grpc_streams: OpenCount::default(),
         };

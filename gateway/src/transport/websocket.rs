@@ -7,7 +7,7 @@
 //! gateway's CPU during a fan-out. The writer takes every frame already queued, hands them to
 //! the socket's buffer and flushes once, under one deadline per batch.
 //!
-//! A client that takes nothing for [`STALL_TIMEOUT`] is a slow consumer: the connection closes
+//! A client that takes nothing for the write stall timeout is a slow consumer: the connection closes
 //! with the "did not keep up" Close, which follows what was already written (see
 //! `node/outbound.rs`), so a client that reads again gets a gap-free prefix and then the Close.
 //!
@@ -35,10 +35,6 @@ use crate::{
     session::{Attachment, FrameSource, Link, Turn},
 };
 
-/// A client that takes nothing from a write for this long is not reading. A closing
-/// connection gets as long to flush its last frames (its Close), so a client that stopped
-/// reading for a while still learns why it was closed.
-const STALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes read from the socket at once, and what an idle connection holds for reading. SignalR
 /// messages from clients are small; a larger one is still read whole (tungstenite reserves its
 /// length once its header is read). The default (128 KiB) was zeroed on every read attempt and
@@ -81,13 +77,27 @@ pub(super) async fn upgrade(
         }
     };
     let tracker = state.connections.clone();
-    let limit = state.max_frame_bytes;
+    let socket = Socket {
+        limit: state.max_frame_bytes,
+        stall: state.write_stall_timeout,
+    };
     upgrade
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
-        .max_message_size(limit)
-        .max_frame_size(limit)
-        .on_upgrade(move |socket| tracker.track_future(serve(socket, link, reattach, limit)))
+        .max_message_size(socket.limit)
+        .max_frame_size(socket.limit)
+        .on_upgrade(move |ws| tracker.track_future(serve(ws, link, reattach, socket)))
+}
+
+/// A socket's limits.
+#[derive(Debug, Clone, Copy)]
+struct Socket {
+    /// Largest message taken from the client.
+    limit: usize,
+    /// A client that takes nothing from a write for this long is not reading. A closing
+    /// connection gets as long to flush its last frames (its Close), so a client that stopped
+    /// reading for a while still learns why it was closed.
+    stall: Duration,
 }
 
 /// How a socket's service ended.
@@ -114,13 +124,13 @@ enum ReadEnd {
     Refused,
 }
 
-async fn serve(socket: WebSocket, link: Link, reattach: bool, limit: usize) {
+async fn serve(ws: WebSocket, link: Link, reattach: bool, socket: Socket) {
     let turn = link.take_turn();
     let mut frames = tokio::select! {
         frames = link.frames() => frames,
         () = turn.superseded.cancelled() => return,
     };
-    let (mut sink, stream) = socket.split();
+    let (mut sink, stream) = ws.split();
     if reattach {
         // Holding the frames guarantees the old socket's tasks are done: nothing it read can
         // follow this marker.
@@ -135,7 +145,7 @@ async fn serve(socket: WebSocket, link: Link, reattach: bool, limit: usize) {
             sink.flush().await
         };
         if !matches!(
-            tokio::time::timeout(STALL_TIMEOUT, resumed).await,
+            tokio::time::timeout(socket.stall, resumed).await,
             Ok(Ok(()))
         ) {
             link.release_turn(&turn);
@@ -143,20 +153,28 @@ async fn serve(socket: WebSocket, link: Link, reattach: bool, limit: usize) {
         }
     }
     let mut reader = Reader {
-        task: tokio::spawn(read(link.clone(), stream, limit)),
+        task: tokio::spawn(read(link.clone(), stream, socket.limit)),
         done: false,
     };
-    let end = pump(&link, &turn, &mut frames, &mut sink, &mut reader).await;
+    let end = pump(
+        &link,
+        &turn,
+        &mut frames,
+        &mut sink,
+        &mut reader,
+        socket.stall,
+    )
+    .await;
     // The reader is gone before the frames are let go, so a socket taking over never sees
     // input from this one after its `Reattached`.
     reader.stop().await;
     match end {
         SocketEnd::Superseded => {}
-        SocketEnd::Ended => flush(&mut frames, &mut sink).await,
+        SocketEnd::Ended => flush(&mut frames, &mut sink, socket.stall).await,
         SocketEnd::ClientClosed => {
             link.terminate();
             // Sends the reply to the client's close frame.
-            let _ = tokio::time::timeout(STALL_TIMEOUT, sink.flush()).await;
+            let _ = tokio::time::timeout(socket.stall, sink.flush()).await;
         }
         // With stateful reconnect the client comes back on a new socket; the connection waits
         // for it (reaped after the disconnect timeout). Without, the client is gone.
@@ -224,6 +242,7 @@ async fn pump(
     frames: &mut FrameSource,
     sink: &mut Sink,
     reader: &mut Reader,
+    stall: Duration,
 ) -> SocketEnd {
     loop {
         let first = tokio::select! {
@@ -243,7 +262,7 @@ async fn pump(
                 None => return SocketEnd::Ended,
             },
         };
-        let deadline = Instant::now() + STALL_TIMEOUT;
+        let deadline = Instant::now() + stall;
         match tokio::time::timeout_at(deadline, write_batch(sink, frames, first)).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return SocketEnd::Dropped,
@@ -279,7 +298,7 @@ async fn write_batch(
 }
 
 /// Writes what the finished connection left (its Close, usually) and closes with 1000.
-async fn flush(frames: &mut FrameSource, sink: &mut Sink) {
+async fn flush(frames: &mut FrameSource, sink: &mut Sink, stall: Duration) {
     let flushed = async {
         while let Some(frame) = frames.try_next() {
             sink.feed(message(frame)).await?;
@@ -290,7 +309,7 @@ async fn flush(frames: &mut FrameSource, sink: &mut Sink) {
         };
         sink.send(Message::Close(Some(close))).await
     };
-    if tokio::time::timeout(STALL_TIMEOUT, flushed).await.is_err() {
+    if tokio::time::timeout(stall, flushed).await.is_err() {
         tracing::debug!("closing frames not flushed in time");
     }
 }
