@@ -110,6 +110,9 @@ enum SocketEnd {
     ClientClosed,
     /// The socket broke (no close handshake, or a write failed).
     Dropped,
+    /// The client took nothing for the stall timeout; the connection is closing as a slow
+    /// consumer.
+    Stalled,
 }
 
 /// How the reader stopped.
@@ -170,7 +173,14 @@ async fn serve(ws: WebSocket, link: Link, reattach: bool, socket: Socket) {
     reader.stop().await;
     match end {
         SocketEnd::Superseded => {}
-        SocketEnd::Ended => flush(&mut frames, &mut sink, socket.stall).await,
+        SocketEnd::Ended => flush(&mut frames, &mut sink, Instant::now() + socket.stall).await,
+        SocketEnd::Stalled => {
+            // The Close follows what the socket holds; it and the connection's end get one
+            // more stall timeout together.
+            let deadline = Instant::now() + socket.stall;
+            let _ = tokio::time::timeout_at(deadline, link.ended()).await;
+            flush(&mut frames, &mut sink, deadline).await;
+        }
         SocketEnd::ClientClosed => {
             link.terminate();
             // Sends the reply to the client's close frame.
@@ -267,10 +277,9 @@ async fn pump(
             Ok(Ok(())) => {}
             Ok(Err(_)) => return SocketEnd::Dropped,
             Err(_) => {
-                // The connection closes as a slow consumer; its Close follows what the socket
-                // holds, and gets the flush timeout to go out.
                 tracing::info!("client not reading; closing it as a slow consumer");
                 frames.stalled();
+                return SocketEnd::Stalled;
             }
         }
     }
@@ -298,7 +307,7 @@ async fn write_batch(
 }
 
 /// Writes what the finished connection left (its Close, usually) and closes with 1000.
-async fn flush(frames: &mut FrameSource, sink: &mut Sink, stall: Duration) {
+async fn flush(frames: &mut FrameSource, sink: &mut Sink, deadline: Instant) {
     let flushed = async {
         while let Some(frame) = frames.try_next() {
             sink.feed(message(frame)).await?;
@@ -309,7 +318,7 @@ async fn flush(frames: &mut FrameSource, sink: &mut Sink, stall: Duration) {
         };
         sink.send(Message::Close(Some(close))).await
     };
-    if tokio::time::timeout(stall, flushed).await.is_err() {
+    if tokio::time::timeout_at(deadline, flushed).await.is_err() {
         tracing::debug!("closing frames not flushed in time");
     }
 }
