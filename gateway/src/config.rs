@@ -12,6 +12,7 @@ use crate::{
     principal::KeyCacheConfig,
     session::{RegistryLimits, SessionConfig},
     streams::StreamConfig,
+    transport::ListenLimits,
 };
 
 #[derive(Debug, Clone, Args)]
@@ -105,6 +106,27 @@ pub struct GatewayConfig {
         default_value_t = 100_000
     )]
     pub stateful_reconnect_buffer_bytes: usize,
+    /// A WebSocket client that takes nothing for this long is closed as a slow consumer; a
+    /// closing connection gets as long again to flush its Close.
+    #[arg(long, env = "PULSE_WRITE_STALL_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    pub write_stall_timeout: Duration,
+    /// Time a client has to send a request's headers (slowloris).
+    #[arg(long, env = "PULSE_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    pub header_read_timeout: Duration,
+    /// Connections that have not sent a complete request yet, from all addresses.
+    #[arg(
+        long,
+        env = "PULSE_MAX_HANDSHAKING_CONNECTIONS",
+        default_value_t = 1024
+    )]
+    pub max_handshaking_connections: usize,
+    /// Connections that have not sent a complete request yet, from one address.
+    #[arg(
+        long,
+        env = "PULSE_MAX_HANDSHAKING_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 64
+    )]
+    pub max_handshaking_connections_per_address: usize,
     /// Deadline of each call to a domain service.
     #[arg(long, env = "PULSE_SERVICE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub service_timeout: Duration,
@@ -174,6 +196,14 @@ impl GatewayConfig {
             connections_per_key: self.max_connections_per_key,
             pending_connections: self.max_pending_connections,
             pending_bytes: self.max_pending_bytes,
+        }
+    }
+
+    pub fn listen(&self) -> ListenLimits {
+        ListenLimits {
+            header_read_timeout: self.header_read_timeout,
+            max_handshaking: self.max_handshaking_connections,
+            max_handshaking_per_address: self.max_handshaking_connections_per_address,
         }
     }
 

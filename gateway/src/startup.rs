@@ -23,7 +23,7 @@ use crate::{
     principal::Authenticator,
     session::Registry,
     streams::SubscriptionService,
-    transport::{router, AppState},
+    transport::{router, serve, AppState, ListenLimits},
 };
 
 /// The gateway could not start.
@@ -55,6 +55,7 @@ pub struct GatewayApp {
     state: AppState,
     cors_origins: Vec<String>,
     disconnect_timeout: Duration,
+    listen: ListenLimits,
 }
 
 /// The gateway's two listeners, bound before the process opens any outgoing
@@ -139,6 +140,7 @@ impl GatewayApp {
             connections: TaskTracker::new(),
             max_frame_bytes: config.max_message_size.max(64 * 1024) * 4,
             poll_timeout: config.long_poll_timeout,
+            write_stall_timeout: config.write_stall_timeout,
             stateful_reconnect: config.stateful_reconnect,
             grpc_streams: OpenCount::default(),
         };
@@ -161,6 +163,7 @@ impl GatewayApp {
             state,
             cors_origins: config.cors_origins.clone(),
             disconnect_timeout: config.disconnect_timeout,
+            listen: config.listen(),
         })
     }
 
@@ -222,9 +225,7 @@ impl GatewayApp {
                 shutdown.cancel();
             }
         };
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(connections_closed)
-            .await;
+        serve(self.listener, app, self.listen, connections_closed).await;
         state.connections.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, state.connections.wait())
             .await
@@ -238,7 +239,7 @@ impl GatewayApp {
             Ok(Err(error)) => tracing::error!(%error, "subscription API failed"),
             Err(error) => tracing::error!(%error, "subscription API task failed"),
         }
-        served
+        Ok(())
     }
 }
 

@@ -15,7 +15,7 @@ use super::rate_limit::ConnectionBudget;
 use crate::{
     node::{EventEncoder, Frame, Member, Outbound},
     principal::{Principal, PrincipalKind},
-    protocol::{Protocol, TransferFormat},
+    protocol::Protocol,
 };
 
 /// Everything a hub method knows about its caller. The identity comes from
@@ -100,10 +100,7 @@ impl Caller {
     pub fn send<T: Serialize>(&self, target: &str, payload: &T) {
         match self.protocol.encode_invocation(target, payload) {
             Ok(bytes) => {
-                let frame = match self.protocol.transfer_format() {
-                    TransferFormat::Text => Frame::Text(bytes),
-                    TransferFormat::Binary => Frame::Binary(bytes),
-                };
+                let frame = Frame::new(self.protocol.transfer_format(), bytes);
                 // An overflowing connection is being closed anyway.
                 let _ = self.outbound.send(frame);
             }

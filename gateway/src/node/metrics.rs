@@ -127,7 +127,7 @@ mod tests {
         }
 
         fn encode(&self, _: EncodedEvent<'_>) -> Option<Frame> {
-            Some(Frame::Text(Bytes::from_static(b"0123456789")))
+            Some(Frame::text(Bytes::from_static(b"0123456789")))
         }
     }
 

@@ -4,16 +4,22 @@
 //! reference-counted), so queueing one for a thousand connections copies
 //! nothing. The queue is bounded by bytes, not by count: a client that does not
 //! read fills its budget and is disconnected (with reconnect allowed) instead
-//! of slowing down the fan-out or growing memory without bound.
+//! of slowing down the fan-out or growing memory without bound. An idle queue
+//! holds no buffer: it allocates when frames wait and gives the memory back
+//! once the writer emptied it.
 
-use std::sync::{
-    atomic::{AtomicBool, AtomicUsize, Ordering},
-    Arc, OnceLock,
+use std::{
+    collections::VecDeque,
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc, Mutex, MutexGuard, OnceLock,
+    },
 };
 
+use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::metrics::Counters;
 use crate::protocol::TransferFormat;
@@ -21,8 +27,9 @@ use crate::protocol::TransferFormat;
 /// One transport message: a complete, already framed hub message or several.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
-    /// UTF-8 text (JSON protocol): a WebSocket text frame.
-    Text(Bytes),
+    /// UTF-8 text (JSON protocol): a WebSocket text frame. Checked to be UTF-8 once, when the
+    /// frame is made, not once per recipient.
+    Text(Utf8Bytes),
     /// Binary (MessagePack protocol): a WebSocket binary frame.
     Binary(Bytes),
 }
@@ -32,15 +39,30 @@ impl Frame {
     /// binary frames and MessagePack in text frames).
     pub fn new(format: TransferFormat, bytes: Bytes) -> Self {
         match format {
-            TransferFormat::Text => Frame::Text(bytes),
+            TransferFormat::Text => Self::text(bytes),
             TransferFormat::Binary => Frame::Binary(bytes),
         }
     }
 
+    /// A text frame. The JSON encoders only write UTF-8; anything else is a bug, logged and
+    /// sent with its invalid bytes replaced rather than dropped, so the sequence stays whole.
+    pub fn text(bytes: Bytes) -> Self {
+        match Utf8Bytes::try_from(bytes.clone()) {
+            Ok(text) => Frame::Text(text),
+            Err(error) => {
+                tracing::error!(%error, "text frame is not UTF-8");
+                Frame::Text(Utf8Bytes::from(
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ))
+            }
+        }
+    }
+
     /// The frame's bytes, whatever its type.
-    pub fn bytes(&self) -> &Bytes {
+    pub fn bytes(&self) -> &[u8] {
         match self {
-            Frame::Text(bytes) | Frame::Binary(bytes) => bytes,
+            Frame::Text(text) => text.as_bytes(),
+            Frame::Binary(bytes) => bytes,
         }
     }
 
@@ -62,80 +84,154 @@ pub enum Overflow {
     Closed,
 }
 
+/// A frame in the queue; `last` marks the connection's final frame, the one that survives an
+/// overflow.
+#[derive(Debug)]
+struct Queued {
+    frame: Frame,
+    last: bool,
+}
+
 /// What both halves of a queue share.
 #[derive(Debug, Default)]
 struct Shared {
+    /// Frames not yet taken by the writer, oldest first.
+    frames: Mutex<VecDeque<Queued>>,
+    /// Wakes the writer when a frame is queued or the last sender is gone.
+    ready: Notify,
+    /// Senders alive; the writer's `recv` ends once none is left and the queue is empty.
+    senders: AtomicUsize,
+    /// The receiver is gone: sends are refused.
+    closed: AtomicBool,
     /// Bytes queued and not yet taken by the writer.
     queued: AtomicUsize,
     /// Set by the first refused send, so the overflow is counted once.
     overflowed: AtomicBool,
+    /// Cancelled with `overflowed`, for the connection's owner to wait on.
+    overflow: CancellationToken,
     /// The node's counters, set when the connection starts (SignalR) or first joins a group
     /// (gRPC streams).
     counters: OnceLock<Arc<Counters>>,
 }
 
+impl Shared {
+    fn frames(&self) -> MutexGuard<'_, VecDeque<Queued>> {
+        self.frames.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends a frame unless the receiver is gone.
+    fn push(&self, queued: Queued) -> Result<(), Overflow> {
+        {
+            let mut frames = self.frames();
+            if self.closed.load(Ordering::Acquire) {
+                return Err(Overflow::Closed);
+            }
+            frames.push_back(queued);
+        }
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// Takes the oldest frame; an emptied queue gives its memory back.
+    fn pop(&self) -> Option<Queued> {
+        let mut frames = self.frames();
+        let queued = frames.pop_front();
+        if frames.is_empty() && frames.capacity() > 0 {
+            *frames = VecDeque::new();
+        }
+        queued
+    }
+
+    /// Marks the queue overflowed; the first time, the node (if the connection is a member)
+    /// counts a slow consumer.
+    fn overflow(&self) {
+        if !self.overflowed.swap(true, Ordering::AcqRel) {
+            if let Some(counters) = self.counters.get() {
+                counters.slow_consumer();
+            }
+        }
+        self.overflow.cancel();
+    }
+}
+
 /// The sending half, cloned into every group the connection joins.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Outbound {
-    tx: mpsc::UnboundedSender<Frame>,
     shared: Arc<Shared>,
     limit: usize,
-    overflowed: CancellationToken,
+}
+
+impl Clone for Outbound {
+    fn clone(&self) -> Self {
+        self.shared.senders.fetch_add(1, Ordering::AcqRel);
+        Self {
+            shared: self.shared.clone(),
+            limit: self.limit,
+        }
+    }
+}
+
+impl Drop for Outbound {
+    fn drop(&mut self) {
+        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.ready.notify_one();
+        }
+    }
 }
 
 /// The receiving half, owned by the connection's writer.
 #[derive(Debug)]
 pub struct OutboundReceiver {
-    rx: mpsc::UnboundedReceiver<Frame>,
     shared: Arc<Shared>,
+}
+
+impl Drop for OutboundReceiver {
+    /// Nobody writes anymore: later sends are refused and what waits is freed.
+    fn drop(&mut self) {
+        let mut frames = self.shared.frames();
+        self.shared.closed.store(true, Ordering::Release);
+        *frames = VecDeque::new();
+        self.shared.queued.store(0, Ordering::Release);
+    }
 }
 
 /// A queue that holds at most `limit_bytes` of frames not yet written.
 pub fn outbound(limit_bytes: usize) -> (Outbound, OutboundReceiver) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared {
+        senders: AtomicUsize::new(1),
+        ..Shared::default()
+    });
     (
         Outbound {
-            tx,
             shared: shared.clone(),
             limit: limit_bytes,
-            overflowed: CancellationToken::new(),
         },
-        OutboundReceiver { rx, shared },
+        OutboundReceiver { shared },
     )
 }
 
 impl Outbound {
     /// Queues a frame without waiting. Over budget, the frame is dropped and
     /// the connection is marked overflowed: its owner closes it and the client
-    /// reconnects and resumes, so the drop never becomes a silent gap.
+    /// reconnects and resumes, so the drop never becomes a silent gap (nothing
+    /// queued after it is delivered, see the module doc).
     pub fn send(&self, frame: Frame) -> Result<(), Overflow> {
-        if self.overflowed.is_cancelled() {
+        if self.shared.overflowed.load(Ordering::Acquire) {
             return Err(Overflow::QueueFull);
         }
         let queued = &self.shared.queued;
         let size = frame.len();
         let before = queued.fetch_add(size, Ordering::AcqRel);
-        if before + size > self.limit && before > 0 {
+        if before.saturating_add(size) > self.limit && before > 0 {
             queued.fetch_sub(size, Ordering::AcqRel);
-            self.overflow();
+            self.shared.overflow();
             return Err(Overflow::QueueFull);
         }
-        self.tx.send(frame).map_err(|_| {
-            queued.fetch_sub(size, Ordering::AcqRel);
-            Overflow::Closed
-        })
-    }
-
-    /// Marks the queue overflowed; the first time, the node (if the connection is a member)
-    /// counts a slow consumer.
-    fn overflow(&self) {
-        if !self.shared.overflowed.swap(true, Ordering::Relaxed) {
-            if let Some(counters) = self.shared.counters.get() {
-                counters.slow_consumer();
-            }
-        }
-        self.overflowed.cancel();
+        self.shared
+            .push(Queued { frame, last: false })
+            .inspect_err(|_| {
+                queued.fetch_sub(size, Ordering::AcqRel);
+            })
     }
 
     /// Has the node's `counters` count this queue's overflow (the first call wins; a connection
@@ -157,33 +253,63 @@ impl Outbound {
     /// Queues the last frame of a connection (its Close) regardless of the
     /// budget: it is small, and the client should learn why it was closed.
     pub fn send_final(&self, frame: Frame) {
-        self.shared.queued.fetch_add(frame.len(), Ordering::AcqRel);
-        if self.tx.send(frame).is_err() {
-            self.shared.queued.store(0, Ordering::Release);
+        let size = frame.len();
+        self.shared.queued.fetch_add(size, Ordering::AcqRel);
+        if self.shared.push(Queued { frame, last: true }).is_err() {
+            self.shared.queued.fetch_sub(size, Ordering::AcqRel);
         }
     }
 
-    /// Completes when a send was refused for lack of budget.
-    pub async fn overflowed(&self) {
-        self.overflowed.cancelled().await;
+    /// Completes when a send was refused for lack of budget, or the writer found the client
+    /// not reading (see [`OutboundReceiver::stalled`]).
+    pub fn overflowed(&self) -> WaitForCancellationFuture<'_> {
+        self.shared.overflow.cancelled()
     }
 }
 
 impl OutboundReceiver {
     /// The next frame to write; `None` once every sender is gone.
     pub async fn recv(&mut self) -> Option<Frame> {
-        let frame = self.rx.recv().await?;
-        self.shared.queued.fetch_sub(frame.len(), Ordering::AcqRel);
-        Some(frame)
+        loop {
+            if let Some(frame) = self.try_recv() {
+                return Some(frame);
+            }
+            if self.shared.senders.load(Ordering::Acquire) == 0 {
+                // A frame queued by the last sender before it went is still taken.
+                return self.try_recv();
+            }
+            // A frame queued since `try_recv` left a permit, so this does not miss it.
+            self.shared.ready.notified().await;
+        }
     }
 
     /// A frame already queued, without waiting: transports that send several frames in one
     /// response (long polling, Server-Sent Events) batch with it, and a closing connection is
     /// flushed with it.
     pub fn try_recv(&mut self) -> Option<Frame> {
-        let frame = self.rx.try_recv().ok()?;
-        self.shared.queued.fetch_sub(frame.len(), Ordering::AcqRel);
-        Some(frame)
+        loop {
+            let queued = self.shared.pop()?;
+            if let Some(frame) = self.take(queued) {
+                return Some(frame);
+            }
+        }
+    }
+
+    /// Accounts for a frame leaving the queue; after an overflow only the last frame is
+    /// written.
+    fn take(&self, queued: Queued) -> Option<Frame> {
+        self.shared
+            .queued
+            .fetch_sub(queued.frame.len(), Ordering::AcqRel);
+        let discard = !queued.last && self.shared.overflowed.load(Ordering::Acquire);
+        (!discard).then_some(queued.frame)
+    }
+
+    /// The writer could not hand the client anything for its stall timeout: the client does
+    /// not read, which is the same as overflowing (counted, closed with the slow-consumer
+    /// reason) except that no budget was exceeded yet.
+    pub fn stalled(&self) {
+        self.shared.overflow();
     }
 
     /// Bytes queued and not yet taken by the writer.
@@ -198,18 +324,18 @@ mod tests {
     use super::*;
 
     fn text(n: usize) -> Frame {
-        Frame::Text(Bytes::from(vec![b'x'; n]))
+        Frame::text(Bytes::from(vec![b'x'; n]))
     }
 
     #[tokio::test]
     async fn frames_within_budget_are_delivered_in_order() {
         let (tx, mut rx) = outbound(100);
-        tx.send(Frame::Text(Bytes::from_static(b"a")))
+        tx.send(Frame::text(Bytes::from_static(b"a")))
             .expect("fits");
-        tx.send(Frame::Text(Bytes::from_static(b"b")))
+        tx.send(Frame::text(Bytes::from_static(b"b")))
             .expect("fits");
-        assert_eq!(rx.recv().await, Some(Frame::Text(Bytes::from_static(b"a"))));
-        assert_eq!(rx.recv().await, Some(Frame::Text(Bytes::from_static(b"b"))));
+        assert_eq!(rx.recv().await, Some(Frame::text(Bytes::from_static(b"a"))));
+        assert_eq!(rx.recv().await, Some(Frame::text(Bytes::from_static(b"b"))));
         assert_eq!(rx.queued_bytes(), 0);
     }
 
@@ -241,6 +367,60 @@ mod tests {
         tx.send(text(3)).expect("fits");
         assert_eq!(rx.try_recv().map(|f| f.len()), Some(3));
         assert_eq!(rx.queued_bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn after_an_overflow_only_the_last_frame_follows_what_was_taken() {
+        let (tx, mut rx) = outbound(100);
+        for size in [30, 31, 32] {
+            tx.send(text(size)).expect("fits");
+        }
+        assert_eq!(rx.recv().await.map(|f| f.len()), Some(30), "taken before");
+        tx.send(text(30)).expect("fits after the writer took one");
+        assert_eq!(tx.send(text(60)), Err(Overflow::QueueFull));
+        tx.send_final(text(7));
+        assert_eq!(rx.recv().await.map(|f| f.len()), Some(7));
+        assert_eq!(rx.try_recv(), None);
+        assert_eq!(rx.queued_bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_stalled_writer_closes_like_an_overflow() {
+        let (tx, mut rx) = outbound(100);
+        tx.send(text(10)).expect("fits");
+        rx.stalled();
+        tx.overflowed().await;
+        assert_eq!(tx.send(text(1)), Err(Overflow::QueueFull));
+        tx.send_final(text(3));
+        assert_eq!(rx.try_recv().map(|f| f.len()), Some(3));
+    }
+
+    #[tokio::test]
+    async fn the_receiver_ends_once_every_sender_is_gone_and_the_queue_is_empty() {
+        let (tx, mut rx) = outbound(100);
+        let other = tx.clone();
+        tx.send(text(1)).expect("fits");
+        drop(tx);
+        let waiting = tokio::spawn(async move {
+            let first = rx.recv().await.map(|f| f.len());
+            let second = rx.recv().await.map(|f| f.len());
+            let end = rx.recv().await;
+            (first, second, end)
+        });
+        other.send(text(2)).expect("fits");
+        drop(other);
+        let (first, second, end) = waiting.await.expect("ends");
+        assert_eq!((first, second, end), (Some(1), Some(2), None));
+    }
+
+    #[tokio::test]
+    async fn an_emptied_queue_gives_its_memory_back() {
+        let (tx, mut rx) = outbound(1000);
+        for _ in 0..10 {
+            tx.send(text(1)).expect("fits");
+        }
+        while rx.try_recv().is_some() {}
+        assert_eq!(rx.shared.frames().capacity(), 0);
     }
 
     #[tokio::test]

@@ -33,7 +33,7 @@ impl EventEncoder for CountingEncoder {
     fn encode(&self, event: EncodedEvent<'_>) -> Option<Frame> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let name = event.kind.name()?;
-        Some(Frame::Text(Bytes::from(format!(
+        Some(Frame::text(Bytes::from(format!(
             "{name}:{}",
             event.envelope.sequence
         ))))
@@ -67,7 +67,7 @@ impl Client {
         let Frame::Text(bytes) = frame else {
             panic!("test encoder writes text")
         };
-        String::from_utf8(bytes.to_vec()).expect("utf-8")
+        bytes.as_str().to_owned()
     }
 
     async fn nothing_more(&mut self) {

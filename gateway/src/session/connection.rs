@@ -22,7 +22,7 @@ use crate::{
     hub::{Arguments, Caller, HubError, HubKind, Services},
     node::{Frame, Outbound},
     principal::Principal,
-    protocol::{CompletionOutcome, HubMessage, MessageReader, TransportType},
+    protocol::{CompletionOutcome, HubMessage, MessageReader, ProtocolError, TransportType},
     task_boundary::{catch_panic, Panicked},
 };
 
@@ -219,6 +219,9 @@ impl Session<'_> {
                         if let Some(incoming) = &mut self.incoming {
                             incoming.reattached();
                         }
+                    }
+                    Some(Inbound::Oversized { limit }) => {
+                        return End::Closed(CloseReason::Protocol(ProtocolError::MessageTooLarge { limit }));
                     }
                     None => return End::ClientLeft,
                 },

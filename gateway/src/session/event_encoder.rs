@@ -71,7 +71,7 @@ mod tests {
         let Frame::Text(bytes) = frame else {
             panic!("JSON goes in text frames")
         };
-        let (record, terminator) = bytes.split_at(bytes.len() - 1);
+        let (record, terminator) = bytes.as_bytes().split_at(bytes.len() - 1);
         assert_eq!(terminator, b"\x1e");
         let value: serde_json::Value = serde_json::from_slice(record).expect("json");
         assert_eq!(
@@ -118,7 +118,10 @@ mod tests {
                 .expect("encodes");
             assert_eq!(
                 frame,
-                Frame::new(protocol.transfer_format(), frame.bytes().clone())
+                Frame::new(
+                    protocol.transfer_format(),
+                    bytes::Bytes::copy_from_slice(frame.bytes())
+                )
             );
             let mut reader = MessageReader::new(protocol, usize::MAX);
             reader.push(frame.bytes());

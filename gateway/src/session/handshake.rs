@@ -53,7 +53,7 @@ pub(super) async fn handshake(
             Ok(None) => {}
             Err(error) => {
                 tracing::info!(%error, "handshake refused");
-                outbound.send_final(Frame::Text(error.response()));
+                outbound.send_final(Frame::text(error.response()));
                 return None;
             }
         }
@@ -61,11 +61,15 @@ pub(super) async fn handshake(
             chunk = inbound.recv() => match chunk? {
                 Inbound::Data(bytes) => buffer.extend_from_slice(&bytes),
                 Inbound::Reattached => return None,
+                Inbound::Oversized { limit } => {
+                    outbound.send_final(Frame::text(HandshakeError::TooLarge { limit }.response()));
+                    return None;
+                }
             },
             () = terminate.cancelled() => return None,
             () = tokio::time::sleep_until(deadline) => {
                 tracing::info!("handshake timeout");
-                outbound.send_final(Frame::Text(HandshakeError::TimedOut.response()));
+                outbound.send_final(Frame::text(HandshakeError::TimedOut.response()));
                 return None;
             }
         }

@@ -33,6 +33,9 @@ pub enum Inbound {
     /// A new socket replaced a dropped one (stateful reconnect): a partial record left by the old
     /// socket is void, and the client's `Sequence` comes next.
     Reattached,
+    /// The transport refused a message larger than `limit` bytes before it could be fed in; the
+    /// connection closes and says why.
+    Oversized { limit: usize },
 }
 
 /// Where a transport takes the frames to write.
@@ -63,6 +66,12 @@ impl FrameSource {
             replay.record(&frame);
         }
         Some(frame)
+    }
+
+    /// The client took nothing for the writer's stall timeout: the connection closes as a slow
+    /// consumer, and nothing queued behind what was written goes out but its Close.
+    pub fn stalled(&self) {
+        self.queue.stalled();
     }
 
     /// What a socket replacing a dropped one writes first: `Sequence` and the unacknowledged
@@ -199,6 +208,16 @@ impl Link {
     /// Feeds received bytes in; false when the connection has ended.
     pub async fn push(&self, data: Bytes) -> bool {
         self.shared.inbound.send(Inbound::Data(data)).await.is_ok()
+    }
+
+    /// Tells the connection its client sent a message over the transport's `limit`; false when
+    /// the connection has ended.
+    pub async fn oversized(&self, limit: usize) -> bool {
+        self.shared
+            .inbound
+            .send(Inbound::Oversized { limit })
+            .await
+            .is_ok()
     }
 
     /// Tells the connection a replacement socket took over (call while holding the frames, so

@@ -212,7 +212,7 @@ mod tests {
     use super::*;
 
     fn event(n: u64) -> Frame {
-        Frame::Text(
+        Frame::text(
             Protocol::Json
                 .encode_invocation("Tick", &n)
                 .expect("encodes"),
@@ -234,12 +234,12 @@ mod tests {
         replay.record(&event(1));
         assert!(replay.resume().is_empty());
         replay.enable(Protocol::Json);
-        replay.record(&Frame::Text(Protocol::Json.encode(&HubMessage::Ping)));
+        replay.record(&Frame::text(Protocol::Json.encode(&HubMessage::Ping)));
         replay.record(&event(1));
         let resumed = replay.resume();
         assert_eq!(
             resumed[0],
-            Frame::Text(Bytes::from_static(b"{\"type\":9,\"sequenceId\":1}\x1e"))
+            Frame::text(Bytes::from_static(b"{\"type\":9,\"sequenceId\":1}\x1e"))
         );
         assert_eq!(resumed[1..], [event(1)]);
     }
@@ -255,13 +255,13 @@ mod tests {
         let resumed = replay.resume();
         assert_eq!(
             resumed[0],
-            Frame::Text(Bytes::from_static(b"{\"type\":9,\"sequenceId\":3}\x1e"))
+            Frame::text(Bytes::from_static(b"{\"type\":9,\"sequenceId\":3}\x1e"))
         );
         assert_eq!(resumed[1..], [event(3)]);
         replay.ack(3);
         assert_eq!(
             replay.resume(),
-            [Frame::Text(Bytes::from_static(
+            [Frame::text(Bytes::from_static(
                 b"{\"type\":9,\"sequenceId\":4}\x1e"
             ))]
         );

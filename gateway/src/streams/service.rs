@@ -32,7 +32,7 @@ use super::{
 };
 use crate::{
     hub::{authorize, HubError, OnBehalf, Requester, Services, ACCESS_DENIED},
-    node::{outbound, Frame, Member, OpenCount, Opened, Outbound, OutboundReceiver},
+    node::{outbound, Member, OpenCount, Opened, Outbound, OutboundReceiver},
     principal::{AuthFailure, Authenticator},
     task_boundary::{catch_panic, Panicked},
 };
@@ -280,10 +280,10 @@ impl Subscription {
                 () = self.overflow.overflowed() => return Err(slow_consumer(&sent)),
                 () = self.sink.0.closed() => return Ok(()),
             };
-            let Some(Frame::Binary(bytes) | Frame::Text(bytes)) = frame else {
+            let Some(frame) = frame else {
                 return Ok(());
             };
-            let Ok(envelope) = EventEnvelope::decode(bytes.as_ref()) else {
+            let Ok(envelope) = EventEnvelope::decode(frame.bytes()) else {
                 continue;
             };
             if sent

@@ -1,7 +1,9 @@
 //! Transports: HTTP endpoints and the I/O of each connection. Nothing here knows SignalR beyond
 //! "bytes in, frames out"; the session does the rest.
 
+mod body;
 mod credentials;
+mod listen;
 mod long_polling;
 mod metrics;
 mod negotiate;
@@ -10,4 +12,5 @@ mod sends;
 mod sse;
 mod websocket;
 
+pub use listen::{serve, ListenLimits};
 pub use router::{router, AppState};

@@ -46,6 +46,8 @@ pub struct AppState {
     pub max_frame_bytes: usize,
     /// How long a long poll waits for data before it is answered empty.
     pub poll_timeout: Duration,
+    /// A WebSocket client that takes nothing for this long is a slow consumer.
+    pub write_stall_timeout: Duration,
     /// Whether stateful reconnect is offered to clients that ask for it.
     pub stateful_reconnect: bool,
     /// gRPC subscriptions open, shown by `/metrics`.

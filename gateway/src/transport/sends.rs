@@ -2,13 +2,13 @@
 //! or more records (the JS client batches), `DELETE {hub}?id=` ends a long-polling connection.
 
 use axum::{
-    body::to_bytes,
     extract::{Request, State},
     http::{header, HeaderMap, StatusCode, Uri},
     response::{IntoResponse, Response},
 };
 
 use super::{
+    body,
     credentials::{authenticate, Credential, Refusal},
     router::refusal,
     AppState,
@@ -54,9 +54,10 @@ pub(super) async fn send(
         Some(Some(guard)) => Some(guard),
         None => None,
     };
-    let body = match to_bytes(request.into_body(), state.max_frame_bytes).await {
+    let (parts, body) = request.into_parts();
+    let body = match body::read(&parts.headers, body, state.max_frame_bytes).await {
         Ok(body) => body,
-        Err(_) => return (StatusCode::BAD_REQUEST, "Cannot read the body").into_response(),
+        Err(error) => return error.into_response(),
     };
     let link = match link {
         Some(link) => link,

@@ -21,6 +21,10 @@ use crate::session::{Attachment, FrameSource, Link};
 
 /// Written first: a comment, so the stream opens before there is anything to say.
 const OPENING: &[u8] = b":\r\n";
+/// Most bytes of frames one event carries. The HTTP server buffers a few chunks for a client
+/// that does not read; bounded chunks keep that small, and leave the rest in the connection's
+/// budgeted queue, where a client that falls behind is noticed.
+const MAX_EVENT_BYTES: usize = 64 * 1024;
 
 /// `GET {hub}?id=` for an event stream.
 pub(super) async fn attach(attachment: Attachment) -> Response {
@@ -70,13 +74,16 @@ impl EventStream {
             frame = self.frames.next() => frame,
             () = self.link.ended() => None,
         };
-        // Everything already queued goes in the same event (the client parses several records
+        // What is already queued goes in the same event (the client parses several records
         // per event); after the end, this is the final flush.
         let mut payload = first
             .map(|frame| frame.bytes().to_vec())
             .unwrap_or_default();
-        while let Some(frame) = self.frames.try_next() {
-            payload.extend_from_slice(frame.bytes());
+        while payload.len() < MAX_EVENT_BYTES {
+            match self.frames.try_next() {
+                Some(frame) => payload.extend_from_slice(frame.bytes()),
+                None => break,
+            }
         }
         (!payload.is_empty()).then(|| event(&payload))
     }
