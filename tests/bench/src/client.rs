@@ -34,8 +34,11 @@ const HANDSHAKE: &str = "{\"protocol\":\"json\",\"version\":1}\u{1e}";
 const PING: &str = "{\"type\":6}\u{1e}";
 /// What `@microsoft/signalr` sends by default, inside Pulse's 30 s client timeout.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// Longest wait for one step of connecting or joining.
+/// Longest wait for one step of connecting.
 const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest wait for a join: long, because a server that serializes joins
+/// answers the last of 10,000 only after all the others.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(600);
 /// The client's own read buffer: small, so 19,000 clients stay light and
 /// the generator does not zero-fill 128 KiB per read.
 const READ_BUFFER: usize = 4096;
@@ -81,6 +84,7 @@ enum Command {
 /// A handle to a connected client's task; dropping it closes the socket.
 pub struct Client {
     commands: mpsc::Sender<Command>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl Client {
@@ -99,8 +103,8 @@ impl Client {
             Target::Peer { addr } => (socket_io_connect(*addr).await?, Protocol::SocketIo),
         };
         let (commands, receiver) = mpsc::channel(4);
-        tokio::spawn(run(socket, protocol, receiver, tally));
-        Ok(Self { commands })
+        let task = tokio::spawn(run(socket, protocol, receiver, tally));
+        Ok(Self { commands, task })
     }
 
     /// Joins `group` (a list id for Pulse, a room name for the peer) and
@@ -112,9 +116,9 @@ impl Client {
             reply,
         })
         .await?;
-        timeout(STEP_TIMEOUT, answer)
+        timeout(JOIN_TIMEOUT, answer)
             .await
-            .map_err(|_| anyhow!("no join confirmation within {STEP_TIMEOUT:?}"))?
+            .map_err(|_| anyhow!("no join confirmation within {JOIN_TIMEOUT:?}"))?
             .map_err(|_| anyhow!("client ended while joining"))?
     }
 
@@ -128,6 +132,13 @@ impl Client {
         let (reply, answer) = oneshot::channel();
         self.command(Command::Report(reply)).await?;
         answer.await.map_err(|_| anyhow!("client ended"))
+    }
+
+    /// Closes the socket and waits until the client's task has ended, so a
+    /// server stopped afterwards resets no connection that was still open.
+    pub async fn close(self) {
+        drop(self.commands);
+        let _ = self.task.await;
     }
 
     async fn command(&self, command: Command) -> Result<()> {

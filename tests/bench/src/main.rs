@@ -92,7 +92,7 @@ async fn run(args: &Args, sizes: &Sizes) -> Result<String> {
             sizes.round_trips,
         )
         .await?;
-        drop(crowd);
+        crowd.close().await;
         Ok::<_, anyhow::Error>((race, commands))
     }
     .await;
@@ -107,7 +107,10 @@ async fn run(args: &Args, sizes: &Sizes) -> Result<String> {
     let outcome = async {
         let mut contender = Contender::peer(&peer, &http, frame_bytes).await?;
         let (race, crowd) = scenario::run(&mut contender, sizes, &http, give_up).await?;
-        drop(crowd);
+        crowd.close().await;
+        if let Contender::Peer { producer, .. } = contender {
+            producer.close().await;
+        }
         Ok::<_, anyhow::Error>(race)
     }
     .await;
@@ -116,10 +119,10 @@ async fn run(args: &Args, sizes: &Sizes) -> Result<String> {
 
     let mut notes = format!("Each message frame carries {frame_bytes} bytes on both servers. ");
     for (name, race) in [("Pulse", &pulse_race), ("socketioxide", &peer_race)] {
-        if race.connect_failures + race.client_failures > 0 {
+        if race.connect_failures + race.join_failures + race.client_failures > 0 {
             notes += &format!(
-                "{name}: {} connects failed, {} clients failed during the run. ",
-                race.connect_failures, race.client_failures
+                "{name}: {} connects failed, {} joins failed, {} clients failed during the run. ",
+                race.connect_failures, race.join_failures, race.client_failures
             );
         }
     }

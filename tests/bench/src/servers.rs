@@ -136,6 +136,9 @@ impl PulseSuite {
             // Clients send no presence heartbeat: expiries would add
             // UserLeft events to the measured stream.
             .args(["--presence-timeout", "6h", "--participant-timeout", "6h"])
+            // Joins queue in the lists service; the race measures how long
+            // they take, so none may give up on the gateway's deadline.
+            .args(["--service-timeout", "10m"])
             .env("RUST_LOG", "warn");
         for flag in [
             "--lists-addr",
