@@ -149,6 +149,17 @@ impl Client {
     }
 }
 
+/// `step`, or an error naming it when it takes longer than `limit`.
+pub async fn within<T>(
+    what: &str,
+    limit: Duration,
+    step: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    timeout(limit, step)
+        .await
+        .map_err(|_| anyhow!("{what} took longer than {limit:?}"))?
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Protocol {
     SignalR,

@@ -18,6 +18,7 @@ use pulse_testkit::TestDatabase;
 use tokio::{process::Command, time::sleep};
 
 use crate::{
+    client::within,
     contender::{self, Bearer, Contender},
     scenario::Crowd,
     stats::{per_second, quantile_ms, Delivery},
@@ -28,6 +29,8 @@ const LISTS: usize = 50;
 const RUN: u32 = 3;
 const ROUND_TRIP_RUN: u32 = 4;
 const PUSH_WAIT: Duration = Duration::from_secs(30);
+/// Longest any other step may take before the run names it and gives up.
+const STEP_LIMIT: Duration = Duration::from_secs(60);
 
 #[derive(Debug)]
 pub struct CommandPath {
@@ -96,14 +99,26 @@ pub async fn run(
     // Each command went to one list: across its watchers, each index once.
     let mut arrivals = Vec::new();
     for watcher in watchers {
-        arrivals.append(&mut watcher.report().await?);
+        arrivals.append(&mut within("a watcher's report", STEP_LIMIT, watcher.report()).await?);
     }
     let mut delivery = Delivery::default();
     delivery.add_member(&arrivals, RUN, sent);
     delivery.finish();
+    println!(
+        "Pulse: {} pushes received ({} lost, {} duplicated)",
+        delivery.delivered, delivery.lost, delivery.duplicated
+    );
 
-    let round_trip = round_trip(suite, &bearer, &lists[0], round_trips).await?;
-    let (pgbench_tps, pgbench_latency_ms) = pgbench(writers, time).await?;
+    let round_trip = within(
+        "the single-connection round trips",
+        STEP_LIMIT,
+        round_trip(suite, &bearer, &lists[0], round_trips),
+    )
+    .await?;
+    println!("Pulse: single-connection AddItem round trip p50 {round_trip:.2} ms");
+    let (pgbench_tps, pgbench_latency_ms) =
+        within("pgbench", time + STEP_LIMIT, pgbench(writers, time)).await?;
+    println!("pgbench: {pgbench_tps:.0} transactions/s, mean latency {pgbench_latency_ms:.1} ms");
     Ok(CommandPath {
         writers,
         commands_per_second: per_second(commands, elapsed.as_micros() as u64),

@@ -35,8 +35,14 @@ const FD_CEILING: u64 = 20_000;
 /// Descriptors kept for everything but client sockets (pools, pipes, files).
 const FD_RESERVE: usize = 600;
 
+/// The workspace root: this crate lives in `tests/bench`.
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest_dir)
+        .to_path_buf()
 }
 
 /// Raises this process's open-files soft limit to the hard limit (at most

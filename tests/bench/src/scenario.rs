@@ -14,7 +14,7 @@ use tokio::time::{interval, sleep, MissedTickBehavior};
 
 use crate::{
     args::{FanoutSize, Sizes},
-    client::{Client, Tally},
+    client::{within, Client, Tally},
     contender::{Contender, Produced},
     marker,
     stats::{per_second, quantile_ms, Delivery},
@@ -240,7 +240,8 @@ pub async fn fanout(
     let cpu = contender.server().cpu_micros()?.saturating_sub(cpu_before);
     let mut delivery = Delivery::default();
     for member in members {
-        delivery.add_member(&member.report().await?, run, events);
+        let arrivals = within("a member's report", STALL, member.report()).await?;
+        delivery.add_member(&arrivals, run, events);
     }
     delivery.finish();
     let result = Fanout {
