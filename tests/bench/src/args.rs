@@ -5,8 +5,9 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::Parser;
 
-/// The most file descriptors the bench lets any one process hold (the
-/// machine's rule is 20,000; the rest is headroom for pools and pipes).
+/// The most connections held per server: each is a file descriptor in the
+/// bench and in the server, and no process may hold more than 20,000 (the
+/// rest is headroom for pools, pipes and files).
 pub const MAX_CONNECTIONS: usize = 19_000;
 
 #[derive(Parser, Debug)]

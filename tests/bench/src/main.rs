@@ -152,11 +152,19 @@ fn write_results(args: &Args, sizes: &Sizes, table: &str, load_before: &str) -> 
         date.format("%Y-%m-%d")
     ));
     let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
-    let heading = if sizes.quick {
+    let mut heading = String::from(if sizes.quick {
         "Quick (smoke) run: small sizes, not a measurement to compare against the issue's"
     } else {
         "Full run"
-    };
+    });
+    let busy = load_before
+        .split_whitespace()
+        .next()
+        .and_then(|l| l.parse::<f64>().ok())
+        .is_none_or(|load| load >= 1.0);
+    if busy {
+        heading += "; the machine was busy (load average 1 or more), so the figures are noisy";
+    }
     let text = format!(
         "# pulse-bench, {} UTC\n\n{heading}.\n\n\
          Machine: {cpus} CPUs, {mem_gib} GiB; load average before the run: {load_before}.\n\
