@@ -33,6 +33,10 @@ pub struct Args {
     /// Connections being opened at once while connecting.
     #[arg(long, default_value_t = 64)]
     pub connect_concurrency: usize,
+    /// Joins in flight at once in the timed mass join (0: all at once, as
+    /// clients that all open a page together would).
+    #[arg(long, default_value_t = 0)]
+    pub join_concurrency: usize,
     /// Concurrent gRPC writers (and pgbench clients) on the command path.
     #[arg(long, default_value_t = 32)]
     pub writers: usize,
@@ -62,6 +66,8 @@ pub struct Sizes {
     pub join: usize,
     pub fanouts: [FanoutSize; 2],
     pub connect_concurrency: usize,
+    /// `None`: every join at once.
+    pub join_concurrency: Option<usize>,
     pub writers: usize,
     pub command_time: Duration,
     /// Sequential `AddItem`s timed for the single-connection round trip.
@@ -100,6 +106,7 @@ impl Sizes {
                 },
             ],
             connect_concurrency: args.connect_concurrency.max(1),
+            join_concurrency: (args.join_concurrency > 0).then_some(args.join_concurrency),
             writers: args.writers.max(1),
             command_time: Duration::from_secs(
                 args.command_secs

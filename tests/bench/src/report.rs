@@ -29,10 +29,17 @@ fn thousands(value: f64) -> String {
 }
 
 fn row(metric: String, pulse: f64, peer: f64, format: fn(f64) -> String) -> Row {
+    let cell = |v: f64| {
+        if v.is_finite() {
+            format(v)
+        } else {
+            "n/a".into()
+        }
+    };
     Row {
         metric,
-        pulse: format(pulse),
-        peer: format(peer),
+        pulse: cell(pulse),
+        peer: cell(peer),
         ratio: Some(pulse / peer),
     }
 }
@@ -65,10 +72,23 @@ fn rows(pulse: &Race, peer: &Race, commands: Option<&CommandPath>) -> Vec<Row> {
             |v| format!("{v:.2}"),
         ),
     ];
+    let failed = |race: &Race| {
+        if race.join_failures == 0 {
+            String::new()
+        } else {
+            format!(
+                " ({} of {} failed)",
+                thousands(race.join_failures as f64),
+                thousands(race.joined as f64)
+            )
+        }
+    };
+    rows[2].pulse += &failed(pulse);
+    rows[2].peer += &failed(peer);
     for (p, s) in pulse.fanouts.iter().zip(&peer.fanouts) {
         let what = format!(
             "fan-out to {} clients ({} events at {}/s)",
-            thousands(p.size.members as f64),
+            thousands(p.size.members.max(s.size.members) as f64),
             p.size.events,
             p.size.rate
         );
@@ -78,6 +98,17 @@ fn rows(pulse: &Race, peer: &Race, commands: Option<&CommandPath>) -> Vec<Row> {
             s.deliveries_per_second,
             thousands,
         ));
+        let members = |f: &crate::scenario::Fanout| {
+            if f.size.members == s.size.members.max(p.size.members) {
+                String::new()
+            } else {
+                format!(" (only {} joined)", thousands(f.size.members as f64))
+            }
+        };
+        if let Some(last) = rows.last_mut() {
+            last.pulse += &members(p);
+            last.peer += &members(s);
+        }
         rows.push(Row {
             metric: format!("{what}: send→receive p50 / p99 (ms)"),
             pulse: format!("{:.1} / {:.1}", p.p50_ms, p.p99_ms),

@@ -120,7 +120,13 @@ pub async fn run(
     let large = sizes.fanouts[1];
     let group = contender.group("bench-large").await?;
     let started = Instant::now();
-    let large_members = join_all(name, &clients[..large.members], &group).await;
+    let large_members = join_all(
+        name,
+        &clients[..large.members],
+        &group,
+        sizes.join_concurrency,
+    )
+    .await;
     let join_time = started.elapsed();
     let join_failures = large.members - large_members.len();
     println!(
@@ -136,7 +142,7 @@ pub async fn run(
     // Members of the small group are the clients the large one did not use, where there are enough.
     let start = held.saturating_sub(small.members).min(large.members);
     let group = contender.group("bench-small").await?;
-    let small_members = join_all(name, &clients[start..start + small.members], &group).await;
+    let small_members = join_all(name, &clients[start..start + small.members], &group, None).await;
     let small_result = fanout(contender, &small_members, &group, small, 1, &tally, give_up)
         .await
         .context("small fan-out")?;
@@ -156,9 +162,18 @@ pub async fn run(
     Ok((race, Crowd { clients, tally }))
 }
 
-/// Joins every client to `group` at once; the clients whose join succeeded.
-async fn join_all<'c>(name: &str, clients: &'c [Client], group: &str) -> Vec<&'c Client> {
-    let outcomes = futures::future::join_all(clients.iter().map(|c| c.join(group))).await;
+/// Joins every client to `group`, `concurrency` at a time (`None`: all at
+/// once); the clients whose join succeeded.
+async fn join_all<'c>(
+    name: &str,
+    clients: &'c [Client],
+    group: &str,
+    concurrency: Option<usize>,
+) -> Vec<&'c Client> {
+    let outcomes: Vec<Result<()>> = stream::iter(clients.iter().map(|c| c.join(group)))
+        .buffered(concurrency.unwrap_or(clients.len()).max(1))
+        .collect()
+        .await;
     let mut joined = Vec::with_capacity(clients.len());
     let mut failures = 0;
     for (client, outcome) in clients.iter().zip(outcomes) {
@@ -208,6 +223,18 @@ pub async fn fanout(
 ) -> Result<Fanout> {
     let name = contender.name();
     let events = u32::try_from(size.events).map_err(|_| anyhow!("too many events"))?;
+    if members.is_empty() {
+        println!("{name}: no client joined, so no fan-out to measure");
+        return Ok(Fanout {
+            size: FanoutSize { members: 0, ..size },
+            deliveries_per_second: f64::NAN,
+            p50_ms: f64::NAN,
+            p99_ms: f64::NAN,
+            lost: 0,
+            duplicated: 0,
+            cpu_micros_per_delivery: f64::NAN,
+        });
+    }
     let expected = members.len() as u64 * u64::from(events);
     tally.stamps.store(0, Ordering::Relaxed);
     let cpu_before = contender.server().cpu_micros()?;
