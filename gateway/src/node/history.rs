@@ -129,6 +129,8 @@ pub async fn read(
             .map_err(|_| HistoryError::Stalled)?
             .ok_or(HistoryError::Stalled)??;
         match EventEnvelope::decode(delivery.payload.as_ref()) {
+            // Presence notices are not part of the numbered history.
+            Ok(envelope) if envelope.sequence == 0 => {}
             Ok(envelope) => {
                 if first && envelope.sequence > from.after + 1 {
                     history.reset = Some(ResetReason::Expired);

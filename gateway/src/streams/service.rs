@@ -263,10 +263,13 @@ impl Subscription {
                 continue;
             };
             let last = sent.entry(envelope.group.clone()).or_default();
-            if envelope.sequence <= *last {
-                continue;
+            // Presence notices (sequence 0) are outside the numbered stream.
+            if envelope.sequence != 0 {
+                if envelope.sequence <= *last {
+                    continue;
+                }
+                *last = envelope.sequence;
             }
-            *last = envelope.sequence;
             let revoked = envelope
                 .event
                 .as_ref()

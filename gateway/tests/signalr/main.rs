@@ -6,6 +6,7 @@ mod catch_up;
 mod cleanup;
 mod helpers;
 mod metrics;
+mod presence;
 mod raw;
 mod stateful;
 mod streams;

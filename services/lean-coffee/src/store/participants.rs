@@ -2,7 +2,9 @@
 //! connection. Enter, exit and the sweeper all lock the user's participant
 //! row first, so "is this the user's first / last connection?" is answered
 //! and acted on atomically: two tabs entering or leaving at once yield
-//! exactly one `ParticipantJoined` / `ParticipantLeft`.
+//! exactly one `ParticipantJoined` / `ParticipantLeft`. Those are presence
+//! notices (`pulse_outbox::enqueue_notice`): delivered live to the others,
+//! outside the session's numbered stream, so they take no sequence number.
 
 use std::time::Duration;
 
@@ -11,7 +13,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::rows::{convert, ParticipantRow, PARTICIPANT_COLUMNS};
-use super::{emit, session, Hold, Store};
+use super::{session, Hold, Store};
 use crate::domain::{Actor, ConnectionId, Participant, Role};
 use crate::{events, LeanCoffeeError};
 
@@ -78,11 +80,11 @@ impl Store {
                 id: actor.id,
                 display_name: participant.display_name.clone(),
             };
-            emit(
+            notify(
                 &mut tx,
                 session_id,
                 events::participant_joined(session_id, &joined, Utc::now()),
-                Some(actor.id),
+                actor.id,
             )
             .await?;
         }
@@ -266,13 +268,30 @@ async fn leave_if_gone(
             id: user_id,
             display_name,
         };
-        emit(
+        notify(
             conn,
             session_id,
             events::participant_left(session_id, &user, Utc::now()),
-            Some(user_id),
+            user_id,
         )
         .await?;
     }
+    Ok(())
+}
+
+/// A presence notice to the others: outside the session's numbered stream.
+async fn notify(
+    conn: &mut PgConnection,
+    session_id: Uuid,
+    event: pulse_proto::events::v1::event::Kind,
+    except: Uuid,
+) -> Result<(), LeanCoffeeError> {
+    pulse_outbox::enqueue_notice(
+        conn,
+        &pulse_bus::Topic::Session(session_id),
+        event,
+        Some(except),
+    )
+    .await?;
     Ok(())
 }

@@ -10,4 +10,5 @@ mod items;
 mod lists;
 mod nul;
 mod presence;
+mod presence_scale;
 mod validation;
