@@ -18,7 +18,7 @@ use pulse_proto::gateway::v1::subscriptions_server::SubscriptionsServer;
 
 use crate::{
     config::GatewayConfig,
-    hub::Services,
+    hub::{Presence, Services},
     node::{Node, OpenCount, Revocations},
     principal::Authenticator,
     session::Registry,
@@ -81,6 +81,12 @@ impl GatewayApp {
                     source,
                 })?;
         let shutdown = CancellationToken::new();
+        let presence = Presence::start(
+            ShoppingListsClient::new(lists.clone()),
+            LeanCoffeeClient::new(lean_coffee.clone()),
+            config.participant_heartbeat_interval,
+            shutdown.clone(),
+        );
         let mut state = AppState {
             registry: Arc::new(Registry::default()),
             services: Services {
@@ -90,7 +96,7 @@ impl GatewayApp {
                 coaching: CoachingClient::new(coaching),
                 tasks: TasksClient::new(tasks.clone()),
                 revocations: Arc::new(Revocations::default()),
-                participant_heartbeat: config.participant_heartbeat_interval,
+                presence,
             },
             authenticator: Authenticator::new(
                 validator,

@@ -1,14 +1,10 @@
 //! The connection a hub method runs for.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::Arc,
-};
+use std::{collections::HashSet, sync::Arc};
 
 use pulse_auth::Identity;
 use pulse_bus::Topic;
 use serde::Serialize;
-use tokio_util::sync::DropGuard;
 use tonic::metadata::{Ascii, MetadataValue};
 
 use crate::{
@@ -32,10 +28,6 @@ pub struct Caller {
     pub encoder: Arc<dyn EventEncoder>,
     /// Groups joined through this connection, left when it closes.
     pub joined: HashSet<Topic>,
-    /// Heartbeats telling a domain service that this connection is still in
-    /// one of those groups (Lean Coffee participation). Dropping one stops
-    /// it, so they end with the membership or the connection.
-    pub heartbeats: HashMap<Topic, DropGuard>,
 }
 
 impl std::fmt::Debug for Caller {
@@ -67,7 +59,6 @@ impl Caller {
             outbound,
             encoder,
             joined: HashSet::new(),
-            heartbeats: HashMap::new(),
         })
     }
 
@@ -77,7 +68,7 @@ impl Caller {
     }
 
     /// The caller's credentials for requests made after the hub method
-    /// returned (heartbeats).
+    /// returned (presence keep-alive and exit).
     pub fn on_behalf(&self) -> OnBehalf {
         self.credentials.clone()
     }

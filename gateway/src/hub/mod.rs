@@ -15,10 +15,11 @@ mod lean_session;
 mod matrix;
 mod navigation;
 mod notifications;
+mod presence;
 mod shopping_list;
 mod task_groups;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use pulse_proto::coaching::v1::coaching_client::CoachingClient;
 use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
@@ -39,6 +40,7 @@ pub use caller::{Caller, OnBehalf};
 pub use error::{HubError, ACCESS_DENIED};
 pub use kind::HubKind;
 pub use matrix::render_markdown as event_matrix_markdown;
+pub use presence::Presence;
 
 /// What the hubs call: the node for groups, and the domain services' clients.
 #[derive(Debug, Clone)]
@@ -50,9 +52,9 @@ pub struct Services {
     pub tasks: TasksClient<Channel>,
     /// Virtual keys revoked while their connections are open.
     pub revocations: Arc<Revocations>,
-    /// How often a Lean Coffee connection's participation is confirmed to
-    /// the service, which sweeps connections it stops hearing about.
-    pub participant_heartbeat: Duration,
+    /// Presence on lists and participation in sessions, kept alive by this
+    /// gateway (see [`Presence`]).
+    pub presence: Arc<Presence>,
 }
 
 impl Services {
