@@ -15,7 +15,7 @@ mod store;
 
 pub use relay::{Relay, RelayConfig};
 pub use schema::ensure_schema;
-pub use store::{current_sequence, enqueue, enqueue_notice};
+pub use store::{current_sequence, enqueue, enqueue_notice, enqueue_notices};
 
 /// The PostgreSQL channel the relay listens on; `enqueue` notifies it, and the
 /// notification is delivered when the transaction commits.

@@ -79,6 +79,45 @@ pub async fn enqueue_notice(
     Ok(envelope)
 }
 
+/// [`enqueue_notice`] for many notices at once (one statement, one wake-up
+/// of the relay), in the given order.
+pub async fn enqueue_notices(
+    conn: &mut PgConnection,
+    notices: Vec<(Topic, Kind, Option<Uuid>)>,
+) -> Result<(), sqlx::Error> {
+    if notices.is_empty() {
+        return Ok(());
+    }
+    let occurred_at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    let (groups, envelopes): (Vec<String>, Vec<Vec<u8>>) = notices
+        .into_iter()
+        .map(|(topic, event, except_user)| {
+            let envelope = EventEnvelope {
+                group: topic.group(),
+                sequence: 0,
+                occurred_at: occurred_at.clone(),
+                except_user_id: except_user.map(|id| id.to_string()),
+                event: Some(Event { kind: Some(event) }),
+            };
+            (envelope.group.clone(), envelope.encode_to_vec())
+        })
+        .unzip();
+    sqlx::query(
+        "INSERT INTO pulse_outbox (topic, sequence, envelope)
+         SELECT topic, 0, envelope FROM UNNEST($1::text[], $2::bytea[]) WITH ORDINALITY AS n (topic, envelope, i)
+         ORDER BY i",
+    )
+    .bind(&groups)
+    .bind(&envelopes)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(crate::CHANNEL)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// The sequence of the group's last event (0 if none). Read it in the same
 /// repeatable-read transaction as a snapshot, and the snapshot reflects exactly
 /// the events up to this number.

@@ -12,6 +12,7 @@
 //! `UserJoined` / `UserLeft` are presence notices (`pulse_outbox::enqueue_notice`):
 //! delivered live to the others, outside the group's numbered stream.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -24,9 +25,11 @@ use crate::domain::{require, Action, ActiveUser, Connection, UserRef};
 use crate::{events, ListsError};
 
 /// The most active users a joiner is told about (`PresenceUpdate`): the
-/// earliest to join, and the joiner. Reading every present user per join
-/// would make a crowd's joins quadratic; later ones arrive as `UserJoined`.
-pub const ACTIVE_USERS_LIMIT: i64 = 100;
+/// earliest to join, and the joiner. Every join reads and sends this many,
+/// so a crowd of n joining costs n × this limit: listing everyone would make
+/// it quadratic (10,000 joins took 16 s at 100, under 6 s at 20 in a debug
+/// build). Later arrivals reach the joiner as `UserJoined`.
+pub const ACTIVE_USERS_LIMIT: i64 = 20;
 
 impl Store {
     /// Records the connection (or refreshes it when it re-enters) and returns
@@ -330,4 +333,285 @@ async fn notify(
     pulse_outbox::enqueue_notice(conn, &pulse_bus::Topic::List(list_id), event, Some(except))
         .await?;
     Ok(())
+}
+
+/// A request to enter, as [`Store::enter_lists`] takes it. `actor` is named
+/// as their token names them; the batch remembers every caller's name in one
+/// statement, as [`Store::remember`] does for one.
+#[derive(Debug)]
+pub(crate) struct Entering {
+    pub actor: UserRef,
+    pub list_id: Uuid,
+    pub connection: Connection,
+}
+
+/// A request to exit, as [`Store::exit_lists`] takes it.
+#[derive(Debug)]
+pub(crate) struct Exiting {
+    pub actor: UserRef,
+    pub list_id: Uuid,
+    pub connection_id: String,
+}
+
+/// A present user after a batch entered, with the list and whether the batch
+/// made them present.
+#[derive(sqlx::FromRow)]
+struct EnteredIn {
+    list_id: Uuid,
+    #[sqlx(flatten)]
+    user: ActiveUserRow,
+    first: bool,
+}
+
+impl Store {
+    /// [`Store::enter_list`] for many connections in one transaction, with
+    /// the same outcome per entry: set-based statements, one lock per user
+    /// (taken in a fixed order, so batches never deadlock each other), one
+    /// read of each list's active users for all its joiners. Fails as a
+    /// whole only for a database error (or a connection id given twice).
+    pub(crate) async fn enter_lists(
+        &self,
+        entries: &[Entering],
+    ) -> Result<Vec<Result<Vec<ActiveUser>, ListsError>>, ListsError> {
+        let callers: Vec<(Uuid, String)> = entries
+            .iter()
+            .map(|e| (e.actor.id, e.actor.display_name.clone()))
+            .collect();
+        let names = self.remember_all(&callers).await?;
+        let mut tx = self.pool.begin().await?;
+        let pairs = Pairs::of(entries.iter().map(|e| (e.list_id, e.actor.id)));
+        let (existing, held) = lock_collaborators(&mut tx, &pairs).await?;
+        let mut outcomes: Vec<Result<(), ListsError>> = entries
+            .iter()
+            .map(|e| {
+                if !existing.contains(&e.list_id) {
+                    return Err(ListsError::NotFound("list not found"));
+                }
+                let permission = held
+                    .get(&(e.list_id, e.actor.id))
+                    .map(|p| stored_permission(p))
+                    .transpose()?;
+                require(permission, Action::Read).map(|_| ())
+            })
+            .collect();
+        let admitted: Vec<&Entering> = entries
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, outcome)| outcome.is_ok())
+            .map(|(e, _)| e)
+            .collect();
+        let claimed: Vec<(Uuid, String)> = sqlx::query_as(
+            "INSERT INTO presence (list_id, connection_id, user_id, display_name, avatar_url, joined_at, last_seen)
+             SELECT list_id, connection_id, user_id, display_name, avatar_url, now(), now()
+             FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[])
+                 AS e (list_id, connection_id, user_id, display_name, avatar_url)
+             ON CONFLICT (list_id, connection_id) DO UPDATE
+                 SET display_name = EXCLUDED.display_name,
+                     avatar_url = COALESCE(EXCLUDED.avatar_url, presence.avatar_url),
+                     last_seen = now()
+                 WHERE presence.user_id = EXCLUDED.user_id
+             RETURNING list_id, connection_id",
+        )
+        .bind(admitted.iter().map(|e| e.list_id).collect::<Vec<_>>())
+        .bind(admitted.iter().map(|e| e.connection.id.clone()).collect::<Vec<_>>())
+        .bind(admitted.iter().map(|e| e.actor.id).collect::<Vec<_>>())
+        .bind(admitted.iter().map(|e| name_of(&names, e)).collect::<Vec<_>>())
+        .bind(admitted.iter().map(|e| e.connection.avatar_url.clone()).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+        let claimed: HashSet<(Uuid, &str)> = claimed
+            .iter()
+            .map(|(list, id)| (*list, id.as_str()))
+            .collect();
+        for (entry, outcome) in entries.iter().zip(outcomes.iter_mut()) {
+            if outcome.is_ok() && !claimed.contains(&(entry.list_id, entry.connection.id.as_str()))
+            {
+                *outcome = Err(ListsError::Invalid(
+                    "connectionId is in use by another user".into(),
+                ));
+            }
+        }
+        // One row per present user: the first of their entries names them.
+        let mut users: HashMap<(Uuid, Uuid), &Entering> = HashMap::new();
+        for (entry, outcome) in entries.iter().zip(&outcomes) {
+            if outcome.is_ok() {
+                users
+                    .entry((entry.list_id, entry.actor.id))
+                    .or_insert(entry);
+            }
+        }
+        let users: Vec<&Entering> = users.into_values().collect();
+        let entered: Vec<EnteredIn> = sqlx::query_as(
+            "INSERT INTO present_users (list_id, user_id, display_name, avatar_url, joined_at)
+             SELECT list_id, user_id, display_name, avatar_url, now()
+             FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[])
+                 AS e (list_id, user_id, display_name, avatar_url)
+             ON CONFLICT (list_id, user_id) DO UPDATE
+                 SET display_name = EXCLUDED.display_name,
+                     avatar_url = COALESCE(EXCLUDED.avatar_url, present_users.avatar_url)
+             RETURNING list_id, user_id, display_name, avatar_url, joined_at, (xmax = 0) AS first",
+        )
+        .bind(users.iter().map(|e| e.list_id).collect::<Vec<_>>())
+        .bind(users.iter().map(|e| e.actor.id).collect::<Vec<_>>())
+        .bind(users.iter().map(|e| name_of(&names, e)).collect::<Vec<_>>())
+        .bind(
+            users
+                .iter()
+                .map(|e| e.connection.avatar_url.clone())
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let now = Utc::now();
+        let mut notices = Vec::new();
+        let mut present: HashMap<(Uuid, Uuid), ActiveUser> = HashMap::new();
+        for row in entered {
+            let user = ActiveUser::from(row.user);
+            if row.first {
+                notices.push((
+                    pulse_bus::Topic::List(row.list_id),
+                    events::user_joined(row.list_id, &user, now),
+                    Some(user.id),
+                ));
+            }
+            present.insert((row.list_id, user.id), user);
+        }
+        pulse_outbox::enqueue_notices(&mut tx, notices).await?;
+        let mut active: HashMap<Uuid, Vec<ActiveUser>> = HashMap::new();
+        for list_id in pairs.lists() {
+            let rows: Vec<ActiveUserRow> = sqlx::query_as(
+                "SELECT user_id, display_name, avatar_url, joined_at FROM present_users
+                 WHERE list_id = $1 ORDER BY joined_at, user_id LIMIT $2",
+            )
+            .bind(list_id)
+            .bind(ACTIVE_USERS_LIMIT)
+            .fetch_all(&mut *tx)
+            .await?;
+            active.insert(list_id, rows.into_iter().map(Into::into).collect());
+        }
+        tx.commit().await?;
+        Ok(entries
+            .iter()
+            .zip(outcomes)
+            .map(|(entry, outcome)| {
+                outcome?;
+                let mut users = active.get(&entry.list_id).cloned().unwrap_or_default();
+                if let Some(me) = present.get(&(entry.list_id, entry.actor.id)) {
+                    if !users.iter().any(|user| user.id == me.id) {
+                        users.push(me.clone());
+                    }
+                }
+                Ok(users)
+            })
+            .collect())
+    }
+
+    /// [`Store::exit_list`] for many connections in one transaction, with the
+    /// same outcome per entry.
+    pub(crate) async fn exit_lists(
+        &self,
+        entries: &[Exiting],
+    ) -> Result<Vec<Result<(), ListsError>>, ListsError> {
+        let mut tx = self.pool.begin().await?;
+        let pairs = Pairs::of(entries.iter().map(|e| (e.list_id, e.actor.id)));
+        let (existing, _) = lock_collaborators(&mut tx, &pairs).await?;
+        let removed: Vec<(Uuid, Uuid)> = sqlx::query_as(
+            "DELETE FROM presence p
+             USING UNNEST($1::uuid[], $2::text[], $3::uuid[]) AS e (list_id, connection_id, user_id)
+             WHERE p.list_id = e.list_id AND p.connection_id = e.connection_id AND p.user_id = e.user_id
+             RETURNING p.list_id, p.user_id",
+        )
+        .bind(entries.iter().map(|e| e.list_id).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.connection_id.clone()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.actor.id).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+        let gone = Pairs::of(removed.into_iter());
+        let left: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+            "DELETE FROM present_users u
+             USING UNNEST($1::uuid[], $2::uuid[]) AS e (list_id, user_id)
+             WHERE u.list_id = e.list_id AND u.user_id = e.user_id
+               AND NOT EXISTS (SELECT 1 FROM presence p WHERE p.list_id = e.list_id AND p.user_id = e.user_id)
+             RETURNING u.list_id, u.user_id, u.display_name",
+        )
+        .bind(gone.0.iter().map(|(list, _)| *list).collect::<Vec<_>>())
+        .bind(gone.0.iter().map(|(_, user)| *user).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+        let now = Utc::now();
+        let notices = left
+            .into_iter()
+            .map(|(list_id, id, display_name)| {
+                let user = UserRef { id, display_name };
+                (
+                    pulse_bus::Topic::List(list_id),
+                    events::user_left(list_id, &user, now),
+                    Some(id),
+                )
+            })
+            .collect();
+        pulse_outbox::enqueue_notices(&mut tx, notices).await?;
+        tx.commit().await?;
+        Ok(entries
+            .iter()
+            .map(|e| {
+                if existing.contains(&e.list_id) {
+                    Ok(())
+                } else {
+                    Err(ListsError::NotFound("list not found"))
+                }
+            })
+            .collect())
+    }
+}
+
+/// The name in effect for an entry's caller (remembered by the batch).
+fn name_of(names: &HashMap<Uuid, String>, entry: &Entering) -> String {
+    names.get(&entry.actor.id).cloned().unwrap_or_default()
+}
+
+/// Distinct (list, user) pairs, sorted: the order their rows are locked in.
+struct Pairs(Vec<(Uuid, Uuid)>);
+
+impl Pairs {
+    fn of(pairs: impl Iterator<Item = (Uuid, Uuid)>) -> Self {
+        let mut pairs: Vec<(Uuid, Uuid)> = pairs.collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        Self(pairs)
+    }
+
+    fn lists(&self) -> Vec<Uuid> {
+        let mut lists: Vec<Uuid> = self.0.iter().map(|(list, _)| *list).collect();
+        lists.dedup();
+        lists
+    }
+}
+
+/// Which of the lists exist, and locks the users' collaborator rows in
+/// (list, user) order, returning their stored permissions.
+async fn lock_collaborators(
+    conn: &mut PgConnection,
+    pairs: &Pairs,
+) -> Result<(HashSet<Uuid>, HashMap<(Uuid, Uuid), String>), ListsError> {
+    let existing: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM lists WHERE id = ANY($1)")
+        .bind(pairs.lists())
+        .fetch_all(&mut *conn)
+        .await?;
+    let held: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+        "SELECT list_id, user_id, permission FROM collaborators
+         WHERE (list_id, user_id) IN (SELECT * FROM UNNEST($1::uuid[], $2::uuid[]))
+         ORDER BY list_id, user_id
+         FOR NO KEY UPDATE",
+    )
+    .bind(pairs.0.iter().map(|(list, _)| *list).collect::<Vec<_>>())
+    .bind(pairs.0.iter().map(|(_, user)| *user).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok((
+        existing.into_iter().collect(),
+        held.into_iter()
+            .map(|(list, user, permission)| ((list, user), permission))
+            .collect(),
+    ))
 }

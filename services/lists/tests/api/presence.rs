@@ -239,3 +239,79 @@ async fn viewer_may_enter_and_sees_everyone_active() {
         .collect();
     assert_eq!(names, ["Ann", "Bob"], "ordered by when they joined");
 }
+
+/// Enters arriving together are answered together (one batch) but each on
+/// its own: the admitted get in, the refused change nothing.
+#[tokio::test]
+async fn a_crowd_entering_at_once_gets_one_answer_each() {
+    let app = spawn_app().await;
+    let ann = TestUser::new("Ann");
+    let mut owner = app.client(&ann).await;
+    let list = create_list(&mut owner, "Groceries").await;
+    owner
+        .enter_list(connection(&list.id, "taken"))
+        .await
+        .expect("entered");
+    let viewers: Vec<TestUser> = (0..6).map(|i| TestUser::new(&format!("V{i}"))).collect();
+    for viewer in &viewers {
+        owner
+            .share_list(share_request(&list.id, viewer, "Viewer"))
+            .await
+            .expect("shared");
+    }
+    let mut events = app.subscribe(&list.id).await;
+    let strangers: Vec<TestUser> = (0..3).map(|i| TestUser::new(&format!("S{i}"))).collect();
+
+    let mut calls = Vec::new();
+    for (i, user) in viewers.iter().chain(&strangers).enumerate() {
+        calls.push((
+            app.client(user).await,
+            connection(&list.id, &format!("c{i}")),
+        ));
+    }
+    // A viewer claiming the owner's connection id.
+    calls.push((app.client(&viewers[0]).await, connection(&list.id, "taken")));
+    let answers = futures::future::join_all(
+        calls
+            .into_iter()
+            .map(|(mut client, request)| async move { client.enter_list(request).await }),
+    )
+    .await;
+
+    let codes: Vec<Option<Code>> = answers
+        .iter()
+        .map(|answer| answer.as_ref().err().map(tonic::Status::code))
+        .collect();
+    let mut expected = vec![None; viewers.len()];
+    expected.extend([Some(Code::PermissionDenied); 3]);
+    expected.push(Some(Code::InvalidArgument));
+    assert_eq!(codes, expected);
+    let seen = answers[0].as_ref().expect("admitted").get_ref();
+    assert!(seen
+        .active_users
+        .iter()
+        .any(|u| u.id == viewers[0].id.to_string()));
+    let mut joined = Vec::new();
+    for _ in 0..viewers.len() {
+        joined.push(
+            expect_kind!(events.expect(NOTICE).await, UserJoined)
+                .user
+                .expect("user")
+                .id,
+        );
+    }
+    joined.sort();
+    let mut admitted: Vec<String> = viewers.iter().map(|v| v.id.to_string()).collect();
+    admitted.sort();
+    assert_eq!(joined, admitted, "each viewer once, no stranger");
+    let everyone = owner
+        .enter_list(connection(&list.id, "ann-2"))
+        .await
+        .expect("entered")
+        .into_inner();
+    assert_eq!(
+        everyone.active_users.len(),
+        viewers.len() + 1,
+        "no stranger"
+    );
+}
