@@ -2,6 +2,8 @@
 //! stream, so the sequence every client sees — live and through `GetMissedEvents` — has no
 //! hole, whoever joins or leaves; the others still get the notices live, with `sequence: null`.
 
+use std::{collections::HashSet, time::Duration};
+
 use serde_json::{json, Value};
 
 use crate::{create_list, helpers::TestSuite, helpers::User};
@@ -63,5 +65,57 @@ async fn sequences_stay_gap_free_live_and_in_a_catch_up_while_others_join_and_le
         .iter()
         .all(|event| event["event"] != "UserJoined" && event["event"] != "UserLeft"));
     assert_eq!(sequence(&caught_up), start + 3);
+    suite.stop().await;
+}
+
+/// A crowd closing at once (issue 12): every tab's exit goes through the gateway's bounded exit
+/// queue, the others hear one `UserLeft` per user, and nobody is left present.
+#[tokio::test]
+async fn a_crowd_leaving_at_once_is_announced_once_per_user_and_leaves_nobody_present() {
+    const USERS: usize = 100;
+    const TABS: usize = 2;
+    let suite = TestSuite::start().await;
+    let ann = User::new("Ann");
+    let mut owner = suite.connect(&ann).await;
+    let list_id = create_list(&mut owner, "Crowd").await;
+    owner.call("JoinList", json!([list_id])).await;
+    let users: Vec<User> = (0..USERS).map(|i| User::new(&format!("U{i}"))).collect();
+    for user in &users {
+        let share = json!([list_id, {"userId": user.id.to_string(), "displayName": user.name, "permission": "Viewer"}]);
+        owner.call("ShareList", share).await;
+    }
+    let mut tabs = Vec::new();
+    for user in &users {
+        for _ in 0..TABS {
+            let mut tab = suite.connect(user).await;
+            tab.call("JoinList", json!([list_id])).await;
+            tabs.push(tab);
+        }
+    }
+    let mut joined = HashSet::new();
+    while joined.len() < USERS {
+        let event = owner.event("UserJoined").await;
+        assert!(
+            joined.insert(event["user"]["id"].clone()),
+            "once per user: {event}"
+        );
+    }
+
+    drop(tabs);
+    let mut left = HashSet::new();
+    while left.len() < USERS {
+        let event = owner.event("UserLeft").await;
+        assert!(
+            left.insert(event["userId"].clone()),
+            "once per user: {event}"
+        );
+    }
+    owner.expect_no_event(Duration::from_millis(500)).await;
+    let mut again = suite.connect(&ann).await;
+    again.call("JoinList", json!([list_id])).await;
+    let update = again.event("PresenceUpdate").await;
+    let active = update["activeUsers"].as_array().expect("active users");
+    assert_eq!(active.len(), 1, "only Ann is present: {update}");
+    assert_eq!(active[0]["id"], ann.id.to_string());
     suite.stop().await;
 }
