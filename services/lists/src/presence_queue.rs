@@ -1,4 +1,4 @@
-//! Presence calls, coalesced. Enters (and exits) that arrive while a batch is
+//! Presence calls, coalesced. Enters (and exits, and keep-alives) that arrive while a batch is
 //! in the database wait and go together in the next one: one transaction and
 //! one commit for all of them instead of one each. Nothing waits for a timer:
 //! a lone call goes at once, and under a crowd (10,000 connections joining
@@ -10,7 +10,7 @@
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::ActiveUser;
-use crate::store::{Entering, Exiting, Store};
+use crate::store::{Entering, Exiting, Store, Touching};
 use crate::ListsError;
 
 /// Calls per transaction at most.
@@ -26,27 +26,44 @@ struct Job<T, R> {
 
 type EnterJob = Job<Entering, Vec<ActiveUser>>;
 type ExitJob = Job<Exiting, ()>;
+type TouchJob = Job<Touching, ()>;
 
 /// The queues; cheap to clone. Their workers end when the last clone is gone.
 #[derive(Debug, Clone)]
 pub(crate) struct PresenceQueue {
     enters: mpsc::Sender<EnterJob>,
     exits: mpsc::Sender<ExitJob>,
+    touches: mpsc::Sender<TouchJob>,
 }
 
 impl PresenceQueue {
-    /// Starts one worker for enters and one for exits.
+    /// Starts one worker each for enters, exits and keep-alives.
     pub(crate) fn start(store: Store) -> Self {
         let (enters, enter_jobs) = mpsc::channel(QUEUE_MAX);
         let (exits, exit_jobs) = mpsc::channel(QUEUE_MAX);
+        let (touches, touch_jobs) = mpsc::channel(QUEUE_MAX);
         tokio::spawn(enter_worker(store.clone(), enter_jobs));
-        tokio::spawn(exit_worker(store, exit_jobs));
-        Self { enters, exits }
+        tokio::spawn(exit_worker(store.clone(), exit_jobs));
+        tokio::spawn(touch_worker(store, touch_jobs));
+        Self {
+            enters,
+            exits,
+            touches,
+        }
     }
 
     pub(crate) async fn enter(&self, call: Entering) -> Result<Vec<ActiveUser>, ListsError> {
         let (reply, outcome) = oneshot::channel();
         self.enters
+            .send(Job { call, reply })
+            .await
+            .map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
+    }
+
+    pub(crate) async fn touch(&self, call: Touching) -> Result<(), ListsError> {
+        let (reply, outcome) = oneshot::channel();
+        self.touches
             .send(Job { call, reply })
             .await
             .map_err(|_| stopped())?;
@@ -127,6 +144,29 @@ async fn exit_worker(store: Store, mut jobs: mpsc::Receiver<ExitJob>) {
                 for (call, reply) in calls.into_iter().zip(replies) {
                     let outcome = store
                         .exit_list(&call.actor, call.list_id, &call.connection_id)
+                        .await;
+                    let _ = reply.send(outcome);
+                }
+            }
+        }
+    }
+}
+
+async fn touch_worker(store: Store, mut jobs: mpsc::Receiver<TouchJob>) {
+    while let Some(batch) = next_batch(&mut jobs).await {
+        let (calls, replies): (Vec<Touching>, Vec<_>) =
+            batch.into_iter().map(|job| (job.call, job.reply)).unzip();
+        match store.touch_presences(&calls).await {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(error) => {
+                tracing::debug!(%error, calls = calls.len(), "presence batch refused; one by one");
+                for (call, reply) in calls.into_iter().zip(replies) {
+                    let outcome = store
+                        .touch_presence(call.user_id, call.list_id, &call.connection_id)
                         .await;
                     let _ = reply.send(outcome);
                 }

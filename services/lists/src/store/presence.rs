@@ -129,7 +129,7 @@ impl Store {
     /// waiting for this update, so a touched row is never swept.
     pub(crate) async fn touch_presence(
         &self,
-        actor: &UserRef,
+        user_id: Uuid,
         list_id: Uuid,
         connection_id: &str,
     ) -> Result<(), ListsError> {
@@ -138,7 +138,7 @@ impl Store {
         )
         .bind(list_id)
         .bind(connection_id)
-        .bind(actor.id)
+        .bind(user_id)
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -349,6 +349,14 @@ pub(crate) struct Entering {
 #[derive(Debug)]
 pub(crate) struct Exiting {
     pub actor: UserRef,
+    pub list_id: Uuid,
+    pub connection_id: String,
+}
+
+/// A keep-alive, as [`Store::touch_presences`] takes it.
+#[derive(Debug)]
+pub(crate) struct Touching {
+    pub user_id: Uuid,
     pub list_id: Uuid,
     pub connection_id: String,
 }
@@ -568,6 +576,43 @@ impl Store {
 /// The name in effect for an entry's caller (remembered by the batch).
 fn name_of(names: &HashMap<Uuid, String>, entry: &Entering) -> String {
     names.get(&entry.actor.id).cloned().unwrap_or_default()
+}
+
+impl Store {
+    /// [`Store::touch_presence`] for many connections in one statement; the
+    /// same outcome per entry (NOT_FOUND for a connection not present).
+    pub(crate) async fn touch_presences(
+        &self,
+        entries: &[Touching],
+    ) -> Result<Vec<Result<(), ListsError>>, ListsError> {
+        let touched: Vec<(Uuid, String)> = sqlx::query_as(
+            "UPDATE presence p SET last_seen = now()
+             FROM UNNEST($1::uuid[], $2::text[], $3::uuid[]) AS e (list_id, connection_id, user_id)
+             WHERE p.list_id = e.list_id AND p.connection_id = e.connection_id AND p.user_id = e.user_id
+             RETURNING p.list_id, p.connection_id",
+        )
+        .bind(entries.iter().map(|e| e.list_id).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.connection_id.clone()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.user_id).collect::<Vec<_>>())
+        .fetch_all(&self.pool)
+        .await?;
+        let touched: HashSet<(Uuid, &str)> = touched
+            .iter()
+            .map(|(list, id)| (*list, id.as_str()))
+            .collect();
+        Ok(entries
+            .iter()
+            .map(|e| {
+                if touched.contains(&(e.list_id, e.connection_id.as_str())) {
+                    Ok(())
+                } else {
+                    Err(ListsError::NotFound(
+                        "connection is not present on this list",
+                    ))
+                }
+            })
+            .collect())
+    }
 }
 
 /// Distinct (list, user) pairs, sorted: the order their rows are locked in.
