@@ -1,82 +1,43 @@
-//! Presence calls, coalesced. Enters (and exits, and keep-alives) that arrive while a batch is
-//! in the database wait and go together in the next one: one transaction and
-//! one commit for all of them instead of one each. Nothing waits for a timer:
-//! a lone call goes at once, and under a crowd (10,000 connections joining
-//! one list) batches grow by themselves, so the crowd costs a few dozen
-//! transactions. Each caller still gets its own outcome; a batch the database
-//! refuses as a whole is retried one call at a time, so one bad call never
-//! fails the others.
+//! Enters, exits and keep-alives through `pulse_presence` queues: the calls
+//! that arrive together go to the database together (see that crate), each
+//! batch through the store's set-based `*_lists` / `touch_presences`, a
+//! refused batch one call at a time through the single-call methods.
 
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+
+use pulse_presence::{BoxFuture, Calls, Coalescer, Outcomes};
 
 use crate::domain::ActiveUser;
 use crate::store::{Entering, Exiting, Store, Touching};
 use crate::ListsError;
 
-/// Calls per transaction at most.
-const BATCH_MAX: usize = 512;
-/// Calls waiting at most; callers beyond it wait to be queued.
-const QUEUE_MAX: usize = 16_384;
-
-/// One waiting call and where its outcome goes.
-struct Job<T, R> {
-    call: T,
-    reply: oneshot::Sender<Result<R, ListsError>>,
-}
-
-type EnterJob = Job<Entering, Vec<ActiveUser>>;
-type ExitJob = Job<Exiting, ()>;
-type TouchJob = Job<Touching, ()>;
-
-/// The queues; cheap to clone. Their workers end when the last clone is gone.
+/// The three queues; cheap to clone. Their workers end with the last clone.
 #[derive(Debug, Clone)]
 pub(crate) struct PresenceQueue {
-    enters: mpsc::Sender<EnterJob>,
-    exits: mpsc::Sender<ExitJob>,
-    touches: mpsc::Sender<TouchJob>,
+    enters: Coalescer<Enters>,
+    exits: Coalescer<Exits>,
+    touches: Coalescer<Touches>,
 }
 
 impl PresenceQueue {
-    /// Starts one worker each for enters, exits and keep-alives.
     pub(crate) fn start(store: Store) -> Self {
-        let (enters, enter_jobs) = mpsc::channel(QUEUE_MAX);
-        let (exits, exit_jobs) = mpsc::channel(QUEUE_MAX);
-        let (touches, touch_jobs) = mpsc::channel(QUEUE_MAX);
-        tokio::spawn(enter_worker(store.clone(), enter_jobs));
-        tokio::spawn(exit_worker(store.clone(), exit_jobs));
-        tokio::spawn(touch_worker(store, touch_jobs));
         Self {
-            enters,
-            exits,
-            touches,
+            enters: Coalescer::start(Enters(store.clone())),
+            exits: Coalescer::start(Exits(store.clone())),
+            touches: Coalescer::start(Touches(store)),
         }
     }
 
     pub(crate) async fn enter(&self, call: Entering) -> Result<Vec<ActiveUser>, ListsError> {
-        let (reply, outcome) = oneshot::channel();
-        self.enters
-            .send(Job { call, reply })
-            .await
-            .map_err(|_| stopped())?;
-        outcome.await.map_err(|_| stopped())?
+        self.enters.call(call).await
     }
 
     pub(crate) async fn touch(&self, call: Touching) -> Result<(), ListsError> {
-        let (reply, outcome) = oneshot::channel();
-        self.touches
-            .send(Job { call, reply })
-            .await
-            .map_err(|_| stopped())?;
-        outcome.await.map_err(|_| stopped())?
+        self.touches.call(call).await
     }
 
     pub(crate) async fn exit(&self, call: Exiting) -> Result<(), ListsError> {
-        let (reply, outcome) = oneshot::channel();
-        self.exits
-            .send(Job { call, reply })
-            .await
-            .map_err(|_| stopped())?;
-        outcome.await.map_err(|_| stopped())?
+        self.exits.call(call).await
     }
 }
 
@@ -85,92 +46,90 @@ fn stopped() -> ListsError {
     ListsError::Storage(sqlx::Error::PoolClosed.into())
 }
 
-/// The next batch: the first waiting call and whatever queued behind it.
-async fn next_batch<T, R>(jobs: &mut mpsc::Receiver<Job<T, R>>) -> Option<Vec<Job<T, R>>> {
-    let first = jobs.recv().await?;
-    let mut batch = vec![first];
-    while batch.len() < BATCH_MAX {
-        match jobs.try_recv() {
-            Ok(job) => batch.push(job),
-            Err(_) => break,
-        }
-    }
-    Some(batch)
-}
+struct Enters(Store);
 
-async fn enter_worker(store: Store, mut jobs: mpsc::Receiver<EnterJob>) {
-    while let Some(batch) = next_batch(&mut jobs).await {
-        let (calls, replies): (Vec<Entering>, Vec<_>) =
-            batch.into_iter().map(|job| (job.call, job.reply)).unzip();
-        match store.enter_lists(&calls).await {
-            Ok(outcomes) => {
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(outcome);
-                }
-            }
-            Err(error) => {
-                tracing::debug!(%error, calls = calls.len(), "presence batch refused; one by one");
-                for (call, reply) in calls.into_iter().zip(replies) {
-                    let outcome = match store
-                        .remember_user(call.actor.id, &call.actor.display_name)
-                        .await
-                    {
-                        Ok(actor) => {
-                            store
-                                .enter_list(&actor, call.list_id, call.connection)
-                                .await
-                        }
-                        Err(error) => Err(error),
-                    };
-                    let _ = reply.send(outcome);
-                }
-            }
-        }
+impl Calls for Enters {
+    type Call = Entering;
+    type Output = Vec<ActiveUser>;
+    type Error = ListsError;
+
+    fn together(&self, calls: Arc<Vec<Entering>>) -> BoxFuture<Outcomes<Self>> {
+        let store = self.0.clone();
+        Box::pin(async move { store.enter_lists(&calls).await })
+    }
+
+    fn alone(
+        &self,
+        calls: Arc<Vec<Entering>>,
+        index: usize,
+    ) -> BoxFuture<Result<Vec<ActiveUser>, ListsError>> {
+        let store = self.0.clone();
+        Box::pin(async move {
+            let call = &calls[index];
+            let actor = store
+                .remember_user(call.actor.id, &call.actor.display_name)
+                .await?;
+            store
+                .enter_list(&actor, call.list_id, call.connection.clone())
+                .await
+        })
+    }
+
+    fn stopped(&self) -> ListsError {
+        stopped()
     }
 }
 
-async fn exit_worker(store: Store, mut jobs: mpsc::Receiver<ExitJob>) {
-    while let Some(batch) = next_batch(&mut jobs).await {
-        let (calls, replies): (Vec<Exiting>, Vec<_>) =
-            batch.into_iter().map(|job| (job.call, job.reply)).unzip();
-        match store.exit_lists(&calls).await {
-            Ok(outcomes) => {
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(outcome);
-                }
-            }
-            Err(error) => {
-                tracing::debug!(%error, calls = calls.len(), "presence batch refused; one by one");
-                for (call, reply) in calls.into_iter().zip(replies) {
-                    let outcome = store
-                        .exit_list(&call.actor, call.list_id, &call.connection_id)
-                        .await;
-                    let _ = reply.send(outcome);
-                }
-            }
-        }
+struct Exits(Store);
+
+impl Calls for Exits {
+    type Call = Exiting;
+    type Output = ();
+    type Error = ListsError;
+
+    fn together(&self, calls: Arc<Vec<Exiting>>) -> BoxFuture<Outcomes<Self>> {
+        let store = self.0.clone();
+        Box::pin(async move { store.exit_lists(&calls).await })
+    }
+
+    fn alone(&self, calls: Arc<Vec<Exiting>>, index: usize) -> BoxFuture<Result<(), ListsError>> {
+        let store = self.0.clone();
+        Box::pin(async move {
+            let call = &calls[index];
+            store
+                .exit_list(&call.actor, call.list_id, &call.connection_id)
+                .await
+        })
+    }
+
+    fn stopped(&self) -> ListsError {
+        stopped()
     }
 }
 
-async fn touch_worker(store: Store, mut jobs: mpsc::Receiver<TouchJob>) {
-    while let Some(batch) = next_batch(&mut jobs).await {
-        let (calls, replies): (Vec<Touching>, Vec<_>) =
-            batch.into_iter().map(|job| (job.call, job.reply)).unzip();
-        match store.touch_presences(&calls).await {
-            Ok(outcomes) => {
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(outcome);
-                }
-            }
-            Err(error) => {
-                tracing::debug!(%error, calls = calls.len(), "presence batch refused; one by one");
-                for (call, reply) in calls.into_iter().zip(replies) {
-                    let outcome = store
-                        .touch_presence(call.user_id, call.list_id, &call.connection_id)
-                        .await;
-                    let _ = reply.send(outcome);
-                }
-            }
-        }
+struct Touches(Store);
+
+impl Calls for Touches {
+    type Call = Touching;
+    type Output = ();
+    type Error = ListsError;
+
+    fn together(&self, calls: Arc<Vec<Touching>>) -> BoxFuture<Outcomes<Self>> {
+        let store = self.0.clone();
+        Box::pin(async move { store.touch_presences(&calls).await })
+    }
+
+    fn alone(&self, calls: Arc<Vec<Touching>>, index: usize) -> BoxFuture<Result<(), ListsError>> {
+        let store = self.0.clone();
+        Box::pin(async move {
+            let call = &calls[index];
+            store
+                .touch_presence(call.user_id, call.list_id, &call.connection_id)
+                .await
+        })
+    }
+
+    fn stopped(&self) -> ListsError {
+        stopped()
     }
 }

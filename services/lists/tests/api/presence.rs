@@ -248,18 +248,20 @@ async fn a_crowd_entering_at_once_gets_one_answer_each() {
     let ann = TestUser::new("Ann");
     let mut owner = app.client(&ann).await;
     let list = create_list(&mut owner, "Groceries").await;
+    let mut events = app.subscribe(&list.id).await;
     owner
         .enter_list(connection(&list.id, "taken"))
         .await
         .expect("entered");
+    expect_kind!(events.expect(NOTICE).await, UserJoined);
     let viewers: Vec<TestUser> = (0..6).map(|i| TestUser::new(&format!("V{i}"))).collect();
-    for viewer in &viewers {
+    for (sequence, viewer) in (1..).zip(&viewers) {
         owner
             .share_list(share_request(&list.id, viewer, "Viewer"))
             .await
             .expect("shared");
+        expect_kind!(events.expect(sequence).await, CollaboratorAdded);
     }
-    let mut events = app.subscribe(&list.id).await;
     let strangers: Vec<TestUser> = (0..3).map(|i| TestUser::new(&format!("S{i}"))).collect();
 
     let mut calls = Vec::new();
