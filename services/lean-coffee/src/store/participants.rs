@@ -6,6 +6,7 @@
 //! notices (`pulse_outbox::enqueue_notice`): delivered live to the others,
 //! outside the session's numbered stream, so they take no sequence number.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -99,7 +100,7 @@ impl Store {
     /// swept.
     pub(crate) async fn touch_session(
         &self,
-        actor: &Actor,
+        user_id: Uuid,
         session_id: Uuid,
         connection: &ConnectionId,
     ) -> Result<(), LeanCoffeeError> {
@@ -109,7 +110,7 @@ impl Store {
         )
         .bind(session_id)
         .bind(connection.as_str())
-        .bind(actor.id)
+        .bind(user_id)
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -225,6 +226,57 @@ impl Store {
         }
         tx.commit().await?;
         Ok(removed)
+    }
+}
+
+/// A keep-alive, as [`Store::touch_sessions`] takes it.
+#[derive(Debug)]
+pub(crate) struct Touching {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub connection: ConnectionId,
+}
+
+impl Store {
+    /// [`Store::touch_session`] for many connections in one statement; the
+    /// same outcome per entry (NOT_FOUND for a connection not in the session).
+    pub(crate) async fn touch_sessions(
+        &self,
+        entries: &[Touching],
+    ) -> Result<Vec<Result<(), LeanCoffeeError>>, LeanCoffeeError> {
+        let touched: Vec<(Uuid, String)> = sqlx::query_as(
+            "UPDATE participant_connections c SET last_seen = now()
+             FROM UNNEST($1::uuid[], $2::text[], $3::uuid[]) AS e (session_id, connection_id, user_id)
+             WHERE c.session_id = e.session_id AND c.connection_id = e.connection_id
+               AND c.user_id = e.user_id
+             RETURNING c.session_id, c.connection_id",
+        )
+        .bind(entries.iter().map(|e| e.session_id).collect::<Vec<_>>())
+        .bind(
+            entries
+                .iter()
+                .map(|e| e.connection.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        )
+        .bind(entries.iter().map(|e| e.user_id).collect::<Vec<_>>())
+        .fetch_all(&self.pool)
+        .await?;
+        let touched: HashSet<(Uuid, &str)> = touched
+            .iter()
+            .map(|(session, id)| (*session, id.as_str()))
+            .collect();
+        Ok(entries
+            .iter()
+            .map(|e| {
+                if touched.contains(&(e.session_id, e.connection.as_str())) {
+                    Ok(())
+                } else {
+                    Err(LeanCoffeeError::NotFound(
+                        "connection is not in this session",
+                    ))
+                }
+            })
+            .collect())
     }
 }
 
