@@ -119,3 +119,54 @@ async fn a_crowd_leaving_at_once_is_announced_once_per_user_and_leaves_nobody_pr
     assert_eq!(active[0]["id"], ann.id.to_string());
     suite.stop().await;
 }
+
+/// The join of issue 12 through a whole gateway: `TABS` WebSocket connections (of different
+/// users) join one list at once, then close at once; prints both times. A measurement, ignored
+/// by default: `cargo test -p pulse-gateway --test signalr crowd_joins -- --ignored --nocapture`.
+/// Client and gateway share this process's 20,000 files, so it stays well below 10,000 tabs.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a measurement; run explicitly"]
+async fn crowd_joins_one_list_through_the_gateway() {
+    const TABS: usize = 2_000;
+    let suite = TestSuite::start().await;
+    let ann = User::new("Ann");
+    let mut owner = suite.connect(&ann).await;
+    let list_id = create_list(&mut owner, "Crowd").await;
+    owner.call("JoinList", json!([list_id])).await;
+    let users: Vec<User> = (0..TABS).map(|i| User::new(&format!("U{i}"))).collect();
+    for user in &users {
+        let share = json!([list_id, {"userId": user.id.to_string(), "displayName": user.name, "permission": "Viewer"}]);
+        owner.call("ShareList", share).await;
+    }
+    let mut tabs = Vec::with_capacity(TABS);
+    for user in &users {
+        tabs.push(suite.connect(user).await);
+    }
+    let started = std::time::Instant::now();
+    let joined = futures::future::join_all(tabs.iter_mut().map(|tab| {
+        let list_id = list_id.clone();
+        async move { tab.invoke("JoinList", json!([list_id])).await }
+    }))
+    .await;
+    let elapsed = started.elapsed();
+    let failed = joined.iter().filter(|c| c.get("error").is_some()).count();
+    if let Some(refused) = joined.iter().find(|c| c.get("error").is_some()) {
+        println!("first refusal: {refused}");
+    }
+    println!(
+        "{TABS} connections joined one list through the gateway in {elapsed:?} ({failed} failed)"
+    );
+    assert_eq!(failed, 0);
+    let started = std::time::Instant::now();
+    drop(tabs);
+    let mut left = HashSet::new();
+    while left.len() < TABS {
+        let event = owner.event("UserLeft").await;
+        left.insert(event["userId"].clone());
+    }
+    println!(
+        "{TABS} connections closed at once; every UserLeft arrived in {:?}",
+        started.elapsed()
+    );
+    suite.stop().await;
+}
