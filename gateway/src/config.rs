@@ -68,7 +68,7 @@ pub struct GatewayConfig {
     /// `PULSE_MASTER_KEY` setting, which the task service reads too.
     #[arg(skip)]
     pub master_key: Option<MasterKey>,
-    /// How often each Lean Coffee connection is confirmed to the service; keep it well under PULSE_PARTICIPANT_TIMEOUT.
+    /// How often each list presence and Lean Coffee connection is confirmed to its service; keep it well under PULSE_PRESENCE_TIMEOUT and PULSE_PARTICIPANT_TIMEOUT.
     #[arg(long, env = "PULSE_PARTICIPANT_HEARTBEAT_INTERVAL", default_value = "15s", value_parser = positive_duration)]
     pub participant_heartbeat_interval: Duration,
     /// Browser origins allowed by CORS, comma-separated; `*` mirrors any origin.

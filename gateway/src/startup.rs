@@ -18,7 +18,7 @@ use pulse_proto::gateway::v1::subscriptions_server::SubscriptionsServer;
 
 use crate::{
     config::GatewayConfig,
-    hub::{RateLimits, Services},
+    hub::{Presence, RateLimits, Services},
     node::{Node, OpenCount, Revocations},
     principal::Authenticator,
     session::Registry,
@@ -115,6 +115,12 @@ impl GatewayApp {
         } = listeners;
         let shutdown = CancellationToken::new();
         let revocations = Arc::new(Revocations::default());
+        let presence = Presence::start(
+            ShoppingListsClient::new(lists.clone()),
+            LeanCoffeeClient::new(lean_coffee.clone()),
+            config.participant_heartbeat_interval,
+            shutdown.clone(),
+        );
         let mut state = AppState {
             registry: Arc::new(Registry::new(config.registry_limits())),
             services: Services {
@@ -124,7 +130,7 @@ impl GatewayApp {
                 coaching: CoachingClient::new(coaching),
                 tasks: TasksClient::new(tasks.clone()),
                 revocations: revocations.clone(),
-                participant_heartbeat: config.participant_heartbeat_interval,
+                presence,
                 rate_limits: Arc::new(RateLimits::new(config.rate_limits())),
                 max_groups_per_connection: config.max_groups_per_connection,
             },

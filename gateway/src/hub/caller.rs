@@ -1,14 +1,10 @@
 //! The connection a hub method runs for.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::Arc,
-};
+use std::{collections::HashSet, sync::Arc};
 
 use pulse_auth::Identity;
 use pulse_bus::Topic;
 use serde::Serialize;
-use tokio_util::sync::DropGuard;
 use tonic::metadata::{Ascii, MetadataValue};
 
 use super::rate_limit::ConnectionBudget;
@@ -33,10 +29,6 @@ pub struct Caller {
     pub encoder: Arc<dyn EventEncoder>,
     /// Groups joined through this connection, left when it closes.
     pub joined: HashSet<Topic>,
-    /// Heartbeats telling a domain service that this connection is still in
-    /// one of those groups (Lean Coffee participation). Dropping one stops
-    /// it, so they end with the membership or the connection.
-    pub heartbeats: HashMap<Topic, DropGuard>,
     /// The connection's invocation bucket, made at its first invocation.
     pub invocation_budget: Option<ConnectionBudget>,
 }
@@ -70,7 +62,6 @@ impl Caller {
             outbound,
             encoder,
             joined: HashSet::new(),
-            heartbeats: HashMap::new(),
             invocation_budget: None,
         })
     }
@@ -81,7 +72,7 @@ impl Caller {
     }
 
     /// The caller's credentials for requests made after the hub method
-    /// returned (heartbeats).
+    /// returned (presence keep-alive and exit).
     pub fn on_behalf(&self) -> OnBehalf {
         self.credentials.clone()
     }

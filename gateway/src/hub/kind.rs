@@ -7,8 +7,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    catch_up, chat, goals, lean_session, navigation, notifications, shopping_list, task_groups,
-    task_groups::Followed, Arguments, Caller, HubError, Services,
+    catch_up, chat, goals, lean_session, navigation, notifications, presence, shopping_list,
+    task_groups, task_groups::Followed, Arguments, Caller, HubError, Services,
 };
 use crate::principal::PrincipalKind;
 
@@ -192,8 +192,9 @@ impl HubKind {
     /// Clean-up when a connection ends: leave its groups, end its presence.
     pub async fn disconnected(self, services: &Services, caller: &mut Caller) {
         match self {
-            HubKind::ShoppingList => shopping_list::disconnected(services, caller).await,
-            HubKind::LeanSession => lean_session::disconnected(services, caller).await,
+            HubKind::ShoppingList | HubKind::LeanSession => {
+                presence::disconnected(services, caller)
+            }
             HubKind::Chat
             | HubKind::Goals
             | HubKind::Notifications

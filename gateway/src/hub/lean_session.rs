@@ -1,21 +1,22 @@
 //! `/hubs/lean-session` (CONTRACT §3.2): membership of session groups and
-//! participation here; every command forwarded to the Lean Coffee service,
+//! participation (through the mechanism shared with list presence,
+//! [`presence`]); every command forwarded to the Lean Coffee service,
 //! whose events reach the group through the bus.
 
 use pulse_bus::Topic;
-use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
 use pulse_proto::leancoffee::v1::{
     AddTopicRequest, ChangeSessionStatusRequest, CreateSessionRequest, DeleteTopicRequest,
     EditTopicRequest, GetSessionRequest, ListActiveParticipantsRequest, ListSessionsRequest,
-    NewTopic, ParticipationRequest, SetTopicStatusRequest, TopicPatch, VoteRequest,
+    NewTopic, SetTopicStatusRequest, TopicPatch, VoteRequest,
 };
 use serde_json::Value;
-use tokio::time::{Instant, MissedTickBehavior};
-use tokio_util::sync::{CancellationToken, DropGuard};
-use tonic::{transport::Channel, Code, Status};
 use uuid::Uuid;
 
-use super::{access::access_error, forward, Arguments, Caller, HubError, OnBehalf, Services};
+use super::{
+    forward,
+    presence::{self, Scope},
+    Arguments, Caller, HubError, Services,
+};
 
 pub(super) async fn invoke(
     services: &Services,
@@ -31,7 +32,7 @@ pub(super) async fn invoke(
         }
         "leavesession" => {
             args.expect(1)?;
-            leave(services, caller, args.id(0, "sessionId")?).await;
+            presence::leave(services, caller, Scope::Session(args.id(0, "sessionId")?));
             Ok(None)
         }
         "createsession" => {
@@ -128,123 +129,14 @@ fn vote(args: &Arguments) -> Result<VoteRequest, HubError> {
     })
 }
 
-/// The group's subscription is live before the caller becomes a participant
-/// (so nothing after that is missed), and a refusal at any step leaves the
-/// caller outside the group. While joined, a heartbeat keeps the service
-/// from sweeping the connection.
+/// Joins the session's group and makes the caller a participant (see
+/// [`presence`]).
 async fn join(
     services: &Services,
     caller: &mut Caller,
     session_id: Uuid,
 ) -> Result<Option<Value>, HubError> {
-    let topic = Topic::Session(session_id);
-    super::join_group(services, caller, topic).await?;
-    let mut lean = services.lean_coffee.clone();
-    let entered = lean
-        .enter_session(caller.request(participation(caller, session_id)))
-        .await;
-    if let Err(status) = entered {
-        if !caller.joined.contains(&topic) {
-            services.node.leave(&topic, &caller.connection_id);
-        }
-        // Joining reveals nothing: unknown sessions read `Access denied`.
-        return Err(access_error(status));
-    }
-    caller.joined.insert(topic);
-    let heartbeat = spawn_heartbeat(services, caller, session_id);
-    caller.heartbeats.insert(topic, heartbeat);
+    presence::join(services, caller, Scope::Session(session_id)).await?;
     tracing::info!(session_id = %session_id, "joined session");
     Ok(None)
-}
-
-/// Leaving stops the heartbeat first, so it cannot enter again behind the
-/// exit.
-async fn leave(services: &Services, caller: &mut Caller, session_id: Uuid) {
-    let topic = Topic::Session(session_id);
-    services.node.leave(&topic, &caller.connection_id);
-    caller.heartbeats.remove(&topic);
-    if caller.joined.remove(&topic) {
-        let mut lean = services.lean_coffee.clone();
-        if let Err(status) = lean
-            .exit_session(caller.request(participation(caller, session_id)))
-            .await
-        {
-            tracing::warn!(session_id = %session_id, %status, "session exit failed; the sweeper will end it");
-        }
-    }
-}
-
-pub(super) async fn disconnected(services: &Services, caller: &mut Caller) {
-    let sessions: Vec<Uuid> = caller
-        .joined
-        .iter()
-        .filter_map(|topic| match topic {
-            Topic::Session(session_id) => Some(*session_id),
-            _ => None,
-        })
-        .collect();
-    for session_id in sessions {
-        leave(services, caller, session_id).await;
-    }
-}
-
-/// Tells the service every heartbeat interval that this connection is still
-/// in the session, so only connections of a gateway that died are swept. A
-/// connection the service swept anyway (it was unreachable for a while)
-/// enters again. Runs until the returned guard is dropped.
-fn spawn_heartbeat(services: &Services, caller: &Caller, session_id: Uuid) -> DropGuard {
-    let stop = CancellationToken::new();
-    let guard = stop.clone().drop_guard();
-    let mut lean = services.lean_coffee.clone();
-    let credentials = caller.on_behalf();
-    let request = participation(caller, session_id);
-    let period = services.participant_heartbeat;
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval_at(Instant::now() + period, period);
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                _ = ticker.tick() => {}
-            }
-            tokio::select! {
-                () = stop.cancelled() => return,
-                beaten = beat(&mut lean, &credentials, &request) => {
-                    if let Err(status) = beaten {
-                        tracing::warn!(
-                            session_id = %request.session_id,
-                            conn_id = %request.connection_id,
-                            %status,
-                            "session heartbeat failed; retrying at the next one"
-                        );
-                    }
-                }
-            }
-        }
-    });
-    guard
-}
-
-async fn beat(
-    lean: &mut LeanCoffeeClient<Channel>,
-    credentials: &OnBehalf,
-    request: &ParticipationRequest,
-) -> Result<(), Status> {
-    match lean
-        .touch_session(credentials.request(request.clone()))
-        .await
-    {
-        Err(status) if status.code() == Code::NotFound => lean
-            .enter_session(credentials.request(request.clone()))
-            .await
-            .map(|_| ()),
-        touched => touched.map(|_| ()),
-    }
-}
-
-fn participation(caller: &Caller, session_id: Uuid) -> ParticipationRequest {
-    ParticipationRequest {
-        session_id: session_id.to_string(),
-        connection_id: caller.connection_id.to_string(),
-    }
 }

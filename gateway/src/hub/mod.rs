@@ -15,11 +15,12 @@ mod lean_session;
 mod matrix;
 mod navigation;
 mod notifications;
+mod presence;
 mod rate_limit;
 mod shopping_list;
 mod task_groups;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use pulse_bus::Topic;
 use pulse_proto::coaching::v1::coaching_client::CoachingClient;
@@ -41,6 +42,7 @@ pub use caller::{Caller, OnBehalf};
 pub use error::{HubError, ACCESS_DENIED};
 pub use kind::HubKind;
 pub use matrix::render_markdown as event_matrix_markdown;
+pub use presence::Presence;
 pub use rate_limit::{RateLimitConfig, RateLimits};
 
 /// What the hubs call: the node for groups, and the domain services' clients.
@@ -53,9 +55,9 @@ pub struct Services {
     pub tasks: TasksClient<Channel>,
     /// Virtual keys revoked while their connections are open.
     pub revocations: Arc<Revocations>,
-    /// How often a Lean Coffee connection's participation is confirmed to
-    /// the service, which sweeps connections it stops hearing about.
-    pub participant_heartbeat: Duration,
+    /// Presence on lists and participation in sessions, kept alive by this
+    /// gateway (see [`Presence`]).
+    pub presence: Arc<Presence>,
     /// Invocations per connection, and write commands per user or key.
     pub rate_limits: Arc<RateLimits>,
     /// Groups one connection may be in at once: each one is a broker consumer.

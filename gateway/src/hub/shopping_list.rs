@@ -1,23 +1,23 @@
-//! `/hubs/shopping-list` (CONTRACT §3.1): presence and membership of list
-//! groups here; every command forwarded to the shopping-list service, whose
+//! `/hubs/shopping-list` (CONTRACT §3.1): membership of list groups and
+//! presence (through the mechanism shared with Lean Coffee, [`presence`]); every command forwarded to the shopping-list service, whose
 //! events reach the group through the bus.
 
 use chrono::{SecondsFormat, Utc};
 use pulse_bus::Topic;
 use pulse_proto::lists::v1::{
     AddItemRequest, ArchiveListRequest, ChangeCollaboratorPermissionRequest, CreateListRequest,
-    DeleteItemRequest, GetListRequest, ItemPatch, ItemPosition, NewItem, PresenceRequest,
-    PresenceUpdate, RemoveCollaboratorRequest, ReorderItemsRequest, SetItemPurchasedRequest,
-    ShareListRequest, UpdateItemRequest, UpdateListRequest,
+    DeleteItemRequest, GetListRequest, ItemPatch, ItemPosition, NewItem, PresenceUpdate,
+    RemoveCollaboratorRequest, ReorderItemsRequest, SetItemPurchasedRequest, ShareListRequest,
+    UpdateItemRequest, UpdateListRequest,
 };
 use serde::Deserialize;
 use serde_json::Value;
-use tonic::Code;
 use uuid::Uuid;
 
 use super::{
-    access::{access_error, authorize, Requester},
-    forward, Arguments, Caller, HubError, Services, ACCESS_DENIED,
+    forward,
+    presence::{self, Scope},
+    Arguments, Caller, HubError, Services,
 };
 
 pub(super) async fn invoke(
@@ -34,12 +34,13 @@ pub(super) async fn invoke(
         }
         "leavelist" => {
             args.expect(1)?;
-            leave(services, caller, args.id(0, "listId")?).await;
+            presence::leave(services, caller, Scope::List(args.id(0, "listId")?));
             Ok(None)
         }
         "updatepresence" => {
             args.expect(1)?;
-            touch(services, caller, args.id(0, "listId")?).await
+            presence::confirm(services, caller, Scope::List(args.id(0, "listId")?)).await?;
+            Ok(None)
         }
         "createlist" => {
             args.expect(1)?;
@@ -167,102 +168,23 @@ struct Share {
     permission: String,
 }
 
-/// Access is checked before the connection enters the group, the group's
-/// subscription is live before presence is announced, and a refusal at any
-/// step leaves the caller outside the group.
+/// Joins the list's group and enters the caller's presence (see
+/// [`presence`]); the caller then gets `PresenceUpdate`.
 async fn join(
     services: &Services,
     caller: &mut Caller,
     list_id: Uuid,
 ) -> Result<Option<Value>, HubError> {
-    let mut lists = services.lists.clone();
-    let topic = Topic::List(list_id);
-    authorize(services, Requester::of(caller), &caller.on_behalf(), topic).await?;
-    super::join_group(services, caller, topic).await?;
-    caller.joined.insert(topic);
-    let snapshot = match lists
-        .enter_list(caller.request(presence(caller, list_id)))
-        .await
-    {
-        Ok(snapshot) => snapshot.into_inner(),
-        Err(status) => {
-            services.node.leave(&topic, &caller.connection_id);
-            caller.joined.remove(&topic);
-            return Err(access_error(status));
-        }
-    };
+    let active_users = presence::join(services, caller, Scope::List(list_id)).await?;
     caller.send(
         "PresenceUpdate",
         &PresenceUpdate {
             event_type: "PresenceUpdate".into(),
             list_id: list_id.to_string(),
-            active_users: snapshot.active_users,
+            active_users,
             timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
         },
     );
     tracing::info!(list_id = %list_id, "joined list");
     Ok(None)
-}
-
-async fn leave(services: &Services, caller: &mut Caller, list_id: Uuid) {
-    let topic = Topic::List(list_id);
-    services.node.leave(&topic, &caller.connection_id);
-    if caller.joined.remove(&topic) {
-        let mut lists = services.lists.clone();
-        if let Err(status) = lists
-            .exit_list(caller.request(presence(caller, list_id)))
-            .await
-        {
-            tracing::warn!(list_id = %list_id, %status, "presence exit failed; the sweeper will end it");
-        }
-    }
-}
-
-/// The 30 s heartbeat. A presence the service already expired is re-entered.
-async fn touch(
-    services: &Services,
-    caller: &mut Caller,
-    list_id: Uuid,
-) -> Result<Option<Value>, HubError> {
-    let topic = Topic::List(list_id);
-    if !services.node.is_member(&topic, &caller.connection_id) {
-        return Err(HubError::Denied(ACCESS_DENIED.into()));
-    }
-    let mut lists = services.lists.clone();
-    match lists
-        .touch_presence(caller.request(presence(caller, list_id)))
-        .await
-    {
-        Ok(_) => Ok(None),
-        Err(status) if status.code() == Code::NotFound => {
-            lists
-                .enter_list(caller.request(presence(caller, list_id)))
-                .await
-                .map_err(access_error)?;
-            Ok(None)
-        }
-        Err(status) => Err(access_error(status)),
-    }
-}
-
-pub(super) async fn disconnected(services: &Services, caller: &mut Caller) {
-    let lists: Vec<Uuid> = caller
-        .joined
-        .iter()
-        .filter_map(|topic| match topic {
-            Topic::List(list_id) => Some(*list_id),
-            _ => None,
-        })
-        .collect();
-    for list_id in lists {
-        leave(services, caller, list_id).await;
-    }
-}
-
-fn presence(caller: &Caller, list_id: Uuid) -> PresenceRequest {
-    PresenceRequest {
-        list_id: list_id.to_string(),
-        connection_id: caller.connection_id.to_string(),
-        avatar_url: None,
-    }
 }

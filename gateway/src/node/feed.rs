@@ -1,5 +1,6 @@
 //! Following one topic on the bus for as long as someone needs it: decoding,
-//! dropping duplicates by the group sequence, and resubscribing right after
+//! dropping duplicates by the group sequence (presence notices carry none and
+//! pass through), and resubscribing right after
 //! the last stream position seen when the bus ends a subscription (broker
 //! restart, network loss), so nothing is skipped or repeated.
 
@@ -41,11 +42,13 @@ pub(super) async fn follow(
                         continue;
                     }
                 };
-                if envelope.sequence <= last_group_sequence {
+                // A presence notice (sequence 0) has no number to compare;
+                // the broker's message id already made it unique.
+                if envelope.sequence != 0 && envelope.sequence <= last_group_sequence {
                     tracing::debug!(group = %topic, sequence = envelope.sequence, "duplicate event dropped");
                     continue;
                 }
-                last_group_sequence = envelope.sequence;
+                last_group_sequence = last_group_sequence.max(envelope.sequence);
                 match envelope.event.as_ref().and_then(|e| e.kind.as_ref()) {
                     Some(kind) => handle(&envelope, kind),
                     None => tracing::error!(group = %topic, "event without payload dropped"),

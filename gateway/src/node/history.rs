@@ -176,6 +176,8 @@ async fn scan(
     loop {
         let delivery = next(&mut deliveries).await?;
         match EventEnvelope::decode(delivery.payload.as_ref()) {
+            // Presence notices are not part of the numbered history.
+            Ok(envelope) if envelope.sequence == 0 => {}
             Ok(envelope) => {
                 // The first event is not the next one: `sequence - 1`, because `after + 1`
                 // overflows for the client's largest number.

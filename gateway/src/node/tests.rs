@@ -207,3 +207,67 @@ async fn the_last_member_leaving_ends_the_group_and_a_new_join_starts_it_again()
     publish(&bus, topic, 2, deleted(), None).await;
     assert_eq!(ann.next().await, "ItemDeleted:2");
 }
+
+/// Issue 11 item 5: presence notices (sequence 0) reach the others live, in
+/// their place between numbered events, and are not part of the history, so
+/// neither the actor's live sequence nor a catch-up has a hole.
+#[tokio::test]
+async fn presence_notices_are_delivered_live_and_left_out_of_the_history() {
+    let bus = bus();
+    let node = Node::new(bus.clone(), CancellationToken::new());
+    let encoder = Arc::new(CountingEncoder::default());
+    let topic = Topic::List(Uuid::new_v4());
+    let ann_id = Uuid::new_v4();
+    let bob_id = Uuid::new_v4();
+    let mut ann = client(ann_id, &encoder);
+    let mut bob = client(bob_id, &encoder);
+    for c in [&ann, &bob] {
+        node.join(topic, c.member.clone()).await.expect("join");
+    }
+    let joined = || Kind::UserJoined(UserJoined::default());
+    publish(&bus, topic, 0, joined(), Some(ann_id)).await;
+    publish(&bus, topic, 1, deleted(), None).await;
+    publish(&bus, topic, 0, joined(), Some(bob_id)).await;
+    publish(&bus, topic, 2, deleted(), None).await;
+
+    assert_eq!(ann.next().await, "ItemDeleted:1");
+    assert_eq!(ann.next().await, "UserJoined:0");
+    assert_eq!(ann.next().await, "ItemDeleted:2");
+    ann.nothing_more().await;
+    assert_eq!(bob.next().await, "UserJoined:0");
+    assert_eq!(bob.next().await, "ItemDeleted:1");
+    assert_eq!(bob.next().await, "ItemDeleted:2");
+    bob.nothing_more().await;
+
+    let page = |after| {
+        read_history(
+            &bus,
+            &topic,
+            HistoryCursor::after(after),
+            10.try_into().expect("non-zero"),
+        )
+    };
+    let sequences = |history: History| -> (Vec<u64>, Option<ResetReason>) {
+        (
+            history.events.iter().map(|e| e.sequence).collect(),
+            history.reset,
+        )
+    };
+    assert_eq!(sequences(page(0).await.expect("read")), (vec![1, 2], None));
+    assert_eq!(sequences(page(1).await.expect("read")), (vec![2], None));
+
+    // A notice retained before the first numbered event does not hide that
+    // numbers before it are gone.
+    let expired = Topic::List(Uuid::new_v4());
+    publish(&bus, expired, 0, joined(), None).await;
+    publish(&bus, expired, 3, deleted(), None).await;
+    let history = read_history(
+        &bus,
+        &expired,
+        HistoryCursor::after(1),
+        10.try_into().expect("non-zero"),
+    )
+    .await
+    .expect("read");
+    assert_eq!(sequences(history), (vec![3], Some(ResetReason::Expired)));
+}

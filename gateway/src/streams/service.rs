@@ -286,9 +286,12 @@ impl Subscription {
             let Ok(envelope) = EventEnvelope::decode(frame.bytes()) else {
                 continue;
             };
-            if sent
-                .get(&envelope.group)
-                .is_some_and(|last| envelope.sequence <= *last)
+            // Presence notices (sequence 0) are outside the numbered stream.
+            let numbered = envelope.sequence != 0;
+            if numbered
+                && sent
+                    .get(&envelope.group)
+                    .is_some_and(|last| envelope.sequence <= *last)
             {
                 continue;
             }
@@ -306,7 +309,9 @@ impl Subscription {
             }
             // Only once handed over: what the slow-consumer status names must have reached the
             // client, or resuming from it would skip this event.
-            sent.insert(group, sequence);
+            if numbered {
+                sent.insert(group, sequence);
+            }
             heartbeat.reset();
             if revoked {
                 return Err(Status::permission_denied(ACCESS_DENIED));

@@ -9,6 +9,7 @@ mod helpers;
 mod limits;
 mod limits_http;
 mod metrics;
+mod presence;
 mod raw;
 mod slow_consumer;
 mod stateful;

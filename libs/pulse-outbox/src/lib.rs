@@ -6,7 +6,8 @@
 //! commit and publish therefore loses nothing (the row is still there), and a
 //! crash between publish and delete duplicates nothing visible (the message id
 //! is de-duplicated by JetStream, and every event carries its group sequence
-//! so consumers drop anything they have already seen).
+//! so consumers drop anything they have already seen). Presence notices
+//! ([`enqueue_notice`]) carry no sequence; their message id is the row's id.
 
 mod relay;
 mod schema;
@@ -14,7 +15,7 @@ mod store;
 
 pub use relay::{Relay, RelayConfig};
 pub use schema::ensure_schema;
-pub use store::{current_sequence, enqueue};
+pub use store::{current_sequence, enqueue, enqueue_notice, enqueue_notices};
 
 /// The PostgreSQL channel the relay listens on; `enqueue` notifies it, and the
 /// notification is delivered when the transaction commits.

@@ -223,7 +223,12 @@ fn plan_waves(rows: Vec<OutboxRow>) -> Waves {
             plan.published.push(id);
             continue;
         };
-        let msg_id = format!("{group}:{sequence}");
+        // A notice (sequence 0) has no number of its own: its row id is unique.
+        let msg_id = if sequence == 0 {
+            format!("{group}:notice:{id}")
+        } else {
+            format!("{group}:{sequence}")
+        };
         let wave = depth.entry(group).or_default();
         if plan.waves.len() <= *wave {
             plan.waves.push(Vec::new());
@@ -267,5 +272,32 @@ mod tests {
         assert_eq!(ids, vec![vec![1, 3], vec![2, 6], vec![5]]);
         assert_eq!(plan.published, vec![4]);
         assert_eq!(plan.waves[1][0].1.msg_id, format!("{}:2", a.group()));
+    }
+
+    #[test]
+    fn a_notice_is_identified_by_its_row_and_keeps_its_place_in_the_group() {
+        let a = Topic::List(Uuid::new_v4());
+        let plan = plan_waves(vec![
+            (7, a.group(), 1, vec![]),
+            (8, a.group(), 0, vec![]),
+            (9, a.group(), 0, vec![]),
+            (10, a.group(), 2, vec![]),
+        ]);
+        let ids: Vec<(i64, String)> = plan
+            .waves
+            .iter()
+            .flatten()
+            .map(|(id, outgoing)| (*id, outgoing.msg_id.clone()))
+            .collect();
+        let group = a.group();
+        assert_eq!(
+            ids,
+            vec![
+                (7, format!("{group}:1")),
+                (8, format!("{group}:notice:8")),
+                (9, format!("{group}:notice:9")),
+                (10, format!("{group}:2")),
+            ]
+        );
     }
 }

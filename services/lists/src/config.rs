@@ -25,7 +25,7 @@ pub struct ListsConfig {
     /// Most connections the service opens to PostgreSQL.
     #[arg(long, env = "PULSE_DB_MAX_CONNECTIONS", default_value = "10")]
     pub db_max_connections: NonZeroU32,
-    /// A list connection without a heartbeat for this long is no longer present (UserLeft).
+    /// A list connection its gateway has not confirmed for this long is no longer present (UserLeft).
     #[arg(long, env = "PULSE_PRESENCE_TIMEOUT", default_value = "45s", value_parser = parse_duration)]
     pub presence_timeout: Duration,
     /// How often silent connections are looked for and removed.

@@ -69,18 +69,22 @@ export function presenceShape(listId, users) {
   };
 }
 
-export function userJoinedShape(listId, user, sequence) {
+/**
+ * Presence notices (UserJoined, UserLeft) carry `sequence: null`: they are
+ * outside the list's numbered stream, so they never leave a hole in it.
+ */
+export function userJoinedShape(listId, user) {
   return {
     eventType: 'UserJoined',
     listId,
     user: { id: user.id, displayName: user.name, avatarUrl: null },
     timestamp,
-    sequence,
+    sequence: null,
   };
 }
 
-export function userLeftShape(listId, user, sequence) {
-  return { eventType: 'UserLeft', listId, userId: user.id, displayName: user.name, timestamp, sequence };
+export function userLeftShape(listId, user) {
+  return { eventType: 'UserLeft', listId, userId: user.id, displayName: user.name, timestamp, sequence: null };
 }
 
 /** CreateList by `tab`'s user; checks and returns the new list. */

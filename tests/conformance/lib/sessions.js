@@ -2,7 +2,7 @@
 // steps most tests start with: open a tab on the hub, create a session, join.
 
 import assert from 'node:assert/strict';
-import { assertShape, positiveInteger, timestamp, uuid } from './shape.js';
+import { assertShape, timestamp, uuid } from './shape.js';
 
 /** Path of the Lean Coffee hub. */
 export const LEAN_HUB = '/hubs/lean-session';
@@ -68,12 +68,16 @@ export function participantShape(user, role, { isActive = true, joinedAt = times
   return { userId: user.id, displayName: user.name, role, isActive, joinedAt, leftAt };
 }
 
-export function participantJoinedShape(sessionId, user, sequence) {
-  return { sessionId, userId: user.id, displayName: user.name, timestamp, sequence };
+/**
+ * Presence notices (ParticipantJoined, ParticipantLeft) carry
+ * `sequence: null`: they are outside the session's numbered stream.
+ */
+export function participantJoinedShape(sessionId, user) {
+  return { sessionId, userId: user.id, displayName: user.name, timestamp, sequence: null };
 }
 
-export function participantLeftShape(sessionId, user, sequence) {
-  return { sessionId, userId: user.id, displayName: user.name, timestamp, sequence };
+export function participantLeftShape(sessionId, user) {
+  return { sessionId, userId: user.id, displayName: user.name, timestamp, sequence: null };
 }
 
 /**
@@ -87,7 +91,7 @@ export function acceptEarlierArrival(tab, sessionId, user) {
   const early = tab.events.drain('ParticipantJoined', (payload) => payload?.userId === user.id);
   assert.ok(early.length <= 1, `${tab.label} heard of ${user.name}'s arrival ${early.length} times`);
   for (const joined of early) {
-    assertShape(joined, participantJoinedShape(sessionId, user, positiveInteger), `early ParticipantJoined to ${tab.label}`);
+    assertShape(joined, participantJoinedShape(sessionId, user), `early ParticipantJoined to ${tab.label}`);
   }
 }
 

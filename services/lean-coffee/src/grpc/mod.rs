@@ -10,20 +10,28 @@ use pulse_proto::leancoffee::v1::{self as proto, lean_coffee_server::LeanCoffee}
 use tonic::{Request, Response, Status};
 
 use crate::domain::{Actor, ConnectionId, NewSession, SessionStatus, TopicStatus};
-use crate::store::Store;
+use crate::presence_queue::PresenceQueue;
+use crate::store::{Store, Touching};
 
 /// The tonic service. Cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct LeanCoffeeService {
     store: Store,
+    /// Keep-alives, coalesced into batches (`pulse_presence`).
+    presence: PresenceQueue,
     validator: JwtValidator,
 }
 
 type Reply<T> = Result<Response<T>, Status>;
 
 impl LeanCoffeeService {
+    /// Starts the presence queue's worker, which ends with the service.
     pub(crate) fn new(store: Store, validator: JwtValidator) -> Self {
-        Self { store, validator }
+        Self {
+            presence: PresenceQueue::start(store.clone()),
+            store,
+            validator,
+        }
     }
 
     fn actor<T>(&self, request: &Request<T>) -> Result<Actor, Status> {
@@ -188,8 +196,12 @@ impl LeanCoffee for LeanCoffeeService {
         let actor = self.actor(&request)?;
         let session_id = parse::id("sessionId", &request.get_ref().session_id)?;
         let connection = ConnectionId::new(&request.get_ref().connection_id)?;
-        self.store
-            .touch_session(&actor, session_id, &connection)
+        self.presence
+            .touch(Touching {
+                user_id: actor.id,
+                session_id,
+                connection,
+            })
             .await?;
         Ok(Response::new(proto::TouchSessionResponse {}))
     }

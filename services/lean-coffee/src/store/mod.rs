@@ -21,6 +21,7 @@ use pulse_proto::events::v1::event::Kind;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+pub(crate) use self::participants::Touching;
 use self::rows::{SessionRow, SESSION_COLUMNS};
 use crate::domain::Session;
 use crate::LeanCoffeeError;

@@ -2,8 +2,11 @@
 //! connection. Enter, exit and the sweeper all lock the user's participant
 //! row first, so "is this the user's first / last connection?" is answered
 //! and acted on atomically: two tabs entering or leaving at once yield
-//! exactly one `ParticipantJoined` / `ParticipantLeft`.
+//! exactly one `ParticipantJoined` / `ParticipantLeft`. Those are presence
+//! notices (`pulse_outbox::enqueue_notice`): delivered live to the others,
+//! outside the session's numbered stream, so they take no sequence number.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -11,7 +14,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::rows::{convert, ParticipantRow, PARTICIPANT_COLUMNS};
-use super::{emit, session, Hold, Store};
+use super::{session, Hold, Store};
 use crate::domain::{Actor, ConnectionId, Participant, Role};
 use crate::{events, LeanCoffeeError};
 
@@ -78,11 +81,11 @@ impl Store {
                 id: actor.id,
                 display_name: participant.display_name.clone(),
             };
-            emit(
+            notify(
                 &mut tx,
                 session_id,
                 events::participant_joined(session_id, &joined, Utc::now()),
-                Some(actor.id),
+                actor.id,
             )
             .await?;
         }
@@ -97,7 +100,7 @@ impl Store {
     /// swept.
     pub(crate) async fn touch_session(
         &self,
-        actor: &Actor,
+        user_id: Uuid,
         session_id: Uuid,
         connection: &ConnectionId,
     ) -> Result<(), LeanCoffeeError> {
@@ -107,7 +110,7 @@ impl Store {
         )
         .bind(session_id)
         .bind(connection.as_str())
-        .bind(actor.id)
+        .bind(user_id)
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -226,6 +229,57 @@ impl Store {
     }
 }
 
+/// A keep-alive, as [`Store::touch_sessions`] takes it.
+#[derive(Debug)]
+pub(crate) struct Touching {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub connection: ConnectionId,
+}
+
+impl Store {
+    /// [`Store::touch_session`] for many connections in one statement; the
+    /// same outcome per entry (NOT_FOUND for a connection not in the session).
+    pub(crate) async fn touch_sessions(
+        &self,
+        entries: &[Touching],
+    ) -> Result<Vec<Result<(), LeanCoffeeError>>, LeanCoffeeError> {
+        let touched: Vec<(Uuid, String)> = sqlx::query_as(
+            "UPDATE participant_connections c SET last_seen = now()
+             FROM UNNEST($1::uuid[], $2::text[], $3::uuid[]) AS e (session_id, connection_id, user_id)
+             WHERE c.session_id = e.session_id AND c.connection_id = e.connection_id
+               AND c.user_id = e.user_id
+             RETURNING c.session_id, c.connection_id",
+        )
+        .bind(entries.iter().map(|e| e.session_id).collect::<Vec<_>>())
+        .bind(
+            entries
+                .iter()
+                .map(|e| e.connection.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        )
+        .bind(entries.iter().map(|e| e.user_id).collect::<Vec<_>>())
+        .fetch_all(&self.pool)
+        .await?;
+        let touched: HashSet<(Uuid, &str)> = touched
+            .iter()
+            .map(|(session, id)| (*session, id.as_str()))
+            .collect();
+        Ok(entries
+            .iter()
+            .map(|e| {
+                if touched.contains(&(e.session_id, e.connection.as_str())) {
+                    Ok(())
+                } else {
+                    Err(LeanCoffeeError::NotFound(
+                        "connection is not in this session",
+                    ))
+                }
+            })
+            .collect())
+    }
+}
+
 /// Locks the user's participant row for the rest of the transaction and
 /// returns whether they are active; `None` if they never entered.
 async fn lock_participant(
@@ -266,13 +320,30 @@ async fn leave_if_gone(
             id: user_id,
             display_name,
         };
-        emit(
+        notify(
             conn,
             session_id,
             events::participant_left(session_id, &user, Utc::now()),
-            Some(user_id),
+            user_id,
         )
         .await?;
     }
+    Ok(())
+}
+
+/// A presence notice to the others: outside the session's numbered stream.
+async fn notify(
+    conn: &mut PgConnection,
+    session_id: Uuid,
+    event: pulse_proto::events::v1::event::Kind,
+    except: Uuid,
+) -> Result<(), LeanCoffeeError> {
+    pulse_outbox::enqueue_notice(
+        conn,
+        &pulse_bus::Topic::Session(session_id),
+        event,
+        Some(except),
+    )
+    .await?;
     Ok(())
 }

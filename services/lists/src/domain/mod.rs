@@ -15,7 +15,7 @@ pub use collaborator::{check_permission_change, check_removal, check_share, Coll
 pub use item::{Item, ItemFields, ItemPatch, ItemPositions, RawItemFields};
 pub use list::{ListChanges, NewList, ShoppingList};
 pub use permission::{require, Action, Permission};
-pub use presence::{active_users, ActiveUser, Connection};
+pub use presence::{ActiveUser, Connection};
 pub use text::required_name;
 
 /// A user as other users see them: `{id, displayName}` in payloads.

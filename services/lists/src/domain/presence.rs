@@ -1,7 +1,6 @@
 //! Presence: which users are looking at a list. The store keeps one row per
-//! connection; clients see one entry per user, however many tabs they have.
-
-use std::collections::HashMap;
+//! connection and one per user present; clients see one entry per user,
+//! however many tabs they have.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -38,52 +37,9 @@ impl Connection {
     }
 }
 
-/// Collapses per-connection entries into one per user (their earliest
-/// connection's), ordered by when they joined.
-pub fn active_users(connections: Vec<ActiveUser>) -> Vec<ActiveUser> {
-    let mut earliest: HashMap<Uuid, ActiveUser> = HashMap::new();
-    for connection in connections {
-        match earliest.get(&connection.id) {
-            Some(known) if known.joined_at <= connection.joined_at => {}
-            _ => {
-                earliest.insert(connection.id, connection);
-            }
-        }
-    }
-    let mut users: Vec<ActiveUser> = earliest.into_values().collect();
-    users.sort_by(|a, b| a.joined_at.cmp(&b.joined_at).then(a.id.cmp(&b.id)));
-    users
-}
-
 #[cfg(test)]
 mod tests {
-    use chrono::Duration;
-
     use super::*;
-
-    fn entry(id: Uuid, name: &str, seconds_ago: i64) -> ActiveUser {
-        ActiveUser {
-            id,
-            display_name: name.into(),
-            avatar_url: None,
-            joined_at: Utc::now() - Duration::seconds(seconds_ago),
-        }
-    }
-
-    #[test]
-    fn user_with_two_tabs_is_one_active_user_with_the_earliest_join() {
-        let ann = Uuid::new_v4();
-        let bob = Uuid::new_v4();
-        let first = entry(ann, "Ann", 60);
-        let users = active_users(vec![
-            entry(ann, "Ann", 5),
-            entry(bob, "Bob", 30),
-            first.clone(),
-        ]);
-        assert_eq!(users.len(), 2);
-        assert_eq!(users[0], first);
-        assert_eq!(users[1].id, bob);
-    }
 
     #[test]
     fn blank_connection_id_is_refused() {

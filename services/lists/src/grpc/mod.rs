@@ -9,21 +9,29 @@ use pulse_proto::lists::v1::{self as proto, shopping_lists_server::ShoppingLists
 use tonic::{Request, Response, Status};
 
 use crate::domain::{Connection, ItemFields, ItemPatch, ListChanges, NewList, Permission, UserRef};
-use crate::store::Store;
+use crate::presence_queue::PresenceQueue;
+use crate::store::{Entering, Exiting, Store, Touching};
 use crate::wire;
 
 /// The tonic service. Cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct ListsService {
     store: Store,
+    /// Enters and exits, coalesced into batches.
+    presence: PresenceQueue,
     validator: JwtValidator,
 }
 
 type Reply<T> = Result<Response<T>, Status>;
 
 impl ListsService {
+    /// Starts the presence queue's workers, which end with the service.
     pub(crate) fn new(store: Store, validator: JwtValidator) -> Self {
-        Self { store, validator }
+        Self {
+            presence: PresenceQueue::start(store.clone()),
+            store,
+            validator,
+        }
     }
 
     fn identity<T>(&self, request: &Request<T>) -> Result<Identity, Status> {
@@ -254,9 +262,18 @@ impl ShoppingLists for ListsService {
         let request = request.into_inner();
         let list_id = parse::id("listId", &request.list_id)?;
         let connection = Connection::new(&request.connection_id, request.avatar_url)?;
+        // The batch remembers the caller's name (see `Entering`).
+        parse::token_name(&identity)?;
         let active = self
-            .store
-            .enter_list(&self.actor(&identity).await?, list_id, connection)
+            .presence
+            .enter(Entering {
+                actor: UserRef {
+                    id: identity.user_id,
+                    display_name: identity.name,
+                },
+                list_id,
+                connection,
+            })
             .await?;
         Ok(Response::new(proto::PresenceSnapshot {
             active_users: active.iter().map(Into::into).collect(),
@@ -271,8 +288,14 @@ impl ShoppingLists for ListsService {
         let request = request.into_inner();
         let list_id = parse::id("listId", &request.list_id)?;
         let connection = Connection::new(&request.connection_id, None)?;
-        self.store
-            .touch_presence(&self.actor(&identity).await?, list_id, &connection.id)
+        // A keep-alive names nobody: the caller's name is not needed.
+        parse::token_name(&identity)?;
+        self.presence
+            .touch(Touching {
+                user_id: identity.user_id,
+                list_id,
+                connection_id: connection.id,
+            })
             .await?;
         Ok(Response::new(proto::TouchPresenceResponse {}))
     }
@@ -285,8 +308,17 @@ impl ShoppingLists for ListsService {
         let request = request.into_inner();
         let list_id = parse::id("listId", &request.list_id)?;
         let connection = Connection::new(&request.connection_id, None)?;
-        self.store
-            .exit_list(&self.actor(&identity).await?, list_id, &connection.id)
+        // Exiting names nobody: `UserLeft` takes the name the user entered with.
+        parse::token_name(&identity)?;
+        self.presence
+            .exit(Exiting {
+                actor: UserRef {
+                    id: identity.user_id,
+                    display_name: identity.name,
+                },
+                list_id,
+                connection_id: connection.id,
+            })
             .await?;
         Ok(Response::new(proto::ExitListResponse {}))
     }

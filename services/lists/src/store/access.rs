@@ -58,19 +58,6 @@ pub(super) async fn read(
     Ok(ListAccess { list, permission })
 }
 
-/// Locks the list row only; false if the list does not exist.
-pub(super) async fn lock_existing(
-    conn: &mut PgConnection,
-    list_id: Uuid,
-) -> Result<bool, ListsError> {
-    let found: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM lists WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(list_id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(found.is_some())
-}
-
 async fn fetch_list(
     conn: &mut PgConnection,
     sql: &str,

@@ -87,29 +87,14 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        let presences = sqlx::query("DELETE FROM presence WHERE list_id = $1 AND user_id = $2")
-            .bind(list_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let now = Utc::now();
         emit(
             &mut tx,
             list_id,
-            events::collaborator_removed(list_id, &target.user, actor, now),
+            events::collaborator_removed(list_id, &target.user, actor, Utc::now()),
             None,
         )
         .await?;
-        if presences > 0 {
-            emit(
-                &mut tx,
-                list_id,
-                events::user_left(list_id, &target.user, now),
-                Some(user_id),
-            )
-            .await?;
-        }
+        super::presence::end_presence(&mut tx, list_id, &target.user).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -19,6 +19,7 @@ mod users;
 use sqlx::PgPool;
 
 pub(crate) use collaborators::Share;
+pub(crate) use presence::{Entering, Exiting, Touching};
 
 /// The service's database. Cheap to clone.
 #[derive(Debug, Clone)]

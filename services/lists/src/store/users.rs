@@ -1,7 +1,10 @@
 //! The users table: the display name each user last signed in with, so that
 //! user refs can be written for people other than the caller.
 
+use std::collections::HashMap;
+
 use pulse_auth::Identity;
+use uuid::Uuid;
 
 use super::Store;
 use crate::domain::UserRef;
@@ -21,28 +24,80 @@ const REMEMBER: &str = "WITH up AS (
      UNION ALL
      SELECT display_name FROM users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM up)";
 
+/// [`REMEMBER`] for many users at once (one row per user: the first name
+/// given for them).
+const REMEMBER_ALL: &str = "WITH given AS (
+         SELECT DISTINCT ON (id) id, display_name
+         FROM UNNEST($1::uuid[], $2::text[]) WITH ORDINALITY AS g (id, display_name, i)
+         ORDER BY id, i
+     ),
+     up AS (
+         INSERT INTO users (id, display_name) SELECT id, display_name FROM given
+         ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name
+         WHERE EXCLUDED.display_name <> ''
+           AND users.display_name IS DISTINCT FROM EXCLUDED.display_name
+         RETURNING id, display_name
+     )
+     SELECT id, display_name FROM up
+     UNION ALL
+     SELECT u.id, u.display_name FROM users u JOIN given g ON g.id = u.id
+     WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.id = u.id)";
+
 impl Store {
     /// Records the caller's name from their token and returns them as a user
     /// ref. Runs as its own statement, outside the command's transaction, so
     /// no command holds a user row lock (see the module docs on lock order).
     pub(crate) async fn remember(&self, identity: &Identity) -> Result<UserRef, ListsError> {
-        let name = identity.name.trim();
+        self.remember_user(identity.user_id, &identity.name).await
+    }
+
+    /// [`Store::remember`] given the token's user id and name.
+    pub(crate) async fn remember_user(&self, id: Uuid, name: &str) -> Result<UserRef, ListsError> {
+        let name = name.trim();
         // A user's first two calls can race: the loser's insert finds the
         // winner's row but its snapshot predates it, so it reads nothing. The
         // second attempt, a new statement, sees the committed row.
         for _ in 0..2 {
             let found: Option<String> = sqlx::query_scalar(REMEMBER)
-                .bind(identity.user_id)
+                .bind(id)
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?;
             if let Some(display_name) = found {
-                return Ok(UserRef {
-                    id: identity.user_id,
-                    display_name,
-                });
+                return Ok(UserRef { id, display_name });
             }
         }
         Err(sqlx::Error::RowNotFound.into())
+    }
+
+    /// [`Store::remember`] for many callers in one statement (a presence
+    /// batch); returns the name in effect per user. Like `remember`, a second
+    /// statement picks up users whose first call raced another.
+    pub(crate) async fn remember_all(
+        &self,
+        callers: &[(Uuid, String)],
+    ) -> Result<HashMap<Uuid, String>, ListsError> {
+        let mut names = HashMap::with_capacity(callers.len());
+        for _ in 0..2 {
+            let (ids, given): (Vec<Uuid>, Vec<String>) = callers
+                .iter()
+                .filter(|(id, _)| !names.contains_key(id))
+                .map(|(id, name)| (*id, name.trim().to_owned()))
+                .unzip();
+            if ids.is_empty() {
+                return Ok(names);
+            }
+            let rows: Vec<(Uuid, String)> = sqlx::query_as(REMEMBER_ALL)
+                .bind(&ids)
+                .bind(&given)
+                .fetch_all(&self.pool)
+                .await?;
+            names.extend(rows);
+        }
+        if callers.iter().all(|(id, _)| names.contains_key(id)) {
+            Ok(names)
+        } else {
+            Err(sqlx::Error::RowNotFound.into())
+        }
     }
 }

@@ -76,6 +76,11 @@ pub async fn spawn_app_on(db: Arc<TestDatabase>, options: AppOptions) -> TestApp
 }
 
 impl TestApp {
+    /// Where the service listens, for clients built by the test itself.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// A client acting as `user`.
     pub async fn client(&self, user: &TestUser) -> Client {
         self.client_with(user.bearer()).await

@@ -11,4 +11,5 @@ mod lists;
 mod nul;
 mod outage;
 mod presence;
+mod presence_scale;
 mod validation;

@@ -1,11 +1,15 @@
 use std::time::Duration;
 
-use pulse_proto::lists::v1::PresenceRequest;
+use pulse_proto::lists::v1::{PresenceRequest, UpdateListRequest};
 use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;
 
 use crate::collaborators::share_request;
 use crate::helpers::{create_list, snapshot, spawn_app, spawn_app_with, AppOptions};
+
+/// The sequence of a presence notice (`UserJoined`, `UserLeft`): none, they
+/// are outside the list's numbered stream (issue 11 item 5).
+const NOTICE: u64 = 0;
 
 fn connection(list_id: &str, id: &str) -> PresenceRequest {
     PresenceRequest {
@@ -39,7 +43,7 @@ async fn user_with_two_tabs_joins_once_and_leaves_once() {
         .into_inner();
     assert_eq!(active.active_users.len(), 1);
     assert_eq!(active.active_users[0].id, bob.id.to_string());
-    let (envelope, kind) = events.expect_envelope(2).await;
+    let (envelope, kind) = events.expect_envelope(NOTICE).await;
     assert_eq!(
         envelope.except_user_id,
         Some(bob.id.to_string()),
@@ -66,7 +70,7 @@ async fn user_with_two_tabs_joins_once_and_leaves_once() {
         .enter_list(connection(&list.id, "ann-tab"))
         .await
         .expect("entered");
-    expect_kind!(events.expect(3).await, UserJoined);
+    expect_kind!(events.expect(NOTICE).await, UserJoined);
     guest
         .exit_list(connection(&list.id, "bob-tab-1"))
         .await
@@ -76,14 +80,27 @@ async fn user_with_two_tabs_joins_once_and_leaves_once() {
         .await
         .expect("left the other tab");
 
-    let (envelope, kind) = events.expect_envelope(4).await;
+    let (envelope, kind) = events.expect_envelope(NOTICE).await;
     let left = expect_kind!(kind, UserLeft);
     assert_eq!(
         (left.user_id, left.display_name),
         (bob.id.to_string(), "Bob".to_owned())
     );
     assert_eq!(envelope.except_user_id, Some(bob.id.to_string()));
-    assert_eq!(snapshot(&mut owner, &list.id).await.sequence, 4);
+    owner
+        .update_list(UpdateListRequest {
+            list_id: list.id.clone(),
+            name: Some("Weekly".into()),
+            description: None,
+        })
+        .await
+        .expect("renamed");
+    expect_kind!(events.expect(2).await, ListUpdated);
+    assert_eq!(
+        snapshot(&mut owner, &list.id).await.sequence,
+        2,
+        "presence took no number: the next event follows CollaboratorAdded"
+    );
 }
 
 #[tokio::test]
@@ -92,6 +109,7 @@ async fn concurrent_tabs_of_one_user_emit_a_single_user_joined() {
     let ann = TestUser::new("Ann");
     let mut client = app.client(&ann).await;
     let list = create_list(&mut client, "Groceries").await;
+    let mut events = app.subscribe(&list.id).await;
     let tabs: Vec<_> = (0..8)
         .map(|i| connection(&list.id, &format!("tab-{i}")))
         .collect();
@@ -102,11 +120,7 @@ async fn concurrent_tabs_of_one_user_emit_a_single_user_joined() {
     }))
     .await;
     assert!(entered.iter().all(Result::is_ok));
-    assert_eq!(
-        snapshot(&mut client, &list.id).await.sequence,
-        1,
-        "one UserJoined"
-    );
+    expect_kind!(events.expect(NOTICE).await, UserJoined);
 
     let left = futures::future::join_all(tabs.into_iter().map(|tab| {
         let mut client = client.clone();
@@ -114,11 +128,18 @@ async fn concurrent_tabs_of_one_user_emit_a_single_user_joined() {
     }))
     .await;
     assert!(left.iter().all(Result::is_ok));
-    assert_eq!(
-        snapshot(&mut client, &list.id).await.sequence,
-        2,
-        "one UserLeft"
-    );
+    expect_kind!(events.expect(NOTICE).await, UserLeft);
+    client
+        .update_list(UpdateListRequest {
+            list_id: list.id.clone(),
+            name: Some("Weekly".into()),
+            description: None,
+        })
+        .await
+        .expect("renamed");
+    // One UserJoined and one UserLeft, nothing else, and no number taken.
+    expect_kind!(events.expect(1).await, ListUpdated);
+    assert_eq!(snapshot(&mut client, &list.id).await.sequence, 1);
 }
 
 #[tokio::test]
@@ -171,9 +192,9 @@ async fn sweeper_removes_a_silent_connection_and_announces_user_left() {
         .enter_list(connection(&list.id, "silent"))
         .await
         .expect("entered");
-    expect_kind!(events.expect(1).await, UserJoined);
+    expect_kind!(events.expect(NOTICE).await, UserJoined);
 
-    let (envelope, kind) = events.expect_envelope(2).await;
+    let (envelope, kind) = events.expect_envelope(NOTICE).await;
     let left = expect_kind!(kind, UserLeft);
     assert_eq!(
         (left.user_id, left.list_id),
@@ -217,4 +238,82 @@ async fn viewer_may_enter_and_sees_everyone_active() {
         .map(|u| u.display_name.as_str())
         .collect();
     assert_eq!(names, ["Ann", "Bob"], "ordered by when they joined");
+}
+
+/// Enters arriving together are answered together (one batch) but each on
+/// its own: the admitted get in, the refused change nothing.
+#[tokio::test]
+async fn a_crowd_entering_at_once_gets_one_answer_each() {
+    let app = spawn_app().await;
+    let ann = TestUser::new("Ann");
+    let mut owner = app.client(&ann).await;
+    let list = create_list(&mut owner, "Groceries").await;
+    let mut events = app.subscribe(&list.id).await;
+    owner
+        .enter_list(connection(&list.id, "taken"))
+        .await
+        .expect("entered");
+    expect_kind!(events.expect(NOTICE).await, UserJoined);
+    let viewers: Vec<TestUser> = (0..6).map(|i| TestUser::new(&format!("V{i}"))).collect();
+    for (sequence, viewer) in (1..).zip(&viewers) {
+        owner
+            .share_list(share_request(&list.id, viewer, "Viewer"))
+            .await
+            .expect("shared");
+        expect_kind!(events.expect(sequence).await, CollaboratorAdded);
+    }
+    let strangers: Vec<TestUser> = (0..3).map(|i| TestUser::new(&format!("S{i}"))).collect();
+
+    let mut calls = Vec::new();
+    for (i, user) in viewers.iter().chain(&strangers).enumerate() {
+        calls.push((
+            app.client(user).await,
+            connection(&list.id, &format!("c{i}")),
+        ));
+    }
+    // A viewer claiming the owner's connection id.
+    calls.push((app.client(&viewers[0]).await, connection(&list.id, "taken")));
+    let answers = futures::future::join_all(
+        calls
+            .into_iter()
+            .map(|(mut client, request)| async move { client.enter_list(request).await }),
+    )
+    .await;
+
+    let codes: Vec<Option<Code>> = answers
+        .iter()
+        .map(|answer| answer.as_ref().err().map(tonic::Status::code))
+        .collect();
+    let mut expected = vec![None; viewers.len()];
+    expected.extend([Some(Code::PermissionDenied); 3]);
+    expected.push(Some(Code::InvalidArgument));
+    assert_eq!(codes, expected);
+    let seen = answers[0].as_ref().expect("admitted").get_ref();
+    assert!(seen
+        .active_users
+        .iter()
+        .any(|u| u.id == viewers[0].id.to_string()));
+    let mut joined = Vec::new();
+    for _ in 0..viewers.len() {
+        joined.push(
+            expect_kind!(events.expect(NOTICE).await, UserJoined)
+                .user
+                .expect("user")
+                .id,
+        );
+    }
+    joined.sort();
+    let mut admitted: Vec<String> = viewers.iter().map(|v| v.id.to_string()).collect();
+    admitted.sort();
+    assert_eq!(joined, admitted, "each viewer once, no stranger");
+    let everyone = owner
+        .enter_list(connection(&list.id, "ann-2"))
+        .await
+        .expect("entered")
+        .into_inner();
+    assert_eq!(
+        everyone.active_users.len(),
+        viewers.len() + 1,
+        "no stranger"
+    );
 }
