@@ -147,11 +147,13 @@ pub async fn read(
     scan(bus, topic, from, last, limit, History { newest, ..history }).await
 }
 
-/// The group sequence of the event at broker position `at`; `None` when it cannot be decoded.
+/// The group sequence of the event at broker position `at`; `None` when that is a presence
+/// notice (it has no number: the scan finds the newest numbered event) or cannot be decoded.
 async fn retained_at(bus: &Bus, topic: &Topic, at: u64) -> Result<Option<u64>, HistoryError> {
     let mut deliveries = bus.subscribe(topic, StartAt::StreamSequence(at)).await?;
     let delivery = next(&mut deliveries).await?;
     match EventEnvelope::decode(delivery.payload.as_ref()) {
+        Ok(envelope) if envelope.sequence == 0 => Ok(None),
         Ok(envelope) => Ok(Some(envelope.sequence)),
         Err(error) => {
             tracing::error!(group = %topic, %error, "undecodable retained event");

@@ -6,7 +6,20 @@ use std::{collections::HashSet, time::Duration};
 
 use serde_json::{json, Value};
 
-use crate::{create_list, helpers::TestSuite, helpers::User};
+use crate::{
+    create_list,
+    helpers::{SuiteOptions, TestSuite, User},
+};
+
+/// A suite whose rate limits let one owner share a list with a crowd in a burst.
+async fn crowd_suite() -> TestSuite {
+    let args = ["--invocation-burst", "100000", "--write-burst", "100000"];
+    TestSuite::start_with_options(SuiteOptions {
+        gateway_args: args.iter().map(|a| (*a).to_owned()).collect(),
+        ..SuiteOptions::default()
+    })
+    .await
+}
 
 fn sequence(payload: &Value) -> u64 {
     payload["sequence"].as_u64().expect("a numbered event")
@@ -74,7 +87,7 @@ async fn sequences_stay_gap_free_live_and_in_a_catch_up_while_others_join_and_le
 async fn a_crowd_leaving_at_once_is_announced_once_per_user_and_leaves_nobody_present() {
     const USERS: usize = 100;
     const TABS: usize = 2;
-    let suite = TestSuite::start().await;
+    let suite = crowd_suite().await;
     let ann = User::new("Ann");
     let mut owner = suite.connect(&ann).await;
     let list_id = create_list(&mut owner, "Crowd").await;
@@ -128,7 +141,7 @@ async fn a_crowd_leaving_at_once_is_announced_once_per_user_and_leaves_nobody_pr
 #[ignore = "a measurement; run explicitly"]
 async fn crowd_joins_one_list_through_the_gateway() {
     const TABS: usize = 2_000;
-    let suite = TestSuite::start().await;
+    let suite = crowd_suite().await;
     let ann = User::new("Ann");
     let mut owner = suite.connect(&ann).await;
     let list_id = create_list(&mut owner, "Crowd").await;

@@ -27,23 +27,14 @@ pub async fn enqueue(
     .bind(&group)
     .fetch_one(&mut *conn)
     .await?;
-    let envelope = EventEnvelope {
-        group: group.clone(),
-        sequence: u64::try_from(sequence).unwrap_or_default(),
-        occurred_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-        except_user_id: except_user.map(|id| id.to_string()),
-        event: Some(Event { kind: Some(event) }),
-    };
-    sqlx::query("INSERT INTO pulse_outbox (topic, sequence, envelope) VALUES ($1, $2, $3)")
-        .bind(&group)
-        .bind(sequence)
-        .bind(envelope.encode_to_vec())
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(crate::CHANNEL)
-        .execute(&mut *conn)
-        .await?;
+    let envelope = envelope(
+        group,
+        u64::try_from(sequence).unwrap_or_default(),
+        now(),
+        event,
+        except_user,
+    );
+    append(conn, &[envelope.clone()]).await?;
     Ok(envelope)
 }
 
@@ -59,24 +50,9 @@ pub async fn enqueue_notice(
     event: Kind,
     except_user: Option<Uuid>,
 ) -> Result<EventEnvelope, sqlx::Error> {
-    let group = topic.group();
-    let envelope = EventEnvelope {
-        group: group.clone(),
-        sequence: 0,
-        occurred_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-        except_user_id: except_user.map(|id| id.to_string()),
-        event: Some(Event { kind: Some(event) }),
-    };
-    sqlx::query("INSERT INTO pulse_outbox (topic, sequence, envelope) VALUES ($1, 0, $2)")
-        .bind(&group)
-        .bind(envelope.encode_to_vec())
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(crate::CHANNEL)
-        .execute(&mut *conn)
-        .await?;
-    Ok(envelope)
+    let notice = envelope(topic.group(), 0, now(), event, except_user);
+    append(conn, &[notice.clone()]).await?;
+    Ok(notice)
 }
 
 /// [`enqueue_notice`] for many notices at once (one statement, one wake-up
@@ -85,30 +61,59 @@ pub async fn enqueue_notices(
     conn: &mut PgConnection,
     notices: Vec<(Topic, Kind, Option<Uuid>)>,
 ) -> Result<(), sqlx::Error> {
-    if notices.is_empty() {
-        return Ok(());
-    }
-    let occurred_at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
-    let (groups, envelopes): (Vec<String>, Vec<Vec<u8>>) = notices
+    let occurred_at = now();
+    let envelopes: Vec<EventEnvelope> = notices
         .into_iter()
         .map(|(topic, event, except_user)| {
-            let envelope = EventEnvelope {
-                group: topic.group(),
-                sequence: 0,
-                occurred_at: occurred_at.clone(),
-                except_user_id: except_user.map(|id| id.to_string()),
-                event: Some(Event { kind: Some(event) }),
-            };
-            (envelope.group.clone(), envelope.encode_to_vec())
+            envelope(topic.group(), 0, occurred_at.clone(), event, except_user)
         })
-        .unzip();
+        .collect();
+    append(conn, &envelopes).await
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn envelope(
+    group: String,
+    sequence: u64,
+    occurred_at: String,
+    event: Kind,
+    except_user: Option<Uuid>,
+) -> EventEnvelope {
+    EventEnvelope {
+        group,
+        sequence,
+        occurred_at,
+        except_user_id: except_user.map(|id| id.to_string()),
+        event: Some(Event { kind: Some(event) }),
+    }
+}
+
+/// Writes outbox rows in the given order (one statement) and wakes the relay when the
+/// transaction commits.
+async fn append(conn: &mut PgConnection, envelopes: &[EventEnvelope]) -> Result<(), sqlx::Error> {
+    if envelopes.is_empty() {
+        return Ok(());
+    }
+    let mut groups = Vec::with_capacity(envelopes.len());
+    let mut sequences = Vec::with_capacity(envelopes.len());
+    let mut bodies = Vec::with_capacity(envelopes.len());
+    for envelope in envelopes {
+        groups.push(envelope.group.clone());
+        sequences.push(i64::try_from(envelope.sequence).unwrap_or(i64::MAX));
+        bodies.push(envelope.encode_to_vec());
+    }
     sqlx::query(
         "INSERT INTO pulse_outbox (topic, sequence, envelope)
-         SELECT topic, 0, envelope FROM UNNEST($1::text[], $2::bytea[]) WITH ORDINALITY AS n (topic, envelope, i)
+         SELECT topic, sequence, envelope
+         FROM UNNEST($1::text[], $2::bigint[], $3::bytea[]) WITH ORDINALITY AS n (topic, sequence, envelope, i)
          ORDER BY i",
     )
     .bind(&groups)
-    .bind(&envelopes)
+    .bind(&sequences)
+    .bind(&bodies)
     .execute(&mut *conn)
     .await?;
     sqlx::query("SELECT pg_notify($1, '')")

@@ -139,6 +139,13 @@ impl PulseSuite {
             // Joins queue in the lists service; the race measures how long
             // they take, so none may give up on the gateway's deadline.
             .args(["--service-timeout", "10m"])
+            // Every client of the race is one user on one address, and connects in bursts:
+            // the per-user, per-address and pending-connection limits are for the internet,
+            // not for a load generator on loopback.
+            .args(["--max-connections-per-user", "20000"])
+            .args(["--max-pending-connections", "20000"])
+            .args(["--max-handshaking-connections", "20000"])
+            .args(["--max-handshaking-connections-per-address", "20000"])
             .env("RUST_LOG", "warn");
         for flag in [
             "--lists-addr",
