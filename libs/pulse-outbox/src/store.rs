@@ -34,7 +34,7 @@ pub async fn enqueue(
         event,
         except_user,
     );
-    append(conn, &[envelope.clone()]).await?;
+    append(conn, std::slice::from_ref(&envelope)).await?;
     Ok(envelope)
 }
 
@@ -51,7 +51,7 @@ pub async fn enqueue_notice(
     except_user: Option<Uuid>,
 ) -> Result<EventEnvelope, sqlx::Error> {
     let notice = envelope(topic.group(), 0, now(), event, except_user);
-    append(conn, &[notice.clone()]).await?;
+    append(conn, std::slice::from_ref(&notice)).await?;
     Ok(notice)
 }
 
