@@ -15,10 +15,10 @@ use super::json;
 /// Exactly what .NET answers to an accepted handshake.
 const SUCCESS: &[u8] = b"{}\x1e";
 
-/// The first version of both hub protocols; nothing below it was ever
-/// spoken, so a client asking for 0 or a negative version is refused as one
-/// asking for a version from the future.
-const MIN_VERSION: i32 = 1;
+/// The lowest version accepted. ASP.NET Core accepts any version up to its own, and Python's
+/// signalrcore asks for version 0 of the JSON protocol, so 0 is spoken as 1; a negative version
+/// names nothing and is refused as one from the future is.
+const MIN_VERSION: i32 = 0;
 
 /// An accepted handshake request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,8 +203,14 @@ mod tests {
     }
 
     #[test]
-    fn versions_below_1_are_refused_like_versions_above_2() {
-        for version in [-1, 0, i32::MIN] {
+    fn version_0_is_spoken_as_asp_net_core_accepts_it() {
+        let (handshake, _) = accepted(b"{\"protocol\":\"json\",\"version\":0}\x1e");
+        assert_eq!(handshake.version, 0);
+    }
+
+    #[test]
+    fn negative_versions_are_refused_like_versions_above_2() {
+        for version in [-1, i32::MIN] {
             let input = format!("{{\"protocol\":\"json\",\"version\":{version}}}\x1e");
             assert_eq!(
                 refusal(input.as_bytes(), 1024),
