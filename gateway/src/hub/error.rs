@@ -81,10 +81,12 @@ impl From<tonic::Status> for HubError {
             Code::Unavailable
             | Code::DeadlineExceeded
             | Code::ResourceExhausted
-            | Code::Aborted => HubError::Unavailable(message),
+            | Code::Aborted
+            // tonic reports its own deadline (the gateway's service timeout)
+            // as `Cancelled` "Timeout expired": the call was not refused.
+            | Code::Cancelled => HubError::Unavailable(message),
             Code::Unknown if lost_in_transport(&status) => HubError::Unavailable(message),
             Code::Ok
-            | Code::Cancelled
             | Code::Unknown
             | Code::Unimplemented
             | Code::Internal
@@ -119,6 +121,7 @@ mod tests {
             tonic::Status::unavailable("service temporarily unavailable, please retry"),
             tonic::Status::deadline_exceeded("timeout"),
             tonic::Status::aborted("concurrent update, please retry"),
+            tonic::Status::cancelled("Timeout expired"),
         ] {
             let error = HubError::from(status);
             assert!(matches!(error, HubError::Unavailable(_)), "{error:?}");
