@@ -6,7 +6,10 @@ use std::{collections::HashSet, time::Duration};
 
 use serde_json::{json, Value};
 
-use crate::{create_list, helpers::TestSuite, helpers::User};
+use crate::{
+    create_list,
+    helpers::{SuiteOptions, TestSuite, User},
+};
 
 fn sequence(payload: &Value) -> u64 {
     payload["sequence"].as_u64().expect("a numbered event")
@@ -128,7 +131,20 @@ async fn a_crowd_leaving_at_once_is_announced_once_per_user_and_leaves_nobody_pr
 #[ignore = "a measurement; run explicitly"]
 async fn crowd_joins_one_list_through_the_gateway() {
     const TABS: usize = 2_000;
-    let suite = TestSuite::start().await;
+    // The owner shares the list with every tab's user first: setup, not what is measured.
+    let limits = [
+        "--invocations-per-second",
+        "1000000",
+        "--invocation-burst",
+        "1000000",
+    ]
+    .into_iter()
+    .chain(["--writes-per-second", "1000000", "--write-burst", "1000000"]);
+    let suite = TestSuite::start_with_options(SuiteOptions {
+        gateway_args: limits.map(str::to_owned).collect(),
+        ..SuiteOptions::default()
+    })
+    .await;
     let ann = User::new("Ann");
     let mut owner = suite.connect(&ann).await;
     let list_id = create_list(&mut owner, "Crowd").await;
