@@ -71,13 +71,27 @@ async fn sequences_stay_gap_free_live_and_in_a_catch_up_while_others_join_and_le
     suite.stop().await;
 }
 
+/// A suite whose gateway lets the list's owner share it with a whole crowd
+/// at once: the sharing is the tests' setup, not what they check.
+async fn crowd_suite() -> TestSuite {
+    let unlimited = ["--invocations-per-second", "--invocation-burst"]
+        .into_iter()
+        .chain(["--writes-per-second", "--write-burst"])
+        .flat_map(|flag| [flag.to_owned(), "1000000".to_owned()]);
+    TestSuite::start_with_options(SuiteOptions {
+        gateway_args: unlimited.collect(),
+        ..SuiteOptions::default()
+    })
+    .await
+}
+
 /// A crowd closing at once (issue 12): every tab's exit goes through the gateway's bounded exit
 /// queue, the others hear one `UserLeft` per user, and nobody is left present.
 #[tokio::test]
 async fn a_crowd_leaving_at_once_is_announced_once_per_user_and_leaves_nobody_present() {
     const USERS: usize = 100;
     const TABS: usize = 2;
-    let suite = TestSuite::start().await;
+    let suite = crowd_suite().await;
     let ann = User::new("Ann");
     let mut owner = suite.connect(&ann).await;
     let list_id = create_list(&mut owner, "Crowd").await;
@@ -131,20 +145,7 @@ async fn a_crowd_leaving_at_once_is_announced_once_per_user_and_leaves_nobody_pr
 #[ignore = "a measurement; run explicitly"]
 async fn crowd_joins_one_list_through_the_gateway() {
     const TABS: usize = 2_000;
-    // The owner shares the list with every tab's user first: setup, not what is measured.
-    let limits = [
-        "--invocations-per-second",
-        "1000000",
-        "--invocation-burst",
-        "1000000",
-    ]
-    .into_iter()
-    .chain(["--writes-per-second", "1000000", "--write-burst", "1000000"]);
-    let suite = TestSuite::start_with_options(SuiteOptions {
-        gateway_args: limits.map(str::to_owned).collect(),
-        ..SuiteOptions::default()
-    })
-    .await;
+    let suite = crowd_suite().await;
     let ann = User::new("Ann");
     let mut owner = suite.connect(&ann).await;
     let list_id = create_list(&mut owner, "Crowd").await;
