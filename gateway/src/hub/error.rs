@@ -81,15 +81,26 @@ impl From<tonic::Status> for HubError {
             Code::Unavailable
             | Code::DeadlineExceeded
             | Code::ResourceExhausted
-            | Code::Aborted => HubError::Unavailable(message),
+            | Code::Aborted
+            // tonic reports its own deadline (the gateway's service timeout)
+            // as `Cancelled` "Timeout expired": the call was not refused.
+            | Code::Cancelled => HubError::Unavailable(message),
+            Code::Unknown if lost_in_transport(&status) => HubError::Unavailable(message),
             Code::Ok
-            | Code::Cancelled
             | Code::Unknown
             | Code::Unimplemented
             | Code::Internal
             | Code::DataLoss => HubError::Internal(format!("{:?}: {message}", status.code())),
         }
     }
+}
+
+/// A call whose connection to the service failed under it (reset, GOAWAY,
+/// broken pipe) comes back from tonic as `Unknown` with the transport error
+/// as its source: the service was out of reach, not wrong, so the caller is
+/// told to try again rather than shown an internal error.
+fn lost_in_transport(status: &tonic::Status) -> bool {
+    std::error::Error::source(status).is_some_and(|source| source.is::<tonic::transport::Error>())
 }
 
 #[cfg(test)]
@@ -110,6 +121,7 @@ mod tests {
             tonic::Status::unavailable("service temporarily unavailable, please retry"),
             tonic::Status::deadline_exceeded("timeout"),
             tonic::Status::aborted("concurrent update, please retry"),
+            tonic::Status::cancelled("Timeout expired"),
         ] {
             let error = HubError::from(status);
             assert!(matches!(error, HubError::Unavailable(_)), "{error:?}");
@@ -118,6 +130,40 @@ mod tests {
                 "An unexpected error occurred invoking 'AddItem' on the server. HubException: Service temporarily unavailable; try again."
             );
         }
+    }
+
+    /// A service that answers the HTTP/2 handshake, reads the call and drops
+    /// the connection: the call is lost in transport.
+    #[tokio::test]
+    async fn a_call_lost_with_its_connection_reads_try_again() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            // An empty SETTINGS frame: the server's side of the handshake.
+            let _ = socket.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await;
+            let mut request = [0; 256];
+            let _ = socket.read(&mut request).await;
+        });
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .expect("endpoint")
+            .connect_lazy();
+        let status =
+            pulse_proto::lists::v1::shopping_lists_client::ShoppingListsClient::new(channel)
+                .get_list(pulse_proto::lists::v1::GetListRequest::default())
+                .await
+                .expect_err("the connection is dropped");
+        let error = HubError::from(status);
+        assert!(matches!(error, HubError::Unavailable(_)), "{error:?}");
+        assert_eq!(
+            error.completion_text("JoinList"),
+            "An unexpected error occurred invoking 'JoinList' on the server. HubException: Service temporarily unavailable; try again."
+        );
     }
 
     #[test]

@@ -12,6 +12,22 @@ use tonic_health::{server::HealthReporter, ServingStatus};
 
 const STREAM_WINDOW_BYTES: u32 = 256 * 1024;
 const CONNECTION_WINDOW_BYTES: u32 = 1024 * 1024;
+/// Streams one client connection may have open at once; its further calls
+/// wait in the client until one ends. Without a bound (tonic's default) a
+/// burst of calls on one connection, such as the gateway's `EnterList`s when
+/// thousands of tabs join a list together, leaves more small request DATA
+/// frames unread than h2's small-frame budget (half the connection window,
+/// each frame costing up to 255 bytes) allows: h2 then closes the connection
+/// with GOAWAY ENHANCE_YOUR_CALM and every call on it fails. 1,000 unread
+/// unary requests cost at most 255 KB of the 512 KiB budget.
+const MAX_CONCURRENT_STREAMS: u32 = 1_000;
+/// Streams a client may cancel before this server took them up, at once.
+/// h2's default (20) is meant against reset floods, but a client whose
+/// deadline expires for a crowd of queued calls (the gateway under a burst of
+/// joins) cancels hundreds together, and over the limit h2 closes the
+/// connection with GOAWAY ENHANCE_YOUR_CALM, failing every other call on it.
+/// As many as may be open bounds the memory the same way.
+const MAX_PENDING_ACCEPT_RESETS: usize = MAX_CONCURRENT_STREAMS as usize;
 
 /// Builder for a gRPC server with reflection and health already on.
 pub struct GrpcServer {
@@ -89,6 +105,8 @@ impl GrpcServer {
             // the server buffer in HTTP/2 is bounded and known.
             .initial_stream_window_size(Some(STREAM_WINDOW_BYTES))
             .initial_connection_window_size(Some(CONNECTION_WINDOW_BYTES))
+            .max_concurrent_streams(Some(MAX_CONCURRENT_STREAMS))
+            .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_ACCEPT_RESETS))
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
             .await
