@@ -73,13 +73,15 @@ pub(super) async fn run_connection(
     let conn_id = connection.connection_id.clone();
     let work = async move {
         let config = &connection.config;
-        let Some(accepted) = handshake(
+        // Boxed, as are the hub calls below: a connection holds its future for its whole life,
+        // mostly idle, and these are large while they run only briefly.
+        let Some(accepted) = Box::pin(handshake(
             &mut inbound,
             &terminate,
             &outbound,
             config,
             connection.transport,
-        )
+        ))
         .await
         else {
             return;
@@ -104,7 +106,7 @@ pub(super) async fn run_connection(
         let conn_id = &connection.connection_id;
         let set_up = catch_panic(
             conn_id,
-            connection.hub.connected(&connection.services, &mut caller),
+            Box::pin(connection.hub.connected(&connection.services, &mut caller)),
         )
         .await;
         let set_up = match set_up {
@@ -114,10 +116,12 @@ pub(super) async fn run_connection(
             Err(Panicked) => Err(()),
         };
         if set_up.is_err() {
-            connection
-                .hub
-                .disconnected(&connection.services, &mut caller)
-                .await;
+            Box::pin(
+                connection
+                    .hub
+                    .disconnected(&connection.services, &mut caller),
+            )
+            .await;
             outbound.send_final(Frame::new(
                 protocol.transfer_format(),
                 protocol.encode(&CloseReason::SetupFailed.message()),
@@ -144,10 +148,12 @@ pub(super) async fn run_connection(
         let end = catch_panic(conn_id, session.serve(&mut inbound, &terminate))
             .await
             .unwrap_or(End::Closed(CloseReason::ServerFault));
-        connection
-            .hub
-            .disconnected(&connection.services, &mut session.caller)
-            .await;
+        Box::pin(
+            connection
+                .hub
+                .disconnected(&connection.services, &mut session.caller),
+        )
+        .await;
         if let End::Closed(reason) = &end {
             tracing::info!(?reason, "closing");
             outbound.send_final(Frame::new(
@@ -312,16 +318,18 @@ impl Session<'_> {
     ) -> Option<CloseReason> {
         let span = tracing::info_span!("invoke", %target, invocation_id = invocation_id.as_deref());
         let connection = self.connection;
-        let outcome = connection
-            .hub
-            .invoke(
-                &connection.services,
-                &mut self.caller,
-                &target,
-                Arguments::new(arguments),
-            )
-            .instrument(span.clone())
-            .await;
+        let outcome = Box::pin(
+            connection
+                .hub
+                .invoke(
+                    &connection.services,
+                    &mut self.caller,
+                    &target,
+                    Arguments::new(arguments),
+                )
+                .instrument(span.clone()),
+        )
+        .await;
         let (outcome, close) = match outcome {
             Ok(None) => (CompletionOutcome::Void, None),
             Ok(Some(value)) => (CompletionOutcome::Result(value), None),
@@ -352,5 +360,26 @@ impl Session<'_> {
             protocol.transfer_format(),
             protocol.encode(&message),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+
+    use super::*;
+
+    /// The size of the future an async fn of five arguments returns, without calling it.
+    fn future_size<A, B, C, D, E, F: Future>(_: fn(A, B, C, D, E) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// Every connection holds this future for its whole life, mostly idle: the hub calls and
+    /// the handshake are boxed so they only take memory while they run. Re-inlining one of them
+    /// (several KB) breaks this budget; it was 29 KB before they were boxed (debug build).
+    #[test]
+    fn idle_connection_future_stays_small() {
+        let size = future_size(run_connection);
+        assert!(size <= 10_240, "connection future is {size} bytes");
     }
 }
