@@ -19,18 +19,23 @@ pub(crate) struct Panicked;
 /// Unwind safety is asserted: after a panic the caller only runs its cleanup, which must not rely
 /// on what the interrupted work was in the middle of changing (leaving a group and deregistering
 /// are idempotent).
-pub(crate) async fn catch_panic<F: Future>(conn_id: &str, work: F) -> Result<F::Output, Panicked> {
-    AssertUnwindSafe(work)
-        .catch_unwind()
-        .await
-        .map_err(|payload| {
+///
+/// A plain function rather than an `async fn`: an `async fn` would keep `work` in its arguments
+/// and again in the future it awaits, doubling the size of every connection's future.
+pub(crate) fn catch_panic<F: Future>(
+    conn_id: impl AsRef<str>,
+    work: F,
+) -> impl Future<Output = Result<F::Output, Panicked>> {
+    AssertUnwindSafe(work).catch_unwind().map(move |outcome| {
+        outcome.map_err(|payload| {
             tracing::error!(
-                conn_id,
+                conn_id = conn_id.as_ref(),
                 panic = message(payload.as_ref()),
                 "connection task panicked; cleaning up and closing it"
             );
             Panicked
         })
+    })
 }
 
 /// The panic's message, when it has one (`panic!` with a literal or a format string).
