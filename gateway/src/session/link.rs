@@ -12,6 +12,7 @@ use std::{
 };
 
 use bytes::Bytes;
+use futures::FutureExt;
 use tokio::sync::{mpsc, OwnedMutexGuard};
 use tokio_util::{
     sync::{CancellationToken, WaitForCancellationFuture},
@@ -146,11 +147,14 @@ impl Link {
         let link = Self::new(inbound, receiver, replay.clone());
         let terminate = link.shared.terminate.clone();
         let ended = link.shared.ended.clone();
-        tracker.spawn(async move {
-            run_connection(connection, inbound_rx, terminate, queue, replay).await;
-            ended.cancel();
-            on_end();
-        });
+        // `map` rather than an `async` block that awaits it: the block would hold the connection
+        // future twice, once captured and once being awaited.
+        tracker.spawn(
+            run_connection(connection, inbound_rx, terminate, queue, replay).map(move |()| {
+                ended.cancel();
+                on_end();
+            }),
+        );
         link
     }
 
