@@ -15,7 +15,7 @@
 //! running; a new socket on the same token takes over, writes `Sequence` and the unacknowledged
 //! frames first, and the connection ignores the client until the client's own `Sequence`.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use axum::{
     extract::{
@@ -127,13 +127,19 @@ enum ReadEnd {
     Refused,
 }
 
-async fn serve(ws: WebSocket, link: Link, reattach: bool, socket: Socket) {
+/// A plain function returning the future: as an `async fn` it would keep the whole `WebSocket`
+/// argument for the socket's life beside the halves it is split into.
+fn serve(ws: WebSocket, link: Link, reattach: bool, socket: Socket) -> impl Future<Output = ()> {
+    let (sink, stream) = ws.split();
+    serve_split(sink, stream, link, reattach, socket)
+}
+
+async fn serve_split(mut sink: Sink, stream: Source, link: Link, reattach: bool, socket: Socket) {
     let turn = link.take_turn();
     let mut frames = tokio::select! {
         frames = link.frames() => frames,
         () = turn.superseded.cancelled() => return,
     };
-    let (mut sink, stream) = ws.split();
     if reattach {
         // Holding the frames guarantees the old socket's tasks are done: nothing it read can
         // follow this marker.
@@ -328,5 +334,24 @@ fn message(frame: Frame) -> Message {
     match frame {
         Frame::Text(text) => Message::Text(text),
         Frame::Binary(bytes) => Message::Binary(bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of the future a function of four arguments returns, without calling it.
+    fn future_size<A, B, C, D, F: Future>(_: fn(A, B, C, D) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// Every WebSocket holds this future for its life: keeping the unsplit `WebSocket` in it as
+    /// well (an `async fn` taking it) breaks this budget. Debug build: 1,160 bytes before, 712
+    /// after.
+    #[test]
+    fn idle_socket_future_stays_small() {
+        let size = future_size(serve);
+        assert!(size <= 896, "socket future is {size} bytes");
     }
 }
