@@ -123,7 +123,7 @@ impl GatewayApp {
         );
         let mut state = AppState {
             registry: Arc::new(Registry::new(config.registry_limits())),
-            services: Services {
+            services: Arc::new(Services {
                 node: Arc::new(Node::new(bus.clone(), shutdown.clone())),
                 lists: ShoppingListsClient::new(lists),
                 lean_coffee: LeanCoffeeClient::new(lean_coffee),
@@ -133,7 +133,7 @@ impl GatewayApp {
                 presence,
                 rate_limits: Arc::new(RateLimits::new(config.rate_limits())),
                 max_groups_per_connection: config.max_groups_per_connection,
-            },
+            }),
             authenticator: Authenticator::new(
                 validator,
                 config.master_key.clone(),
@@ -151,7 +151,7 @@ impl GatewayApp {
             grpc_streams: OpenCount::default(),
         };
         let subscriptions = SubscriptionService::new(
-            state.services.clone(),
+            Services::clone(&state.services),
             bus.clone(),
             state.authenticator.clone(),
             config.streams(),

@@ -34,7 +34,8 @@ use crate::{
 #[derive(Clone)]
 pub struct AppState {
     pub registry: Arc<Registry>,
-    pub services: Services,
+    /// Shared, not copied, by every connection: it is several hundred bytes.
+    pub services: Arc<Services>,
     pub authenticator: Authenticator,
     pub session: SessionConfig,
     /// Cancelled at shutdown: every connection closes with a Close message.
