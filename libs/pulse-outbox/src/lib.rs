@@ -1,8 +1,9 @@
 //! The transactional outbox.
 //!
 //! A command's change and its event commit in one PostgreSQL transaction
-//! ([`enqueue`]); the [`Relay`] then publishes outbox rows in order to the bus,
-//! waits for each acknowledgement, and only then deletes them. A crash between
+//! ([`Outbox::begin`], [`enqueue`]); the commit wakes the [`Relay`], which
+//! publishes outbox rows in order to the bus, waits for each
+//! acknowledgement, and only then deletes them. A crash between
 //! commit and publish therefore loses nothing (the row is still there), and a
 //! crash between publish and delete duplicates nothing visible (the message id
 //! is de-duplicated by JetStream, and every event carries its group sequence
@@ -12,11 +13,13 @@
 mod relay;
 mod schema;
 mod store;
+mod transaction;
 
 pub use relay::{Relay, RelayConfig};
 pub use schema::ensure_schema;
 pub use store::{current_sequence, enqueue, enqueue_notice, enqueue_notices};
+pub use transaction::{Outbox, OutboxTransaction};
 
-/// The PostgreSQL channel the relay listens on; `enqueue` notifies it, and the
-/// notification is delivered when the transaction commits.
+/// The PostgreSQL channel the relay listens on: a process whose own relay is
+/// not the active one notifies it after each commit.
 pub(crate) const CHANNEL: &str = "pulse_outbox";

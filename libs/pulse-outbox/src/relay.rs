@@ -1,9 +1,13 @@
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::atomic::Ordering, time::Duration};
 
 use bytes::Bytes;
+use prost::Message;
 use pulse_bus::{Bus, BusError, Outgoing, StreamKind, Topic};
-use sqlx::{pool::PoolConnection, postgres::PgListener, PgPool, Postgres};
+use pulse_proto::events::v1::EventEnvelope;
+use sqlx::{pool::PoolConnection, postgres::PgListener, PgConnection, Postgres};
 use tokio_util::sync::CancellationToken;
+
+use crate::Outbox;
 
 /// What the relay publishes to, and how it paces itself.
 #[derive(Debug, Clone)]
@@ -46,7 +50,7 @@ enum RelayError {
 /// holds an advisory lock, and a second instance waits as a standby.
 #[derive(Debug)]
 pub struct Relay {
-    pool: PgPool,
+    outbox: Outbox,
     bus: Bus,
     config: RelayConfig,
 }
@@ -54,31 +58,65 @@ pub struct Relay {
 const LEADER_LOCK: &str = "SELECT pg_try_advisory_lock(hashtext('pulse_outbox_relay'))";
 
 impl Relay {
-    pub fn new(pool: PgPool, bus: Bus, config: RelayConfig) -> Self {
-        Self { pool, bus, config }
+    pub fn new(outbox: Outbox, bus: Bus, config: RelayConfig) -> Self {
+        Self {
+            outbox,
+            bus,
+            config,
+        }
     }
 
     /// Runs until `shutdown` is cancelled. Commands keep committing while the
     /// bus is down; their events wait here and go out in order once it is back.
+    /// If the connection holding the lock fails, the lock is gone with it: the
+    /// relay stands for election again.
     pub async fn run(self, shutdown: CancellationToken) {
-        let Some(_leader) = self.become_leader(&shutdown).await else {
-            return;
-        };
-        if !self.ensure_streams(&shutdown).await {
+        while let Some(leader) = self.become_leader(&shutdown).await {
+            if self.ensure_streams(&shutdown).await {
+                self.lead(leader, &shutdown).await;
+            } else {
+                release(leader).await;
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(self.config.retry_delay) => {}
+            }
+        }
+    }
+
+    /// Relays as the active instance, reading and deleting rows on the
+    /// connection that holds the lock, until shut down or that connection
+    /// fails. Woken by commits in this process, by notifications from other
+    /// processes, and by the poll interval as a safety net.
+    async fn lead(&self, mut leader: PoolConnection<Postgres>, shutdown: &CancellationToken) {
+        // A published row's delete need not wait for its flush: a delete lost
+        // in a crash republishes rows that JetStream de-duplicates by id.
+        if let Err(error) = sqlx::query("SET synchronous_commit = off")
+            .execute(&mut *leader)
+            .await
+        {
+            tracing::warn!(%error, "outbox relay cannot prepare its connection");
+            release(leader).await;
             return;
         }
+        let wake = self.outbox.wake();
+        wake.leading.store(true, Ordering::Release);
         let mut listener = None;
         loop {
             if listener.is_none() {
                 listener = self.listen().await;
             }
-            match self.drain().await {
+            match self.drain(&mut leader).await {
                 Ok(0) => {}
                 Ok(published) => tracing::debug!(published, "outbox relayed"),
-                Err(error) => {
-                    tracing::warn!(%error, "outbox relay failed; retrying");
+                Err(RelayError::Database(error)) => {
+                    tracing::warn!(%error, "outbox relay lost its database connection; standing for election again");
+                    break;
+                }
+                Err(RelayError::Bus(error)) => {
+                    tracing::warn!(%error, "outbox relay cannot publish; retrying");
                     tokio::select! {
-                        () = shutdown.cancelled() => return,
+                        () = shutdown.cancelled() => break,
                         () = tokio::time::sleep(self.config.retry_delay) => continue,
                     }
                 }
@@ -90,11 +128,14 @@ impl Relay {
                 }
             };
             tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => break,
+                () = wake.notify.notified() => {}
                 result = notified => if result.is_err() { listener = None },
                 () = tokio::time::sleep(self.config.poll_interval) => {}
             }
         }
+        wake.leading.store(false, Ordering::Release);
+        release(leader).await;
     }
 
     /// Waits until this instance holds the relay lock; the connection holding
@@ -105,7 +146,7 @@ impl Relay {
     ) -> Option<PoolConnection<Postgres>> {
         loop {
             let attempt = async {
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.outbox.pool().acquire().await?;
                 let won: bool = sqlx::query_scalar(LEADER_LOCK)
                     .fetch_one(&mut *conn)
                     .await?;
@@ -141,32 +182,38 @@ impl Relay {
     }
 
     async fn listen(&self) -> Option<PgListener> {
-        let mut listener = PgListener::connect_with(&self.pool).await.ok()?;
+        let mut listener = PgListener::connect_with(self.outbox.pool()).await.ok()?;
         listener.listen(crate::CHANNEL).await.ok()?;
         Some(listener)
     }
 
     /// Publishes every pending row; returns how many.
-    async fn drain(&self) -> Result<usize, RelayError> {
+    async fn drain(&self, conn: &mut PgConnection) -> Result<usize, RelayError> {
         let mut total = 0;
         loop {
             let rows: Vec<(i64, String, i64, Vec<u8>)> = sqlx::query_as(
                 "SELECT id, topic, sequence, envelope FROM pulse_outbox ORDER BY id LIMIT $1",
             )
             .bind(self.config.batch_size)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await?;
             if rows.is_empty() {
                 return Ok(total);
             }
+            // A short batch was everything committed when it was read; rows
+            // committed since have woken the relay again.
+            let everything = rows.len() < usize::try_from(self.config.batch_size).unwrap_or(0);
             let (published, failure) = self.publish_in_waves(rows).await;
             total += published.len();
             sqlx::query("DELETE FROM pulse_outbox WHERE id = ANY($1)")
                 .bind(&published)
-                .execute(&self.pool)
+                .execute(&mut *conn)
                 .await?;
             if let Some(error) = failure {
                 return Err(error.into());
+            }
+            if everything {
+                return Ok(total);
             }
         }
     }
@@ -202,6 +249,29 @@ impl Relay {
     }
 }
 
+/// The envelope as published: with the row's group sequence, which
+/// [`crate::enqueue`] stores beside the envelope rather than in it (a notice
+/// has none and goes as stored).
+fn numbered(envelope: Vec<u8>, sequence: i64) -> Option<Bytes> {
+    let Ok(sequence) = u64::try_from(sequence) else {
+        return None;
+    };
+    if sequence == 0 {
+        return Some(Bytes::from(envelope));
+    }
+    let mut decoded = EventEnvelope::decode(envelope.as_slice()).ok()?;
+    decoded.sequence = sequence;
+    Some(Bytes::from(decoded.encode_to_vec()))
+}
+
+/// Closes the connection that held the lock instead of returning it to the
+/// pool, where its session lock and settings would outlive the relay.
+async fn release(leader: PoolConnection<Postgres>) {
+    if let Err(error) = leader.close().await {
+        tracing::debug!(%error, "closing the relay's connection failed");
+    }
+}
+
 /// An outbox row: id, group, the group's sequence, the encoded envelope.
 type OutboxRow = (i64, String, i64, Vec<u8>);
 
@@ -229,6 +299,11 @@ fn plan_waves(rows: Vec<OutboxRow>) -> Waves {
         } else {
             format!("{group}:{sequence}")
         };
+        let Some(payload) = numbered(envelope, sequence) else {
+            tracing::error!(%group, id, "outbox row with an undecodable envelope; dropped");
+            plan.published.push(id);
+            continue;
+        };
         let wave = depth.entry(group).or_default();
         if plan.waves.len() <= *wave {
             plan.waves.push(Vec::new());
@@ -238,7 +313,7 @@ fn plan_waves(rows: Vec<OutboxRow>) -> Waves {
             Outgoing {
                 topic,
                 msg_id,
-                payload: Bytes::from(envelope),
+                payload,
             },
         ));
         *wave += 1;
@@ -272,6 +347,40 @@ mod tests {
         assert_eq!(ids, vec![vec![1, 3], vec![2, 6], vec![5]]);
         assert_eq!(plan.published, vec![4]);
         assert_eq!(plan.waves[1][0].1.msg_id, format!("{}:2", a.group()));
+    }
+
+    #[test]
+    fn an_event_goes_out_with_the_sequence_of_its_row() {
+        let a = Topic::List(Uuid::new_v4());
+        let stored = EventEnvelope {
+            group: a.group(),
+            occurred_at: "2026-12-06T20:00:00.000Z".to_owned(),
+            ..EventEnvelope::default()
+        };
+        let plan = plan_waves(vec![
+            (1, a.group(), 7, stored.encode_to_vec()),
+            (2, a.group(), 0, stored.encode_to_vec()),
+            (3, a.group(), 8, b"not an envelope".to_vec()),
+        ]);
+        let published: Vec<EventEnvelope> = plan
+            .waves
+            .iter()
+            .flatten()
+            .map(|(_, outgoing)| {
+                EventEnvelope::decode(outgoing.payload.clone()).expect("an envelope")
+            })
+            .collect();
+        assert_eq!(
+            published,
+            vec![
+                EventEnvelope {
+                    sequence: 7,
+                    ..stored.clone()
+                },
+                stored
+            ]
+        );
+        assert_eq!(plan.published, vec![3], "an undecodable row is dropped");
     }
 
     #[test]

@@ -17,25 +17,26 @@ pub async fn enqueue(
     event: Kind,
     except_user: Option<Uuid>,
 ) -> Result<EventEnvelope, sqlx::Error> {
-    let group = topic.group();
+    let mut enqueued = envelope(topic.group(), 0, now(), event, except_user);
+    // The number and the row in one statement: the row's envelope is stored
+    // without its number, which the relay fills in from the `sequence` column.
     let sequence: i64 = sqlx::query_scalar(
-        "INSERT INTO pulse_event_sequences (topic, last_sequence) VALUES ($1, 1)
-         ON CONFLICT (topic) DO UPDATE
-             SET last_sequence = pulse_event_sequences.last_sequence + 1
-         RETURNING last_sequence",
+        "WITH next AS (
+             INSERT INTO pulse_event_sequences (topic, last_sequence) VALUES ($1, 1)
+             ON CONFLICT (topic) DO UPDATE
+                 SET last_sequence = pulse_event_sequences.last_sequence + 1
+             RETURNING last_sequence
+         )
+         INSERT INTO pulse_outbox (topic, sequence, envelope)
+         SELECT $1, last_sequence, $2 FROM next
+         RETURNING sequence",
     )
-    .bind(&group)
+    .bind(&enqueued.group)
+    .bind(enqueued.encode_to_vec())
     .fetch_one(&mut *conn)
     .await?;
-    let envelope = envelope(
-        group,
-        u64::try_from(sequence).unwrap_or_default(),
-        now(),
-        event,
-        except_user,
-    );
-    append(conn, std::slice::from_ref(&envelope)).await?;
-    Ok(envelope)
+    enqueued.sequence = u64::try_from(sequence).unwrap_or_default();
+    Ok(enqueued)
 }
 
 /// Appends a presence notice for the group, inside the caller's transaction:
@@ -55,8 +56,8 @@ pub async fn enqueue_notice(
     Ok(notice)
 }
 
-/// [`enqueue_notice`] for many notices at once (one statement, one wake-up
-/// of the relay), in the given order.
+/// [`enqueue_notice`] for many notices at once (one statement), in the given
+/// order.
 pub async fn enqueue_notices(
     conn: &mut PgConnection,
     notices: Vec<(Topic, Kind, Option<Uuid>)>,
@@ -91,8 +92,8 @@ fn envelope(
     }
 }
 
-/// Writes outbox rows in the given order (one statement) and wakes the relay when the
-/// transaction commits.
+/// Writes outbox rows in the given order (one statement). The relay learns of them
+/// when the transaction commits ([`crate::OutboxTransaction::commit`]).
 async fn append(conn: &mut PgConnection, envelopes: &[EventEnvelope]) -> Result<(), sqlx::Error> {
     if envelopes.is_empty() {
         return Ok(());
@@ -116,10 +117,6 @@ async fn append(conn: &mut PgConnection, envelopes: &[EventEnvelope]) -> Result<
     .bind(&bodies)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(crate::CHANNEL)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 

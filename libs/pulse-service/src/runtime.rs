@@ -6,7 +6,7 @@ use std::{net::SocketAddr, num::NonZeroU32};
 
 use pulse_bus::Bus;
 use pulse_grpc::GrpcServer;
-use pulse_outbox::{Relay, RelayConfig};
+use pulse_outbox::{Outbox, Relay, RelayConfig};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{migrate::Migrator, postgres::PgPoolOptions, PgPool};
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -65,7 +65,7 @@ pub struct CoreConfig<'a> {
 pub struct ServiceCore {
     name: &'static str,
     listener: TcpListener,
-    pool: PgPool,
+    outbox: Outbox,
     bus: Bus,
     relay: RelayConfig,
 }
@@ -93,7 +93,7 @@ impl ServiceCore {
         Ok(Self {
             name: config.name,
             listener,
-            pool,
+            outbox: Outbox::new(pool),
             bus,
             relay,
         })
@@ -108,9 +108,14 @@ impl ServiceCore {
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
-    /// The service's connection pool, for its store.
+    /// The service's database and outbox, for its store.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// The service's connection pool.
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        self.outbox.pool()
     }
 
     /// Serves `server` and runs the outbox relay until `stop` is cancelled or
@@ -127,7 +132,7 @@ impl ServiceCore {
         let addr = self.local_addr();
         let name = self.name;
         let relay =
-            tokio::spawn(Relay::new(self.pool.clone(), self.bus, self.relay).run(stop.clone()));
+            tokio::spawn(Relay::new(self.outbox.clone(), self.bus, self.relay).run(stop.clone()));
         tracing::info!(%addr, service = name, "service listening");
         let served = server
             .serve(self.listener, stop.clone().cancelled_owned())
@@ -142,7 +147,7 @@ impl ServiceCore {
         }
         // Closing (not just dropping) the pool ends the relay's session and
         // with it the advisory lock, so the next instance can take over at once.
-        self.pool.close().await;
+        self.outbox.pool().close().await;
         tracing::info!(%addr, service = name, "service stopped");
         served?;
         relay_result?;

@@ -85,7 +85,7 @@ impl CoachingApp {
     /// outbox stay there for the next start.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), RunError> {
         let stop = shutdown.child_token();
-        let store = Store::new(self.core.pool().clone());
+        let store = Store::new(self.core.outbox().clone());
         let server = GrpcServer::new().add_service(CoachingServer::new(CoachingService::new(
             store,
             self.validator,

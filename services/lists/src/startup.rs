@@ -90,7 +90,7 @@ impl ListsApp {
     /// Events still in the outbox stay there for the next start.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), RunError> {
         let stop = shutdown.child_token();
-        let store = Store::new(self.core.pool().clone());
+        let store = Store::new(self.core.outbox().clone());
         let sweeper = tokio::spawn(sweeper::run(
             store.clone(),
             self.presence_timeout,

@@ -104,7 +104,7 @@ impl TasksApp {
     /// aggregated stay in the database for the next start.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), RunError> {
         let stop = shutdown.child_token();
-        let store = Store::new(self.core.pool().clone());
+        let store = Store::new(self.core.outbox().clone());
         let aggregator = tokio::spawn(aggregator::run(store.clone(), self.spend, stop.clone()));
         let service = TasksService::new(store, self.master_key);
         let server = GrpcServer::new()

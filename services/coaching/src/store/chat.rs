@@ -15,7 +15,7 @@ impl Store {
     /// Stores the message in the pair's conversation (created on the first
     /// message) and emits `ReceiveMessage` to the recipient.
     pub(crate) async fn send_message(&self, new: NewMessage) -> Result<ChatMessage, CoachingError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let conversation_id = conversation(&mut tx, new.sender_id, new.recipient_id).await?;
         let sql = format!(
             "INSERT INTO chat_messages AS m (id, conversation_id, sender_id, recipient_id, message, sent_at)
@@ -50,7 +50,7 @@ impl Store {
         user_id: Uuid,
         message_id: Uuid,
     ) -> Result<ChatMessage, CoachingError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let message = lock_shown_message(&mut tx, message_id).await?;
         message.require_recipient(user_id)?;
         if message.read_at.is_some() {
@@ -85,7 +85,7 @@ impl Store {
         user_id: Uuid,
         message_id: Uuid,
     ) -> Result<(), CoachingError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let message = lock_shown_message(&mut tx, message_id).await?;
         message.require_sender(user_id)?;
         sqlx::query("UPDATE chat_messages SET is_deleted = TRUE WHERE id = $1")

@@ -29,7 +29,7 @@ impl Store {
         client_id: Uuid,
         new: NewGoal,
     ) -> Result<Goal, CoachingError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let sql = format!(
             "SELECT {RELATIONSHIP_COLUMNS} FROM relationships r
              WHERE r.trainer_id = $1 AND r.client_id = $2 AND r.status IN ('Pending', 'Active')
@@ -82,7 +82,7 @@ impl Store {
         goal_id: Uuid,
         new: NewProgress,
     ) -> Result<GoalProgress, CoachingError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         goal(&mut tx, goal_id).await?.require_owner(user_id)?;
         let sql = format!(
             "INSERT INTO goal_progress AS p (id, goal_id, user_id, value, notes, recorded_at)

@@ -14,7 +14,7 @@ use crate::{events, CoachingError};
 impl Store {
     /// Stores the notification and emits `ReceiveNotification` to its user.
     pub(crate) async fn notify(&self, new: NewNotification) -> Result<Notification, CoachingError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let notification = store_notification(&mut tx, new).await?;
         tx.commit().await?;
         Ok(notification)

@@ -24,7 +24,7 @@ impl Store {
         trainer: &Caller,
         invitation: Invitation,
     ) -> Result<Relationship, CoachingError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let now = Utc::now();
         let sql = format!(
             "INSERT INTO relationships AS r
@@ -59,7 +59,7 @@ impl Store {
         relationship_id: Uuid,
         change: impl FnOnce(&Relationship, DateTime<Utc>) -> Result<Option<Relationship>, CoachingError>,
     ) -> Result<Relationship, CoachingError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let current = lock_relationship(&mut tx, relationship_id).await?;
         let Some(changed) = change(&current, Utc::now())? else {
             return Ok(current);

@@ -17,6 +17,7 @@ mod topics;
 mod votes;
 
 use pulse_bus::Topic as BusTopic;
+use pulse_outbox::Outbox;
 use pulse_proto::events::v1::event::Kind;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -30,11 +31,16 @@ use crate::LeanCoffeeError;
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
     pool: PgPool,
+    /// Begins the transactions that write events, so each commit wakes the relay.
+    outbox: Outbox,
 }
 
 impl Store {
-    pub(crate) fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub(crate) fn new(outbox: Outbox) -> Self {
+        Self {
+            pool: outbox.pool().clone(),
+            outbox,
+        }
     }
 }
 

@@ -28,7 +28,7 @@ impl Store {
         session_id: Uuid,
         connection: &ConnectionId,
     ) -> Result<Participant, LeanCoffeeError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let session = session(&mut tx, session_id, Hold::Read).await?;
         sqlx::query(
             "INSERT INTO participants (session_id, user_id, display_name, role, is_active, joined_at)
@@ -131,7 +131,7 @@ impl Store {
         session_id: Uuid,
         connection: &ConnectionId,
     ) -> Result<(), LeanCoffeeError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         session(&mut tx, session_id, Hold::Read).await?;
         if lock_participant(&mut tx, session_id, actor.id)
             .await?
@@ -203,7 +203,7 @@ impl Store {
         user_id: Uuid,
         timeout_seconds: f64,
     ) -> Result<u64, LeanCoffeeError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         if lock_participant(&mut tx, session_id, user_id)
             .await?
             .is_none()

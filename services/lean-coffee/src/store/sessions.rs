@@ -112,7 +112,7 @@ impl Store {
         session_id: Uuid,
         status: SessionStatus,
     ) -> Result<Session, LeanCoffeeError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let current = session(&mut tx, session_id, Hold::Exclusive).await?;
         current.require_facilitator(actor.id)?;
         let now = Utc::now();

@@ -18,7 +18,7 @@ impl Store {
         session_id: Uuid,
         new: NewTopic,
     ) -> Result<Topic, LeanCoffeeError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         session(&mut tx, session_id, Hold::Share)
             .await?
             .require_open()?;
@@ -53,7 +53,7 @@ impl Store {
         topic_id: Uuid,
         patch: TopicPatch,
     ) -> Result<Topic, LeanCoffeeError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let session = session(&mut tx, session_id, Hold::Share).await?;
         lock_topic(&mut tx, session_id, topic_id).await?;
         let topic = read_topic(&mut tx, topic_id).await?;
@@ -87,7 +87,7 @@ impl Store {
         session_id: Uuid,
         topic_id: Uuid,
     ) -> Result<(), LeanCoffeeError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let session = session(&mut tx, session_id, Hold::Share).await?;
         lock_topic(&mut tx, session_id, topic_id).await?;
         let topic = read_topic(&mut tx, topic_id).await?;
@@ -116,7 +116,7 @@ impl Store {
         topic_id: Uuid,
         status: TopicStatus,
     ) -> Result<Topic, LeanCoffeeError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let session = session(&mut tx, session_id, Hold::Share).await?;
         lock_topic(&mut tx, session_id, topic_id).await?;
         let topic = read_topic(&mut tx, topic_id).await?;

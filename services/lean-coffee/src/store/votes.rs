@@ -21,7 +21,7 @@ impl Store {
         session_id: Uuid,
         topic_id: Uuid,
     ) -> Result<Topic, LeanCoffeeError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         session(&mut tx, session_id, Hold::Share)
             .await?
             .require_open()?;
@@ -62,7 +62,7 @@ impl Store {
         session_id: Uuid,
         topic_id: Uuid,
     ) -> Result<Topic, LeanCoffeeError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         session(&mut tx, session_id, Hold::Share)
             .await?
             .require_open()?;

@@ -29,7 +29,7 @@ impl Store {
         list_id: Uuid,
         share: Share,
     ) -> Result<Collaborator, ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let access = access::lock(&mut tx, list_id, actor.id).await?;
         access.require(Action::Manage)?;
         check_share(access.list.owner_id, share.user_id)?;
@@ -59,6 +59,9 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        // The name given here replaces the one the user signed in with.
+        self.known_names
+            .stored([(user.id, user.display_name.as_str())]);
         Ok(collaborator)
     }
 
@@ -73,7 +76,7 @@ impl Store {
         list_id: Uuid,
         user_id: Uuid,
     ) -> Result<(), ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let access = access::lock(&mut tx, list_id, actor.id).await?;
         let actor_permission = access.require(Action::Read)?;
         let Some(target) = fetch_collaborator(&mut tx, list_id, user_id).await? else {
@@ -109,7 +112,7 @@ impl Store {
         user_id: Uuid,
         permission: Permission,
     ) -> Result<Collaborator, ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         access::lock(&mut tx, list_id, actor.id)
             .await?
             .require(Action::Manage)?;

@@ -19,7 +19,7 @@ impl Store {
         list_id: Uuid,
         fields: ItemFields,
     ) -> Result<Item, ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         access::lock(&mut tx, list_id, actor.id)
             .await?
             .require_editable()?;
@@ -63,7 +63,7 @@ impl Store {
         item_id: Uuid,
         patch: ItemPatch,
     ) -> Result<Item, ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         access::lock(&mut tx, list_id, actor.id)
             .await?
             .require_editable()?;
@@ -115,7 +115,7 @@ impl Store {
         list_id: Uuid,
         item_id: Uuid,
     ) -> Result<(), ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         access::lock(&mut tx, list_id, actor.id)
             .await?
             .require_editable()?;
@@ -150,7 +150,7 @@ impl Store {
         item_id: Uuid,
         purchased: bool,
     ) -> Result<Item, ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         access::lock(&mut tx, list_id, actor.id)
             .await?
             .require_editable()?;
@@ -201,7 +201,7 @@ impl Store {
         list_id: Uuid,
         positions: ItemPositions,
     ) -> Result<ItemPositions, ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         access::lock(&mut tx, list_id, actor.id)
             .await?
             .require_editable()?;

@@ -19,7 +19,7 @@ impl Store {
         actor: &UserRef,
         new: NewList,
     ) -> Result<ShoppingList, ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let now = Utc::now();
         let sql = format!(
             "INSERT INTO lists (id, name, description, owner_id, created_at)
@@ -115,7 +115,7 @@ impl Store {
         list_id: Uuid,
         changes: ListChanges,
     ) -> Result<ShoppingList, ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let access = access::lock(&mut tx, list_id, actor.id).await?;
         access.require(Action::Manage)?;
         let changed = changes.against(&access.list);
@@ -151,7 +151,7 @@ impl Store {
         list_id: Uuid,
         archived: bool,
     ) -> Result<ShoppingList, ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let access = access::lock(&mut tx, list_id, actor.id).await?;
         access.require(Action::Manage)?;
         if access.list.is_archived == archived {

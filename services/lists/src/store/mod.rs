@@ -11,12 +11,18 @@
 mod access;
 mod collaborators;
 mod items;
+mod known_names;
 mod lists;
 mod presence;
 mod rows;
 mod users;
 
+use std::sync::Arc;
+
+use pulse_outbox::Outbox;
 use sqlx::PgPool;
+
+use known_names::KnownNames;
 
 pub(crate) use collaborators::Share;
 pub(crate) use presence::{Entering, Exiting, Touching};
@@ -25,11 +31,19 @@ pub(crate) use presence::{Entering, Exiting, Touching};
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
     pool: PgPool,
+    /// Begins the transactions that write events, so each commit wakes the relay.
+    outbox: Outbox,
+    /// Names recorded lately, shared by the store's clones.
+    known_names: Arc<KnownNames>,
 }
 
 impl Store {
-    pub(crate) fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub(crate) fn new(outbox: Outbox) -> Self {
+        Self {
+            pool: outbox.pool().clone(),
+            outbox,
+            known_names: Arc::default(),
+        }
     }
 }
 

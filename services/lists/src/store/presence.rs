@@ -42,7 +42,7 @@ impl Store {
         list_id: Uuid,
         connection: Connection,
     ) -> Result<Vec<ActiveUser>, ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let list_exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM lists WHERE id = $1)")
                 .bind(list_id)
@@ -158,7 +158,7 @@ impl Store {
         list_id: Uuid,
         connection_id: &str,
     ) -> Result<(), ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let list_exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM lists WHERE id = $1)")
                 .bind(list_id)
@@ -210,7 +210,7 @@ impl Store {
         user_id: Uuid,
         timeout_seconds: f64,
     ) -> Result<u64, ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         lock_collaborator(&mut tx, list_id, user_id).await?;
         let removed = sqlx::query(
             "DELETE FROM presence
@@ -386,7 +386,7 @@ impl Store {
             .map(|e| (e.actor.id, e.actor.display_name.clone()))
             .collect();
         let names = self.remember_all(&callers).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let pairs = Pairs::of(entries.iter().map(|e| (e.list_id, e.actor.id)));
         let (existing, held) = lock_collaborators(&mut tx, &pairs).await?;
         let mut outcomes: Vec<Result<(), ListsError>> = entries
@@ -520,7 +520,7 @@ impl Store {
         &self,
         entries: &[Exiting],
     ) -> Result<Vec<Result<(), ListsError>>, ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let pairs = Pairs::of(entries.iter().map(|e| (e.list_id, e.actor.id)));
         let (existing, _) = lock_collaborators(&mut tx, &pairs).await?;
         let removed: Vec<(Uuid, Uuid)> = sqlx::query_as(

@@ -54,6 +54,9 @@ impl Store {
     /// [`Store::remember`] given the token's user id and name.
     pub(crate) async fn remember_user(&self, id: Uuid, name: &str) -> Result<UserRef, ListsError> {
         let name = name.trim();
+        if let Some(display_name) = self.known_names.unchanged(id, name) {
+            return Ok(UserRef { id, display_name });
+        }
         // A user's first two calls can race: the loser's insert finds the
         // winner's row but its snapshot predates it, so it reads nothing. The
         // second attempt, a new statement, sees the committed row.
@@ -64,6 +67,7 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
             if let Some(display_name) = found {
+                self.known_names.stored([(id, display_name.as_str())]);
                 return Ok(UserRef { id, display_name });
             }
         }
@@ -92,6 +96,8 @@ impl Store {
                 .bind(&given)
                 .fetch_all(&self.pool)
                 .await?;
+            self.known_names
+                .stored(rows.iter().map(|(id, name)| (*id, name.as_str())));
             names.extend(rows);
         }
         if callers.iter().all(|(id, _)| names.contains_key(id)) {

@@ -21,7 +21,7 @@ impl Store {
     ) -> Result<(VirtualKey, Secret), TasksError> {
         let secret = Secret::generate();
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let sql = format!(
             "INSERT INTO virtual_keys (id, name, key_hash, key_prefix, status, budget, created_at)
              VALUES ($1, $2, $3, $4, $5, $6::int8 * 0.000001, $7) RETURNING {KEY_COLUMNS}"
@@ -59,7 +59,7 @@ impl Store {
     /// `ConfigurationChanged` to the admins. A revoked key stays as it is,
     /// without events.
     pub(crate) async fn revoke_key(&self, id: Uuid) -> Result<VirtualKey, TasksError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let key = lock_key(&mut tx, id).await?;
         if key.status == KeyStatus::Revoked {
             return Ok(key);
@@ -101,7 +101,7 @@ impl Store {
         id: Uuid,
         budget: Option<Money>,
     ) -> Result<VirtualKey, TasksError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let key = lock_key(&mut tx, id).await?;
         if key.budget == budget {
             return Ok(key);

@@ -75,7 +75,7 @@ impl Store {
         window: Duration,
         unusual_factor: f64,
     ) -> Result<bool, TasksError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let sql = format!(
             "SELECT (k.current_spend * 1000000)::int8, (k.budget * 1000000)::int8 FROM virtual_keys k
              WHERE k.id = $1 AND {}

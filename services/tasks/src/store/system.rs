@@ -23,7 +23,7 @@ impl Store {
         health: ProviderHealth,
     ) -> Result<bool, TasksError> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let first: Option<String> = sqlx::query_scalar(
             "INSERT INTO provider_health (provider, status, message, updated_at)
              VALUES ($1, $2, $3, $4) ON CONFLICT (provider) DO NOTHING RETURNING provider",
@@ -70,7 +70,7 @@ impl Store {
     /// Stores the warning and emits `RateLimitWarning` to everyone.
     pub(crate) async fn report_rate_limit(&self, limit: RateLimit) -> Result<(), TasksError> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         sqlx::query(
             "INSERT INTO rate_limit_warnings (id, provider, limit_type, usage_percent, message, reported_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -96,7 +96,7 @@ impl Store {
     /// Emits `WebhookDelivered` or `WebhookFailed` to the key's webhook
     /// group; `NotFound` if there is no such key.
     pub(crate) async fn report_webhook(&self, delivery: WebhookDelivery) -> Result<(), TasksError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let known: Option<Uuid> =
             sqlx::query_scalar("SELECT id FROM virtual_keys WHERE id = $1 FOR KEY SHARE")
                 .bind(delivery.virtual_key_id)
@@ -119,7 +119,7 @@ impl Store {
     pub(crate) async fn raise_alert(&self, alert: NewAlert) -> Result<Uuid, TasksError> {
         let id = Uuid::new_v4();
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         sqlx::query(
             "INSERT INTO system_alerts (id, severity, component, message, raised_at)
              VALUES ($1, $2, $3, $4, $5)",
@@ -142,7 +142,7 @@ impl Store {
         &self,
         change: ConfigurationChange,
     ) -> Result<(), TasksError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         emit(
             &mut tx,
             Topic::Admin,

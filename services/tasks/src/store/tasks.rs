@@ -80,7 +80,7 @@ impl Store {
         task_id: Uuid,
         report: Report,
     ) -> Result<Task, TasksError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 FOR UPDATE");
         let row: Option<TaskRow> = sqlx::query_as(&sql)
             .bind(task_id)
@@ -125,7 +125,7 @@ impl Store {
         state: Navigation,
     ) -> Result<Navigation, TasksError> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         sqlx::query(
             "INSERT INTO navigation_states (virtual_key_id, route, conversation_id, title, updated_at)
              VALUES ($1, $2, $3, $4, $5)

@@ -1,0 +1,129 @@
+//! How a committed row reaches the relay: straight from a commit in the
+//! relay's own process, by a notification from any other process, and again
+//! after the relay lost the connection that made it the active one. The poll
+//! interval is an hour in every test, so a row that arrives arrived by the
+//! path under test, not by polling.
+
+use std::time::Duration;
+
+use pulse_bus::{StartAt, Topic};
+use pulse_outbox::{Outbox, Relay, RelayConfig};
+use pulse_proto::{events::v1::event::Kind, lists::v1::ItemDeleted};
+use pulse_testkit::{Events, RunningService, TestEnv, PATIENCE};
+use sqlx::{postgres::PgPoolOptions, PgPool};
+use uuid::Uuid;
+
+const NEVER: Duration = Duration::from_secs(3600);
+
+async fn pool(env: &TestEnv) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&env.db.url())
+        .await
+        .expect("test database")
+}
+
+/// An outbox on the test database with its relay running, and a
+/// subscription to one list's group.
+async fn relayed(env: &TestEnv, topic: &Topic) -> (Outbox, RunningService<()>, Events) {
+    let outbox = Outbox::new(pool(env).await);
+    pulse_outbox::ensure_schema(outbox.pool())
+        .await
+        .expect("outbox schema");
+    let mut config = RelayConfig::new(vec![topic.kind()], Duration::from_secs(60));
+    config.poll_interval = NEVER;
+    let relay = Relay::new(outbox.clone(), env.service_bus().await, config);
+    let running = RunningService::spawn(|stop| async move {
+        relay.run(stop).await;
+        Ok(())
+    });
+    let events = env.subscribe(topic, StartAt::New).await;
+    (outbox, running, events)
+}
+
+async fn commit_event(outbox: &Outbox, topic: &Topic) {
+    let mut tx = outbox.begin().await.expect("begin");
+    let event = Kind::ItemDeleted(ItemDeleted {
+        item_id: Uuid::new_v4().to_string(),
+        ..ItemDeleted::default()
+    });
+    pulse_outbox::enqueue(&mut tx, topic, event, None)
+        .await
+        .expect("enqueue");
+    tx.commit().await.expect("commit");
+}
+
+/// The backend holding the relay's lock on the test database, if any.
+async fn lock_holder(observer: &PgPool) -> Option<i32> {
+    sqlx::query_scalar(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_optional(observer)
+    .await
+    .expect("pg_locks")
+}
+
+#[tokio::test]
+async fn a_commit_wakes_the_relay_of_its_own_process_directly() {
+    let env = TestEnv::new().await;
+    let topic = Topic::List(Uuid::new_v4());
+    let (outbox, relay, mut events) = relayed(&env, &topic).await;
+    // The first may also be found when the relay takes the lead; once it is
+    // out, the relay leads, and the second has only the direct wake-up.
+    commit_event(&outbox, &topic).await;
+    events.expect(1).await;
+    commit_event(&outbox, &topic).await;
+    events.expect(2).await;
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_commit_in_another_process_notifies_the_active_relay() {
+    let env = TestEnv::new().await;
+    let topic = Topic::List(Uuid::new_v4());
+    let (outbox, relay, mut events) = relayed(&env, &topic).await;
+    commit_event(&outbox, &topic).await;
+    events.expect(1).await;
+    let elsewhere = Outbox::new(pool(&env).await);
+    commit_event(&elsewhere, &topic).await;
+    events.expect(2).await;
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_relay_whose_connection_dies_leads_again_and_publishes_what_follows() {
+    let env = TestEnv::new().await;
+    let topic = Topic::List(Uuid::new_v4());
+    let (outbox, relay, mut events) = relayed(&env, &topic).await;
+    commit_event(&outbox, &topic).await;
+    events.expect(1).await;
+    let observer = pool(&env).await;
+    let leader = lock_holder(&observer)
+        .await
+        .expect("the relay holds its lock");
+    let terminated: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(leader)
+        .fetch_one(&observer)
+        .await
+        .expect("terminate");
+    assert!(terminated);
+
+    commit_event(&outbox, &topic).await;
+    events.expect(2).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if lock_holder(&observer)
+            .await
+            .is_some_and(|pid| pid != leader)
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the relay took its lock again"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    relay.stop().await;
+}
