@@ -59,6 +59,16 @@ impl Outbox {
         })
     }
 
+    /// [`Outbox::begin`] with a statement of the caller's that begins the
+    /// transaction: `BEGIN` and what should run with it in the same round
+    /// trip (a simple query: no parameters, its rows are discarded).
+    pub async fn begin_with(&self, statement: String) -> Result<OutboxTransaction, sqlx::Error> {
+        Ok(OutboxTransaction {
+            transaction: self.pool.begin_with(statement).await?,
+            outbox: self.clone(),
+        })
+    }
+
     pub(crate) fn wake(&self) -> &Wake {
         &self.wake
     }

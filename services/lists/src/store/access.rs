@@ -1,5 +1,6 @@
 //! Finding a list and the caller's permission on it.
 
+use pulse_outbox::{Outbox, OutboxTransaction};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -31,44 +32,61 @@ impl ListAccess {
     }
 }
 
-/// Locks the list row for the rest of the transaction and reads the caller's
-/// permission. The permission is read by a second statement on purpose: in
-/// READ COMMITTED a statement that waited for the lock still sees joined rows
-/// as of its start, which could be a permission changed meanwhile.
-pub(super) async fn lock(
-    conn: &mut PgConnection,
+/// Begins a command's transaction holding the list row's lock, and reads
+/// the list and the caller's permission: two round trips. The lock is taken
+/// by the statement that begins the transaction; that is a simple query,
+/// which takes no parameters, so the id goes in as a literal (a `Uuid`
+/// prints only hex digits and dashes). The read runs after the lock was
+/// granted, on a snapshot of its own, so it sees a permission changed by a
+/// command it waited for; a statement that both waited and read would see
+/// joined rows as of its start.
+pub(super) async fn begin_locked(
+    outbox: &Outbox,
     list_id: Uuid,
     user_id: Uuid,
-) -> Result<ListAccess, ListsError> {
-    let sql = format!("SELECT {LIST_COLUMNS} FROM lists WHERE id = $1 FOR NO KEY UPDATE");
-    let list = fetch_list(conn, &sql, list_id).await?;
-    let permission = permission_of(conn, list_id, user_id).await?;
-    Ok(ListAccess { list, permission })
+) -> Result<(OutboxTransaction, ListAccess), ListsError> {
+    let mut tx = outbox
+        .begin_with(format!(
+            "BEGIN; SELECT FROM lists WHERE id = '{list_id}' FOR NO KEY UPDATE"
+        ))
+        .await?;
+    let access = read(&mut tx, list_id, user_id).await?;
+    Ok((tx, access))
 }
 
-/// Reads the list and the caller's permission without locking (queries).
+/// Reads the list and the caller's permission, in one statement.
 pub(super) async fn read(
     conn: &mut PgConnection,
     list_id: Uuid,
     user_id: Uuid,
 ) -> Result<ListAccess, ListsError> {
-    let sql = format!("SELECT {LIST_COLUMNS} FROM lists WHERE id = $1");
-    let list = fetch_list(conn, &sql, list_id).await?;
-    let permission = permission_of(conn, list_id, user_id).await?;
-    Ok(ListAccess { list, permission })
+    let sql = format!(
+        "SELECT {LIST_COLUMNS},
+                (SELECT permission FROM collaborators WHERE list_id = $1 AND user_id = $2)
+                    AS permission
+         FROM lists WHERE id = $1"
+    );
+    let row: ListAccessRow = sqlx::query_as(&sql)
+        .bind(list_id)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(ListsError::NotFound("list not found"))?;
+    Ok(ListAccess {
+        permission: row
+            .permission
+            .as_deref()
+            .map(stored_permission)
+            .transpose()?,
+        list: row.list.into(),
+    })
 }
 
-async fn fetch_list(
-    conn: &mut PgConnection,
-    sql: &str,
-    list_id: Uuid,
-) -> Result<ShoppingList, ListsError> {
-    let row: Option<ListRow> = sqlx::query_as(sql)
-        .bind(list_id)
-        .fetch_optional(conn)
-        .await?;
-    row.map(Into::into)
-        .ok_or(ListsError::NotFound("list not found"))
+#[derive(Debug, sqlx::FromRow)]
+struct ListAccessRow {
+    #[sqlx(flatten)]
+    list: ListRow,
+    permission: Option<String>,
 }
 
 pub(super) async fn permission_of(

@@ -29,8 +29,7 @@ impl Store {
         list_id: Uuid,
         share: Share,
     ) -> Result<Collaborator, ListsError> {
-        let mut tx = self.outbox.begin().await?;
-        let access = access::lock(&mut tx, list_id, actor.id).await?;
+        let (mut tx, access) = access::begin_locked(&self.outbox, list_id, actor.id).await?;
         access.require(Action::Manage)?;
         check_share(access.list.owner_id, share.user_id)?;
         if access::permission_of(&mut tx, list_id, share.user_id)
@@ -76,8 +75,7 @@ impl Store {
         list_id: Uuid,
         user_id: Uuid,
     ) -> Result<(), ListsError> {
-        let mut tx = self.outbox.begin().await?;
-        let access = access::lock(&mut tx, list_id, actor.id).await?;
+        let (mut tx, access) = access::begin_locked(&self.outbox, list_id, actor.id).await?;
         let actor_permission = access.require(Action::Read)?;
         let Some(target) = fetch_collaborator(&mut tx, list_id, user_id).await? else {
             // Only the owner may learn whether someone else collaborates.
@@ -112,10 +110,8 @@ impl Store {
         user_id: Uuid,
         permission: Permission,
     ) -> Result<Collaborator, ListsError> {
-        let mut tx = self.outbox.begin().await?;
-        access::lock(&mut tx, list_id, actor.id)
-            .await?
-            .require(Action::Manage)?;
+        let (mut tx, access) = access::begin_locked(&self.outbox, list_id, actor.id).await?;
+        access.require(Action::Manage)?;
         let Some(mut collaborator) = fetch_collaborator(&mut tx, list_id, user_id).await? else {
             return Err(ListsError::NotFound("collaborator not found"));
         };

@@ -19,10 +19,8 @@ impl Store {
         list_id: Uuid,
         fields: ItemFields,
     ) -> Result<Item, ListsError> {
-        let mut tx = self.outbox.begin().await?;
-        access::lock(&mut tx, list_id, actor.id)
-            .await?
-            .require_editable()?;
+        let (mut tx, access) = access::begin_locked(&self.outbox, list_id, actor.id).await?;
+        access.require_editable()?;
         let now = Utc::now();
         let sql = format!(
             "WITH i AS (
@@ -63,10 +61,8 @@ impl Store {
         item_id: Uuid,
         patch: ItemPatch,
     ) -> Result<Item, ListsError> {
-        let mut tx = self.outbox.begin().await?;
-        access::lock(&mut tx, list_id, actor.id)
-            .await?
-            .require_editable()?;
+        let (mut tx, access) = access::begin_locked(&self.outbox, list_id, actor.id).await?;
+        access.require_editable()?;
         let item = fetch_item(&mut tx, list_id, item_id).await?;
         let (fields, changed) = patch.apply(&item.fields);
         if changed.is_empty() {
@@ -115,10 +111,8 @@ impl Store {
         list_id: Uuid,
         item_id: Uuid,
     ) -> Result<(), ListsError> {
-        let mut tx = self.outbox.begin().await?;
-        access::lock(&mut tx, list_id, actor.id)
-            .await?
-            .require_editable()?;
+        let (mut tx, access) = access::begin_locked(&self.outbox, list_id, actor.id).await?;
+        access.require_editable()?;
         let deleted = sqlx::query("DELETE FROM items WHERE id = $1 AND list_id = $2")
             .bind(item_id)
             .bind(list_id)
@@ -150,10 +144,8 @@ impl Store {
         item_id: Uuid,
         purchased: bool,
     ) -> Result<Item, ListsError> {
-        let mut tx = self.outbox.begin().await?;
-        access::lock(&mut tx, list_id, actor.id)
-            .await?
-            .require_editable()?;
+        let (mut tx, access) = access::begin_locked(&self.outbox, list_id, actor.id).await?;
+        access.require_editable()?;
         let item = fetch_item(&mut tx, list_id, item_id).await?;
         if item.is_purchased == purchased {
             return Ok(item);
@@ -201,10 +193,8 @@ impl Store {
         list_id: Uuid,
         positions: ItemPositions,
     ) -> Result<ItemPositions, ListsError> {
-        let mut tx = self.outbox.begin().await?;
-        access::lock(&mut tx, list_id, actor.id)
-            .await?
-            .require_editable()?;
+        let (mut tx, access) = access::begin_locked(&self.outbox, list_id, actor.id).await?;
+        access.require_editable()?;
         let (ids, wanted): (Vec<Uuid>, Vec<i32>) = positions.as_slice().iter().copied().unzip();
         let changed: Option<i64> = sqlx::query_scalar(
             "SELECT COUNT(*) FILTER (WHERE i.position <> w.position)

@@ -115,8 +115,7 @@ impl Store {
         list_id: Uuid,
         changes: ListChanges,
     ) -> Result<ShoppingList, ListsError> {
-        let mut tx = self.outbox.begin().await?;
-        let access = access::lock(&mut tx, list_id, actor.id).await?;
+        let (mut tx, access) = access::begin_locked(&self.outbox, list_id, actor.id).await?;
         access.require(Action::Manage)?;
         let changed = changes.against(&access.list);
         if changed.is_empty() {
@@ -151,8 +150,7 @@ impl Store {
         list_id: Uuid,
         archived: bool,
     ) -> Result<ShoppingList, ListsError> {
-        let mut tx = self.outbox.begin().await?;
-        let access = access::lock(&mut tx, list_id, actor.id).await?;
+        let (mut tx, access) = access::begin_locked(&self.outbox, list_id, actor.id).await?;
         access.require(Action::Manage)?;
         if access.list.is_archived == archived {
             return Ok(access.list);
