@@ -1,31 +1,38 @@
 //! Presence on a list and participation in a Lean Coffee session: one
 //! mechanism for both hubs, with one rule for each step.
 //!
+//! - Counting: a user's connections to one scope on this gateway are one
+//!   presence at the owning service (a "stay", see [`stays`]): the first
+//!   connection enters it, later ones are counted in, the last one out exits
+//!   it. A crowd of tabs costs the service one presence per user.
 //! - Joining: the caller is authorized for the group first (the same check as
 //!   any group), then joins it (so nothing after entering is missed), then
 //!   enters at the owning service; a refusal at any step leaves the caller
-//!   outside.
-//! - Keep-alive: the gateway, not the client, confirms every connection it
-//!   holds, once per interval, from one task for the whole gateway. An open
+//!   outside. Joiners of one stay that arrive together share one access
+//!   check and one enter (see [`turns`]), each made after they asked.
+//! - Keep-alive: the gateway, not the client, confirms every stay it holds,
+//!   once per interval, from one task for the whole gateway. An open
 //!   connection is present (SignalR's own keep-alive closes dead ones); a
 //!   gateway that died stops confirming and the service's sweeper ends its
-//!   connections. A client's `UpdatePresence` confirms the same way.
-//! - Leaving: the group is left at once; the exit call is handed to a
-//!   bounded background queue with retries, so a mass disconnect never floods
-//!   the channel to the service nor loses exits to cancelled connection tasks.
+//!   stays. A client's `UpdatePresence` confirms the same way.
+//! - Leaving: the group is left at once; the exit of a stay whose last
+//!   connection left is handed to a bounded background queue with retries,
+//!   so a mass disconnect never floods the channel to the service nor loses
+//!   exits to cancelled connection tasks.
+
+mod desk;
+mod stays;
+mod turns;
 
 use std::{
-    collections::HashMap,
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use pulse_bus::Topic;
-use pulse_proto::leancoffee::v1::{lean_coffee_client::LeanCoffeeClient, ParticipationRequest};
-use pulse_proto::lists::v1::{
-    shopping_lists_client::ShoppingListsClient, ActiveUser, PresenceRequest,
-};
+use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
+use pulse_proto::lists::v1::{shopping_lists_client::ShoppingListsClient, ActiveUser};
 use tokio::{
     sync::Semaphore,
     time::{Instant, MissedTickBehavior},
@@ -34,6 +41,11 @@ use tokio_util::sync::CancellationToken;
 use tonic::{transport::Channel, Code, Status};
 use uuid::Uuid;
 
+use self::{
+    desk::{is_transient, Desk},
+    stays::{Held, Stays},
+    turns::Turns,
+};
 use super::{
     access::{access_error, authorize, Requester},
     Caller, HubError, OnBehalf, Services, ACCESS_DENIED,
@@ -46,6 +58,9 @@ const IN_FLIGHT: usize = 32;
 const EXIT_ATTEMPTS: u32 = 4;
 /// Wait before the first retry of an exit; doubled for each further one.
 const RETRY_DELAY: Duration = Duration::from_millis(100);
+/// Enters a joiner makes when the stay it entered through keeps ending
+/// before it is counted in (its other connections all left meanwhile).
+const ENTER_ATTEMPTS: usize = 3;
 
 /// Where one can be present.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,27 +86,35 @@ impl Scope {
     }
 }
 
-/// This gateway's present connections and the calls that keep the owning
-/// services informed.
+/// An enter's outcome, shared by the joiners of one stay.
+type Entered = Result<Vec<ActiveUser>, Status>;
+/// An access check's outcome, shared by the joiners of one group with one token.
+type Checked = Result<(), HubError>;
+
+/// This gateway's stays and the calls that keep the owning services informed.
 pub struct Presence {
     desk: Desk,
-    /// Every connection this gateway holds present, with the credentials the
-    /// keep-alive and the exit are sent with.
-    present: Mutex<HashMap<(Scope, Arc<str>), OnBehalf>>,
+    stays: Mutex<Stays>,
+    /// Enters, per stay key.
+    enters: Arc<Turns<Arc<str>, Entered>>,
+    /// Access checks, per group and credentials.
+    checks: Arc<Turns<(Topic, OnBehalf), Checked>>,
     calls: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Presence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (stays, connections) = self.stays().len();
         f.debug_struct("Presence")
-            .field("present", &self.present().len())
+            .field("stays", &stays)
+            .field("connections", &connections)
             .finish_non_exhaustive()
     }
 }
 
 impl Presence {
-    /// Starts the gateway's keep-alive, which confirms every present
-    /// connection each `keep_alive` until `shutdown`.
+    /// Starts the gateway's keep-alive, which confirms every stay each
+    /// `keep_alive` until `shutdown`.
     pub fn start(
         lists: ShoppingListsClient<Channel>,
         lean_coffee: LeanCoffeeClient<Channel>,
@@ -100,19 +123,73 @@ impl Presence {
     ) -> Arc<Self> {
         let presence = Arc::new(Self {
             desk: Desk { lists, lean_coffee },
-            present: Mutex::default(),
+            stays: Mutex::default(),
+            enters: Arc::default(),
+            checks: Arc::default(),
             calls: Arc::new(Semaphore::new(IN_FLIGHT)),
         });
         tokio::spawn(presence.clone().keep_alive(keep_alive, shutdown));
         presence
     }
 
-    fn present(&self) -> MutexGuard<'_, HashMap<(Scope, Arc<str>), OnBehalf>> {
-        self.present.lock().unwrap_or_else(|p| p.into_inner())
+    fn stays(&self) -> MutexGuard<'_, Stays> {
+        self.stays.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn is_present(&self, scope: Scope, connection_id: &Arc<str>) -> bool {
-        self.present().contains_key(&(scope, connection_id.clone()))
+    fn is_entering(&self, key: &str) -> bool {
+        self.enters.is_busy(&Arc::from(key))
+    }
+
+    /// The joiner's access check, shared with the joiners of the same group
+    /// with the same credentials that ask while one runs.
+    async fn authorize(
+        &self,
+        services: &Services,
+        requester: Requester,
+        credentials: &OnBehalf,
+        topic: Topic,
+    ) -> Checked {
+        let services = services.clone();
+        let on_behalf = credentials.clone();
+        let check =
+            move || async move { authorize(&services, requester, &on_behalf, topic).await }.boxed();
+        self.checks
+            .share((topic, credentials.clone()), check)
+            .await
+            .unwrap_or_else(|| Err(HubError::Internal("access check ended early".into())))
+    }
+
+    /// Enters the user's stay (or a new one) and counts the connection in.
+    async fn enter(
+        &self,
+        scope: Scope,
+        user: Uuid,
+        connection: &Arc<str>,
+        credentials: &OnBehalf,
+    ) -> Entered {
+        for _ in 0..ENTER_ATTEMPTS {
+            let held = self.stays().stay_for(scope, user, credentials.clone());
+            let desk = self.desk.clone();
+            let call = held.clone();
+            let entered = self
+                .enters
+                .share(held.key.clone(), move || {
+                    async move { desk.enter(&call).await }.boxed()
+                })
+                .await
+                .unwrap_or_else(|| Err(Status::internal("presence enter ended early")));
+            let mut stays = self.stays();
+            match entered {
+                Ok(active) if stays.arrive(&held, connection) => return Ok(active),
+                // The stay ended meanwhile: enter a new one.
+                Ok(_) => {}
+                Err(status) => {
+                    stays.abandon(&held, |key| self.is_entering(key));
+                    return Err(status);
+                }
+            }
+        }
+        Err(Status::unavailable("presence kept ending while entering"))
     }
 
     async fn keep_alive(self: Arc<Self>, period: Duration, shutdown: CancellationToken) {
@@ -123,18 +200,14 @@ impl Presence {
                 () = shutdown.cancelled() => return,
                 _ = ticker.tick() => {}
             }
-            let entries: Vec<((Scope, Arc<str>), OnBehalf)> = self
-                .present()
-                .iter()
-                .map(|(key, credentials)| (key.clone(), credentials.clone()))
-                .collect();
-            let confirm = futures::stream::iter(entries).for_each_concurrent(
-                IN_FLIGHT,
-                |((scope, connection_id), credentials)| {
-                    let presence = &self;
-                    async move { presence.confirm(scope, &connection_id, &credentials).await }
-                },
-            );
+            let (held, ended) = self.stays().round(|key| self.is_entering(key));
+            for stay in ended {
+                self.exit(stay);
+            }
+            let confirm = futures::stream::iter(held).for_each_concurrent(IN_FLIGHT, |stay| {
+                let presence = &self;
+                async move { presence.confirm(&stay).await }
+            });
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = confirm => {}
@@ -142,24 +215,34 @@ impl Presence {
         }
     }
 
-    /// One keep-alive. A connection the service swept meanwhile (it was
-    /// unreachable for a while) enters again, unless it left during the call.
-    async fn confirm(&self, scope: Scope, connection_id: &Arc<str>, credentials: &OnBehalf) {
-        if !self.is_present(scope, connection_id) {
+    /// One keep-alive. A stay the service swept meanwhile (it was
+    /// unreachable for a while) enters again, unless it ended during the
+    /// call; one the service refuses (its user lost access, its list is
+    /// gone) ends.
+    async fn confirm(&self, held: &Held) {
+        if !self.stays().is_current(held) {
             return;
         }
-        if let Err(status) = self.desk.refresh(scope, connection_id, credentials).await {
-            tracing::warn!(?scope, %status, "presence keep-alive failed; retrying at the next one");
-            return;
+        match self.desk.refresh(held).await {
+            Ok(()) => {}
+            Err(status) if matches!(status.code(), Code::NotFound | Code::PermissionDenied) => {
+                tracing::debug!(scope = ?held.scope, user_id = %held.user, %status, "presence refused; ended");
+                self.stays().refused(held);
+                return;
+            }
+            Err(status) => {
+                tracing::warn!(scope = ?held.scope, %status, "presence keep-alive failed; retrying at the next one");
+                return;
+            }
         }
-        if !self.is_present(scope, connection_id) {
-            self.exit(scope, connection_id.clone(), credentials.clone());
+        if !self.stays().is_current(held) {
+            self.exit(held.clone());
         }
     }
 
     /// Hands the exit to the background queue: bounded, retried on transient
     /// failures, left to the service's sweeper if it keeps failing.
-    fn exit(&self, scope: Scope, connection_id: Arc<str>, credentials: OnBehalf) {
+    fn exit(&self, held: Held) {
         let desk = self.desk.clone();
         let calls = self.calls.clone();
         tokio::spawn(async move {
@@ -168,43 +251,19 @@ impl Presence {
             };
             let mut delay = RETRY_DELAY;
             for attempt in 1..=EXIT_ATTEMPTS {
-                match desk.exit(scope, &connection_id, &credentials).await {
+                match desk.exit(&held).await {
                     Ok(()) => return,
                     Err(status) if attempt < EXIT_ATTEMPTS && is_transient(&status) => {
                         tokio::time::sleep(delay).await;
                         delay = delay.saturating_mul(2);
                     }
                     Err(status) => {
-                        tracing::warn!(?scope, %status, "presence exit failed; the sweeper will end it");
+                        tracing::warn!(scope = ?held.scope, %status, "presence exit failed; the sweeper will end it");
                         return;
                     }
                 }
             }
         });
-    }
-}
-
-/// Failures worth another try: the service or the channel was momentarily
-/// unavailable or overloaded.
-fn is_transient(status: &Status) -> bool {
-    match status.code() {
-        Code::Unavailable
-        | Code::Cancelled
-        | Code::Unknown
-        | Code::DeadlineExceeded
-        | Code::ResourceExhausted
-        | Code::Aborted
-        | Code::Internal => true,
-        Code::Ok
-        | Code::InvalidArgument
-        | Code::NotFound
-        | Code::AlreadyExists
-        | Code::PermissionDenied
-        | Code::FailedPrecondition
-        | Code::OutOfRange
-        | Code::Unimplemented
-        | Code::DataLoss
-        | Code::Unauthenticated => false,
     }
 }
 
@@ -218,20 +277,19 @@ pub(super) async fn join(
 ) -> Result<Vec<ActiveUser>, HubError> {
     let topic = scope.topic();
     let credentials = caller.on_behalf();
-    authorize(services, Requester::of(caller), &credentials, topic).await?;
+    let presence = &services.presence;
+    presence
+        .authorize(services, Requester::of(caller), &credentials, topic)
+        .await?;
     let was_joined = caller.joined.contains(&topic);
     super::join_group(services, caller, topic).await?;
-    let presence = &services.presence;
+    let user = caller.identity.user_id;
     match presence
-        .desk
-        .enter(scope, &caller.connection_id, &credentials)
+        .enter(scope, user, &caller.connection_id, &credentials)
         .await
     {
         Ok(active) => {
             caller.joined.insert(topic);
-            presence
-                .present()
-                .insert((scope, caller.connection_id.clone()), credentials);
             Ok(active)
         }
         Err(status) => {
@@ -243,16 +301,21 @@ pub(super) async fn join(
     }
 }
 
-/// Leaves the group at once; the service hears of it from the background.
+/// Leaves the group at once; the service hears of it from the background
+/// when this was the user's last connection here.
 pub(super) fn leave(services: &Services, caller: &mut Caller, scope: Scope) {
     let topic = scope.topic();
     services.node.leave(&topic, &caller.connection_id);
     if caller.joined.remove(&topic) {
         let presence = &services.presence;
-        let key = (scope, caller.connection_id.clone());
-        let credentials = presence.present().remove(&key);
-        if let Some(credentials) = credentials {
-            presence.exit(scope, key.1, credentials);
+        let user = caller.identity.user_id;
+        let ended = presence
+            .stays()
+            .depart(scope, user, &caller.connection_id, |key| {
+                presence.is_entering(key)
+            });
+        if let Some(held) = ended {
+            presence.exit(held);
         }
     }
 }
@@ -264,18 +327,19 @@ pub(super) async fn confirm(
     caller: &Caller,
     scope: Scope,
 ) -> Result<(), HubError> {
+    let denied = || HubError::Denied(ACCESS_DENIED.into());
     if !services
         .node
         .is_member(&scope.topic(), &caller.connection_id)
     {
-        return Err(HubError::Denied(ACCESS_DENIED.into()));
+        return Err(denied());
     }
-    services
-        .presence
-        .desk
-        .refresh(scope, &caller.connection_id, &caller.on_behalf())
-        .await
-        .map_err(access_error)
+    let presence = &services.presence;
+    let held = presence
+        .stays()
+        .of(scope, caller.identity.user_id, &caller.connection_id)
+        .ok_or_else(denied)?;
+    presence.desk.refresh(&held).await.map_err(access_error)
 }
 
 /// Ends the presence of every list or session the connection was in.
@@ -283,101 +347,5 @@ pub(super) fn disconnected(services: &Services, caller: &mut Caller) {
     let scopes: Vec<Scope> = caller.joined.iter().filter_map(|t| Scope::of(*t)).collect();
     for scope in scopes {
         leave(services, caller, scope);
-    }
-}
-
-/// The owning services' presence calls, per scope.
-#[derive(Debug, Clone)]
-struct Desk {
-    lists: ShoppingListsClient<Channel>,
-    lean_coffee: LeanCoffeeClient<Channel>,
-}
-
-impl Desk {
-    async fn enter(
-        &self,
-        scope: Scope,
-        connection_id: &str,
-        credentials: &OnBehalf,
-    ) -> Result<Vec<ActiveUser>, Status> {
-        match scope {
-            Scope::List(list_id) => {
-                let request = credentials.request(on_list(list_id, connection_id));
-                let snapshot = self.lists.clone().enter_list(request).await?;
-                Ok(snapshot.into_inner().active_users)
-            }
-            Scope::Session(session_id) => {
-                let request = credentials.request(in_session(session_id, connection_id));
-                self.lean_coffee.clone().enter_session(request).await?;
-                Ok(Vec::new())
-            }
-        }
-    }
-
-    /// Confirms the connection; one the service no longer has enters again.
-    async fn refresh(
-        &self,
-        scope: Scope,
-        connection_id: &str,
-        credentials: &OnBehalf,
-    ) -> Result<(), Status> {
-        let touched = match scope {
-            Scope::List(list_id) => {
-                let request = credentials.request(on_list(list_id, connection_id));
-                self.lists.clone().touch_presence(request).await.map(|_| ())
-            }
-            Scope::Session(session_id) => {
-                let request = credentials.request(in_session(session_id, connection_id));
-                self.lean_coffee
-                    .clone()
-                    .touch_session(request)
-                    .await
-                    .map(|_| ())
-            }
-        };
-        match touched {
-            Err(status) if status.code() == Code::NotFound => self
-                .enter(scope, connection_id, credentials)
-                .await
-                .map(|_| ()),
-            touched => touched,
-        }
-    }
-
-    async fn exit(
-        &self,
-        scope: Scope,
-        connection_id: &str,
-        credentials: &OnBehalf,
-    ) -> Result<(), Status> {
-        match scope {
-            Scope::List(list_id) => {
-                let request = credentials.request(on_list(list_id, connection_id));
-                self.lists.clone().exit_list(request).await.map(|_| ())
-            }
-            Scope::Session(session_id) => {
-                let request = credentials.request(in_session(session_id, connection_id));
-                self.lean_coffee
-                    .clone()
-                    .exit_session(request)
-                    .await
-                    .map(|_| ())
-            }
-        }
-    }
-}
-
-fn on_list(list_id: Uuid, connection_id: &str) -> PresenceRequest {
-    PresenceRequest {
-        list_id: list_id.to_string(),
-        connection_id: connection_id.to_owned(),
-        avatar_url: None,
-    }
-}
-
-fn in_session(session_id: Uuid, connection_id: &str) -> ParticipationRequest {
-    ParticipationRequest {
-        session_id: session_id.to_string(),
-        connection_id: connection_id.to_owned(),
     }
 }
