@@ -101,8 +101,9 @@ impl Caller {
 }
 
 /// Makes gRPC requests as the caller. Cloned into background work; the
-/// token inside is never logged (no `Debug`).
-#[derive(Clone)]
+/// token inside is never logged (no `Debug`). Equal for equal tokens, so
+/// joiners with one token can share an access check.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct OnBehalf {
     bearer: MetadataValue<Ascii>,
 }

@@ -5,7 +5,7 @@ use tonic::Code;
 
 /// A failed hub invocation. The connection stays open; only the invocation
 /// completes with an error.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum HubError {
     /// No method of that name on this hub.
     #[error("unknown hub method")]

@@ -85,8 +85,9 @@ async fn crowd_suite() -> TestSuite {
     .await
 }
 
-/// A crowd closing at once (issue 12): every tab's exit goes through the gateway's bounded exit
-/// queue, the others hear one `UserLeft` per user, and nobody is left present.
+/// A crowd closing at once (issue 12): a user's tabs on one gateway are one presence, so the
+/// others hear one `UserLeft` per user when the user's last tab goes, none while a tab stays
+/// open, and nobody is left present once every tab has closed.
 #[tokio::test]
 async fn a_crowd_leaving_at_once_is_announced_once_per_user_and_leaves_nobody_present() {
     const USERS: usize = 100;
@@ -118,23 +119,42 @@ async fn a_crowd_leaving_at_once_is_announced_once_per_user_and_leaves_nobody_pr
         );
     }
 
+    // The last user keeps one tab open while the others close.
+    let kept = tabs.pop().expect("a tab");
+    let stayer = users.last().expect("a user").id.to_string();
     drop(tabs);
     let mut left = HashSet::new();
-    while left.len() < USERS {
+    while left.len() < USERS - 1 {
         let event = owner.event("UserLeft").await;
+        assert_ne!(event["userId"], stayer, "a user with a tab open stays");
         assert!(
             left.insert(event["userId"].clone()),
             "once per user: {event}"
         );
     }
     owner.expect_no_event(Duration::from_millis(500)).await;
-    let mut again = suite.connect(&ann).await;
-    again.call("JoinList", json!([list_id])).await;
-    let update = again.event("PresenceUpdate").await;
-    let active = update["activeUsers"].as_array().expect("active users");
-    assert_eq!(active.len(), 1, "only Ann is present: {update}");
-    assert_eq!(active[0]["id"], ann.id.to_string());
+    assert_eq!(
+        present(&suite, &ann, &list_id).await,
+        [ann.id.to_string(), stayer.clone()]
+    );
+
+    drop(kept);
+    assert_eq!(owner.event("UserLeft").await["userId"], stayer);
+    owner.expect_no_event(Duration::from_millis(500)).await;
+    assert_eq!(present(&suite, &ann, &list_id).await, [ann.id.to_string()]);
     suite.stop().await;
+}
+
+/// The users present on the list, as a new tab of `user` joining it is told.
+async fn present(suite: &TestSuite, user: &User, list_id: &str) -> Vec<String> {
+    let mut tab = suite.connect(user).await;
+    tab.call("JoinList", json!([list_id])).await;
+    let update = tab.event("PresenceUpdate").await;
+    let active = update["activeUsers"].as_array().expect("active users");
+    active
+        .iter()
+        .map(|u| u["id"].as_str().expect("an id").to_owned())
+        .collect()
 }
 
 /// The join of issue 12 through a whole gateway: `TABS` WebSocket connections (of different

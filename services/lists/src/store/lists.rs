@@ -179,11 +179,11 @@ impl Store {
     /// PERMISSION_DENIED without access.
     pub(crate) async fn check_access(
         &self,
-        actor: &UserRef,
+        user_id: Uuid,
         list_id: Uuid,
     ) -> Result<Permission, ListsError> {
         let mut conn = self.pool.acquire().await?;
-        let access = access::read(&mut conn, list_id, actor.id).await?;
+        let access = access::read(&mut conn, list_id, user_id).await?;
         access.require(Action::Read)
     }
 }
