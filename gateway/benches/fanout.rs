@@ -90,12 +90,12 @@ async fn node_fanout(members: usize, events: usize) -> Duration {
     let mut drains = Vec::with_capacity(members);
     for _ in 0..members {
         let (tx, rx) = outbound(usize::MAX / 2);
-        let member = Member {
-            connection_id: Arc::from(Uuid::new_v4().to_string()),
-            user_id: Uuid::new_v4(),
-            encoder: encoder.clone(),
-            outbound: tx,
-        };
+        let member = Member::new(
+            Arc::from(Uuid::new_v4().to_string()),
+            Uuid::new_v4(),
+            encoder.clone(),
+            tx,
+        );
         node.join(topic, member).await.expect("join");
         drains.push(drain(rx, events));
     }

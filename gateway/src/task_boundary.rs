@@ -94,12 +94,7 @@ mod tests {
             CancellationToken::new(),
         );
         let (queue, _frames) = outbound(1024);
-        let member = Member {
-            connection_id: Arc::from("c1"),
-            user_id: Uuid::new_v4(),
-            encoder: Arc::new(NoEncoder),
-            outbound: queue,
-        };
+        let member = Member::new(Arc::from("c1"), Uuid::new_v4(), Arc::new(NoEncoder), queue);
         let topics = [Topic::List(Uuid::new_v4()), Topic::List(Uuid::new_v4())];
         let mut joined = Vec::new();
         let work = async {

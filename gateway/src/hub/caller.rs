@@ -79,12 +79,12 @@ impl Caller {
 
     /// This connection as a group member.
     pub fn member(&self) -> Member {
-        Member {
-            connection_id: self.connection_id.clone(),
-            user_id: self.identity.user_id,
-            encoder: self.encoder.clone(),
-            outbound: self.outbound.clone(),
-        }
+        Member::new(
+            self.connection_id.clone(),
+            self.identity.user_id,
+            self.encoder.clone(),
+            self.outbound.clone(),
+        )
     }
 
     /// Sends a server→client invocation to this connection only.

@@ -67,11 +67,22 @@ pub struct Services {
 impl Services {
     /// Cancelled when the principal's credential is revoked: virtual keys
     /// can be; JWTs end by expiring and the master key by reconfiguration.
-    pub fn revoked(&self, principal: &Principal) -> CancellationToken {
+    ///
+    /// `None` for the others: every connection holds what this returns for its whole life, and a
+    /// token that can never fire would cost each of them a heap block for nothing.
+    pub fn revoked(&self, principal: &Principal) -> Option<CancellationToken> {
         match principal.kind {
-            PrincipalKind::VirtualKey => self.revocations.watch(principal.id()),
-            PrincipalKind::User | PrincipalKind::Master => CancellationToken::new(),
+            PrincipalKind::VirtualKey => Some(self.revocations.watch(principal.id())),
+            PrincipalKind::User | PrincipalKind::Master => None,
         }
+    }
+}
+
+/// Completes once `revoked` (from [`Services::revoked`]) is cancelled; never without a token.
+pub async fn until_revoked(revoked: Option<&CancellationToken>) {
+    match revoked {
+        Some(token) => token.cancelled().await,
+        None => std::future::pending().await,
     }
 }
 

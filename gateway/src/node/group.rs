@@ -104,7 +104,7 @@ impl Group {
             if except == Some(member.user_id) {
                 continue;
             }
-            let key = member.encoder.key();
+            let key = member.key();
             let frame = match frames.iter().find(|(k, _)| *k == key) {
                 Some((_, frame)) => frame.clone(),
                 None => {

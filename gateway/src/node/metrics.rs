@@ -133,12 +133,12 @@ mod tests {
 
     async fn join(node: &Node, topic: Topic, limit: usize) -> (Member, OutboundReceiver) {
         let (outbound, frames) = outbound(limit);
-        let member = Member {
-            connection_id: Arc::from(Uuid::new_v4().to_string()),
-            user_id: Uuid::new_v4(),
-            encoder: Arc::new(TenBytes),
+        let member = Member::new(
+            Arc::from(Uuid::new_v4().to_string()),
+            Uuid::new_v4(),
+            Arc::new(TenBytes),
             outbound,
-        };
+        );
         node.join(topic, member.clone()).await.expect("join");
         (member, frames)
     }

@@ -45,6 +45,31 @@ pub struct Member {
     pub user_id: Uuid,
     pub encoder: Arc<dyn EventEncoder>,
     pub outbound: Outbound,
+    /// The encoder's key, asked once here rather than once per event in the fan-out loop.
+    key: &'static str,
+}
+
+impl Member {
+    pub fn new(
+        connection_id: Arc<str>,
+        user_id: Uuid,
+        encoder: Arc<dyn EventEncoder>,
+        outbound: Outbound,
+    ) -> Self {
+        let key = encoder.key();
+        Self {
+            connection_id,
+            user_id,
+            encoder,
+            outbound,
+            key,
+        }
+    }
+
+    /// Members with the same key share the bytes of an event (see [`EventEncoder::key`]).
+    pub(crate) fn key(&self) -> &'static str {
+        self.key
+    }
 }
 
 impl std::fmt::Debug for Member {
@@ -52,7 +77,7 @@ impl std::fmt::Debug for Member {
         f.debug_struct("Member")
             .field("connection_id", &self.connection_id)
             .field("user_id", &self.user_id)
-            .field("encoder", &self.encoder.key())
+            .field("encoder", &self.key)
             .finish_non_exhaustive()
     }
 }

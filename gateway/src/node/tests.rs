@@ -48,12 +48,12 @@ struct Client {
 fn client(user_id: Uuid, encoder: &Arc<CountingEncoder>) -> Client {
     let (outbound, frames) = outbound(1 << 20);
     Client {
-        member: Member {
-            connection_id: Arc::from(Uuid::new_v4().to_string()),
+        member: Member::new(
+            Arc::from(Uuid::new_v4().to_string()),
             user_id,
-            encoder: encoder.clone(),
+            encoder.clone(),
             outbound,
-        },
+        ),
         frames,
     }
 }

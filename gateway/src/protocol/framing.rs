@@ -108,6 +108,10 @@ impl MessageReader {
             let decoded = self.protocol.decode(&self.buffer[start..end]);
             self.buffer.advance(consumed);
             self.scanned = 0;
+            if self.buffer.is_empty() {
+                // Connections are idle between messages: an empty buffer holds no memory.
+                self.buffer = BytesMut::new();
+            }
             if let Some(message) = decoded? {
                 return Ok(Some(message));
             }

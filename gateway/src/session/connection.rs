@@ -10,18 +10,16 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use futures::FutureExt;
 
-use tokio::{
-    sync::mpsc,
-    time::{Instant, MissedTickBehavior},
-};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{
-    handshake::handshake, CloseReason, Inbound, Incoming, Replay, SessionConfig, SignalrEncoder,
+    handshake::handshake, inbox::InboxReceiver, CloseReason, Inbound, Incoming, Replay,
+    SessionConfig, SignalrEncoder,
 };
 use crate::{
-    hub::{Arguments, Caller, HubError, HubKind, Services},
+    hub::{until_revoked, Arguments, Caller, HubError, HubKind, Services},
     node::{Frame, Outbound},
     principal::Principal,
     protocol::{CompletionOutcome, HubMessage, MessageReader, ProtocolError, TransportType},
@@ -43,8 +41,9 @@ pub struct Connection {
     pub transport: TransportType,
     /// Cancelled when the gateway shuts down.
     pub shutdown: CancellationToken,
-    /// Cancelled when the credential is revoked (virtual keys).
-    pub revoked: CancellationToken,
+    /// Cancelled when the credential is revoked (virtual keys; `None` for credentials that
+    /// cannot be).
+    pub revoked: Option<CancellationToken>,
 }
 
 /// How the connection loop ended.
@@ -62,8 +61,8 @@ enum End {
 /// A plain function returning the future, not an `async fn`: the arguments then live only in the
 /// future that uses them instead of twice, once as arguments and once moved into `work`.
 pub(super) fn run_connection(
-    connection: Connection,
-    mut inbound: mpsc::Receiver<Inbound>,
+    mut connection: Connection,
+    mut inbound: InboxReceiver,
     terminate: CancellationToken,
     outbound: Outbound,
     replay: Option<Arc<Replay>>,
@@ -97,10 +96,12 @@ pub(super) fn run_connection(
         if let Some(replay) = &replay {
             replay.enable(protocol);
         }
+        // The caller keeps the token as the header it forwards; the connection's copy is let go
+        // at the end of this statement rather than held for the connection's life.
         let Some(mut caller) = Caller::new(
             connection.connection_id.clone(),
             connection.principal.clone(),
-            &connection.token,
+            &std::mem::take(&mut connection.token),
             protocol,
             outbound.clone(),
             Arc::new(SignalrEncoder::new(protocol)),
@@ -187,11 +188,7 @@ struct Session<'c> {
 }
 
 impl Session<'_> {
-    async fn serve(
-        &mut self,
-        inbound: &mut mpsc::Receiver<Inbound>,
-        terminate: &CancellationToken,
-    ) -> End {
+    async fn serve(&mut self, inbound: &mut InboxReceiver, terminate: &CancellationToken) -> End {
         let config = &self.connection.config;
         let protocol = self.caller.protocol;
         let outbound = self.caller.outbound.clone();
@@ -208,8 +205,12 @@ impl Session<'_> {
             config.keep_alive_interval,
         );
         keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut ack = tokio::time::interval(ACK_INTERVAL);
-        ack.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // Only a stateful connection acknowledges; the others hold no timer for it.
+        let mut ack = self.incoming.as_ref().map(|_| {
+            let mut ack = tokio::time::interval(ACK_INTERVAL);
+            ack.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            ack
+        });
         let mut last_received = Instant::now();
         let expiry = self.connection.principal.expiry();
         loop {
@@ -240,7 +241,7 @@ impl Session<'_> {
                 _ = keep_alive.tick(), if keep_alive_enabled => {
                     let _ = outbound.send(ping.clone());
                 }
-                _ = ack.tick(), if self.incoming.is_some() => {
+                () = tick(&mut ack), if ack.is_some() => {
                     if let Some(message) = self.incoming.as_mut().and_then(Incoming::pending_ack) {
                         let _ = outbound.send(Frame::new(protocol.transfer_format(), protocol.encode(&message)));
                     }
@@ -255,7 +256,7 @@ impl Session<'_> {
                 () = self.connection.shutdown.cancelled() => {
                     return End::Closed(CloseReason::ShuttingDown);
                 }
-                () = self.connection.revoked.cancelled() => {
+                () = until_revoked(self.connection.revoked.as_ref()) => {
                     return End::Closed(CloseReason::CredentialRevoked);
                 }
             }
@@ -365,6 +366,16 @@ impl Session<'_> {
             protocol.transfer_format(),
             protocol.encode(&message),
         ));
+    }
+}
+
+/// Waits for the next tick of `interval`; never, without one.
+async fn tick(interval: &mut Option<Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 

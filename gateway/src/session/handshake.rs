@@ -2,10 +2,10 @@
 //! protocol fits the transport, answer it.
 
 use bytes::{Bytes, BytesMut};
-use tokio::{sync::mpsc, time::Instant};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Inbound, SessionConfig};
+use super::{inbox::InboxReceiver, Inbound, SessionConfig};
 use crate::{
     node::{Frame, Outbound},
     protocol::{AvailableTransport, Handshake, HandshakeError, Protocol, TransportType},
@@ -23,7 +23,7 @@ pub(super) struct Accepted {
 /// Reads the handshake request and answers it. `None` when the connection ends here (error
 /// answered, timeout, or client gone).
 pub(super) async fn handshake(
-    inbound: &mut mpsc::Receiver<Inbound>,
+    inbound: &mut InboxReceiver,
     terminate: &CancellationToken,
     outbound: &Outbound,
     config: &SessionConfig,

@@ -13,31 +13,21 @@ use std::{
 
 use bytes::Bytes;
 use futures::FutureExt;
-use tokio::sync::{mpsc, OwnedMutexGuard};
+use tokio::sync::OwnedMutexGuard;
 use tokio_util::{
     sync::{CancellationToken, WaitForCancellationFuture},
     task::TaskTracker,
 };
 
-use super::{run_connection, Connection, Replay};
+use super::{
+    inbox::{inbox, Inbound, InboxSender},
+    run_connection, Connection, Replay,
+};
 use crate::node::{outbound, Frame, OutboundReceiver};
 
 /// Chunks of input waiting for a busy connection; senders wait beyond this (backpressure on
 /// POSTs and socket reads rather than unbounded memory).
 const INBOUND_CHUNKS: usize = 8;
-
-/// What a transport hands to a connection, in order.
-#[derive(Debug)]
-pub enum Inbound {
-    /// Bytes as received; record boundaries are not preserved and not assumed.
-    Data(Bytes),
-    /// A new socket replaced a dropped one (stateful reconnect): a partial record left by the old
-    /// socket is void, and the client's `Sequence` comes next.
-    Reattached,
-    /// The transport refused a message larger than `limit` bytes before it could be fed in; the
-    /// connection closes and says why.
-    Oversized { limit: usize },
-}
 
 /// Where a transport takes the frames to write.
 #[derive(Debug)]
@@ -105,7 +95,7 @@ struct Activity {
 
 #[derive(Debug)]
 struct Shared {
-    inbound: mpsc::Sender<Inbound>,
+    inbound: InboxSender,
     frames: Arc<tokio::sync::Mutex<FrameSource>>,
     replay: Option<Arc<Replay>>,
     /// The client is gone for good; the connection ends without a Close message.
@@ -137,10 +127,10 @@ impl Link {
     ) -> Self {
         let (queue, receiver) = outbound(connection.config.outgoing_queue_bytes);
         connection.services.node.meter(&queue);
-        let (inbound, inbound_rx) = mpsc::channel(INBOUND_CHUNKS);
+        let (inbound, inbound_rx) = inbox(INBOUND_CHUNKS);
         if !early.is_empty() {
-            // The channel is new and empty, so this cannot be refused.
-            let _ = inbound.try_send(Inbound::Data(early));
+            // The queue is new and empty, so this cannot be refused.
+            inbound.try_send(Inbound::Data(early));
         }
         let replay =
             stateful.then(|| Arc::new(Replay::new(connection.config.stateful_buffer_bytes)));
@@ -158,11 +148,7 @@ impl Link {
         link
     }
 
-    fn new(
-        inbound: mpsc::Sender<Inbound>,
-        queue: OutboundReceiver,
-        replay: Option<Arc<Replay>>,
-    ) -> Self {
+    fn new(inbound: InboxSender, queue: OutboundReceiver, replay: Option<Arc<Replay>>) -> Self {
         let shared = Arc::new(Shared {
             inbound,
             frames: Arc::new(tokio::sync::Mutex::new(FrameSource {
@@ -186,7 +172,7 @@ impl Link {
     /// as if the handshake enabled stateful reconnect.
     #[cfg(test)]
     pub fn unconnected(stateful: bool) -> Self {
-        let (inbound, _) = mpsc::channel(1);
+        let (inbound, _) = inbox(1);
         let (_, queue) = outbound(1024);
         let replay = stateful.then(|| {
             let replay = Replay::new(1024);

@@ -6,6 +6,7 @@ mod config;
 mod connection;
 mod event_encoder;
 mod handshake;
+mod inbox;
 mod link;
 mod registry;
 mod stateful;
@@ -14,7 +15,8 @@ pub use close::CloseReason;
 pub use config::SessionConfig;
 pub use connection::Connection;
 pub use event_encoder::SignalrEncoder;
-pub use link::{FrameSource, Inbound, Link, Turn};
+pub use inbox::Inbound;
+pub use link::{FrameSource, Link, Turn};
 pub use registry::{AttachError, Attachment, Found, Registry, RegistryLimits, Starting};
 
 use connection::run_connection;

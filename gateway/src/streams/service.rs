@@ -31,7 +31,7 @@ use super::{
     replay::{replay, ReplayError},
 };
 use crate::{
-    hub::{authorize, HubError, OnBehalf, Requester, Services, ACCESS_DENIED},
+    hub::{authorize, until_revoked, HubError, OnBehalf, Requester, Services, ACCESS_DENIED},
     node::{outbound, Member, OpenCount, Opened, Outbound, OutboundReceiver},
     principal::{AuthFailure, Authenticator},
     task_boundary::{catch_panic, Panicked},
@@ -133,12 +133,12 @@ impl Subscriptions for SubscriptionService {
                 .map_err(status)?;
         }
         let (frames_tx, frames) = outbound(self.config.queue_bytes);
-        let member = Member {
-            connection_id: Arc::from(format!("grpc-{}", Uuid::new_v4())),
-            user_id: identity.user_id,
-            encoder: Arc::new(EnvelopeEncoder),
-            outbound: frames_tx.clone(),
-        };
+        let member = Member::new(
+            Arc::from(format!("grpc-{}", Uuid::new_v4())),
+            identity.user_id,
+            Arc::new(EnvelopeEncoder),
+            frames_tx.clone(),
+        );
         for (topic, _) in &follows {
             if let Err(error) = self.services.node.join(*topic, member.clone()).await {
                 leave_all(&self.services, &follows, &member);
@@ -210,7 +210,7 @@ struct Subscription {
     config: StreamConfig,
     shutdown: CancellationToken,
     /// Cancelled when the credential is revoked (virtual keys).
-    revoked: CancellationToken,
+    revoked: Option<CancellationToken>,
     /// The credential's lifetime ends: the stream ends, as a hub connection closes.
     expiry: tokio::time::Instant,
     user_id: Uuid,
@@ -237,7 +237,7 @@ impl Subscription {
             () = self.shutdown.cancelled() => Err(Status::unavailable(
                 "gateway is shutting down; resume from the last sequence received",
             )),
-            () = self.revoked.cancelled() => Err(Status::permission_denied("credential revoked")),
+            () = until_revoked(self.revoked.as_ref()) => Err(Status::permission_denied("credential revoked")),
             () = tokio::time::sleep_until(self.expiry) => Err(Status::unauthenticated(CREDENTIAL_EXPIRED)),
         };
         leave_all(&self.services, &self.follows, &self.member);

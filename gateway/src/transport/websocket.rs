@@ -260,10 +260,15 @@ async fn pump(
     reader: &mut Reader,
     stall: Duration,
 ) -> SocketEnd {
+    // Made once and kept registered, rather than registered and dropped again around every
+    // batch: most batches are a single frame, and this loop runs once per delivery.
+    let superseded = turn.superseded.cancelled();
+    let ended = link.ended();
+    tokio::pin!(superseded, ended);
     loop {
         let first = tokio::select! {
-            () = turn.superseded.cancelled() => return SocketEnd::Superseded,
-            () = link.ended() => return SocketEnd::Ended,
+            () = &mut superseded => return SocketEnd::Superseded,
+            () = &mut ended => return SocketEnd::Ended,
             read = &mut reader.task, if !reader.done => {
                 reader.done = true;
                 match read {

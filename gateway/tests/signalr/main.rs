@@ -2,10 +2,12 @@
 //! driven by a raw SignalR JSON client (the official client's behaviour is
 //! covered by the conformance tests in `tests/conformance`).
 
+mod allocations;
 mod catch_up;
 mod cleanup;
 mod hardening;
 mod helpers;
+mod idle_memory;
 mod limits;
 mod limits_http;
 mod metrics;
