@@ -25,7 +25,10 @@ use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream,
 };
 
-use crate::marker::{self, Stamp};
+use crate::{
+    marker::{self, Stamp},
+    msgpack,
+};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -46,14 +49,22 @@ const READ_BUFFER: usize = 4096;
 /// Which server a client speaks to.
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// Pulse's `/hubs/shopping-list`, with this user's token.
+    /// Pulse's `/hubs/shopping-list`, with this user's token, in this SignalR protocol.
     Pulse {
         addr: SocketAddr,
         token: String,
+        wire: Wire,
     },
     Peer {
         addr: SocketAddr,
     },
+}
+
+/// The SignalR hub protocol a Pulse client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    Json,
+    MessagePack,
 }
 
 /// Counters every client of a run adds to, read while waiting for deliveries.
@@ -96,9 +107,12 @@ impl Client {
         tally: Arc<Tally>,
     ) -> Result<Self> {
         let (socket, protocol) = match target {
-            Target::Pulse { addr, token } => (
-                signalr_connect(*addr, token, http).await?,
-                Protocol::SignalR,
+            Target::Pulse { addr, token, wire } => (
+                signalr_connect(*addr, token, http, *wire).await?,
+                match wire {
+                    Wire::Json => Protocol::SignalR,
+                    Wire::MessagePack => Protocol::SignalRMessagePack,
+                },
             ),
             Target::Peer { addr } => (socket_io_connect(*addr).await?, Protocol::SocketIo),
         };
@@ -163,6 +177,7 @@ pub async fn within<T>(
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Protocol {
     SignalR,
+    SignalRMessagePack,
     SocketIo,
 }
 
@@ -190,14 +205,21 @@ async fn next_text(socket: &mut Socket) -> Result<String> {
             .context("socket")?;
         match message {
             Message::Text(text) => return Ok(text.as_str().to_owned()),
+            // A binary protocol's handshake answer comes in a binary frame.
+            Message::Binary(bytes) => return Ok(String::from_utf8_lossy(&bytes).into_owned()),
             Message::Close(frame) => bail!("closed: {frame:?}"),
             _ => {}
         }
     }
 }
 
-/// Negotiate, WebSocket, JSON handshake: what `@microsoft/signalr` does.
-async fn signalr_connect(addr: SocketAddr, token: &str, http: &reqwest::Client) -> Result<Socket> {
+/// Negotiate, WebSocket, handshake: what `@microsoft/signalr` does.
+async fn signalr_connect(
+    addr: SocketAddr,
+    token: &str,
+    http: &reqwest::Client,
+    wire: Wire,
+) -> Result<Socket> {
     let negotiated: Value = http
         .post(format!("http://{addr}{HUB}/negotiate?negotiateVersion=1"))
         .bearer_auth(token)
@@ -212,8 +234,12 @@ async fn signalr_connect(addr: SocketAddr, token: &str, http: &reqwest::Client) 
         .as_str()
         .ok_or_else(|| anyhow!("negotiate: no connectionToken"))?;
     let mut socket = open(&format!("ws://{addr}{HUB}?id={id}&access_token={token}")).await?;
+    let handshake = match wire {
+        Wire::Json => HANDSHAKE,
+        Wire::MessagePack => msgpack::HANDSHAKE,
+    };
     socket
-        .send(Message::text(HANDSHAKE))
+        .send(Message::text(handshake))
         .await
         .context("handshake")?;
     let reply = next_text(&mut socket).await?;
@@ -245,19 +271,30 @@ async fn socket_io_connect(addr: SocketAddr) -> Result<Socket> {
 }
 
 /// The join invocation: a hub method call, or an event with an acknowledgement.
-fn join_frame(protocol: Protocol, group: &str) -> String {
+fn join_frame(protocol: Protocol, group: &str) -> Message {
     match protocol {
-        Protocol::SignalR => format!(
+        Protocol::SignalR => Message::text(format!(
             "{{\"type\":1,\"invocationId\":\"join\",\"target\":\"JoinList\",\"arguments\":[\"{group}\"]}}\u{1e}"
-        ),
-        Protocol::SocketIo => format!("421[\"join\",\"{group}\"]"),
+        )),
+        Protocol::SignalRMessagePack => {
+            Message::binary(msgpack::invocation("join", "JoinList", group))
+        }
+        Protocol::SocketIo => Message::text(format!("421[\"join\",\"{group}\"]")),
+    }
+}
+
+/// The keep-alive SignalR clients send.
+fn ping_frame(protocol: Protocol) -> Message {
+    match protocol {
+        Protocol::SignalRMessagePack => Message::binary(msgpack::ping()),
+        Protocol::SignalR | Protocol::SocketIo => Message::text(PING),
     }
 }
 
 /// What a frame that is not a stamped message means for a pending join.
 fn join_outcome(protocol: Protocol, text: &str) -> Option<Result<()>> {
     match protocol {
-        Protocol::SignalR => text
+        Protocol::SignalR | Protocol::SignalRMessagePack => text
             .split('\u{1e}')
             .filter(|record| record.contains("\"type\":3"))
             .filter_map(|record| serde_json::from_str::<Value>(record).ok())
@@ -273,7 +310,7 @@ fn join_outcome(protocol: Protocol, text: &str) -> Option<Result<()>> {
 /// Why the server ended the session, if this frame says so.
 fn closed_by_server(protocol: Protocol, text: &str) -> Option<String> {
     let closed = match protocol {
-        Protocol::SignalR => text.contains("\"type\":7"),
+        Protocol::SignalR | Protocol::SignalRMessagePack => text.contains("\"type\":7"),
         Protocol::SocketIo => text.starts_with("41") || text.starts_with('1'),
     };
     closed.then(|| format!("closed by the server: {text}"))
@@ -317,6 +354,46 @@ impl State {
         }
         Ok(None)
     }
+
+    /// Handles one binary frame (SignalR MessagePack).
+    fn receive_binary(&mut self, frame: &[u8]) -> Result<()> {
+        let arrived = marker::now_micros();
+        for message in msgpack::messages(frame)? {
+            let stamps = msgpack::stamps(message);
+            if !stamps.is_empty() {
+                self.tally
+                    .frame_bytes
+                    .store(message.len() / stamps.len(), Ordering::Relaxed);
+                self.tally
+                    .stamps
+                    .fetch_add(stamps.len() as u64, Ordering::Relaxed);
+                self.arrivals
+                    .extend(stamps.into_iter().map(|stamp| Arrival {
+                        stamp,
+                        latency_micros: arrived.saturating_sub(stamp.sent),
+                    }));
+                continue;
+            }
+            match msgpack::kind(message)? {
+                msgpack::Kind::Close => bail!("closed by the server"),
+                msgpack::Kind::Completion {
+                    invocation_id,
+                    error,
+                } if invocation_id == "join" => {
+                    if let Some(reply) = self.pending_join.take() {
+                        let outcome = if error {
+                            Err(anyhow!("JoinList refused"))
+                        } else {
+                            Ok(())
+                        };
+                        let _ = reply.send(outcome);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 async fn run(
@@ -339,6 +416,10 @@ async fn run(
                 message = socket.next() => {
                     let text = match message {
                         Some(Ok(Message::Text(text))) => text,
+                        Some(Ok(Message::Binary(frame))) => {
+                            state.receive_binary(&frame)?;
+                            continue;
+                        }
                         Some(Ok(Message::Close(frame))) => bail!("closed: {frame:?}"),
                         Some(Ok(_)) => continue,
                         Some(Err(error)) => bail!("socket: {error}"),
@@ -351,7 +432,7 @@ async fn run(
                 command = commands.recv() => match command {
                     None => return Ok(()),
                     Some(Command::Join { group, reply }) => {
-                        socket.send(Message::text(join_frame(protocol, &group))).await.context("join")?;
+                        socket.send(join_frame(protocol, &group)).await.context("join")?;
                         state.pending_join = Some(reply);
                     }
                     Some(Command::Send(text)) => socket.send(Message::text(text)).await.context("send")?,
@@ -359,8 +440,8 @@ async fn run(
                         let _ = reply.send(std::mem::take(&mut state.arrivals));
                     }
                 },
-                _ = keep_alive.tick(), if protocol == Protocol::SignalR => {
-                    socket.send(Message::text(PING)).await.context("ping")?;
+                _ = keep_alive.tick(), if protocol != Protocol::SocketIo => {
+                    socket.send(ping_frame(protocol)).await.context("ping")?;
                 }
             }
         }

@@ -16,7 +16,7 @@ use tonic::{
 };
 
 use crate::{
-    client::{Client, Tally, Target},
+    client::{Client, Tally, Target, Wire},
     marker,
     servers::{Peer, PulseSuite},
 };
@@ -80,11 +80,13 @@ impl<'a> Contender<'a> {
         }
     }
 
-    pub fn target(&self) -> Target {
+    /// Where clients connect; Pulse's speak `wire` (the peer has one protocol).
+    pub fn target(&self, wire: Wire) -> Target {
         match self {
             Self::Pulse { suite, token, .. } => Target::Pulse {
                 addr: suite.gateway,
                 token: token.clone(),
+                wire,
             },
             Self::Peer { peer, .. } => Target::Peer { addr: peer.addr },
         }

@@ -9,6 +9,7 @@ mod client;
 mod commands;
 mod contender;
 mod marker;
+mod msgpack;
 mod proc_stats;
 mod report;
 mod scenario;
@@ -26,6 +27,7 @@ use clap::Parser;
 
 use crate::{
     args::{Args, Sizes},
+    client::Wire,
     contender::{Contender, DEFAULT_FRAME_BYTES},
     servers::{Peer, PulseSuite},
 };
@@ -99,11 +101,19 @@ async fn run(args: &Args, sizes: &Sizes) -> Result<String> {
         )
         .await?;
         crowd.close().await;
-        Ok::<_, anyhow::Error>((race, commands))
+        let msgpack = scenario::wire_fanout(
+            &mut pulse,
+            Wire::MessagePack,
+            sizes.fanouts[0],
+            &http,
+            give_up,
+        )
+        .await?;
+        Ok::<_, anyhow::Error>((race, commands, msgpack))
     }
     .await;
     suite.server.stop().await;
-    let (pulse_race, commands) = outcome?;
+    let (pulse_race, commands, msgpack) = outcome?;
 
     let peer = Peer::start(&peer_bin, &logs).await?;
     let frame_bytes = match pulse_race.frame_bytes {
@@ -134,7 +144,7 @@ async fn run(args: &Args, sizes: &Sizes) -> Result<String> {
     }
     Ok(format!(
         "{}\n{notes}\n",
-        report::table(&pulse_race, &peer_race, Some(&commands))
+        report::table(&pulse_race, &peer_race, Some(&commands), Some(&msgpack))
     ))
 }
 

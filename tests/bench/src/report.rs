@@ -3,7 +3,10 @@
 
 use std::fmt::Write as _;
 
-use crate::{commands::CommandPath, scenario::Race};
+use crate::{
+    commands::CommandPath,
+    scenario::{Fanout, Race},
+};
 
 struct Row {
     metric: String,
@@ -44,7 +47,12 @@ fn row(metric: String, pulse: f64, peer: f64, format: fn(f64) -> String) -> Row 
     }
 }
 
-fn rows(pulse: &Race, peer: &Race, commands: Option<&CommandPath>) -> Vec<Row> {
+fn rows(
+    pulse: &Race,
+    peer: &Race,
+    commands: Option<&CommandPath>,
+    msgpack: Option<&Fanout>,
+) -> Vec<Row> {
     let held = pulse.held.min(peer.held);
     let mut rows = vec![
         row(
@@ -92,41 +100,7 @@ fn rows(pulse: &Race, peer: &Race, commands: Option<&CommandPath>) -> Vec<Row> {
             p.size.events,
             p.size.rate
         );
-        rows.push(row(
-            format!("{what}: deliveries/s"),
-            p.deliveries_per_second,
-            s.deliveries_per_second,
-            thousands,
-        ));
-        let members = |f: &crate::scenario::Fanout| {
-            if f.size.members == s.size.members.max(p.size.members) {
-                String::new()
-            } else {
-                format!(" (only {} joined)", thousands(f.size.members as f64))
-            }
-        };
-        if let Some(last) = rows.last_mut() {
-            last.pulse += &members(p);
-            last.peer += &members(s);
-        }
-        rows.push(Row {
-            metric: format!("{what}: send→receive p50 / p99 (ms)"),
-            pulse: format!("{:.1} / {:.1}", p.p50_ms, p.p99_ms),
-            peer: format!("{:.1} / {:.1}", s.p50_ms, s.p99_ms),
-            ratio: Some(p.p50_ms / s.p50_ms),
-        });
-        rows.push(row(
-            format!("{what}: server CPU per delivery (µs)"),
-            p.cpu_micros_per_delivery,
-            s.cpu_micros_per_delivery,
-            |v| format!("{v:.2}"),
-        ));
-        rows.push(Row {
-            metric: format!("{what}: lost / duplicated"),
-            pulse: format!("{} / {}", p.lost, p.duplicated),
-            peer: format!("{} / {}", s.lost, s.duplicated),
-            ratio: None,
-        });
+        rows.extend(fanout_rows(&what, p, s));
     }
     if let Some(c) = commands {
         rows.push(Row {
@@ -160,14 +134,76 @@ fn rows(pulse: &Race, peer: &Race, commands: Option<&CommandPath>) -> Vec<Row> {
             ratio: None,
         });
     }
+    if let Some(p) = msgpack {
+        // The peer's fan-out of the same size (JSON: it has no other protocol here).
+        if let Some(s) = peer
+            .fanouts
+            .iter()
+            .find(|s| s.size.events == p.size.events && s.size.rate == p.size.rate)
+        {
+            let what = format!(
+                "fan-out to {} clients over SignalR MessagePack ({} events at {}/s; peer column: its JSON fan-out of that size)",
+                thousands(p.size.members as f64),
+                p.size.events,
+                p.size.rate
+            );
+            rows.extend(fanout_rows(&what, p, s));
+        }
+    }
     rows
 }
 
+/// Deliveries/s, latency, CPU per delivery and loss of one fan-out, Pulse's
+/// `p` beside the peer's `s`.
+fn fanout_rows(what: &str, p: &Fanout, s: &Fanout) -> Vec<Row> {
+    let members = |f: &Fanout| {
+        if f.size.members == s.size.members.max(p.size.members) {
+            String::new()
+        } else {
+            format!(" (only {} joined)", thousands(f.size.members as f64))
+        }
+    };
+    let mut deliveries = row(
+        format!("{what}: deliveries/s"),
+        p.deliveries_per_second,
+        s.deliveries_per_second,
+        thousands,
+    );
+    deliveries.pulse += &members(p);
+    deliveries.peer += &members(s);
+    vec![
+        deliveries,
+        Row {
+            metric: format!("{what}: send→receive p50 / p99 (ms)"),
+            pulse: format!("{:.1} / {:.1}", p.p50_ms, p.p99_ms),
+            peer: format!("{:.1} / {:.1}", s.p50_ms, s.p99_ms),
+            ratio: Some(p.p50_ms / s.p50_ms),
+        },
+        row(
+            format!("{what}: server CPU per delivery (µs)"),
+            p.cpu_micros_per_delivery,
+            s.cpu_micros_per_delivery,
+            |v| format!("{v:.2}"),
+        ),
+        Row {
+            metric: format!("{what}: lost / duplicated"),
+            pulse: format!("{} / {}", p.lost, p.duplicated),
+            peer: format!("{} / {}", s.lost, s.duplicated),
+            ratio: None,
+        },
+    ]
+}
+
 /// The Markdown table: metric, Pulse, socketioxide, Pulse ÷ socketioxide.
-pub fn table(pulse: &Race, peer: &Race, commands: Option<&CommandPath>) -> String {
+pub fn table(
+    pulse: &Race,
+    peer: &Race,
+    commands: Option<&CommandPath>,
+    msgpack: Option<&Fanout>,
+) -> String {
     let mut out =
         String::from("| | Pulse | socketioxide 0.18 | Pulse ÷ socketioxide |\n|---|--:|--:|--:|\n");
-    for r in rows(pulse, peer, commands) {
+    for r in rows(pulse, peer, commands, msgpack) {
         let ratio = r
             .ratio
             .filter(|x| x.is_finite())
