@@ -69,6 +69,16 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
 }
 
 impl TestApp {
+    /// The service's address, for clients sharing one connection.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The service's database, for checks and counts the API does not offer.
+    pub fn database_url(&self) -> String {
+        self.env.db.url()
+    }
+
     /// A client acting as `user`, on a connection of its own.
     pub async fn client(&self, user: &TestUser) -> Client {
         LeanCoffeeClient::with_interceptor(connect(self.addr).await, user.bearer())
