@@ -12,7 +12,9 @@ use pulse_testkit::{connect, expect_kind, TestUser};
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::helpers::{connection, create_session, snapshot, spawn_app, Client, TestApp};
+use crate::helpers::{
+    connection, create_session, snapshot, spawn_app, spawn_app_with, AppOptions, Client, TestApp,
+};
 
 /// The sequence of a presence notice: none (outside the numbered stream).
 const NOTICE: u64 = 0;
@@ -156,7 +158,12 @@ const IN_FLIGHT: usize = 1_000;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement; run explicitly"]
 async fn ten_thousand_users_enter_and_leave_one_session() {
-    let app = spawn_app().await;
+    // Nobody may be swept while the crowd is still entering.
+    let app = spawn_app_with(AppOptions {
+        participant_timeout: Duration::from_secs(600),
+        ..AppOptions::default()
+    })
+    .await;
     let mut facilitator = app.client(&TestUser::new("Ann")).await;
     let session = create_session(&mut facilitator, "Crowd").await;
     let users: Vec<TestUser> = (0..CONNECTIONS)
