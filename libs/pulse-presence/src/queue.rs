@@ -197,18 +197,9 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_refused_batch_is_retried_as_batches_of_one() {
         let queue = PresenceQueue::start(Doubling);
-        let calls: Vec<_> = [5, 0, 7]
-            .into_iter()
-            .map(|n| {
-                let queue = queue.clone();
-                tokio::spawn(async move { queue.enter(n).await })
-            })
-            .collect();
-        let mut outcomes = Vec::new();
-        for call in calls {
-            outcomes.push(call.await.expect("joined"));
-        }
-        assert_eq!(outcomes, [Ok(10), Err("zero".to_owned()), Ok(14)]);
+        // Queued together before the worker runs (one thread).
+        let outcomes = tokio::join!(queue.enter(5), queue.enter(0), queue.enter(7));
+        assert_eq!(outcomes, (Ok(10), Err("zero".to_owned()), Ok(14)));
         assert_eq!(queue.exit(()).await, Ok(()));
         assert_eq!(queue.touch(()).await, Ok(()));
     }

@@ -46,7 +46,7 @@ fn pair(call: &Participation) -> Pair {
     (call.session_id, call.actor.id)
 }
 
-/// One value per item, as an array parameter for `UNNEST`.
+/// One value per item: an array parameter for `UNNEST`, an outcome per call.
 fn column<T, V>(items: impl IntoIterator<Item = T>, value: impl Fn(T) -> V) -> Vec<V> {
     items.into_iter().map(value).collect()
 }
@@ -76,8 +76,8 @@ impl Presence for Store {
         let mut tx = self.outbox.begin().await?;
         let sessions = sessions(&mut tx, calls).await?;
         let mut outcomes = column(calls, |call| found(&sessions, call));
-        // The first call of a pair names a new participant, as its own
-        // `enter_session` would have.
+        // The first call of a pair names a new participant, as it would
+        // have alone.
         let mut pairs: BTreeMap<Pair, &Participation> = BTreeMap::new();
         for (call, _) in calls.iter().zip(&outcomes).filter(|(_, o)| o.is_ok()) {
             pairs.entry(pair(call)).or_insert(call);
@@ -120,7 +120,7 @@ impl Presence for Store {
         let claimed: HashSet<(Uuid, &str)> =
             claimed.iter().map(|(s, c)| (*s, c.as_str())).collect();
         // The name a pair ends with: the last one given, a token without a
-        // name keeping the name known (as `enter_session` one after another).
+        // name keeping the name known (as calls one after another would).
         let mut entered: BTreeMap<Pair, &str> = BTreeMap::new();
         for (call, outcome) in calls.iter().zip(outcomes.iter_mut()) {
             if outcome.is_err() {
@@ -184,17 +184,11 @@ impl Presence for Store {
         }
         pulse_outbox::enqueue_notices(&mut tx, notices).await?;
         tx.commit().await?;
-        Ok(calls
-            .iter()
-            .zip(outcomes)
-            .map(|(call, outcome)| {
-                outcome?;
-                participants
-                    .get(&pair(call))
-                    .cloned()
-                    .ok_or(LeanCoffeeError::NotFound("participant not found"))
-            })
-            .collect())
+        Ok(column(calls.iter().zip(outcomes), |(call, outcome)| {
+            outcome?;
+            let participant = participants.get(&pair(call)).cloned();
+            participant.ok_or(LeanCoffeeError::NotFound("participant not found"))
+        }))
     }
 
     /// Removes each connection; a user's last one marks them inactive and
@@ -262,32 +256,22 @@ impl Presence for Store {
                AND c.user_id = e.user_id
              RETURNING c.session_id, c.connection_id",
         )
-        .bind(entries.iter().map(|e| e.session_id).collect::<Vec<_>>())
-        .bind(
-            entries
-                .iter()
-                .map(|e| e.connection.as_str().to_owned())
-                .collect::<Vec<_>>(),
-        )
-        .bind(entries.iter().map(|e| e.user_id).collect::<Vec<_>>())
+        .bind(column(entries, |e| e.session_id))
+        .bind(column(entries, |e| e.connection.as_str().to_owned()))
+        .bind(column(entries, |e| e.user_id))
         .fetch_all(&self.pool)
         .await?;
-        let touched: HashSet<(Uuid, &str)> = touched
-            .iter()
-            .map(|(session, id)| (*session, id.as_str()))
-            .collect();
-        Ok(entries
-            .iter()
-            .map(|e| {
-                if touched.contains(&(e.session_id, e.connection.as_str())) {
-                    Ok(())
-                } else {
-                    Err(LeanCoffeeError::NotFound(
-                        "connection is not in this session",
-                    ))
-                }
-            })
-            .collect())
+        let touched: HashSet<(Uuid, &str)> =
+            touched.iter().map(|(s, c)| (*s, c.as_str())).collect();
+        Ok(column(entries, |e| {
+            if touched.contains(&(e.session_id, e.connection.as_str())) {
+                Ok(())
+            } else {
+                Err(LeanCoffeeError::NotFound(
+                    "connection is not in this session",
+                ))
+            }
+        }))
     }
 
     /// The worker is gone: the service is stopping.

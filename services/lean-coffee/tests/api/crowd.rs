@@ -6,14 +6,16 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use pulse_proto::events::v1::event::Kind;
 use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
-use pulse_proto::leancoffee::v1::{ListActiveParticipantsRequest, ParticipationRequest};
-use pulse_testkit::{connect, expect_kind, TestUser};
+use pulse_proto::leancoffee::v1::ParticipationRequest;
+use pulse_testkit::{connect, expect_kind, Events, TestUser};
 use tonic::Code;
 use uuid::Uuid;
 
 use crate::helpers::{
-    connection, create_session, snapshot, spawn_app, spawn_app_with, AppOptions, Client, TestApp,
+    active_participants, connection, create_session, snapshot, spawn_app, spawn_app_with,
+    AppOptions, Client, TestApp,
 };
 
 /// The sequence of a presence notice: none (outside the numbered stream).
@@ -29,19 +31,21 @@ async fn clients(app: &TestApp, users: &[TestUser]) -> Vec<Client> {
 }
 
 async fn active_ids(client: &mut Client, session_id: &str) -> Vec<String> {
-    let mut ids: Vec<String> = client
-        .list_active_participants(ListActiveParticipantsRequest {
-            session_id: session_id.into(),
-        })
-        .await
-        .expect("participants")
-        .into_inner()
-        .participants
-        .into_iter()
-        .map(|p| p.user_id)
-        .collect();
+    let active = active_participants(client, session_id).await;
+    let mut ids: Vec<String> = active.into_iter().map(|p| p.user_id).collect();
     ids.sort();
     ids
+}
+
+/// The users the next `count` presence notices name (`user` reads one),
+/// sorted.
+async fn noticed(events: &mut Events, count: usize, user: impl Fn(Kind) -> String) -> Vec<String> {
+    let mut users = Vec::new();
+    for _ in 0..count {
+        users.push(user(events.expect(NOTICE).await));
+    }
+    users.sort();
+    users
 }
 
 fn sorted_ids(users: &[TestUser]) -> Vec<String> {
@@ -101,12 +105,10 @@ async fn a_crowd_entering_and_leaving_at_once_gets_one_answer_each() {
         );
         assert_eq!((me.role.as_str(), me.is_active), ("Participant", true));
     }
-    let mut joined = Vec::new();
-    for _ in 0..crowd.len() {
-        let notice = expect_kind!(events.expect(NOTICE).await, ParticipantJoined);
-        joined.push(notice.user_id);
-    }
-    joined.sort();
+    let joined = noticed(&mut events, crowd.len(), |kind| {
+        expect_kind!(kind, ParticipantJoined).user_id
+    })
+    .await;
     assert_eq!(joined, sorted_ids(&crowd), "each guest once, not Mallory");
     let mut everyone = sorted_ids(&crowd);
     everyone.push(ann.id.to_string());
@@ -133,12 +135,10 @@ async fn a_crowd_entering_and_leaving_at_once_gets_one_answer_each() {
         left.iter().all(Result::is_ok),
         "every exit answered: {left:?}"
     );
-    let mut gone = Vec::new();
-    for _ in 0..crowd.len() {
-        let notice = expect_kind!(events.expect(NOTICE).await, ParticipantLeft);
-        gone.push(notice.user_id);
-    }
-    gone.sort();
+    let gone = noticed(&mut events, crowd.len(), |kind| {
+        expect_kind!(kind, ParticipantLeft).user_id
+    })
+    .await;
     assert_eq!(gone, sorted_ids(&crowd), "each guest once");
     assert_eq!(
         active_ids(&mut facilitator, &session.id).await,

@@ -9,8 +9,9 @@ use pulse_bus::{StartAt, Topic as BusTopic};
 use pulse_lean_coffee::{LeanCoffeeApp, LeanCoffeeConfig, RunError};
 use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
 use pulse_proto::leancoffee::v1::{
-    AddTopicRequest, ChangeSessionStatusRequest, CreateSessionRequest, GetSessionRequest, NewTopic,
-    ParticipationRequest, Session, SessionSnapshot, Topic, VoteRequest,
+    AddTopicRequest, ChangeSessionStatusRequest, CreateSessionRequest, GetSessionRequest,
+    ListActiveParticipantsRequest, NewTopic, Participant, ParticipationRequest, Session,
+    SessionSnapshot, Topic, VoteRequest,
 };
 use pulse_testkit::{
     connect, Authorized, Bearer, Events, RunningService, TestEnv, TestUser, EVENT_RETENTION,
@@ -161,4 +162,16 @@ pub async fn snapshot(client: &mut Client, session_id: &str) -> SessionSnapshot 
         .await
         .expect("snapshot")
         .into_inner()
+}
+
+/// The session's active participants, in the order they joined.
+pub async fn active_participants(client: &mut Client, session_id: &str) -> Vec<Participant> {
+    client
+        .list_active_participants(ListActiveParticipantsRequest {
+            session_id: session_id.into(),
+        })
+        .await
+        .expect("participants")
+        .into_inner()
+        .participants
 }
