@@ -8,7 +8,13 @@
 //! at a time, so one bad call never fails the others.
 //!
 //! Shared by the shopping-list and Lean Coffee services: list presence and
-//! session participation are one mechanism.
+//! session participation are one mechanism. A service implements
+//! [`Presence`] for its store and keeps a [`PresenceQueue`]; [`Coalescer`] is
+//! the queue of one kind of call underneath.
+
+mod queue;
+
+pub use queue::{Batch, Presence, PresenceQueue};
 
 use std::{fmt::Display, future::Future, pin::Pin, sync::Arc};
 
@@ -45,8 +51,7 @@ pub trait Calls: Send + Sync + 'static {
 }
 
 /// A batch's outcomes, or why the batch as a whole was refused.
-pub type Outcomes<C> =
-    Result<Vec<Result<<C as Calls>::Output, <C as Calls>::Error>>, <C as Calls>::Error>;
+pub type Outcomes<C> = Batch<<C as Calls>::Output, <C as Calls>::Error>;
 
 struct Job<C: Calls> {
     call: C::Call,

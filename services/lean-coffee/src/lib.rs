@@ -17,7 +17,6 @@ mod domain;
 mod error;
 mod events;
 mod grpc;
-mod presence_queue;
 mod startup;
 mod store;
 mod sweeper;

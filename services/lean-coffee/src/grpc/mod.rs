@@ -6,26 +6,26 @@
 mod parse;
 
 use pulse_auth::JwtValidator;
+use pulse_presence::PresenceQueue;
 use pulse_proto::leancoffee::v1::{self as proto, lean_coffee_server::LeanCoffee};
 use tonic::{Request, Response, Status};
 
 use crate::domain::{Actor, ConnectionId, NewSession, SessionStatus, TopicStatus};
-use crate::presence_queue::PresenceQueue;
-use crate::store::{Store, Touching};
+use crate::store::{Participation, Store, Touching};
 
 /// The tonic service. Cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct LeanCoffeeService {
     store: Store,
-    /// Keep-alives, coalesced into batches (`pulse_presence`).
-    presence: PresenceQueue,
+    /// Enters, exits and keep-alives, coalesced into batches (`pulse_presence`).
+    presence: PresenceQueue<Store>,
     validator: JwtValidator,
 }
 
 type Reply<T> = Result<Response<T>, Status>;
 
 impl LeanCoffeeService {
-    /// Starts the presence queue's worker, which ends with the service.
+    /// Starts the presence queues' workers, which end with the service.
     pub(crate) fn new(store: Store, validator: JwtValidator) -> Self {
         Self {
             presence: PresenceQueue::start(store.clone()),
@@ -183,8 +183,12 @@ impl LeanCoffee for LeanCoffeeService {
         let session_id = parse::id("sessionId", &request.get_ref().session_id)?;
         let connection = ConnectionId::new(&request.get_ref().connection_id)?;
         let participant = self
-            .store
-            .enter_session(&actor, session_id, &connection)
+            .presence
+            .enter(Participation {
+                actor,
+                session_id,
+                connection,
+            })
             .await?;
         Ok(Response::new((&participant).into()))
     }
@@ -213,8 +217,12 @@ impl LeanCoffee for LeanCoffeeService {
         let actor = self.actor(&request)?;
         let session_id = parse::id("sessionId", &request.get_ref().session_id)?;
         let connection = ConnectionId::new(&request.get_ref().connection_id)?;
-        self.store
-            .exit_session(&actor, session_id, &connection)
+        self.presence
+            .exit(Participation {
+                actor,
+                session_id,
+                connection,
+            })
             .await?;
         Ok(Response::new(proto::ExitSessionResponse {}))
     }

@@ -11,6 +11,7 @@
 //! session under them.
 
 mod participants;
+mod presence;
 mod rows;
 mod sessions;
 mod topics;
@@ -22,7 +23,7 @@ use pulse_proto::events::v1::event::Kind;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-pub(crate) use self::participants::Touching;
+pub(crate) use self::presence::{Participation, Touching};
 use self::rows::{SessionRow, SESSION_COLUMNS};
 use crate::domain::Session;
 use crate::LeanCoffeeError;

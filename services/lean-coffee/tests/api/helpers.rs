@@ -9,8 +9,9 @@ use pulse_bus::{StartAt, Topic as BusTopic};
 use pulse_lean_coffee::{LeanCoffeeApp, LeanCoffeeConfig, RunError};
 use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
 use pulse_proto::leancoffee::v1::{
-    AddTopicRequest, ChangeSessionStatusRequest, CreateSessionRequest, GetSessionRequest, NewTopic,
-    ParticipationRequest, Session, SessionSnapshot, Topic, VoteRequest,
+    AddTopicRequest, ChangeSessionStatusRequest, CreateSessionRequest, GetSessionRequest,
+    ListActiveParticipantsRequest, NewTopic, Participant, ParticipationRequest, Session,
+    SessionSnapshot, Topic, VoteRequest,
 };
 use pulse_testkit::{
     connect, Authorized, Bearer, Events, RunningService, TestEnv, TestUser, EVENT_RETENTION,
@@ -69,6 +70,16 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
 }
 
 impl TestApp {
+    /// The service's address, for clients sharing one connection.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The service's database, for checks and counts the API does not offer.
+    pub fn database_url(&self) -> String {
+        self.env.db.url()
+    }
+
     /// A client acting as `user`, on a connection of its own.
     pub async fn client(&self, user: &TestUser) -> Client {
         LeanCoffeeClient::with_interceptor(connect(self.addr).await, user.bearer())
@@ -151,4 +162,16 @@ pub async fn snapshot(client: &mut Client, session_id: &str) -> SessionSnapshot 
         .await
         .expect("snapshot")
         .into_inner()
+}
+
+/// The session's active participants, in the order they joined.
+pub async fn active_participants(client: &mut Client, session_id: &str) -> Vec<Participant> {
+    client
+        .list_active_participants(ListActiveParticipantsRequest {
+            session_id: session_id.into(),
+        })
+        .await
+        .expect("participants")
+        .into_inner()
+        .participants
 }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod concurrency;
+mod crowd;
 mod nul;
 mod participants;
 mod rules;

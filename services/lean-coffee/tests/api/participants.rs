@@ -1,11 +1,11 @@
 use std::time::Duration;
 
-use pulse_proto::leancoffee::v1::ListActiveParticipantsRequest;
 use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;
 
 use crate::helpers::{
-    connection, create_session, snapshot, spawn_app, spawn_app_with, AppOptions, Client,
+    active_participants, connection, create_session, snapshot, spawn_app, spawn_app_with,
+    AppOptions, Client,
 };
 
 /// The sequence of a presence notice (`ParticipantJoined`,
@@ -14,17 +14,8 @@ use crate::helpers::{
 const NOTICE: u64 = 0;
 
 async fn active_names(client: &mut Client, session_id: &str) -> Vec<String> {
-    client
-        .list_active_participants(ListActiveParticipantsRequest {
-            session_id: session_id.into(),
-        })
-        .await
-        .expect("participants")
-        .into_inner()
-        .participants
-        .into_iter()
-        .map(|p| p.display_name)
-        .collect()
+    let active = active_participants(client, session_id).await;
+    active.into_iter().map(|p| p.display_name).collect()
 }
 
 #[tokio::test]
