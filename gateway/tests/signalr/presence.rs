@@ -162,7 +162,7 @@ async fn present(suite: &TestSuite, user: &User, list_id: &str) -> Vec<String> {
 /// by default: `cargo test -p pulse-gateway --test signalr crowd_joins -- --ignored --nocapture`.
 /// Client and gateway share this process's 20,000 files, so it stays well below 10,000 tabs.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "a measurement; run explicitly"]
+#[ignore = "a measurement for issue 12's figures, not a check; run explicitly"]
 async fn crowd_joins_one_list_through_the_gateway() {
     const TABS: usize = 2_000;
     let suite = crowd_suite().await;
