@@ -18,25 +18,64 @@ pub async fn enqueue(
     except_user: Option<Uuid>,
 ) -> Result<EventEnvelope, sqlx::Error> {
     let mut enqueued = envelope(topic.group(), 0, now(), event, except_user);
-    // The number and the row in one statement: the row's envelope is stored
-    // without its number, which the relay fills in from the `sequence` column.
-    let sequence: i64 = sqlx::query_scalar(
-        "WITH next AS (
-             INSERT INTO pulse_event_sequences (topic, last_sequence) VALUES ($1, 1)
+    let sequences = number_and_append(conn, std::slice::from_ref(&enqueued)).await?;
+    enqueued.sequence = sequences.first().copied().unwrap_or_default();
+    Ok(enqueued)
+}
+
+/// [`enqueue`] for many events at once (one statement), numbered in the
+/// given order within each group. The sequence rows are locked in the order
+/// of their groups' names, so two transactions enqueueing to the same groups
+/// never wait for each other in a circle.
+pub async fn enqueue_all(
+    conn: &mut PgConnection,
+    events: Vec<(Topic, Kind, Option<Uuid>)>,
+) -> Result<(), sqlx::Error> {
+    number_and_append(conn, &envelopes(events)).await?;
+    Ok(())
+}
+
+/// Numbers the events and writes their rows (one statement); returns their
+/// numbers in order. Each group's sequence moves on by its count of events in
+/// one upsert. The rows' envelopes are stored without their numbers, which
+/// the relay fills in from the `sequence` column.
+async fn number_and_append(
+    conn: &mut PgConnection,
+    envelopes: &[EventEnvelope],
+) -> Result<Vec<u64>, sqlx::Error> {
+    if envelopes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let groups: Vec<&str> = envelopes.iter().map(|e| e.group.as_str()).collect();
+    let bodies: Vec<Vec<u8>> = envelopes.iter().map(Message::encode_to_vec).collect();
+    let sequences: Vec<i64> = sqlx::query_scalar(
+        "WITH given AS (
+             SELECT topic, envelope, i,
+                    row_number() OVER (PARTITION BY topic ORDER BY i) AS nth,
+                    count(*) OVER (PARTITION BY topic) AS n
+             FROM UNNEST($1::text[], $2::bytea[]) WITH ORDINALITY AS g (topic, envelope, i)
+         ),
+         next AS (
+             INSERT INTO pulse_event_sequences (topic, last_sequence)
+             SELECT DISTINCT topic, n FROM given ORDER BY topic
              ON CONFLICT (topic) DO UPDATE
-                 SET last_sequence = pulse_event_sequences.last_sequence + 1
-             RETURNING last_sequence
+                 SET last_sequence = pulse_event_sequences.last_sequence + EXCLUDED.last_sequence
+             RETURNING topic, last_sequence
          )
          INSERT INTO pulse_outbox (topic, sequence, envelope)
-         SELECT $1, last_sequence, $2 FROM next
+         SELECT g.topic, next.last_sequence - g.n + g.nth, g.envelope
+         FROM given g JOIN next USING (topic)
+         ORDER BY g.i
          RETURNING sequence",
     )
-    .bind(&enqueued.group)
-    .bind(enqueued.encode_to_vec())
-    .fetch_one(&mut *conn)
+    .bind(&groups)
+    .bind(&bodies)
+    .fetch_all(&mut *conn)
     .await?;
-    enqueued.sequence = u64::try_from(sequence).unwrap_or_default();
-    Ok(enqueued)
+    Ok(sequences
+        .into_iter()
+        .map(|sequence| u64::try_from(sequence).unwrap_or_default())
+        .collect())
 }
 
 /// Appends a presence notice for the group, inside the caller's transaction:
@@ -62,14 +101,18 @@ pub async fn enqueue_notices(
     conn: &mut PgConnection,
     notices: Vec<(Topic, Kind, Option<Uuid>)>,
 ) -> Result<(), sqlx::Error> {
+    append(conn, &envelopes(notices)).await
+}
+
+/// Unnumbered envelopes for events that occur together, in the given order.
+fn envelopes(events: Vec<(Topic, Kind, Option<Uuid>)>) -> Vec<EventEnvelope> {
     let occurred_at = now();
-    let envelopes: Vec<EventEnvelope> = notices
+    events
         .into_iter()
         .map(|(topic, event, except_user)| {
             envelope(topic.group(), 0, occurred_at.clone(), event, except_user)
         })
-        .collect();
-    append(conn, &envelopes).await
+        .collect()
 }
 
 fn now() -> String {

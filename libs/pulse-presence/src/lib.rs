@@ -10,7 +10,9 @@
 //! Shared by the shopping-list and Lean Coffee services: list presence and
 //! session participation are one mechanism. A service implements
 //! [`Presence`] for its store and keeps a [`PresenceQueue`]; [`Coalescer`] is
-//! the queue of one kind of call underneath.
+//! the queue of one kind of call underneath, and serves any other command
+//! that gains from the same batching (the shopping-list service's `AddItem`s
+//! go through one).
 
 mod queue;
 

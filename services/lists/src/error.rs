@@ -33,6 +33,14 @@ pub enum ListsError {
     Storage(#[from] StorageError),
 }
 
+impl ListsError {
+    /// What a caller is told when a queue's worker is gone: the service is
+    /// stopping.
+    pub(crate) fn stopping() -> Self {
+        ListsError::Storage(sqlx::Error::PoolClosed.into())
+    }
+}
+
 /// So `?` works on queries; [`StorageError`] tells a lost race from any
 /// other failure.
 impl From<sqlx::Error> for ListsError {

@@ -15,6 +15,7 @@ mod domain;
 mod error;
 mod events;
 mod grpc;
+mod item_queue;
 mod presence_queue;
 mod startup;
 mod store;

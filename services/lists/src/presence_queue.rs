@@ -50,8 +50,7 @@ impl Presence for Store {
             .await
     }
 
-    /// The worker is gone: the service is stopping.
     fn stopped(&self) -> ListsError {
-        ListsError::Storage(sqlx::Error::PoolClosed.into())
+        ListsError::stopping()
     }
 }

@@ -9,8 +9,9 @@ use pulse_proto::lists::v1::{self as proto, shopping_lists_server::ShoppingLists
 use tonic::{Request, Response, Status};
 
 use crate::domain::{Connection, ItemFields, ItemPatch, ListChanges, NewList, Permission, UserRef};
+use crate::item_queue::{self, ItemAddQueue};
 use crate::presence_queue::PresenceQueue;
-use crate::store::{Entering, Exiting, Store, Touching};
+use crate::store::{Adding, Entering, Exiting, Store, Touching};
 use crate::wire;
 
 /// The tonic service. Cheap to clone.
@@ -19,16 +20,19 @@ pub(crate) struct ListsService {
     store: Store,
     /// Enters and exits, coalesced into batches.
     presence: PresenceQueue,
+    /// `AddItem`s, coalesced into batches.
+    item_adds: ItemAddQueue,
     validator: JwtValidator,
 }
 
 type Reply<T> = Result<Response<T>, Status>;
 
 impl ListsService {
-    /// Starts the presence queue's workers, which end with the service.
+    /// Starts the queues' workers, which end with the service.
     pub(crate) fn new(store: Store, validator: JwtValidator) -> Self {
         Self {
             presence: PresenceQueue::start(store.clone()),
+            item_adds: item_queue::start(store.clone()),
             store,
             validator,
         }
@@ -124,10 +128,12 @@ impl ShoppingLists for ListsService {
         let request = request.into_inner();
         let list_id = parse::id("listId", &request.list_id)?;
         let fields = ItemFields::new(parse::new_item(request.item)?)?;
-        let item = self
-            .store
-            .add_item(&self.actor(&identity).await?, list_id, fields)
-            .await?;
+        let adding = Adding {
+            actor: self.actor(&identity).await?,
+            list_id,
+            fields,
+        };
+        let item = self.item_adds.call(adding).await?;
         Ok(Response::new((&item).into()))
     }
 

@@ -33,25 +33,40 @@ impl ListAccess {
 }
 
 /// Begins a command's transaction holding the list row's lock, and reads
-/// the list and the caller's permission: two round trips. The lock is taken
-/// by the statement that begins the transaction; that is a simple query,
-/// which takes no parameters, so the id goes in as a literal (a `Uuid`
-/// prints only hex digits and dashes). The read runs after the lock was
-/// granted, on a snapshot of its own, so it sees a permission changed by a
-/// command it waited for; a statement that both waited and read would see
-/// joined rows as of its start.
+/// the list and the caller's permission: two round trips. The read runs after
+/// the lock was granted, on a snapshot of its own, so it sees a permission
+/// changed by a command it waited for; a statement that both waited and read
+/// would see joined rows as of its start.
 pub(super) async fn begin_locked(
     outbox: &Outbox,
     list_id: Uuid,
     user_id: Uuid,
 ) -> Result<(OutboxTransaction, ListAccess), ListsError> {
-    let mut tx = outbox
-        .begin_with(format!(
-            "BEGIN; SELECT FROM lists WHERE id = '{list_id}' FOR NO KEY UPDATE"
-        ))
-        .await?;
+    let mut tx = begin_locking(outbox, &[list_id]).await?;
     let access = read(&mut tx, list_id, user_id).await?;
     Ok((tx, access))
+}
+
+/// Begins a transaction holding the locks of the lists' rows, taken in the
+/// order of their ids (so two transactions locking some of the same lists
+/// never wait for each other in a circle), in one round trip: the statement
+/// that begins the transaction takes them. That is a simple query, which
+/// takes no parameters, so the ids go in as literals (a `Uuid` prints only
+/// hex digits and dashes).
+pub(super) async fn begin_locking(
+    outbox: &Outbox,
+    list_ids: &[Uuid],
+) -> Result<OutboxTransaction, ListsError> {
+    let ids = list_ids
+        .iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(outbox
+        .begin_with(format!(
+            "BEGIN; SELECT FROM lists WHERE id IN ({ids}) ORDER BY id FOR NO KEY UPDATE"
+        ))
+        .await?)
 }
 
 /// Reads the list and the caller's permission, in one statement.
@@ -72,14 +87,17 @@ pub(super) async fn read(
         .fetch_optional(conn)
         .await?
         .ok_or(ListsError::NotFound("list not found"))?;
-    Ok(ListAccess {
-        permission: row
-            .permission
-            .as_deref()
-            .map(stored_permission)
-            .transpose()?,
-        list: row.list.into(),
-    })
+    ListAccess::stored(row.list, row.permission.as_deref())
+}
+
+impl ListAccess {
+    /// A list row and the caller's permission column as read.
+    pub fn stored(list: ListRow, permission: Option<&str>) -> Result<Self, ListsError> {
+        Ok(Self {
+            permission: permission.map(stored_permission).transpose()?,
+            list: list.into(),
+        })
+    }
 }
 
 #[derive(Debug, sqlx::FromRow)]

@@ -1,5 +1,5 @@
-//! Items: add, patch, delete, purchase, reorder. Each needs Owner or Editor
-//! and a list that is not archived.
+//! Items: patch, delete, purchase, reorder (adds go in batches:
+//! `item_adds`). Each needs Owner or Editor and a list that is not archived.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -7,50 +7,10 @@ use uuid::Uuid;
 
 use super::rows::{ItemRow, ITEM_COLUMNS, ITEM_JOINS};
 use super::{access, emit, Store};
-use crate::domain::{Item, ItemFields, ItemPatch, ItemPositions, UserRef};
+use crate::domain::{Item, ItemPatch, ItemPositions, UserRef};
 use crate::{events, ListsError};
 
 impl Store {
-    /// Adds an item at the end of the list (position = highest + 1, 0 for the
-    /// first). Emits `ItemAdded`.
-    pub(crate) async fn add_item(
-        &self,
-        actor: &UserRef,
-        list_id: Uuid,
-        fields: ItemFields,
-    ) -> Result<Item, ListsError> {
-        let (mut tx, access) = access::begin_locked(&self.outbox, list_id, actor.id).await?;
-        access.require_editable()?;
-        let now = Utc::now();
-        let sql = format!(
-            "WITH i AS (
-                 INSERT INTO items (id, list_id, name, quantity, unit, category_id, notes, image_url,
-                                    position, created_by, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-                         (SELECT COALESCE(MAX(position) + 1, 0) FROM items WHERE list_id = $2), $9, $10)
-                 RETURNING *
-             )
-             SELECT {ITEM_COLUMNS} FROM i {ITEM_JOINS}"
-        );
-        let row: ItemRow = sqlx::query_as(&sql)
-            .bind(Uuid::new_v4())
-            .bind(list_id)
-            .bind(&fields.name)
-            .bind(fields.quantity)
-            .bind(&fields.unit)
-            .bind(&fields.category_id)
-            .bind(&fields.notes)
-            .bind(&fields.image_url)
-            .bind(actor.id)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-        let item = Item::from(row);
-        emit(&mut tx, list_id, events::item_added(&item, now), None).await?;
-        tx.commit().await?;
-        Ok(item)
-    }
-
     /// Applies the fields present in `patch`. Emits `ItemUpdated` naming the
     /// fields whose value changed; a patch that changes nothing returns the
     /// item untouched and emits nothing.

@@ -10,6 +10,7 @@
 
 mod access;
 mod collaborators;
+mod item_adds;
 mod items;
 mod known_names;
 mod lists;
@@ -25,6 +26,7 @@ use sqlx::PgPool;
 use known_names::KnownNames;
 
 pub(crate) use collaborators::Share;
+pub(crate) use item_adds::Adding;
 pub(crate) use presence::{Entering, Exiting, Touching};
 
 /// The service's database. Cheap to clone.

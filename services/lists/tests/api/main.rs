@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod collaborators;
 mod durability;
+mod item_batches;
 mod items;
 mod lists;
 mod nul;
