@@ -7,10 +7,12 @@
 //!   tables and takes the listener ([`ServiceCore::local_addr`] is final);
 //! * [`ServiceCore::serve`] runs the gRPC server, the outbox relay and the
 //!   service's background tasks until stopped, then closes the pool;
-//! * [`StorageError`] is what every service's error enum carries for
-//!   database failures, and the one place that decides what callers are
-//!   told about them (retry after a lost race, retry later while the
-//!   database is unavailable, "internal error" otherwise);
+//! * [`ServiceError`] is the one vocabulary of refusals: each service maps
+//!   its own error enum into it, and its one exhaustive match decides the
+//!   gRPC status of each; [`StorageError`] is what every service's error
+//!   enum carries for database failures, sorted by what callers are told
+//!   (retry after a lost race, retry later while the database is
+//!   unavailable, "internal error" otherwise);
 //! * [`reject_nul`] refuses client text PostgreSQL cannot store, and
 //!   [`parse_uuid`] and [`check_web_url`] ids and links that are not what
 //!   the contract says, with the same message in every service;
@@ -19,6 +21,7 @@
 //!   races, and [`timestamp`] is the one timestamp format clients see.
 
 mod database;
+mod error;
 mod formats;
 mod periodic;
 mod runtime;
@@ -27,6 +30,7 @@ mod storage;
 mod text;
 
 pub use database::is_contention;
+pub use error::ServiceError;
 pub use formats::{check_web_url, parse_uuid};
 pub use periodic::every;
 pub use runtime::{bind, CoreConfig, RunError, ServiceCore, StartupError};

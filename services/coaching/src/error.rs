@@ -1,7 +1,8 @@
-//! Why a coaching call failed, and the one place that decides what the
-//! caller is told about it.
+//! Why a coaching call failed, and the one place that sorts each cause into
+//! the suite's vocabulary of refusals ([`ServiceError`]), which decides the
+//! gRPC status; the messages are this service's own.
 
-use pulse_service::StorageError;
+use pulse_service::{ServiceError, StorageError};
 use tonic::Status;
 
 /// A refused or failed call. Every variant except [`CoachingError::Storage`]
@@ -42,16 +43,30 @@ impl From<sqlx::Error> for CoachingError {
     }
 }
 
-impl From<CoachingError> for Status {
+/// Each cause in the suite's vocabulary: the kind (and with it the gRPC
+/// code) is chosen here, the text stays this service's own.
+impl From<CoachingError> for ServiceError {
     fn from(error: CoachingError) -> Self {
         match error {
-            CoachingError::Invalid(message) => Status::invalid_argument(message),
-            CoachingError::NotFound(message) => Status::not_found(message),
-            CoachingError::PermissionDenied(message) => Status::permission_denied(message),
-            CoachingError::AlreadyExists(message) => Status::already_exists(message),
-            CoachingError::Precondition(message) => Status::failed_precondition(message),
-            CoachingError::Storage(error) => error.into(),
+            CoachingError::Invalid(message) => ServiceError::InvalidArgument(message),
+            CoachingError::NotFound(message) => ServiceError::NotFound(message.into()),
+            CoachingError::PermissionDenied(message) => {
+                ServiceError::PermissionDenied(message.into())
+            }
+            CoachingError::AlreadyExists(message) => ServiceError::AlreadyExists(message.into()),
+            CoachingError::Precondition(message) => {
+                ServiceError::FailedPrecondition(message.into())
+            }
+            CoachingError::Storage(error) => ServiceError::Storage(error),
         }
+    }
+}
+
+/// What the gRPC handlers return (`?` on any call), by way of
+/// [`ServiceError`].
+impl From<CoachingError> for Status {
+    fn from(error: CoachingError) -> Self {
+        ServiceError::from(error).into()
     }
 }
 

@@ -1,7 +1,8 @@
-//! Why a Lean Coffee call failed, and the one place that decides what the
-//! caller is told about it.
+//! Why a Lean Coffee call failed, and the one place that sorts each cause into
+//! the suite's vocabulary of refusals ([`ServiceError`]), which decides the
+//! gRPC status; the messages are this service's own.
 
-use pulse_service::StorageError;
+use pulse_service::{ServiceError, StorageError};
 use tonic::Status;
 
 use crate::domain::SessionStatus;
@@ -47,17 +48,31 @@ impl From<sqlx::Error> for LeanCoffeeError {
     }
 }
 
-impl From<LeanCoffeeError> for Status {
+/// Each cause in the suite's vocabulary: the kind (and with it the gRPC
+/// code) is chosen here, the text stays this service's own.
+impl From<LeanCoffeeError> for ServiceError {
     fn from(error: LeanCoffeeError) -> Self {
         match error {
-            LeanCoffeeError::Invalid(message) => Status::invalid_argument(message),
-            LeanCoffeeError::NotFound(message) => Status::not_found(message),
-            LeanCoffeeError::PermissionDenied(message) => Status::permission_denied(message),
-            LeanCoffeeError::AlreadyExists(message) => Status::already_exists(message),
-            LeanCoffeeError::SessionClosed(_) => Status::failed_precondition(error.to_string()),
-            LeanCoffeeError::Precondition(message) => Status::failed_precondition(message),
-            LeanCoffeeError::Storage(error) => error.into(),
+            LeanCoffeeError::Invalid(message) => ServiceError::InvalidArgument(message),
+            LeanCoffeeError::NotFound(message) => ServiceError::NotFound(message.into()),
+            LeanCoffeeError::PermissionDenied(message) => {
+                ServiceError::PermissionDenied(message.into())
+            }
+            LeanCoffeeError::AlreadyExists(message) => ServiceError::AlreadyExists(message.into()),
+            LeanCoffeeError::SessionClosed(_) => {
+                ServiceError::FailedPrecondition(error.to_string())
+            }
+            LeanCoffeeError::Precondition(message) => ServiceError::FailedPrecondition(message),
+            LeanCoffeeError::Storage(error) => ServiceError::Storage(error),
         }
+    }
+}
+
+/// What the gRPC handlers return (`?` on any call), by way of
+/// [`ServiceError`].
+impl From<LeanCoffeeError> for Status {
+    fn from(error: LeanCoffeeError) -> Self {
+        ServiceError::from(error).into()
     }
 }
 

@@ -1,7 +1,8 @@
-//! Why a shopping-list call failed, and the one place that decides what the
-//! caller is told about it.
+//! Why a shopping-list call failed, and the one place that sorts each cause into
+//! the suite's vocabulary of refusals ([`ServiceError`]), which decides the
+//! gRPC status; the messages are this service's own.
 
-use pulse_service::StorageError;
+use pulse_service::{ServiceError, StorageError};
 use tonic::Status;
 
 /// A refused or failed call. Every variant except [`ListsError::Storage`] is
@@ -41,16 +42,26 @@ impl From<sqlx::Error> for ListsError {
     }
 }
 
-impl From<ListsError> for Status {
+/// Each cause in the suite's vocabulary: the kind (and with it the gRPC
+/// code) is chosen here, the text stays this service's own.
+impl From<ListsError> for ServiceError {
     fn from(error: ListsError) -> Self {
         match error {
-            ListsError::Invalid(message) => Status::invalid_argument(message),
-            ListsError::NotFound(message) => Status::not_found(message),
-            ListsError::PermissionDenied(message) => Status::permission_denied(message),
-            ListsError::AlreadyExists(message) => Status::already_exists(message),
-            ListsError::Archived => Status::failed_precondition(error.to_string()),
-            ListsError::Storage(error) => error.into(),
+            ListsError::Invalid(message) => ServiceError::InvalidArgument(message),
+            ListsError::NotFound(message) => ServiceError::NotFound(message.into()),
+            ListsError::PermissionDenied(message) => ServiceError::PermissionDenied(message.into()),
+            ListsError::AlreadyExists(message) => ServiceError::AlreadyExists(message.into()),
+            ListsError::Archived => ServiceError::FailedPrecondition(error.to_string()),
+            ListsError::Storage(error) => ServiceError::Storage(error),
         }
+    }
+}
+
+/// What the gRPC handlers return (`?` on any call), by way of
+/// [`ServiceError`].
+impl From<ListsError> for Status {
+    fn from(error: ListsError) -> Self {
+        ServiceError::from(error).into()
     }
 }
 

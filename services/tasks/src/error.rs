@@ -1,7 +1,8 @@
-//! Why a task-notification call failed, and the one place that decides what
-//! the caller is told about it.
+//! Why a task-notification call failed, and the one place that sorts each cause into
+//! the suite's vocabulary of refusals ([`ServiceError`]), which decides the
+//! gRPC status; the messages are this service's own.
 
-use pulse_service::StorageError;
+use pulse_service::{ServiceError, StorageError};
 use tonic::Status;
 
 /// A refused or failed call. Every variant except [`TasksError::Storage`]
@@ -35,14 +36,24 @@ impl From<sqlx::Error> for TasksError {
     }
 }
 
-impl From<TasksError> for Status {
+/// Each cause in the suite's vocabulary: the kind (and with it the gRPC
+/// code) is chosen here, the text stays this service's own.
+impl From<TasksError> for ServiceError {
     fn from(error: TasksError) -> Self {
         match error {
-            TasksError::Unauthenticated(message) => Status::unauthenticated(message),
-            TasksError::Invalid(message) => Status::invalid_argument(message),
-            TasksError::NotFound(message) => Status::not_found(message),
-            TasksError::Storage(error) => error.into(),
+            TasksError::Unauthenticated(message) => ServiceError::Unauthenticated(message.into()),
+            TasksError::Invalid(message) => ServiceError::InvalidArgument(message),
+            TasksError::NotFound(message) => ServiceError::NotFound(message.into()),
+            TasksError::Storage(error) => ServiceError::Storage(error),
         }
+    }
+}
+
+/// What the gRPC handlers return (`?` on any call), by way of
+/// [`ServiceError`].
+impl From<TasksError> for Status {
+    fn from(error: TasksError) -> Self {
+        ServiceError::from(error).into()
     }
 }
 
