@@ -13,9 +13,11 @@
 //!   enum carries for database failures, sorted by what callers are told
 //!   (retry after a lost race, retry later while the database is
 //!   unavailable, "internal error" otherwise);
-//! * [`reject_nul`] refuses client text PostgreSQL cannot store, and
-//!   [`parse_uuid`] and [`check_web_url`] ids and links that are not what
-//!   the contract says, with the same message in every service;
+//! * [`text`] checks client text alike in every service (trimmed,
+//!   required or optional, at most so many characters, no NUL, which
+//!   PostgreSQL cannot store), and [`parse_uuid`] and [`check_web_url`]
+//!   refuse ids and links that are not what the contract says, with the
+//!   same message in every service;
 //! * [`every`] runs a periodic job (sweepers), [`stop_on_signal`] turns
 //!   SIGINT/SIGTERM into a cancellation, [`is_contention`] classifies lost
 //!   races, and [`timestamp`] is the one timestamp format clients see.
@@ -27,7 +29,7 @@ mod periodic;
 mod runtime;
 mod signal;
 mod storage;
-mod text;
+pub mod text;
 
 pub use database::is_contention;
 pub use error::ServiceError;
@@ -36,7 +38,6 @@ pub use periodic::every;
 pub use runtime::{bind, CoreConfig, RunError, ServiceCore, StartupError};
 pub use signal::stop_on_signal;
 pub use storage::StorageError;
-pub use text::reject_nul;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

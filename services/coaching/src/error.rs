@@ -2,7 +2,7 @@
 //! the suite's vocabulary of refusals ([`ServiceError`]), which decides the
 //! gRPC status; the messages are this service's own.
 
-use pulse_service::{ServiceError, StorageError};
+use pulse_service::{text::TextError, ServiceError, StorageError};
 use tonic::Status;
 
 /// A refused or failed call. Every variant except [`CoachingError::Storage`]
@@ -40,6 +40,18 @@ pub enum CoachingError {
 impl From<sqlx::Error> for CoachingError {
     fn from(error: sqlx::Error) -> Self {
         CoachingError::Storage(error.into())
+    }
+}
+
+/// Text refused by `pulse_service::text`, in this service's own sentences
+/// ("Title cannot be empty"), which its clients show as they are.
+impl From<TextError> for CoachingError {
+    fn from(error: TextError) -> Self {
+        CoachingError::Invalid(match error {
+            TextError::Empty { field } => format!("{field} cannot be empty"),
+            TextError::TooLong { field, max } => format!("{field} cannot exceed {max} characters"),
+            nul @ TextError::Nul { .. } => nul.to_string(),
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //! the suite's vocabulary of refusals ([`ServiceError`]), which decides the
 //! gRPC status; the messages are this service's own.
 
-use pulse_service::{ServiceError, StorageError};
+use pulse_service::{text::TextError, ServiceError, StorageError};
 use tonic::Status;
 
 use crate::domain::SessionStatus;
@@ -45,6 +45,14 @@ pub enum LeanCoffeeError {
 impl From<sqlx::Error> for LeanCoffeeError {
     fn from(error: sqlx::Error) -> Self {
         LeanCoffeeError::Storage(error.into())
+    }
+}
+
+/// Text refused by `pulse_service::text`, in the suite's wording ("name
+/// must not be empty").
+impl From<TextError> for LeanCoffeeError {
+    fn from(error: TextError) -> Self {
+        LeanCoffeeError::Invalid(error.to_string())
     }
 }
 

@@ -2,7 +2,7 @@
 //! the suite's vocabulary of refusals ([`ServiceError`]), which decides the
 //! gRPC status; the messages are this service's own.
 
-use pulse_service::{ServiceError, StorageError};
+use pulse_service::{text::TextError, ServiceError, StorageError};
 use tonic::Status;
 
 /// A refused or failed call. Every variant except [`ListsError::Storage`] is
@@ -39,6 +39,14 @@ pub enum ListsError {
 impl From<sqlx::Error> for ListsError {
     fn from(error: sqlx::Error) -> Self {
         ListsError::Storage(error.into())
+    }
+}
+
+/// Text refused by `pulse_service::text`, in the suite's wording ("name
+/// must not be empty").
+impl From<TextError> for ListsError {
+    fn from(error: TextError) -> Self {
+        ListsError::Invalid(error.to_string())
     }
 }
 

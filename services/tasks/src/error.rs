@@ -2,7 +2,7 @@
 //! the suite's vocabulary of refusals ([`ServiceError`]), which decides the
 //! gRPC status; the messages are this service's own.
 
-use pulse_service::{ServiceError, StorageError};
+use pulse_service::{text::TextError, ServiceError, StorageError};
 use tonic::Status;
 
 /// A refused or failed call. Every variant except [`TasksError::Storage`]
@@ -33,6 +33,14 @@ pub enum TasksError {
 impl From<sqlx::Error> for TasksError {
     fn from(error: sqlx::Error) -> Self {
         TasksError::Storage(error.into())
+    }
+}
+
+/// Text refused by `pulse_service::text`, in the suite's wording ("name
+/// must not be empty").
+impl From<TextError> for TasksError {
+    fn from(error: TextError) -> Self {
+        TasksError::Invalid(error.to_string())
     }
 }
 
