@@ -33,32 +33,8 @@ pub mod text;
 
 pub use database::is_contention;
 pub use error::ServiceError;
-pub use formats::{check_web_url, parse_uuid};
+pub use formats::{check_web_url, parse_uuid, timestamp};
 pub use periodic::every;
 pub use runtime::{bind, CoreConfig, RunError, ServiceCore, StartupError};
 pub use signal::stop_on_signal;
 pub use storage::StorageError;
-
-use chrono::{DateTime, SecondsFormat, Utc};
-
-/// RFC 3339 UTC with milliseconds and `Z`, the one timestamp format clients
-/// see in entities and events.
-pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::TimeZone;
-
-    use super::*;
-
-    #[test]
-    fn timestamps_have_milliseconds_and_z() {
-        let at = Utc
-            .with_ymd_and_hms(2024, 5, 6, 7, 8, 9)
-            .single()
-            .expect("valid date");
-        assert_eq!(timestamp(at), "2024-05-06T07:08:09.000Z");
-    }
-}
