@@ -66,6 +66,31 @@ impl From<ServiceError> for Status {
     }
 }
 
+/// The two conversions every service's error enum `$error` needs besides
+/// its own `From<$error> for ServiceError`: `?` on a query (`sqlx::Error`
+/// into its `Storage(StorageError)` variant, sorted by [`StorageError`]),
+/// and `?` in a gRPC handler (`$error` into `tonic::Status` by way of
+/// [`ServiceError`]). A macro because both are conversions between another
+/// crate's type and the service's: no blanket impl here may write them, and
+/// four hand-written copies would drift. The service crate depends on
+/// `sqlx` and `tonic` itself.
+#[macro_export]
+macro_rules! service_error_conversions {
+    ($error:ident) => {
+        impl ::std::convert::From<::sqlx::Error> for $error {
+            fn from(error: ::sqlx::Error) -> Self {
+                $error::Storage(error.into())
+            }
+        }
+
+        impl ::std::convert::From<$error> for ::tonic::Status {
+            fn from(error: $error) -> Self {
+                $crate::ServiceError::from(error).into()
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use tonic::Code;

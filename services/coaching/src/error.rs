@@ -3,7 +3,6 @@
 //! gRPC status; the messages are this service's own.
 
 use pulse_service::{text::TextError, ServiceError, StorageError};
-use tonic::Status;
 
 /// A refused or failed call. Every variant except [`CoachingError::Storage`]
 /// carries a text for users: the gateway shows it as-is ("Not authorized
@@ -35,13 +34,8 @@ pub enum CoachingError {
     Storage(#[from] StorageError),
 }
 
-/// So `?` works on queries; [`StorageError`] tells a lost race from any
-/// other failure.
-impl From<sqlx::Error> for CoachingError {
-    fn from(error: sqlx::Error) -> Self {
-        CoachingError::Storage(error.into())
-    }
-}
+// `?` on queries and in gRPC handlers.
+pulse_service::service_error_conversions!(CoachingError);
 
 /// Text refused by `pulse_service::text`, in this service's own sentences
 /// ("Title cannot be empty"), which its clients show as they are.
@@ -74,18 +68,10 @@ impl From<CoachingError> for ServiceError {
     }
 }
 
-/// What the gRPC handlers return (`?` on any call), by way of
-/// [`ServiceError`].
-impl From<CoachingError> for Status {
-    fn from(error: CoachingError) -> Self {
-        ServiceError::from(error).into()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic::Code;
+    use tonic::{Code, Status};
 
     #[test]
     fn refusals_keep_their_user_facing_text() {

@@ -3,7 +3,6 @@
 //! gRPC status; the messages are this service's own.
 
 use pulse_service::{text::TextError, ServiceError, StorageError};
-use tonic::Status;
 
 use crate::domain::SessionStatus;
 
@@ -40,13 +39,8 @@ pub enum LeanCoffeeError {
     Storage(#[from] StorageError),
 }
 
-/// So `?` works on queries; [`StorageError`] tells a lost race from any
-/// other failure.
-impl From<sqlx::Error> for LeanCoffeeError {
-    fn from(error: sqlx::Error) -> Self {
-        LeanCoffeeError::Storage(error.into())
-    }
-}
+// `?` on queries and in gRPC handlers.
+pulse_service::service_error_conversions!(LeanCoffeeError);
 
 /// Text refused by `pulse_service::text`, in the suite's wording ("name
 /// must not be empty").
@@ -76,18 +70,10 @@ impl From<LeanCoffeeError> for ServiceError {
     }
 }
 
-/// What the gRPC handlers return (`?` on any call), by way of
-/// [`ServiceError`].
-impl From<LeanCoffeeError> for Status {
-    fn from(error: LeanCoffeeError) -> Self {
-        ServiceError::from(error).into()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic::Code;
+    use tonic::{Code, Status};
 
     #[test]
     fn closed_session_is_a_failed_precondition_naming_its_status() {

@@ -3,7 +3,6 @@
 //! gRPC status; the messages are this service's own.
 
 use pulse_service::{text::TextError, ServiceError, StorageError};
-use tonic::Status;
 
 /// A refused or failed call. Every variant except [`ListsError::Storage`] is
 /// the caller's to see: its text is safe and specific ("name must not be
@@ -34,13 +33,8 @@ pub enum ListsError {
     Storage(#[from] StorageError),
 }
 
-/// So `?` works on queries; [`StorageError`] tells a lost race from any
-/// other failure.
-impl From<sqlx::Error> for ListsError {
-    fn from(error: sqlx::Error) -> Self {
-        ListsError::Storage(error.into())
-    }
-}
+// `?` on queries and in gRPC handlers.
+pulse_service::service_error_conversions!(ListsError);
 
 /// Text refused by `pulse_service::text`, in the suite's wording ("name
 /// must not be empty").
@@ -65,18 +59,10 @@ impl From<ListsError> for ServiceError {
     }
 }
 
-/// What the gRPC handlers return (`?` on any call), by way of
-/// [`ServiceError`].
-impl From<ListsError> for Status {
-    fn from(error: ListsError) -> Self {
-        ServiceError::from(error).into()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic::Code;
+    use tonic::{Code, Status};
 
     #[test]
     fn archived_list_is_a_failed_precondition() {

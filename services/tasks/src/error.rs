@@ -3,7 +3,6 @@
 //! gRPC status; the messages are this service's own.
 
 use pulse_service::{text::TextError, ServiceError, StorageError};
-use tonic::Status;
 
 /// A refused or failed call. Every variant except [`TasksError::Storage`]
 /// carries a text that is safe to show as-is ("percentage must be between 0
@@ -28,13 +27,8 @@ pub enum TasksError {
     Storage(#[from] StorageError),
 }
 
-/// So `?` works on queries; [`StorageError`] tells a lost race from any
-/// other failure.
-impl From<sqlx::Error> for TasksError {
-    fn from(error: sqlx::Error) -> Self {
-        TasksError::Storage(error.into())
-    }
-}
+// `?` on queries and in gRPC handlers.
+pulse_service::service_error_conversions!(TasksError);
 
 /// Text refused by `pulse_service::text`, in the suite's wording ("name
 /// must not be empty").
@@ -57,18 +51,10 @@ impl From<TasksError> for ServiceError {
     }
 }
 
-/// What the gRPC handlers return (`?` on any call), by way of
-/// [`ServiceError`].
-impl From<TasksError> for Status {
-    fn from(error: TasksError) -> Self {
-        ServiceError::from(error).into()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic::Code;
+    use tonic::{Code, Status};
 
     #[test]
     fn refusals_keep_their_text() {
