@@ -9,7 +9,8 @@
 //!   service's background tasks until stopped, then closes the pool;
 //! * [`ServiceError`] is the one vocabulary of refusals: each service maps
 //!   its own error enum into it, and its one exhaustive match decides the
-//!   gRPC status of each; [`StorageError`] is what every service's error
+//!   gRPC status of each ([`service_error_conversions!`] writes the `?`
+//!   conversions around it); [`StorageError`] is what every service's error
 //!   enum carries for database failures, sorted by what callers are told
 //!   (retry after a lost race, retry later while the database is
 //!   unavailable, "internal error" otherwise);
