@@ -7,53 +7,35 @@
 //!   tables and takes the listener ([`ServiceCore::local_addr`] is final);
 //! * [`ServiceCore::serve`] runs the gRPC server, the outbox relay and the
 //!   service's background tasks until stopped, then closes the pool;
-//! * [`StorageError`] is what every service's error enum carries for
-//!   database failures, and the one place that decides what callers are
-//!   told about them (retry after a lost race, retry later while the
-//!   database is unavailable, "internal error" otherwise);
-//! * [`reject_nul`] refuses client text PostgreSQL cannot store, and
-//!   [`parse_uuid`] and [`check_web_url`] ids and links that are not what
-//!   the contract says, with the same message in every service;
+//! * [`ServiceError`] is the one vocabulary of refusals: each service maps
+//!   its own error enum into it, and its one exhaustive match decides the
+//!   gRPC status of each ([`service_error_conversions!`] writes the `?`
+//!   conversions around it); [`StorageError`] is what every service's error
+//!   enum carries for database failures, sorted by what callers are told
+//!   (retry after a lost race, retry later while the database is
+//!   unavailable, "internal error" otherwise);
+//! * [`text`] checks client text alike in every service (trimmed,
+//!   required or optional, at most so many characters, no NUL, which
+//!   PostgreSQL cannot store), and [`parse_uuid`] and [`check_web_url`]
+//!   refuse ids and links that are not what the contract says, with the
+//!   same message in every service;
 //! * [`every`] runs a periodic job (sweepers), [`stop_on_signal`] turns
 //!   SIGINT/SIGTERM into a cancellation, [`is_contention`] classifies lost
 //!   races, and [`timestamp`] is the one timestamp format clients see.
 
 mod database;
+mod error;
 mod formats;
 mod periodic;
 mod runtime;
 mod signal;
 mod storage;
-mod text;
+pub mod text;
 
 pub use database::is_contention;
-pub use formats::{check_web_url, parse_uuid};
+pub use error::ServiceError;
+pub use formats::{check_web_url, parse_uuid, timestamp};
 pub use periodic::every;
 pub use runtime::{bind, CoreConfig, RunError, ServiceCore, StartupError};
 pub use signal::stop_on_signal;
 pub use storage::StorageError;
-pub use text::reject_nul;
-
-use chrono::{DateTime, SecondsFormat, Utc};
-
-/// RFC 3339 UTC with milliseconds and `Z`, the one timestamp format clients
-/// see in entities and events.
-pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::TimeZone;
-
-    use super::*;
-
-    #[test]
-    fn timestamps_have_milliseconds_and_z() {
-        let at = Utc
-            .with_ymd_and_hms(2024, 5, 6, 7, 8, 9)
-            .single()
-            .expect("valid date");
-        assert_eq!(timestamp(at), "2024-05-06T07:08:09.000Z");
-    }
-}

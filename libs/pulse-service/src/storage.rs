@@ -1,20 +1,19 @@
-//! What a service tells its callers when the database, not the request, is
-//! why a call failed.
-
-use tonic::Status;
+//! Database failures, sorted by what the caller can do about them, for when
+//! the database, not the request, is why a call failed.
 
 use crate::{database::is_unavailable, is_contention};
 
 /// What a caller is told while the database is unavailable.
-const UNAVAILABLE: &str = "service temporarily unavailable, please retry";
+pub(crate) const UNAVAILABLE: &str = "service temporarily unavailable, please retry";
 
 /// A database failure, sorted by what the caller can do about it. Every
 /// service's error enum carries one (`Storage(#[from] StorageError)`) and
-/// maps it with `StorageError::into` in its own exhaustive match, so all
-/// services answer a lost race or an outage with the same code and text.
+/// hands it on as [`crate::ServiceError::Storage`], so all services answer a lost
+/// race or an outage with the same code and text.
 ///
 /// No variant's details reach the caller: SQL, constraint and table
-/// names are logged here and replaced by a fixed text.
+/// names are logged by [`crate::ServiceError`]'s mapping and replaced by a fixed
+/// text.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// Lost a race with another transaction (deadlock or serialization
@@ -56,33 +55,15 @@ impl From<sqlx::Error> for StorageError {
     }
 }
 
-impl From<StorageError> for Status {
-    fn from(error: StorageError) -> Self {
-        match error {
-            StorageError::Contention(source) => {
-                tracing::warn!(error = %source, "transaction lost a race");
-                Status::aborted("concurrent update, please retry")
-            }
-            StorageError::Unavailable(source) => {
-                tracing::warn!(error = %source, "database unavailable");
-                Status::unavailable(UNAVAILABLE)
-            }
-            StorageError::Database(source) => {
-                tracing::error!(error = %source, "database failure");
-                Status::internal("internal error")
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::{borrow::Cow, error::Error as StdError, fmt};
 
     use sqlx::error::{DatabaseError, ErrorKind};
-    use tonic::Code;
+    use tonic::{Code, Status};
 
     use super::*;
+    use crate::ServiceError;
 
     /// A PostgreSQL error as the driver would report it, with only a code.
     #[derive(Debug)]
@@ -118,7 +99,7 @@ mod tests {
     }
 
     fn status(error: sqlx::Error) -> Status {
-        StorageError::from(error).into()
+        ServiceError::from(StorageError::from(error)).into()
     }
 
     #[test]
@@ -169,6 +150,9 @@ mod tests {
             error.to_string(),
             "database: error occurred while decoding: unknown stored session status \"Paused\""
         );
-        assert_eq!(Status::from(error).message(), "internal error");
+        assert_eq!(
+            Status::from(ServiceError::from(error)).message(),
+            "internal error"
+        );
     }
 }

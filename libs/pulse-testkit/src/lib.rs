@@ -7,8 +7,9 @@
 //! service copies the pattern and not the code: where a service under test
 //! runs ([`TestEnv`]), its lifecycle ([`RunningService`]), users with tokens
 //! and the interceptor that sends them ([`TestUser`], [`Bearer`]), a group's
-//! events as a gateway reads them ([`Events`]), and the outbox's count of
-//! them ([`TestEnv::outbox_sequence`]). What stays in a service's
+//! events as a gateway reads them ([`Events`]), the outbox's count of
+//! them ([`TestEnv::outbox_sequence`]), and the table of calls with text the
+//! database cannot store that every service must refuse ([`NulInputs`]). What stays in a service's
 //! `tests/api/helpers.rs` is what only that service has: its config, its
 //! clients, its domain steps.
 #![allow(clippy::unwrap_used)] // test-only crate: a failed fixture should fail the test loudly
@@ -20,6 +21,7 @@ mod env;
 mod events;
 mod grpc;
 mod nats;
+mod nul;
 mod outbox;
 mod proxy;
 mod running;
@@ -30,6 +32,7 @@ pub use env::TestEnv;
 pub use events::Events;
 pub use grpc::{assert_refused, connect, Authorized, Bearer};
 pub use nats::NatsServer;
+pub use nul::NulInputs;
 pub use proxy::TcpProxy;
 pub use running::RunningService;
 pub use users::{jwt_validator, TestUser};

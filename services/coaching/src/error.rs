@@ -1,8 +1,8 @@
-//! Why a coaching call failed, and the one place that decides what the
-//! caller is told about it.
+//! Why a coaching call failed, and the one place that sorts each cause into
+//! the suite's vocabulary of refusals ([`ServiceError`]), which decides the
+//! gRPC status; the messages are this service's own.
 
-use pulse_service::StorageError;
-use tonic::Status;
+use pulse_service::{text::TextError, ServiceError, StorageError};
 
 /// A refused or failed call. Every variant except [`CoachingError::Storage`]
 /// carries a text for users: the gateway shows it as-is ("Not authorized
@@ -34,23 +34,36 @@ pub enum CoachingError {
     Storage(#[from] StorageError),
 }
 
-/// So `?` works on queries; [`StorageError`] tells a lost race from any
-/// other failure.
-impl From<sqlx::Error> for CoachingError {
-    fn from(error: sqlx::Error) -> Self {
-        CoachingError::Storage(error.into())
+// `?` on queries and in gRPC handlers.
+pulse_service::service_error_conversions!(CoachingError);
+
+/// Text refused by `pulse_service::text`, in this service's own sentences
+/// ("Title cannot be empty"), which its clients show as they are.
+impl From<TextError> for CoachingError {
+    fn from(error: TextError) -> Self {
+        CoachingError::Invalid(match error {
+            TextError::Empty { field } => format!("{field} cannot be empty"),
+            TextError::TooLong { field, max } => format!("{field} cannot exceed {max} characters"),
+            nul @ TextError::Nul { .. } => nul.to_string(),
+        })
     }
 }
 
-impl From<CoachingError> for Status {
+/// Each cause in the suite's vocabulary: the kind (and with it the gRPC
+/// code) is chosen here, the text stays this service's own.
+impl From<CoachingError> for ServiceError {
     fn from(error: CoachingError) -> Self {
         match error {
-            CoachingError::Invalid(message) => Status::invalid_argument(message),
-            CoachingError::NotFound(message) => Status::not_found(message),
-            CoachingError::PermissionDenied(message) => Status::permission_denied(message),
-            CoachingError::AlreadyExists(message) => Status::already_exists(message),
-            CoachingError::Precondition(message) => Status::failed_precondition(message),
-            CoachingError::Storage(error) => error.into(),
+            CoachingError::Invalid(message) => ServiceError::InvalidArgument(message),
+            CoachingError::NotFound(message) => ServiceError::NotFound(message.into()),
+            CoachingError::PermissionDenied(message) => {
+                ServiceError::PermissionDenied(message.into())
+            }
+            CoachingError::AlreadyExists(message) => ServiceError::AlreadyExists(message.into()),
+            CoachingError::Precondition(message) => {
+                ServiceError::FailedPrecondition(message.into())
+            }
+            CoachingError::Storage(error) => ServiceError::Storage(error),
         }
     }
 }
@@ -58,7 +71,7 @@ impl From<CoachingError> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic::Code;
+    use tonic::{Code, Status};
 
     #[test]
     fn refusals_keep_their_user_facing_text() {

@@ -16,7 +16,9 @@
 //! cause one event, not two.
 //!
 //! Embed it with [`CoachingApp::build`] and [`CoachingApp::run_until_stopped`];
-//! the `pulse-coaching` binary is a thin wrapper around the two.
+//! `pulse coaching` (and `pulse suite`, beside the others) in `deploy/pulse`
+//! runs it as a process; the library has no binary of its own, so there is
+//! one way to start it.
 
 mod config;
 mod domain;

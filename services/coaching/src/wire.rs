@@ -7,6 +7,7 @@ use pulse_service::timestamp;
 
 use crate::domain::{
     ChatMessage, Conversation, ConversationPage, Goal, GoalProgress, Notification, Relationship,
+    DATE_FORMAT,
 };
 
 impl From<&ChatMessage> for proto::ChatMessage {
@@ -68,7 +69,7 @@ impl From<&Goal> for proto::Goal {
             target_fat_grams: goal.targets.fat_grams,
             target_date: goal
                 .target_date
-                .map(|date| date.format("%Y-%m-%d").to_string()),
+                .map(|date| date.format(DATE_FORMAT).to_string()),
             created_at: timestamp(goal.created_at),
             updated_at: timestamp(goal.updated_at),
         }

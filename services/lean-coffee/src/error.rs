@@ -1,8 +1,8 @@
-//! Why a Lean Coffee call failed, and the one place that decides what the
-//! caller is told about it.
+//! Why a Lean Coffee call failed, and the one place that sorts each cause into
+//! the suite's vocabulary of refusals ([`ServiceError`]), which decides the
+//! gRPC status; the messages are this service's own.
 
-use pulse_service::StorageError;
-use tonic::Status;
+use pulse_service::{text::TextError, ServiceError, StorageError};
 
 use crate::domain::SessionStatus;
 
@@ -39,24 +39,33 @@ pub enum LeanCoffeeError {
     Storage(#[from] StorageError),
 }
 
-/// So `?` works on queries; [`StorageError`] tells a lost race from any
-/// other failure.
-impl From<sqlx::Error> for LeanCoffeeError {
-    fn from(error: sqlx::Error) -> Self {
-        LeanCoffeeError::Storage(error.into())
+// `?` on queries and in gRPC handlers.
+pulse_service::service_error_conversions!(LeanCoffeeError);
+
+/// Text refused by `pulse_service::text`, in the suite's wording ("name
+/// must not be empty").
+impl From<TextError> for LeanCoffeeError {
+    fn from(error: TextError) -> Self {
+        LeanCoffeeError::Invalid(error.to_string())
     }
 }
 
-impl From<LeanCoffeeError> for Status {
+/// Each cause in the suite's vocabulary: the kind (and with it the gRPC
+/// code) is chosen here, the text stays this service's own.
+impl From<LeanCoffeeError> for ServiceError {
     fn from(error: LeanCoffeeError) -> Self {
         match error {
-            LeanCoffeeError::Invalid(message) => Status::invalid_argument(message),
-            LeanCoffeeError::NotFound(message) => Status::not_found(message),
-            LeanCoffeeError::PermissionDenied(message) => Status::permission_denied(message),
-            LeanCoffeeError::AlreadyExists(message) => Status::already_exists(message),
-            LeanCoffeeError::SessionClosed(_) => Status::failed_precondition(error.to_string()),
-            LeanCoffeeError::Precondition(message) => Status::failed_precondition(message),
-            LeanCoffeeError::Storage(error) => error.into(),
+            LeanCoffeeError::Invalid(message) => ServiceError::InvalidArgument(message),
+            LeanCoffeeError::NotFound(message) => ServiceError::NotFound(message.into()),
+            LeanCoffeeError::PermissionDenied(message) => {
+                ServiceError::PermissionDenied(message.into())
+            }
+            LeanCoffeeError::AlreadyExists(message) => ServiceError::AlreadyExists(message.into()),
+            LeanCoffeeError::SessionClosed(_) => {
+                ServiceError::FailedPrecondition(error.to_string())
+            }
+            LeanCoffeeError::Precondition(message) => ServiceError::FailedPrecondition(message),
+            LeanCoffeeError::Storage(error) => ServiceError::Storage(error),
         }
     }
 }
@@ -64,7 +73,7 @@ impl From<LeanCoffeeError> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic::Code;
+    use tonic::{Code, Status};
 
     #[test]
     fn closed_session_is_a_failed_precondition_naming_its_status() {

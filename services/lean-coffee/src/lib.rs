@@ -9,8 +9,9 @@
 //! the `voteCount` of every event is what the store held after that change.
 //!
 //! Embed it with [`LeanCoffeeApp::build`] and
-//! [`LeanCoffeeApp::run_until_stopped`]; the `pulse-lean-coffee` binary is a
-//! thin wrapper around the two.
+//! [`LeanCoffeeApp::run_until_stopped`]; `pulse lean-coffee` (and `pulse
+//! suite`, beside the others) in `deploy/pulse` runs it as a process; the
+//! library has no binary of its own, so there is one way to start it.
 
 mod config;
 mod domain;

@@ -1,8 +1,8 @@
-//! Why a shopping-list call failed, and the one place that decides what the
-//! caller is told about it.
+//! Why a shopping-list call failed, and the one place that sorts each cause into
+//! the suite's vocabulary of refusals ([`ServiceError`]), which decides the
+//! gRPC status; the messages are this service's own.
 
-use pulse_service::StorageError;
-use tonic::Status;
+use pulse_service::{text::TextError, ServiceError, StorageError};
 
 /// A refused or failed call. Every variant except [`ListsError::Storage`] is
 /// the caller's to see: its text is safe and specific ("name must not be
@@ -41,23 +41,28 @@ impl ListsError {
     }
 }
 
-/// So `?` works on queries; [`StorageError`] tells a lost race from any
-/// other failure.
-impl From<sqlx::Error> for ListsError {
-    fn from(error: sqlx::Error) -> Self {
-        ListsError::Storage(error.into())
+// `?` on queries and in gRPC handlers.
+pulse_service::service_error_conversions!(ListsError);
+
+/// Text refused by `pulse_service::text`, in the suite's wording ("name
+/// must not be empty").
+impl From<TextError> for ListsError {
+    fn from(error: TextError) -> Self {
+        ListsError::Invalid(error.to_string())
     }
 }
 
-impl From<ListsError> for Status {
+/// Each cause in the suite's vocabulary: the kind (and with it the gRPC
+/// code) is chosen here, the text stays this service's own.
+impl From<ListsError> for ServiceError {
     fn from(error: ListsError) -> Self {
         match error {
-            ListsError::Invalid(message) => Status::invalid_argument(message),
-            ListsError::NotFound(message) => Status::not_found(message),
-            ListsError::PermissionDenied(message) => Status::permission_denied(message),
-            ListsError::AlreadyExists(message) => Status::already_exists(message),
-            ListsError::Archived => Status::failed_precondition(error.to_string()),
-            ListsError::Storage(error) => error.into(),
+            ListsError::Invalid(message) => ServiceError::InvalidArgument(message),
+            ListsError::NotFound(message) => ServiceError::NotFound(message.into()),
+            ListsError::PermissionDenied(message) => ServiceError::PermissionDenied(message.into()),
+            ListsError::AlreadyExists(message) => ServiceError::AlreadyExists(message.into()),
+            ListsError::Archived => ServiceError::FailedPrecondition(error.to_string()),
+            ListsError::Storage(error) => ServiceError::Storage(error),
         }
     }
 }
@@ -65,7 +70,7 @@ impl From<ListsError> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic::Code;
+    use tonic::{Code, Status};
 
     #[test]
     fn archived_list_is_a_failed_precondition() {

@@ -8,7 +8,9 @@
 //! snapshot without gaps or duplicates.
 //!
 //! Embed it with [`ListsApp::build`] and [`ListsApp::run_until_stopped`];
-//! the `pulse-lists` binary is a thin wrapper around the two.
+//! `pulse lists` (and `pulse suite`, beside the others) in `deploy/pulse`
+//! runs it as a process; the library has no binary of its own, so there is
+//! one way to start it.
 
 mod config;
 mod domain;

@@ -1,8 +1,8 @@
-//! Why a task-notification call failed, and the one place that decides what
-//! the caller is told about it.
+//! Why a task-notification call failed, and the one place that sorts each cause into
+//! the suite's vocabulary of refusals ([`ServiceError`]), which decides the
+//! gRPC status; the messages are this service's own.
 
-use pulse_service::StorageError;
-use tonic::Status;
+use pulse_service::{text::TextError, ServiceError, StorageError};
 
 /// A refused or failed call. Every variant except [`TasksError::Storage`]
 /// carries a text that is safe to show as-is ("percentage must be between 0
@@ -27,21 +27,26 @@ pub enum TasksError {
     Storage(#[from] StorageError),
 }
 
-/// So `?` works on queries; [`StorageError`] tells a lost race from any
-/// other failure.
-impl From<sqlx::Error> for TasksError {
-    fn from(error: sqlx::Error) -> Self {
-        TasksError::Storage(error.into())
+// `?` on queries and in gRPC handlers.
+pulse_service::service_error_conversions!(TasksError);
+
+/// Text refused by `pulse_service::text`, in the suite's wording ("name
+/// must not be empty").
+impl From<TextError> for TasksError {
+    fn from(error: TextError) -> Self {
+        TasksError::Invalid(error.to_string())
     }
 }
 
-impl From<TasksError> for Status {
+/// Each cause in the suite's vocabulary: the kind (and with it the gRPC
+/// code) is chosen here, the text stays this service's own.
+impl From<TasksError> for ServiceError {
     fn from(error: TasksError) -> Self {
         match error {
-            TasksError::Unauthenticated(message) => Status::unauthenticated(message),
-            TasksError::Invalid(message) => Status::invalid_argument(message),
-            TasksError::NotFound(message) => Status::not_found(message),
-            TasksError::Storage(error) => error.into(),
+            TasksError::Unauthenticated(message) => ServiceError::Unauthenticated(message.into()),
+            TasksError::Invalid(message) => ServiceError::InvalidArgument(message),
+            TasksError::NotFound(message) => ServiceError::NotFound(message.into()),
+            TasksError::Storage(error) => ServiceError::Storage(error),
         }
     }
 }
@@ -49,7 +54,7 @@ impl From<TasksError> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic::Code;
+    use tonic::{Code, Status};
 
     #[test]
     fn refusals_keep_their_text() {

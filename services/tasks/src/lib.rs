@@ -20,7 +20,9 @@
 //! survive a restart: the next run picks them up.
 //!
 //! Embed it with [`TasksApp::build`] and [`TasksApp::run_until_stopped`];
-//! the `pulse-tasks` binary is a thin wrapper around the two.
+//! `pulse tasks` (and `pulse suite`, beside the others) in `deploy/pulse`
+//! runs it as a process; the library has no binary of its own, so there is
+//! one way to start it.
 
 mod aggregator;
 mod config;

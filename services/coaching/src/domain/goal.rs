@@ -127,13 +127,16 @@ impl NewGoal {
     }
 }
 
+/// A goal's target date as clients send it and see it: `YYYY-MM-DD`.
+pub const DATE_FORMAT: &str = "%Y-%m-%d";
+
 /// Exactly `YYYY-MM-DD`, a real calendar date.
 fn parse_date(value: &str) -> Result<NaiveDate, CoachingError> {
     let refusal = || CoachingError::Invalid("targetDate must be a date (YYYY-MM-DD)".into());
     if value.len() != 10 {
         return Err(refusal());
     }
-    NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| refusal())
+    NaiveDate::parse_from_str(value, DATE_FORMAT).map_err(|_| refusal())
 }
 
 #[derive(Debug, Clone, PartialEq)]

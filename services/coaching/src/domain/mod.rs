@@ -15,6 +15,7 @@ use uuid::Uuid;
 pub use chat::{pair, ChatMessage, Conversation, ConversationPage, NewMessage};
 pub use goal::{
     require_assigner, require_goal_viewer, Goal, GoalProgress, NewGoal, NewProgress, Targets,
+    DATE_FORMAT,
 };
 pub use limit::PageLimit;
 pub use notification::{NewNotification, Notification};

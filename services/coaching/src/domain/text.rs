@@ -1,16 +1,15 @@
-//! Validation of the free text users and services send. Messages are whole
-//! sentences naming the field, so the gateway can show them as-is.
+//! Validation of the free text users and services send, by
+//! `pulse_service::text` as in every service; this service words the
+//! refusals as whole sentences naming the field (see its `From<TextError>`),
+//! so the gateway can show them as-is.
+
+use pulse_service::text;
 
 use crate::CoachingError;
 
 /// A required text: trimmed, non-empty, at most `max` characters.
 pub fn required(label: &str, value: &str, max: usize) -> Result<String, CoachingError> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err(CoachingError::Invalid(format!("{label} cannot be empty")));
-    }
-    check(label, trimmed, max)?;
-    Ok(trimmed.to_owned())
+    Ok(text::required(label, value, max)?)
 }
 
 /// An optional text: trimmed; blank means absent.
@@ -19,24 +18,12 @@ pub fn optional(
     value: Option<String>,
     max: usize,
 ) -> Result<Option<String>, CoachingError> {
-    let Some(value) = value else { return Ok(None) };
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Ok(None);
-    }
-    check(label, trimmed, max)?;
-    Ok(Some(trimmed.to_owned()))
+    Ok(text::optional(label, value.as_deref(), max)?)
 }
 
-/// At most `max` characters (not bytes), and no NUL, which PostgreSQL text
-/// cannot hold: refusing it here is a clear error instead of an internal one.
+/// At most `max` characters (not bytes), and no NUL, for text kept as sent.
 pub fn check(label: &str, value: &str, max: usize) -> Result<(), CoachingError> {
-    if value.chars().count() > max {
-        return Err(CoachingError::Invalid(format!(
-            "{label} cannot exceed {max} characters"
-        )));
-    }
-    pulse_service::reject_nul(label, value).map_err(CoachingError::Invalid)
+    Ok(text::check(label, value, max)?)
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub(super) fn id(field: &str, value: &str) -> Result<Uuid, CoachingError> {
 /// the database can hold, like any field of a request.
 pub(super) fn caller(identity: &Identity) -> Result<Caller, CoachingError> {
     let name = identity.name.trim();
-    pulse_service::reject_nul("Token name", name).map_err(CoachingError::Invalid)?;
+    pulse_service::text::reject_nul("Token name", name)?;
     Ok(Caller {
         id: identity.user_id,
         name: name.to_owned(),

@@ -9,21 +9,12 @@ use pulse_proto::coaching::v1::{
     ListConversationsRequest, ListGoalProgressRequest, ListGoalsRequest, ListNotificationsRequest,
     ListRelationshipsRequest, NotifyRequest, SendMessageRequest,
 };
-use pulse_testkit::{assert_refused, TestUser};
-use tonic::{Code, Status};
+use pulse_testkit::{NulInputs, TestUser};
 
 use crate::goals::progress;
 use crate::helpers::{
     activate, assign, assignment, goal_input, invitation, spawn_app, trainer, TestApp,
 };
-
-/// Text PostgreSQL cannot store: it holds every character but NUL.
-const NUL: &str = "free\0range";
-
-fn assert_nul_refused(outcome: Result<(), Status>, field: &str) {
-    let message = format!("{field} cannot contain NUL characters");
-    assert_refused(&outcome.expect_err(field), Code::InvalidArgument, &message);
-}
 
 /// Every group the users of a test could have been told something in.
 async fn sequences(app: &TestApp, users: &[&TestUser]) -> Vec<u64> {
@@ -46,7 +37,7 @@ async fn text_with_a_nul_character_is_refused_naming_the_field_and_changes_nothi
     let (tess, carl) = (trainer("Tess"), TestUser::new("Carl"));
     let mut coach = app.client(&tess).await;
     let mut client = app.client(&carl).await;
-    let mut service = app.client(&TestUser::with_role("billing", "service")).await;
+    let service = app.client(&TestUser::with_role("billing", "service")).await;
     activate(&mut coach, &mut client, &carl, true).await;
     let goal = assign(&mut coach, &carl, "Cut").await;
     let announced = sequences(&app, &[&tess, &carl]).await;
@@ -65,59 +56,40 @@ async fn text_with_a_nul_character_is_refused_naming_the_field_and_changes_nothi
         .expect("progress")
         .into_inner();
     let inbox = ListNotificationsRequest { limit: None };
+    let (to_carl, goal_id) = (&carl, goal.id.as_str());
     let inbox_before = client
         .list_notifications(inbox)
         .await
         .expect("inbox")
         .into_inner();
 
-    let refusals = [
-        (
-            coach
-                .send_message(SendMessageRequest {
-                    recipient_id: carl.id.to_string(),
-                    message: NUL.into(),
-                })
+    NulInputs::new()
+        .row("Message", &coach, |mut c, nul| async move {
+            c.send_message(SendMessageRequest {
+                recipient_id: carl.id.to_string(),
+                message: nul,
+            })
+            .await
+        })
+        .row("Goal type", &coach, |mut c, nul| async move {
+            c.assign_goal(assignment(to_carl, goal_input(&nul))).await
+        })
+        .row("Notes", &client, |mut c, nul| async move {
+            c.update_goal_progress(progress(goal_id, 1800.0, Some(nul.as_str())))
                 .await
-                .map(|_| ()),
-            "Message",
-        ),
-        (
-            coach
-                .assign_goal(assignment(&carl, goal_input(NUL)))
+        })
+        .row("Kind", &service, |mut c, nul| async move {
+            c.notify(notice(&nul, "Hi", None)).await
+        })
+        .row("Title", &service, |mut c, nul| async move {
+            c.notify(notice("Announcement", &nul, None)).await
+        })
+        .row("Body", &service, |mut c, nul| async move {
+            c.notify(notice("Announcement", "Hi", Some(nul.as_str())))
                 .await
-                .map(|_| ()),
-            "Goal type",
-        ),
-        (
-            client
-                .update_goal_progress(progress(&goal.id, 1800.0, Some(NUL)))
-                .await
-                .map(|_| ()),
-            "Notes",
-        ),
-        (
-            service.notify(notice(NUL, "Hi", None)).await.map(|_| ()),
-            "Kind",
-        ),
-        (
-            service
-                .notify(notice("Announcement", NUL, None))
-                .await
-                .map(|_| ()),
-            "Title",
-        ),
-        (
-            service
-                .notify(notice("Announcement", "Hi", Some(NUL)))
-                .await
-                .map(|_| ()),
-            "Body",
-        ),
-    ];
-    for (outcome, field) in refusals {
-        assert_nul_refused(outcome, field);
-    }
+        })
+        .assert_refused()
+        .await;
 
     let conversations = coach
         .list_conversations(ListConversationsRequest {})
@@ -156,15 +128,17 @@ async fn text_with_a_nul_character_is_refused_naming_the_field_and_changes_nothi
 async fn a_token_name_with_a_nul_character_is_refused_and_nothing_is_stored() {
     let app = spawn_app().await;
     let (tess, carl) = (trainer("Te\0ss"), TestUser::new("Carl"));
-    let mut coach = app.client(&tess).await;
+    let coach = app.client(&tess).await;
     let mut client = app.client(&carl).await;
 
-    let invited = coach
-        .invite_client(invitation(&carl, true))
-        .await
-        .map(|_| ());
+    let invite = invitation(&carl, true);
+    NulInputs::new()
+        .row("Token name", &coach, |mut c, _| async move {
+            c.invite_client(invite).await
+        })
+        .assert_refused()
+        .await;
 
-    assert_nul_refused(invited, "Token name");
     let relationships = client
         .list_relationships(ListRelationshipsRequest {})
         .await

@@ -1,7 +1,10 @@
 //! Validation of the free text users type. Every function names the field in
 //! its message, in the camelCase the client sent, so the error can be shown
-//! as-is. Text is refused if PostgreSQL could not store it (a NUL character),
-//! so it never fails as an internal error later.
+//! as-is. Trimming, lengths and NUL characters are checked by
+//! `pulse_service::text`, alike in every service; what is here is the
+//! lengths Lean Coffee allows.
+
+use pulse_service::text;
 
 use crate::LeanCoffeeError;
 
@@ -17,36 +20,17 @@ pub fn title(field: &str, value: &str) -> Result<String, LeanCoffeeError> {
 
 /// A required value: trimmed, non-empty, at most `max` characters.
 pub fn required(field: &str, value: &str, max: usize) -> Result<String, LeanCoffeeError> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err(LeanCoffeeError::Invalid(format!(
-            "{field} must not be empty"
-        )));
-    }
-    check(field, trimmed, max)?;
-    Ok(trimmed.to_owned())
+    Ok(text::required(field, value, max)?)
 }
 
 /// An optional description: trimmed; empty means "no description", so
 /// clients clear it by sending an empty string.
 pub fn description(value: Option<String>) -> Result<Option<String>, LeanCoffeeError> {
-    let Some(value) = value else { return Ok(None) };
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Ok(None);
-    }
-    check("description", trimmed, DESCRIPTION_MAX)?;
-    Ok(Some(trimmed.to_owned()))
-}
-
-/// At most `max` characters (not bytes), and storable.
-fn check(field: &str, value: &str, max: usize) -> Result<(), LeanCoffeeError> {
-    if value.chars().count() > max {
-        return Err(LeanCoffeeError::Invalid(format!(
-            "{field} must be at most {max} characters"
-        )));
-    }
-    pulse_service::reject_nul(field, value).map_err(LeanCoffeeError::Invalid)
+    Ok(text::optional(
+        "description",
+        value.as_deref(),
+        DESCRIPTION_MAX,
+    )?)
 }
 
 #[cfg(test)]

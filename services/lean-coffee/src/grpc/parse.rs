@@ -20,7 +20,7 @@ pub(super) fn id(field: &str, value: &str) -> Result<Uuid, LeanCoffeeError> {
 /// it must be text the database can hold, like any field of a request.
 pub(super) fn actor(identity: &Identity) -> Result<Actor, LeanCoffeeError> {
     let display_name = identity.name.trim();
-    pulse_service::reject_nul("token name", display_name).map_err(LeanCoffeeError::Invalid)?;
+    pulse_service::text::reject_nul("token name", display_name)?;
     Ok(Actor {
         id: identity.user_id,
         display_name: display_name.to_owned(),

@@ -7,19 +7,10 @@
 use pulse_proto::leancoffee::v1::{
     AddTopicRequest, CreateSessionRequest, ListSessionsRequest, NewTopic,
 };
-use pulse_testkit::{assert_refused, expect_kind, TestUser};
-use tonic::{Code, Status};
+use pulse_testkit::{expect_kind, NulInputs, TestUser};
 
 use crate::helpers::{add_request, add_topic, connection, create_session, snapshot, spawn_app};
 use crate::topics::edit;
-
-/// Text PostgreSQL cannot store: it holds every character but NUL.
-const NUL: &str = "free\0range";
-
-fn assert_nul_refused(status: &Status, field: &str) {
-    let message = format!("{field} cannot contain NUL characters");
-    assert_refused(status, Code::InvalidArgument, &message);
-}
 
 fn new_session(title: &str, description: Option<&str>) -> CreateSessionRequest {
     CreateSessionRequest {
@@ -37,57 +28,48 @@ async fn text_with_a_nul_character_is_refused_naming_the_field_and_changes_nothi
     let topic = add_topic(&mut client, &session.id, "Deploys").await;
     let before = snapshot(&mut client, &session.id).await;
     let mut events = app.subscribe(&session.id).await;
+    let (session_id, topic_id) = (session.id.as_str(), topic.id.as_str());
+    let new_topic = |title: &str, description: Option<String>| AddTopicRequest {
+        session_id: session.id.clone(),
+        topic: Some(NewTopic {
+            title: title.into(),
+            description,
+        }),
+    };
 
-    let sessions = [
-        ("title", new_session(NUL, None)),
-        ("description", new_session("Planning", Some(NUL))),
-    ];
-    for (field, request) in sessions {
-        let refused = client.create_session(request).await.expect_err(field);
-        assert_nul_refused(&refused, field);
-    }
-    let topics = [
-        ("title", (NUL, None)),
-        ("description", ("Tests", Some(NUL))),
-    ];
-    for (field, (title, description)) in topics {
-        let refused = client
-            .add_topic(AddTopicRequest {
-                session_id: session.id.clone(),
-                topic: Some(NewTopic {
-                    title: title.into(),
-                    description: description.map(Into::into),
-                }),
-            })
-            .await
-            .expect_err(field);
-        assert_nul_refused(&refused, field);
-    }
-    let edits = [
-        ("title", edit(&session.id, &topic.id, Some(NUL), None)),
-        ("description", edit(&session.id, &topic.id, None, Some(NUL))),
-    ];
-    for (field, request) in edits {
-        let refused = client.edit_topic(request).await.expect_err(field);
-        assert_nul_refused(&refused, field);
-    }
-    let participation = [
-        client
-            .enter_session(connection(&session.id, NUL))
-            .await
-            .map(|_| ()),
-        client
-            .touch_session(connection(&session.id, NUL))
-            .await
-            .map(|_| ()),
-        client
-            .exit_session(connection(&session.id, NUL))
-            .await
-            .map(|_| ()),
-    ];
-    for outcome in participation {
-        assert_nul_refused(&outcome.expect_err("connectionId"), "connectionId");
-    }
+    NulInputs::new()
+        .row("title", &client, |mut c, nul| async move {
+            c.create_session(new_session(&nul, None)).await
+        })
+        .row("description", &client, |mut c, nul| async move {
+            c.create_session(new_session("Planning", Some(nul.as_str())))
+                .await
+        })
+        .row("title", &client, |mut c, nul| async move {
+            c.add_topic(new_topic(&nul, None)).await
+        })
+        .row("description", &client, |mut c, nul| async move {
+            c.add_topic(new_topic("Tests", Some(nul))).await
+        })
+        .row("title", &client, |mut c, nul| async move {
+            c.edit_topic(edit(session_id, topic_id, Some(nul.as_str()), None))
+                .await
+        })
+        .row("description", &client, |mut c, nul| async move {
+            c.edit_topic(edit(session_id, topic_id, None, Some(nul.as_str())))
+                .await
+        })
+        .row("connectionId", &client, |mut c, nul| async move {
+            c.enter_session(connection(session_id, &nul)).await
+        })
+        .row("connectionId", &client, |mut c, nul| async move {
+            c.touch_session(connection(session_id, &nul)).await
+        })
+        .row("connectionId", &client, |mut c, nul| async move {
+            c.exit_session(connection(session_id, &nul)).await
+        })
+        .assert_refused()
+        .await;
 
     let sessions = client
         .list_sessions(ListSessionsRequest {})
@@ -113,21 +95,21 @@ async fn text_with_a_nul_character_is_refused_naming_the_field_and_changes_nothi
 async fn a_token_name_with_a_nul_character_is_refused_and_never_stored() {
     let app = spawn_app().await;
     let mut facilitator = app.client(&TestUser::new("Ann")).await;
-    let mut refused = app.client(&TestUser::new("Mal\0lory")).await;
+    let refused = app.client(&TestUser::new("Mal\0lory")).await;
     let session = create_session(&mut facilitator, "Retro").await;
     let mut events = app.subscribe(&session.id).await;
+    let session_id = session.id.as_str();
 
-    let proposed = refused
-        .add_topic(add_request(&session.id, "Deploys"))
-        .await
-        .expect_err("token name");
-    let entered = refused
-        .enter_session(connection(&session.id, "mallory-tab"))
-        .await
-        .expect_err("token name");
+    NulInputs::new()
+        .row("token name", &refused, |mut c, _| async move {
+            c.add_topic(add_request(session_id, "Deploys")).await
+        })
+        .row("token name", &refused, |mut c, _| async move {
+            c.enter_session(connection(session_id, "mallory-tab")).await
+        })
+        .assert_refused()
+        .await;
 
-    assert_nul_refused(&proposed, "token name");
-    assert_nul_refused(&entered, "token name");
     let view = snapshot(&mut facilitator, &session.id).await;
     assert!(view.topics.is_empty(), "{view:?}");
     assert!(view.participants.is_empty(), "{view:?}");

@@ -1,7 +1,10 @@
 //! Validation of the free-text and numeric fields users type. Every function
 //! names the field in its message, in the camelCase the client sent, so the
-//! error can be shown as-is. Text is refused if PostgreSQL could not store
-//! it (a NUL character), so it never fails as an internal error later.
+//! error can be shown as-is. Trimming, lengths and NUL characters are
+//! checked by `pulse_service::text`, alike in every service; what is here is
+//! the lengths and the checks only shopping lists have.
+
+use pulse_service::text;
 
 use crate::ListsError;
 
@@ -17,12 +20,7 @@ pub const URL_MAX: usize = 2048;
 /// A required name: trimmed, non-empty, at most [`NAME_MAX`] characters, no
 /// NUL.
 pub fn required_name(field: &str, value: &str) -> Result<String, ListsError> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err(ListsError::Invalid(format!("{field} must not be empty")));
-    }
-    check(field, trimmed, NAME_MAX)?;
-    Ok(trimmed.to_owned())
+    Ok(text::required(field, value, NAME_MAX)?)
 }
 
 /// An optional text: trimmed; empty means "no value", so clients clear a field
@@ -32,13 +30,7 @@ pub fn optional_text(
     value: Option<String>,
     max: usize,
 ) -> Result<Option<String>, ListsError> {
-    let Some(value) = value else { return Ok(None) };
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Ok(None);
-    }
-    check(field, trimmed, max)?;
-    Ok(Some(trimmed.to_owned()))
+    Ok(text::optional(field, value.as_deref(), max)?)
 }
 
 /// An optional id (`categoryId`): blank means no value; anything else must
@@ -72,16 +64,6 @@ pub fn quantity(value: f64) -> Result<f64, ListsError> {
             "quantity must be a positive number".into(),
         ))
     }
-}
-
-/// At most `max` characters (not bytes), and storable.
-fn check(field: &str, value: &str, max: usize) -> Result<(), ListsError> {
-    if value.chars().count() > max {
-        return Err(ListsError::Invalid(format!(
-            "{field} must be at most {max} characters"
-        )));
-    }
-    pulse_service::reject_nul(field, value).map_err(ListsError::Invalid)
 }
 
 #[cfg(test)]

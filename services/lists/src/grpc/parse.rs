@@ -18,7 +18,10 @@ pub(super) fn id(field: &str, value: &str) -> Result<Uuid, ListsError> {
 /// The display name in the caller's token is stored as the user's name, so
 /// it must be text the database can hold, like any field of a request.
 pub(super) fn token_name(identity: &Identity) -> Result<(), ListsError> {
-    pulse_service::reject_nul("token name", &identity.name).map_err(ListsError::Invalid)
+    Ok(pulse_service::text::reject_nul(
+        "token name",
+        &identity.name,
+    )?)
 }
 
 pub(super) fn new_item(item: Option<proto::NewItem>) -> Result<RawItemFields, ListsError> {

@@ -6,22 +6,14 @@
 
 use pulse_proto::lists::v1::{
     AddItemRequest, CreateListRequest, ItemPatch, ListListsRequest, NewItem, PresenceRequest,
-    UpdateItemRequest, UpdateListRequest,
+    ShareListRequest, UpdateItemRequest, UpdateListRequest,
 };
-use pulse_testkit::{assert_refused, expect_kind, TestUser};
-use tonic::{Code, Status};
+use pulse_testkit::{assert_refused, expect_kind, NulInputs, TestUser};
+use tonic::Code;
 
 use crate::collaborators::share_request;
 use crate::helpers::{create_list, snapshot, spawn_app};
 use crate::items::add_request;
-
-/// Text PostgreSQL cannot store: it holds every character but NUL.
-const NUL: &str = "free\0range";
-
-fn assert_nul_refused(status: Status, field: &str) {
-    let message = format!("{field} cannot contain NUL characters");
-    assert_refused(&status, Code::InvalidArgument, &message);
-}
 
 fn item(name: &str) -> NewItem {
     NewItem {
@@ -43,163 +35,141 @@ async fn text_with_a_nul_character_is_refused_naming_the_field_and_changes_nothi
         .into_inner();
     let before = snapshot(&mut client, &list.id).await;
     let mut events = app.subscribe(&list.id).await;
-
-    let new_name = client
-        .create_list(CreateListRequest {
-            name: NUL.into(),
-            description: None,
-        })
-        .await
-        .expect_err("name");
-    assert_nul_refused(new_name, "name");
-    let new_description = client
-        .create_list(CreateListRequest {
-            name: "Party".into(),
-            description: Some(NUL.into()),
-        })
-        .await
-        .expect_err("description");
-    assert_nul_refused(new_description, "description");
-    let renamed = client
-        .update_list(UpdateListRequest {
-            list_id: list.id.clone(),
-            name: Some(NUL.into()),
-            description: None,
-        })
-        .await
-        .expect_err("name");
-    assert_nul_refused(renamed, "name");
-    let described = client
-        .update_list(UpdateListRequest {
-            list_id: list.id.clone(),
-            name: None,
-            description: Some(NUL.into()),
-        })
-        .await
-        .expect_err("description");
-    assert_nul_refused(described, "description");
-
-    let nul = || Some(NUL.to_owned());
-    let new_items = [
-        ("name", item(NUL)),
-        (
-            "unit",
-            NewItem {
-                unit: nul(),
-                ..item("Eggs")
-            },
-        ),
-        (
-            "categoryId",
-            NewItem {
-                category_id: nul(),
-                ..item("Eggs")
-            },
-        ),
-        (
-            "notes",
-            NewItem {
-                notes: nul(),
-                ..item("Eggs")
-            },
-        ),
-        (
-            "imageUrl",
-            NewItem {
-                image_url: nul(),
-                ..item("Eggs")
-            },
-        ),
-    ];
-    for (field, new_item) in new_items {
-        let added = client
-            .add_item(AddItemRequest {
-                list_id: list.id.clone(),
-                item: Some(new_item),
-            })
-            .await
-            .expect_err(field);
-        assert_nul_refused(added, field);
-    }
-    let patches = [
-        (
-            "name",
-            ItemPatch {
-                name: nul(),
-                ..ItemPatch::default()
-            },
-        ),
-        (
-            "unit",
-            ItemPatch {
-                unit: nul(),
-                ..ItemPatch::default()
-            },
-        ),
-        (
-            "categoryId",
-            ItemPatch {
-                category_id: nul(),
-                ..ItemPatch::default()
-            },
-        ),
-        (
-            "notes",
-            ItemPatch {
-                notes: nul(),
-                ..ItemPatch::default()
-            },
-        ),
-        (
-            "imageUrl",
-            ItemPatch {
-                image_url: nul(),
-                ..ItemPatch::default()
-            },
-        ),
-    ];
-    for (field, patch) in patches {
-        let updated = client
-            .update_item(UpdateItemRequest {
-                list_id: list.id.clone(),
-                item_id: milk.id.clone(),
-                patch: Some(patch),
-            })
-            .await
-            .expect_err(field);
-        assert_nul_refused(updated, field);
-    }
-
-    let mut share = share_request(&list.id, &bob, "Editor");
-    share.display_name = nul();
-    let shared = client.share_list(share).await.expect_err("displayName");
-    assert_nul_refused(shared, "displayName");
-
-    let presence = |connection_id: &str, avatar_url: Option<String>| PresenceRequest {
-        list_id: list.id.clone(),
-        connection_id: connection_id.into(),
+    let list_id = || list.id.clone();
+    let add = |item: NewItem| AddItemRequest {
+        list_id: list_id(),
+        item: Some(item),
+    };
+    let update = |patch: ItemPatch| UpdateItemRequest {
+        list_id: list_id(),
+        item_id: milk.id.clone(),
+        patch: Some(patch),
+    };
+    let share = share_request(&list.id, &bob, "Editor");
+    let presence = |connection_id: String, avatar_url: Option<String>| PresenceRequest {
+        list_id: list_id(),
+        connection_id,
         avatar_url,
     };
-    let entered = client
-        .enter_list(presence(NUL, None))
-        .await
-        .expect_err("connectionId");
-    assert_nul_refused(entered, "connectionId");
-    let with_avatar = client
-        .enter_list(presence("ann-tab", nul()))
-        .await
-        .expect_err("avatarUrl");
-    assert_nul_refused(with_avatar, "avatarUrl");
-    let touched = client
-        .touch_presence(presence(NUL, None))
-        .await
-        .expect_err("connectionId");
-    assert_nul_refused(touched, "connectionId");
-    let exited = client
-        .exit_list(presence(NUL, None))
-        .await
-        .expect_err("connectionId");
-    assert_nul_refused(exited, "connectionId");
+
+    NulInputs::new()
+        .row("name", &client, |mut c, nul| async move {
+            c.create_list(CreateListRequest {
+                name: nul,
+                description: None,
+            })
+            .await
+        })
+        .row("description", &client, |mut c, nul| async move {
+            c.create_list(CreateListRequest {
+                name: "Party".into(),
+                description: Some(nul),
+            })
+            .await
+        })
+        .row("name", &client, |mut c, nul| async move {
+            c.update_list(UpdateListRequest {
+                list_id: list_id(),
+                name: Some(nul),
+                description: None,
+            })
+            .await
+        })
+        .row("description", &client, |mut c, nul| async move {
+            c.update_list(UpdateListRequest {
+                list_id: list_id(),
+                name: None,
+                description: Some(nul),
+            })
+            .await
+        })
+        .row("name", &client, |mut c, nul| async move {
+            c.add_item(add(item(&nul))).await
+        })
+        .row("unit", &client, |mut c, nul| async move {
+            c.add_item(add(NewItem {
+                unit: Some(nul),
+                ..item("Eggs")
+            }))
+            .await
+        })
+        .row("categoryId", &client, |mut c, nul| async move {
+            c.add_item(add(NewItem {
+                category_id: Some(nul),
+                ..item("Eggs")
+            }))
+            .await
+        })
+        .row("notes", &client, |mut c, nul| async move {
+            c.add_item(add(NewItem {
+                notes: Some(nul),
+                ..item("Eggs")
+            }))
+            .await
+        })
+        .row("imageUrl", &client, |mut c, nul| async move {
+            c.add_item(add(NewItem {
+                image_url: Some(nul),
+                ..item("Eggs")
+            }))
+            .await
+        })
+        .row("name", &client, |mut c, nul| async move {
+            c.update_item(update(ItemPatch {
+                name: Some(nul),
+                ..ItemPatch::default()
+            }))
+            .await
+        })
+        .row("unit", &client, |mut c, nul| async move {
+            c.update_item(update(ItemPatch {
+                unit: Some(nul),
+                ..ItemPatch::default()
+            }))
+            .await
+        })
+        .row("categoryId", &client, |mut c, nul| async move {
+            c.update_item(update(ItemPatch {
+                category_id: Some(nul),
+                ..ItemPatch::default()
+            }))
+            .await
+        })
+        .row("notes", &client, |mut c, nul| async move {
+            c.update_item(update(ItemPatch {
+                notes: Some(nul),
+                ..ItemPatch::default()
+            }))
+            .await
+        })
+        .row("imageUrl", &client, |mut c, nul| async move {
+            c.update_item(update(ItemPatch {
+                image_url: Some(nul),
+                ..ItemPatch::default()
+            }))
+            .await
+        })
+        .row("displayName", &client, |mut c, nul| async move {
+            c.share_list(ShareListRequest {
+                display_name: Some(nul),
+                ..share
+            })
+            .await
+        })
+        .row("connectionId", &client, |mut c, nul| async move {
+            c.enter_list(presence(nul, None)).await
+        })
+        .row("avatarUrl", &client, |mut c, nul| async move {
+            c.enter_list(presence("ann-tab".into(), Some(nul))).await
+        })
+        .row("connectionId", &client, |mut c, nul| async move {
+            c.touch_presence(presence(nul, None)).await
+        })
+        .row("connectionId", &client, |mut c, nul| async move {
+            c.exit_list(presence(nul, None)).await
+        })
+        .assert_refused()
+        .await;
 
     let lists = client
         .list_lists(ListListsRequest {
@@ -226,26 +196,27 @@ async fn text_with_a_nul_character_is_refused_naming_the_field_and_changes_nothi
 async fn a_token_name_with_a_nul_character_is_refused_and_never_remembered() {
     let app = spawn_app().await;
     let mallory = TestUser::new("Mal\0lory");
-    let mut refused = app.client(&mallory).await;
+    let refused = app.client(&mallory).await;
     let mut client = app.client(&TestUser::new("Ann")).await;
     let list = create_list(&mut client, "Groceries").await;
 
-    let created = refused
-        .create_list(CreateListRequest {
-            name: "Mine".into(),
-            description: None,
+    NulInputs::new()
+        .row("token name", &refused, |mut c, _| async move {
+            c.create_list(CreateListRequest {
+                name: "Mine".into(),
+                description: None,
+            })
+            .await
         })
-        .await
-        .expect_err("token name");
-    let listed = refused
-        .list_lists(ListListsRequest {
-            include_archived: true,
+        .row("token name", &refused, |mut c, _| async move {
+            c.list_lists(ListListsRequest {
+                include_archived: true,
+            })
+            .await
         })
-        .await
-        .expect_err("token name");
+        .assert_refused()
+        .await;
 
-    assert_nul_refused(created, "token name");
-    assert_nul_refused(listed, "token name");
     let mut share = share_request(&list.id, &mallory, "Viewer");
     share.display_name = None;
     let unknown = client

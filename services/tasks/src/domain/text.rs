@@ -1,7 +1,10 @@
 //! Validation of free text. Every function names the field in its message,
-//! in the camelCase the client sent, so the refusal can be shown as-is. Text
-//! is refused if PostgreSQL could not store it (a NUL character), so it never
-//! fails as an internal error later.
+//! in the camelCase the client sent, so the refusal can be shown as-is.
+//! Trimming, lengths and NUL characters are checked by
+//! `pulse_service::text`, alike in every service; what is here is the
+//! lengths and the checks only tasks have.
+
+use pulse_service::text;
 
 use crate::TasksError;
 
@@ -13,12 +16,7 @@ pub const TEXT_MAX: usize = 4000;
 
 /// A required value: trimmed, non-empty, at most `max` characters.
 pub fn required(field: &str, value: &str, max: usize) -> Result<String, TasksError> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err(TasksError::Invalid(format!("{field} must not be empty")));
-    }
-    check(field, trimmed, max)?;
-    Ok(trimmed.to_owned())
+    Ok(text::required(field, value, max)?)
 }
 
 /// An optional value: trimmed; blank means absent.
@@ -27,11 +25,7 @@ pub fn optional(
     value: Option<&str>,
     max: usize,
 ) -> Result<Option<String>, TasksError> {
-    let Some(trimmed) = value.map(str::trim).filter(|value| !value.is_empty()) else {
-        return Ok(None);
-    };
-    check(field, trimmed, max)?;
-    Ok(Some(trimmed.to_owned()))
+    Ok(text::optional(field, value, max)?)
 }
 
 /// A whole percentage, 0 to 100.
@@ -43,16 +37,6 @@ pub fn percentage(field: &str, value: i32) -> Result<i32, TasksError> {
             "{field} must be between 0 and 100"
         )))
     }
-}
-
-/// At most `max` characters (not bytes), and storable.
-fn check(field: &str, value: &str, max: usize) -> Result<(), TasksError> {
-    if value.chars().count() > max {
-        return Err(TasksError::Invalid(format!(
-            "{field} must be at most {max} characters"
-        )));
-    }
-    pulse_service::reject_nul(field, value).map_err(TasksError::Invalid)
 }
 
 #[cfg(test)]

@@ -11,25 +11,9 @@ use pulse_proto::tasks::v1::{
     ReportTaskFailedRequest, ReportTaskProgressRequest, ReportWebhookDeliveryRequest,
     UpdateNavigationRequest,
 };
-use pulse_testkit::assert_refused;
-use tonic::{Code, Status};
+use pulse_testkit::NulInputs;
 
 use crate::helpers::{create_key, create_task, key_id, spawn_app, uuid, TestApp};
-
-/// Text PostgreSQL cannot store: it holds every character but NUL.
-const NUL: &str = "free\0range";
-
-fn nul() -> Option<String> {
-    Some(NUL.to_owned())
-}
-
-/// Each refusal with the field it must name.
-fn assert_nul_refused(refusals: Vec<(Result<(), Status>, &str)>) {
-    for (outcome, field) in refusals {
-        let message = format!("{field} cannot contain NUL characters");
-        assert_refused(&outcome.expect_err(field), Code::InvalidArgument, &message);
-    }
-}
 
 /// The sequence of each group's last event.
 async fn sequences(app: &TestApp, groups: &[Topic]) -> Vec<u64> {
@@ -80,54 +64,16 @@ async fn text_with_a_nul_character_is_refused_naming_the_field_and_changes_nothi
     let stored = rows(&app).await;
     let mut keys = app.keys().await;
     let mut tasks = app.tasks_as(Some(&acme.secret)).await;
-    let mut producers = app.producers().await;
+    let producers = app.producers().await;
 
-    let named = keys
-        .create_virtual_key(CreateVirtualKeyRequest {
-            name: NUL.into(),
-            budget: None,
-        })
-        .await;
-    assert_nul_refused(vec![(named.map(|_| ()), "name")]);
-
-    let typed = tasks
-        .create_task(CreateTaskRequest {
-            kind: "Task".into(),
-            task_type: NUL.into(),
-        })
-        .await;
+    let (task_id, key) = (task.id.as_str(), id.as_str());
     let navigation = |state: NavigationState| UpdateNavigationRequest { state: Some(state) };
     let at_home = || NavigationState {
         route: "/home".into(),
         ..NavigationState::default()
     };
-    let routed = tasks
-        .update_navigation(navigation(NavigationState {
-            route: NUL.into(),
-            ..NavigationState::default()
-        }))
-        .await;
-    let in_conversation = tasks
-        .update_navigation(navigation(NavigationState {
-            conversation_id: nul(),
-            ..at_home()
-        }))
-        .await;
-    let titled = tasks
-        .update_navigation(navigation(NavigationState {
-            title: nul(),
-            ..at_home()
-        }))
-        .await;
-    assert_nul_refused(vec![
-        (typed.map(|_| ()), "taskType"),
-        (routed.map(|_| ()), "route"),
-        (in_conversation.map(|_| ()), "conversationId"),
-        (titled.map(|_| ()), "title"),
-    ]);
-
     let progress = |status, message| ReportTaskProgressRequest {
-        task_id: task.id.clone(),
+        task_id: task_id.into(),
         percentage: 10,
         status,
         message,
@@ -144,7 +90,7 @@ async fn text_with_a_nul_character_is_refused_naming_the_field_and_changes_nothi
         message,
     };
     let delivery = |webhook_url: &str, error| ReportWebhookDeliveryRequest {
-        virtual_key_id: id.clone(),
+        virtual_key_id: key.into(),
         webhook_url: webhook_url.into(),
         task_id: None,
         status_code: Some(500),
@@ -166,145 +112,115 @@ async fn text_with_a_nul_character_is_refused_naming_the_field_and_changes_nothi
             changed_by: changed_by.into(),
         };
     let url = "https://hooks.example/acme";
-    let refusals = vec![
-        (
-            producers
-                .report_task_progress(progress(nul(), None))
+    NulInputs::new()
+        .row("name", &keys, |mut c, nul| async move {
+            c.create_virtual_key(CreateVirtualKeyRequest {
+                name: nul,
+                budget: None,
+            })
+            .await
+        })
+        .row("taskType", &tasks, |mut c, nul| async move {
+            c.create_task(CreateTaskRequest {
+                kind: "Task".into(),
+                task_type: nul,
+            })
+            .await
+        })
+        .row("route", &tasks, |mut c, nul| async move {
+            c.update_navigation(navigation(NavigationState {
+                route: nul,
+                ..NavigationState::default()
+            }))
+            .await
+        })
+        .row("conversationId", &tasks, |mut c, nul| async move {
+            c.update_navigation(navigation(NavigationState {
+                conversation_id: Some(nul),
+                ..at_home()
+            }))
+            .await
+        })
+        .row("title", &tasks, |mut c, nul| async move {
+            c.update_navigation(navigation(NavigationState {
+                title: Some(nul),
+                ..at_home()
+            }))
+            .await
+        })
+        .row("status", &producers, |mut c, nul| async move {
+            c.report_task_progress(progress(Some(nul), None)).await
+        })
+        .row("message", &producers, |mut c, nul| async move {
+            c.report_task_progress(progress(None, Some(nul))).await
+        })
+        .row("result", &producers, |mut c, nul| async move {
+            c.report_task_completed(ReportTaskCompletedRequest {
+                task_id: task_id.into(),
+                result: nul,
+            })
+            .await
+        })
+        .row("error", &producers, |mut c, nul| async move {
+            c.report_task_failed(ReportTaskFailedRequest {
+                task_id: task_id.into(),
+                error: nul,
+            })
+            .await
+        })
+        .row("description", &producers, |mut c, nul| async move {
+            c.record_spend(RecordSpendRequest {
+                virtual_key_id: key.into(),
+                amount: 1.0,
+                description: Some(nul),
+            })
+            .await
+        })
+        .row("provider", &producers, |mut c, nul| async move {
+            c.report_provider_health(health(&nul, None)).await
+        })
+        .row("message", &producers, |mut c, nul| async move {
+            c.report_provider_health(health("openai", Some(nul))).await
+        })
+        .row("provider", &producers, |mut c, nul| async move {
+            c.report_rate_limit(limit(&nul, "rpm", None)).await
+        })
+        .row("limitType", &producers, |mut c, nul| async move {
+            c.report_rate_limit(limit("openai", &nul, None)).await
+        })
+        .row("message", &producers, |mut c, nul| async move {
+            c.report_rate_limit(limit("openai", "rpm", Some(nul))).await
+        })
+        .row("webhookUrl", &producers, |mut c, nul| async move {
+            c.report_webhook_delivery(delivery(&nul, None)).await
+        })
+        .row("error", &producers, |mut c, nul| async move {
+            c.report_webhook_delivery(delivery(url, Some(nul))).await
+        })
+        .row("component", &producers, |mut c, nul| async move {
+            c.raise_system_alert(alert(&nul, "slow")).await
+        })
+        .row("message", &producers, |mut c, nul| async move {
+            c.raise_system_alert(alert("db", &nul)).await
+        })
+        .row("setting", &producers, |mut c, nul| async move {
+            c.report_configuration_change(change(&nul, None, None, "ops"))
                 .await
-                .map(|_| ()),
-            "status",
-        ),
-        (
-            producers
-                .report_task_progress(progress(None, nul()))
+        })
+        .row("oldValue", &producers, |mut c, nul| async move {
+            c.report_configuration_change(change("timeout", Some(nul), None, "ops"))
                 .await
-                .map(|_| ()),
-            "message",
-        ),
-        (
-            producers
-                .report_task_completed(ReportTaskCompletedRequest {
-                    task_id: task.id.clone(),
-                    result: NUL.into(),
-                })
+        })
+        .row("newValue", &producers, |mut c, nul| async move {
+            c.report_configuration_change(change("timeout", None, Some(nul), "ops"))
                 .await
-                .map(|_| ()),
-            "result",
-        ),
-        (
-            producers
-                .report_task_failed(ReportTaskFailedRequest {
-                    task_id: task.id.clone(),
-                    error: NUL.into(),
-                })
+        })
+        .row("changedBy", &producers, |mut c, nul| async move {
+            c.report_configuration_change(change("timeout", None, None, &nul))
                 .await
-                .map(|_| ()),
-            "error",
-        ),
-        (
-            producers
-                .record_spend(RecordSpendRequest {
-                    virtual_key_id: id.clone(),
-                    amount: 1.0,
-                    description: nul(),
-                })
-                .await
-                .map(|_| ()),
-            "description",
-        ),
-        (
-            producers
-                .report_provider_health(health(NUL, None))
-                .await
-                .map(|_| ()),
-            "provider",
-        ),
-        (
-            producers
-                .report_provider_health(health("openai", nul()))
-                .await
-                .map(|_| ()),
-            "message",
-        ),
-        (
-            producers
-                .report_rate_limit(limit(NUL, "rpm", None))
-                .await
-                .map(|_| ()),
-            "provider",
-        ),
-        (
-            producers
-                .report_rate_limit(limit("openai", NUL, None))
-                .await
-                .map(|_| ()),
-            "limitType",
-        ),
-        (
-            producers
-                .report_rate_limit(limit("openai", "rpm", nul()))
-                .await
-                .map(|_| ()),
-            "message",
-        ),
-        (
-            producers
-                .report_webhook_delivery(delivery(NUL, None))
-                .await
-                .map(|_| ()),
-            "webhookUrl",
-        ),
-        (
-            producers
-                .report_webhook_delivery(delivery(url, nul()))
-                .await
-                .map(|_| ()),
-            "error",
-        ),
-        (
-            producers
-                .raise_system_alert(alert(NUL, "slow"))
-                .await
-                .map(|_| ()),
-            "component",
-        ),
-        (
-            producers
-                .raise_system_alert(alert("db", NUL))
-                .await
-                .map(|_| ()),
-            "message",
-        ),
-        (
-            producers
-                .report_configuration_change(change(NUL, None, None, "ops"))
-                .await
-                .map(|_| ()),
-            "setting",
-        ),
-        (
-            producers
-                .report_configuration_change(change("timeout", nul(), None, "ops"))
-                .await
-                .map(|_| ()),
-            "oldValue",
-        ),
-        (
-            producers
-                .report_configuration_change(change("timeout", None, nul(), "ops"))
-                .await
-                .map(|_| ()),
-            "newValue",
-        ),
-        (
-            producers
-                .report_configuration_change(change("timeout", None, None, NUL))
-                .await
-                .map(|_| ()),
-            "changedBy",
-        ),
-    ];
-    assert_nul_refused(refusals);
+        })
+        .assert_refused()
+        .await;
 
     let listed = keys
         .list_virtual_keys(ListVirtualKeysRequest {})
