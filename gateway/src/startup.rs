@@ -156,6 +156,7 @@ impl GatewayApp {
             write_stall_timeout: config.write_stall_timeout,
             stateful_reconnect: config.stateful_reconnect,
             grpc_streams: OpenCount::default(),
+            waiting_polls: OpenCount::default(),
         };
         let subscriptions = SubscriptionService::new(
             Services::clone(&state.services),
@@ -213,6 +214,13 @@ impl GatewayApp {
     pub fn connection_count(&self) -> impl Fn() -> usize + Send + Sync + 'static {
         let registry = self.state.registry.clone();
         move || registry.len()
+    }
+
+    /// Counts the long polls waiting for something to send, so tests can act once a poll is
+    /// pending (to supersede or end it) instead of guessing how long its request takes.
+    pub fn waiting_polls(&self) -> impl Fn() -> usize + Send + Sync + 'static {
+        let polls = self.state.waiting_polls.clone();
+        move || polls.get()
     }
 
     pub async fn run_until_stopped(self, stop: CancellationToken) -> std::io::Result<()> {
