@@ -21,6 +21,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub const HUB: &str = "/hubs/shopping-list";
+const SECRET: &str = "integration-test-secret";
+pub const WAIT: Duration = Duration::from_secs(10);
 
 /// Checks `holds` until it is true, failing after [`WAIT`]: what the gateway does on its own
 /// (clean-up after a drop, reaping, taking a request) happens asynchronously, so it is polled.
@@ -35,8 +37,6 @@ pub async fn eventually(what: &str, holds: impl Fn() -> bool) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
-const SECRET: &str = "integration-test-secret";
-pub const WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Parser)]
 struct ListsArgs {
