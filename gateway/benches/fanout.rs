@@ -83,7 +83,11 @@ fn drain(mut frames: OutboundReceiver, expected: usize) -> tokio::task::JoinHand
 
 async fn node_fanout(members: usize, events: usize) -> Duration {
     let bus = Bus::memory(Namespace::new("bench").expect("namespace"));
-    let node = Node::new(bus.clone(), CancellationToken::new());
+    let node = Node::new(
+        bus.clone(),
+        CancellationToken::new(),
+        Duration::from_millis(500),
+    );
     let list_id = Uuid::new_v4();
     let topic = Topic::List(list_id);
     let encoder: Arc<dyn EventEncoder> = Arc::new(SignalrEncoder::new(Protocol::Json));

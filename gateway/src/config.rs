@@ -92,6 +92,15 @@ pub struct GatewayConfig {
     /// Negotiated connections that no transport takes within this are dropped.
     #[arg(long, env = "PULSE_DISCONNECT_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
     pub disconnect_timeout: Duration,
+    /// How often connections past the disconnect timeout are looked for (ASP.NET Core: every second).
+    #[arg(long, env = "PULSE_REAP_INTERVAL", default_value = "1s", value_parser = positive_duration)]
+    pub reap_interval: Duration,
+    /// Wait before subscribing to the bus again after a subscription failed or ended (broker restart).
+    #[arg(long, env = "PULSE_BUS_RETRY_DELAY", default_value = "500ms", value_parser = positive_duration)]
+    pub bus_retry_delay: Duration,
+    /// Wait before retrying a presence exit the service refused for now; doubled for each further try.
+    #[arg(long, env = "PULSE_PRESENCE_RETRY_DELAY", default_value = "100ms", value_parser = positive_duration)]
+    pub presence_retry_delay: Duration,
     /// Longest a long poll waits for data before it is answered empty (keep it under the JS
     /// client's fixed 100 s poll timeout).
     #[arg(long, env = "PULSE_LONG_POLL_TIMEOUT", default_value = "90s", value_parser = parse_duration)]
@@ -127,6 +136,9 @@ pub struct GatewayConfig {
         default_value_t = 64
     )]
     pub max_handshaking_connections_per_address: usize,
+    /// Wait before accepting again after accepting a connection failed (out of file descriptors, usually).
+    #[arg(long, env = "PULSE_ACCEPT_RETRY_DELAY", default_value = "50ms", value_parser = positive_duration)]
+    pub accept_retry_delay: Duration,
     /// Deadline of each call to a domain service.
     #[arg(long, env = "PULSE_SERVICE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub service_timeout: Duration,
@@ -204,6 +216,7 @@ impl GatewayConfig {
             header_read_timeout: self.header_read_timeout,
             max_handshaking: self.max_handshaking_connections,
             max_handshaking_per_address: self.max_handshaking_connections_per_address,
+            accept_retry_delay: self.accept_retry_delay,
         }
     }
 

@@ -55,6 +55,8 @@ pub struct GatewayApp {
     state: AppState,
     cors_origins: Vec<String>,
     disconnect_timeout: Duration,
+    /// How often the reaper looks for connections past the disconnect timeout.
+    reap_interval: Duration,
     listen: ListenLimits,
 }
 
@@ -119,12 +121,17 @@ impl GatewayApp {
             ShoppingListsClient::new(lists.clone()),
             LeanCoffeeClient::new(lean_coffee.clone()),
             config.participant_heartbeat_interval,
+            config.presence_retry_delay,
             shutdown.clone(),
         );
         let mut state = AppState {
             registry: Arc::new(Registry::new(config.registry_limits())),
             services: Arc::new(Services {
-                node: Arc::new(Node::new(bus.clone(), shutdown.clone())),
+                node: Arc::new(Node::new(
+                    bus.clone(),
+                    shutdown.clone(),
+                    config.bus_retry_delay,
+                )),
                 lists: ShoppingListsClient::new(lists),
                 lean_coffee: LeanCoffeeClient::new(lean_coffee),
                 coaching: CoachingClient::new(coaching),
@@ -149,6 +156,7 @@ impl GatewayApp {
             write_stall_timeout: config.write_stall_timeout,
             stateful_reconnect: config.stateful_reconnect,
             grpc_streams: OpenCount::default(),
+            waiting_polls: OpenCount::default(),
         };
         let subscriptions = SubscriptionService::new(
             Services::clone(&state.services),
@@ -161,7 +169,7 @@ impl GatewayApp {
         state
             .services
             .revocations
-            .follow(bus, state.shutdown.clone());
+            .follow(bus, config.bus_retry_delay, state.shutdown.clone());
         Ok(Self {
             listener,
             grpc_listener,
@@ -169,6 +177,7 @@ impl GatewayApp {
             state,
             cors_origins: config.cors_origins.clone(),
             disconnect_timeout: config.disconnect_timeout,
+            reap_interval: config.reap_interval,
             listen: config.listen(),
         })
     }
@@ -207,6 +216,13 @@ impl GatewayApp {
         move || registry.len()
     }
 
+    /// Counts the long polls waiting for something to send, so tests can act once a poll is
+    /// pending (to supersede or end it) instead of guessing how long its request takes.
+    pub fn waiting_polls(&self) -> impl Fn() -> usize + Send + Sync + 'static {
+        let polls = self.state.waiting_polls.clone();
+        move || polls.get()
+    }
+
     pub async fn run_until_stopped(self, stop: CancellationToken) -> std::io::Result<()> {
         let state = self.state;
         let grpc = tokio::spawn(
@@ -220,6 +236,7 @@ impl GatewayApp {
         let reaper = tokio::spawn(reap(
             state.registry.clone(),
             self.disconnect_timeout,
+            self.reap_interval,
             stop.clone(),
         ));
         let app = router(state.clone(), &self.cors_origins);
@@ -262,10 +279,15 @@ fn service_channel(url: &str, timeout: Duration) -> Result<Channel, StartupError
 }
 
 /// Removes negotiated connections no transport took and ends connections no
-/// transport served for the disconnect timeout (once a second, as ASP.NET Core
-/// does).
-async fn reap(registry: Arc<Registry>, timeout: Duration, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+/// transport served for the disconnect timeout, every `interval` (ASP.NET Core
+/// looks once a second).
+async fn reap(
+    registry: Arc<Registry>,
+    timeout: Duration,
+    interval: Duration,
+    stop: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(interval);
     loop {
         tokio::select! {
             () = stop.cancelled() => return,

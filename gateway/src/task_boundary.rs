@@ -92,6 +92,7 @@ mod tests {
         let node = Node::new(
             Bus::memory(Namespace::new("boundary").expect("namespace")),
             CancellationToken::new(),
+            std::time::Duration::from_millis(500),
         );
         let (queue, _frames) = outbound(1024);
         let member = Member::new(Arc::from("c1"), Uuid::new_v4(), Arc::new(NoEncoder), queue);

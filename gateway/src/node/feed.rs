@@ -4,24 +4,23 @@
 //! the last stream position seen when the bus ends a subscription (broker
 //! restart, network loss), so nothing is skipped or repeated.
 
-use std::time::Duration;
-
 use futures::StreamExt;
 use prost::Message;
 use pulse_bus::{Bus, Deliveries, StartAt, Topic};
 use pulse_proto::events::v1::{event::Kind, EventEnvelope};
 use tokio_util::sync::CancellationToken;
 
-/// Wait before resubscribing after the bus ended a subscription.
-const RESUBSCRIBE_DELAY: Duration = Duration::from_millis(500);
-
 /// Hands every new event of `topic` to `handle`, in order and once, until
 /// `cancel` fires. `deliveries` is the live subscription the caller opened
-/// (so the caller knows when it is live).
+/// (so the caller knows when it is live). After the bus ended it, the
+/// subscription is opened again `resubscribe_delay` later (and then every
+/// `resubscribe_delay` until it opens), so a broker that is down is not
+/// hammered.
 pub(super) async fn follow(
     bus: Bus,
     topic: Topic,
     mut deliveries: Deliveries,
+    resubscribe_delay: std::time::Duration,
     cancel: CancellationToken,
     mut handle: impl FnMut(&EventEnvelope, &Kind),
 ) {
@@ -61,7 +60,7 @@ pub(super) async fn follow(
         deliveries = loop {
             tokio::select! {
                 () = cancel.cancelled() => return,
-                () = tokio::time::sleep(RESUBSCRIBE_DELAY) => {}
+                () = tokio::time::sleep(resubscribe_delay) => {}
             }
             let start = StartAt::StreamSequence(last_stream_sequence + 1);
             match bus.subscribe(&topic, start).await {

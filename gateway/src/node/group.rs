@@ -1,6 +1,7 @@
 use std::{
     collections::{HashMap, HashSet},
     sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
 };
 
 use pulse_bus::{Bus, BusError, Deliveries, StartAt, Topic};
@@ -74,22 +75,36 @@ impl Group {
         self.cancel.cancel();
     }
 
-    pub(super) async fn ensure_subscribed(self: &Arc<Self>, bus: &Bus) -> Result<(), BusError> {
+    pub(super) async fn ensure_subscribed(
+        self: &Arc<Self>,
+        bus: &Bus,
+        resubscribe_delay: Duration,
+    ) -> Result<(), BusError> {
         let mut subscribed = self.subscribed.lock().await;
         if !*subscribed {
             let deliveries = bus.subscribe(&self.topic, StartAt::New).await?;
-            tokio::spawn(self.clone().pump(bus.clone(), deliveries));
+            tokio::spawn(
+                self.clone()
+                    .pump(bus.clone(), deliveries, resubscribe_delay),
+            );
             *subscribed = true;
         }
         Ok(())
     }
 
     /// Feeds deliveries to members until the group closes.
-    async fn pump(self: Arc<Self>, bus: Bus, deliveries: Deliveries) {
+    async fn pump(self: Arc<Self>, bus: Bus, deliveries: Deliveries, resubscribe_delay: Duration) {
         let cancel = self.cancel.clone();
-        feed::follow(bus, self.topic, deliveries, cancel, |envelope, kind| {
-            self.dispatch(envelope, kind);
-        })
+        feed::follow(
+            bus,
+            self.topic,
+            deliveries,
+            resubscribe_delay,
+            cancel,
+            |envelope, kind| {
+                self.dispatch(envelope, kind);
+            },
+        )
         .await;
     }
 

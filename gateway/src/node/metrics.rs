@@ -180,7 +180,11 @@ mod tests {
     #[tokio::test]
     async fn deliveries_queued_bytes_and_overflows_are_counted() {
         let bus = Bus::memory(Namespace::new("metrics").expect("namespace"));
-        let node = Node::new(bus.clone(), CancellationToken::new());
+        let node = Node::new(
+            bus.clone(),
+            CancellationToken::new(),
+            Duration::from_millis(500),
+        );
         let (list, other) = (Topic::List(Uuid::new_v4()), Topic::List(Uuid::new_v4()));
         let (reader, mut reader_frames) = join(&node, list, 1 << 20).await;
         // In two groups, its one queue is summed once.

@@ -19,6 +19,7 @@ use std::{
     collections::HashMap,
     num::NonZeroUsize,
     sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
 };
 
 use pulse_bus::{Bus, Topic};
@@ -106,16 +107,19 @@ pub struct Node {
     bus: Bus,
     groups: Mutex<HashMap<Topic, Arc<Group>>>,
     shutdown: CancellationToken,
+    /// Wait before a group whose bus subscription ended subscribes again.
+    resubscribe_delay: Duration,
     /// Deliveries and slow consumers, for the metrics endpoint (see [`Node::metrics`]).
     counters: Arc<Counters>,
 }
 
 impl Node {
-    pub fn new(bus: Bus, shutdown: CancellationToken) -> Self {
+    pub fn new(bus: Bus, shutdown: CancellationToken, resubscribe_delay: Duration) -> Self {
         Self {
             bus,
             groups: Mutex::default(),
             shutdown,
+            resubscribe_delay,
             counters: Arc::default(),
         }
     }
@@ -140,7 +144,10 @@ impl Node {
             group.insert(member);
             group
         };
-        if let Err(source) = group.ensure_subscribed(&self.bus).await {
+        if let Err(source) = group
+            .ensure_subscribed(&self.bus, self.resubscribe_delay)
+            .await
+        {
             self.leave(&topic, &connection_id);
             return Err(JoinError {
                 group: topic.group(),

@@ -18,9 +18,6 @@ use uuid::Uuid;
 
 use super::feed;
 
-/// Wait between attempts to follow the revocation topic.
-const FOLLOW_RETRY: Duration = Duration::from_secs(1);
-
 #[derive(Debug, Default)]
 pub struct Revocations {
     /// One token per key seen on this gateway; connections hold child tokens.
@@ -58,8 +55,8 @@ impl Revocations {
 
     /// Follows the revocation topic until `shutdown`, in the background. The
     /// topic's stream may not exist yet (the task service creates it), so
-    /// subscribing is retried until it succeeds.
-    pub fn follow(self: &Arc<Self>, bus: Bus, shutdown: CancellationToken) {
+    /// subscribing is retried every `retry_delay` until it succeeds.
+    pub fn follow(self: &Arc<Self>, bus: Bus, retry_delay: Duration, shutdown: CancellationToken) {
         let revocations = self.clone();
         tokio::spawn(async move {
             let topic = Topic::KeyRevocations;
@@ -70,12 +67,12 @@ impl Revocations {
                         tracing::debug!(%error, "key revocations not followed yet; retrying");
                         tokio::select! {
                             () = shutdown.cancelled() => return,
-                            () = tokio::time::sleep(FOLLOW_RETRY) => {}
+                            () = tokio::time::sleep(retry_delay) => {}
                         }
                     }
                 }
             };
-            feed::follow(bus, topic, deliveries, shutdown, move |_, kind| {
+            feed::follow(bus, topic, deliveries, retry_delay, shutdown, move |_, kind| {
                 if let Kind::VirtualKeyRevoked(revoked) = kind {
                     match Uuid::parse_str(&revoked.virtual_key_id) {
                         Ok(key_id) => revocations.revoke(key_id),

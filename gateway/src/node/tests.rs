@@ -19,6 +19,9 @@ use uuid::Uuid;
 
 use super::*;
 
+/// The in-memory bus never ends a subscription: nothing here waits this long.
+const RESUBSCRIBE_DELAY: Duration = Duration::from_millis(500);
+
 /// Encodes as `<name>:<sequence>` and counts how often it runs.
 #[derive(Default)]
 struct CountingEncoder {
@@ -105,7 +108,7 @@ fn deleted() -> Kind {
 #[tokio::test]
 async fn members_get_each_event_of_their_group_once_in_order() {
     let bus = bus();
-    let node = Node::new(bus.clone(), CancellationToken::new());
+    let node = Node::new(bus.clone(), CancellationToken::new(), RESUBSCRIBE_DELAY);
     let encoder = Arc::new(CountingEncoder::default());
     let topic = Topic::List(Uuid::new_v4());
     let other = Topic::List(Uuid::new_v4());
@@ -136,7 +139,7 @@ async fn members_get_each_event_of_their_group_once_in_order() {
 #[tokio::test]
 async fn events_for_the_others_skip_every_connection_of_that_user() {
     let bus = bus();
-    let node = Node::new(bus.clone(), CancellationToken::new());
+    let node = Node::new(bus.clone(), CancellationToken::new(), RESUBSCRIBE_DELAY);
     let encoder = Arc::new(CountingEncoder::default());
     let topic = Topic::List(Uuid::new_v4());
     let ann_id = Uuid::new_v4();
@@ -162,7 +165,7 @@ async fn events_for_the_others_skip_every_connection_of_that_user() {
 #[tokio::test]
 async fn a_removed_collaborator_gets_the_removal_then_nothing_more() {
     let bus = bus();
-    let node = Node::new(bus.clone(), CancellationToken::new());
+    let node = Node::new(bus.clone(), CancellationToken::new(), RESUBSCRIBE_DELAY);
     let encoder = Arc::new(CountingEncoder::default());
     let topic = Topic::List(Uuid::new_v4());
     let bob_id = Uuid::new_v4();
@@ -191,7 +194,7 @@ async fn a_removed_collaborator_gets_the_removal_then_nothing_more() {
 #[tokio::test]
 async fn the_last_member_leaving_ends_the_group_and_a_new_join_starts_it_again() {
     let bus = bus();
-    let node = Node::new(bus.clone(), CancellationToken::new());
+    let node = Node::new(bus.clone(), CancellationToken::new(), RESUBSCRIBE_DELAY);
     let encoder = Arc::new(CountingEncoder::default());
     let topic = Topic::List(Uuid::new_v4());
     let mut ann = client(Uuid::new_v4(), &encoder);
@@ -214,7 +217,7 @@ async fn the_last_member_leaving_ends_the_group_and_a_new_join_starts_it_again()
 #[tokio::test]
 async fn presence_notices_are_delivered_live_and_left_out_of_the_history() {
     let bus = bus();
-    let node = Node::new(bus.clone(), CancellationToken::new());
+    let node = Node::new(bus.clone(), CancellationToken::new(), RESUBSCRIBE_DELAY);
     let encoder = Arc::new(CountingEncoder::default());
     let topic = Topic::List(Uuid::new_v4());
     let ann_id = Uuid::new_v4();

@@ -15,8 +15,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{
-    handshake::handshake, inbox::InboxReceiver, CloseReason, Inbound, Incoming, Replay,
-    SessionConfig, SignalrEncoder,
+    handshake::handshake,
+    inbox::InboxReceiver,
+    keep_alive::{Due, KeepAlive},
+    CloseReason, Inbound, Incoming, Replay, SessionConfig, SignalrEncoder,
 };
 use crate::{
     hub::{until_revoked, Arguments, Caller, HubError, HubKind, Services},
@@ -147,7 +149,14 @@ pub(super) fn run_connection(
             reader,
             incoming: replay.as_ref().map(|_| Incoming::new()),
             replay,
-            client_pinged: false,
+            // Long polling has inherent keep-alive: neither side pings (the JS client runs no
+            // server timeout on it either).
+            keep_alive: KeepAlive::new(
+                (connection.transport != TransportType::LongPolling)
+                    .then_some(config.keep_alive_interval),
+                config.client_timeout,
+                Instant::now(),
+            ),
         };
         // A panic while serving is a defect of ours: the connection still leaves its groups and
         // tells the client, as for any other end.
@@ -183,8 +192,7 @@ struct Session<'c> {
     /// Stateful reconnect: numbering of what the client sends, and what the server sent.
     incoming: Option<Incoming>,
     replay: Option<Arc<Replay>>,
-    /// The client timeout only applies once the client has pinged, as in .NET.
-    client_pinged: bool,
+    keep_alive: KeepAlive,
 }
 
 impl Session<'_> {
@@ -196,37 +204,27 @@ impl Session<'_> {
             protocol.transfer_format(),
             protocol.encode(&HubMessage::Ping),
         );
-        // Long polling has inherent keep-alive: neither side pings (the JS client runs no server
-        // timeout on it either).
-        let keep_alive_enabled = self.connection.transport != TransportType::LongPolling;
-        // The first Ping is due one interval after the handshake, not at once.
-        let mut keep_alive = tokio::time::interval_at(
-            Instant::now() + config.keep_alive_interval,
-            config.keep_alive_interval,
-        );
-        keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
         // Only a stateful connection acknowledges; the others hold no timer for it.
         let mut ack = self.incoming.as_ref().map(|_| {
             let mut ack = tokio::time::interval(ACK_INTERVAL);
             ack.set_missed_tick_behavior(MissedTickBehavior::Delay);
             ack
         });
-        let mut last_received = Instant::now();
         let expiry = self.connection.principal.expiry();
         loop {
             if let Some(end) = self.drain().await {
                 return end;
             }
-            let client_deadline = last_received + config.client_timeout;
+            let keep_alive_due = self.keep_alive.due_at();
             tokio::select! {
                 chunk = inbound.recv() => match chunk {
                     Some(Inbound::Data(bytes)) => {
-                        last_received = Instant::now();
+                        self.keep_alive.received(Instant::now());
                         self.reader.push(&bytes);
                     }
                     Some(Inbound::Reattached) => {
                         tracing::info!("socket replaced; waiting for the client's Sequence");
-                        last_received = Instant::now();
+                        self.keep_alive.received(Instant::now());
                         self.reader = MessageReader::new(protocol, config.max_message_size);
                         if let Some(incoming) = &mut self.incoming {
                             incoming.reattached();
@@ -238,16 +236,17 @@ impl Session<'_> {
                     None => return End::ClientLeft,
                 },
                 () = terminate.cancelled() => return End::ClientLeft,
-                _ = keep_alive.tick(), if keep_alive_enabled => {
-                    let _ = outbound.send(ping.clone());
-                }
+                () = until(keep_alive_due) => match self.keep_alive.tick(Instant::now()) {
+                    Some(Due::Ping) => {
+                        let _ = outbound.send(ping.clone());
+                    }
+                    Some(Due::ClientTimedOut) => return End::Closed(CloseReason::ClientTimeout),
+                    None => {}
+                },
                 () = tick(&mut ack), if ack.is_some() => {
                     if let Some(message) = self.incoming.as_mut().and_then(Incoming::pending_ack) {
                         let _ = outbound.send(Frame::new(protocol.transfer_format(), protocol.encode(&message)));
                     }
-                }
-                () = tokio::time::sleep_until(client_deadline), if self.client_pinged => {
-                    return End::Closed(CloseReason::ClientTimeout);
                 }
                 () = tokio::time::sleep_until(expiry) => {
                     return End::Closed(CloseReason::CredentialExpired);
@@ -300,7 +299,7 @@ impl Session<'_> {
                     let error = HubError::UnknownMethod.completion_text(&target);
                     self.complete(invocation_id, CompletionOutcome::Error(error));
                 }
-                HubMessage::Ping => self.client_pinged = true,
+                HubMessage::Ping => self.keep_alive.client_pinged(),
                 HubMessage::Close { .. } => return Some(End::ClientLeft),
                 HubMessage::Ack { sequence_id } => {
                     if let Some(replay) = &self.replay {
@@ -366,6 +365,14 @@ impl Session<'_> {
             protocol.transfer_format(),
             protocol.encode(&message),
         ));
+    }
+}
+
+/// Waits until `at`; never, without it.
+async fn until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -7,6 +7,7 @@ mod connection;
 mod event_encoder;
 mod handshake;
 mod inbox;
+mod keep_alive;
 mod link;
 mod registry;
 mod stateful;

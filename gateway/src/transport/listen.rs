@@ -28,7 +28,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-/// The limits on connections that have not sent a complete request yet.
+/// How connections are accepted: the limits on those that have not sent a complete request yet,
+/// and the pause after a failed accept.
 #[derive(Debug, Clone, Copy)]
 pub struct ListenLimits {
     /// Time a client has to send a request's headers.
@@ -37,6 +38,8 @@ pub struct ListenLimits {
     pub max_handshaking: usize,
     /// Connections without a complete first request, from one address.
     pub max_handshaking_per_address: usize,
+    /// Wait before accepting again after an accept failed (out of file descriptors, usually).
+    pub accept_retry_delay: Duration,
 }
 
 /// Serves `router` on `listener` until `stop` completes, then lets the connections in flight
@@ -62,7 +65,7 @@ pub async fn serve(
                 Err(error) => {
                     // Out of file descriptors, usually: wait for some to be released.
                     tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    tokio::time::sleep(limits.accept_retry_delay).await;
                     continue;
                 }
             },
@@ -196,6 +199,7 @@ mod tests {
             header_read_timeout: Duration::from_secs(1),
             max_handshaking: total,
             max_handshaking_per_address: per_address,
+            accept_retry_delay: Duration::from_millis(50),
         })
     }
 

@@ -14,7 +14,10 @@ use axum::{
 };
 
 use super::AppState;
-use crate::session::{Attachment, Link, Turn};
+use crate::{
+    node::Opened,
+    session::{Attachment, Link, Turn},
+};
 
 /// Most bytes one poll response carries; the rest waits for the next poll.
 const MAX_POLL_BYTES: usize = 1024 * 1024;
@@ -38,6 +41,7 @@ pub(super) async fn attach(state: &AppState, attachment: Attachment, token: &str
 struct PollTurn {
     link: Link,
     turn: Turn,
+    _waiting: Opened,
 }
 
 impl Drop for PollTurn {
@@ -50,6 +54,7 @@ async fn poll(state: &AppState, link: Link, token: &str) -> Response {
     let turn = PollTurn {
         turn: link.take_turn(),
         link,
+        _waiting: state.waiting_polls.open(),
     };
     let (link, superseded) = (&turn.link, &turn.turn.superseded);
     let mut frames = tokio::select! {

@@ -53,6 +53,8 @@ pub struct AppState {
     pub stateful_reconnect: bool,
     /// gRPC subscriptions open, shown by `/metrics`.
     pub grpc_streams: OpenCount,
+    /// Long polls holding their connection's turn, waiting for something to send.
+    pub waiting_polls: OpenCount,
 }
 
 /// The gateway's routes. `cors_origins`: empty for same-origin only; `*` mirrors any origin

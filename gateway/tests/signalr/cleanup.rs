@@ -1,31 +1,13 @@
 //! A client that goes away without a goodbye (its network dropped) leaves nothing behind on the
 //! gateway: no group membership, no bus subscription, no connection task.
 
-use std::time::Duration;
-
 use pulse_gateway::node::NodeStats;
 use serde_json::json;
 
 use crate::{
     create_list, follow_list,
-    helpers::{TestSuite, User},
+    helpers::{eventually, TestSuite, User, WAIT},
 };
-
-/// How long the gateway may take to notice a client is gone and clean up.
-const WAIT: Duration = Duration::from_secs(10);
-
-/// Checks `holds` until it is true; the clean-up runs asynchronously after the drop, so it is
-/// polled, failing after [`WAIT`].
-async fn eventually(what: &str, holds: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !holds() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what} within {WAIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 fn stats(groups: usize, members: usize) -> NodeStats {
     NodeStats { groups, members }

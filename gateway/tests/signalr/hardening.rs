@@ -50,6 +50,7 @@ async fn negotiate_refuses_a_token_before_its_nbf_and_accepts_it_after() {
             tokio::time::Instant::now() < deadline,
             "still refused at its nbf"
         );
+        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     suite.stop().await;
@@ -180,6 +181,7 @@ async fn a_call_while_the_database_is_unreachable_says_try_again_and_works_once_
             tokio::time::Instant::now() < deadline,
             "still unavailable after the database came back"
         );
+        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let snapshot = ann.call("GetList", json!([list_id])).await;

@@ -22,7 +22,21 @@ use uuid::Uuid;
 
 pub const HUB: &str = "/hubs/shopping-list";
 const SECRET: &str = "integration-test-secret";
-const WAIT: Duration = Duration::from_secs(10);
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Checks `holds` until it is true, failing after [`WAIT`]: what the gateway does on its own
+/// (clean-up after a drop, reaping, taking a request) happens asynchronously, so it is polled.
+pub async fn eventually(what: &str, holds: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !holds() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} within {WAIT:?}"
+        );
+        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 #[derive(Parser)]
 struct ListsArgs {
@@ -30,7 +44,9 @@ struct ListsArgs {
     config: ListsConfig,
 }
 
+/// A test's own arguments come after the suite's and replace them.
 #[derive(Parser)]
+#[command(args_override_self = true)]
 struct GatewayArgs {
     #[command(flatten)]
     config: GatewayConfig,
@@ -72,6 +88,17 @@ pub struct SuiteOptions {
     pub database_proxy: bool,
 }
 
+/// A gateway whose disconnect timeout (3 s elsewhere in the suite) is short enough for a test to
+/// wait for reaping, looked for often.
+pub fn reaped_soon() -> SuiteOptions {
+    SuiteOptions {
+        gateway_args: ["--disconnect-timeout", "1s", "--reap-interval", "100ms"]
+            .map(str::to_owned)
+            .to_vec(),
+        ..SuiteOptions::default()
+    }
+}
+
 /// Where a gateway finds the services, and its own further arguments.
 #[derive(Debug, Clone)]
 struct Wiring {
@@ -89,6 +116,7 @@ struct RunningGateway {
     task: JoinHandle<()>,
     node: Arc<Node>,
     connections: Box<dyn Fn() -> usize + Send + Sync>,
+    waiting_polls: Box<dyn Fn() -> usize + Send + Sync>,
     key_checks: Box<dyn Fn() -> u64 + Send + Sync>,
 }
 
@@ -136,6 +164,7 @@ impl RunningGateway {
         let (http, grpc) = (gateway.local_addr(), gateway.grpc_local_addr());
         let (node, connections) = (gateway.node(), Box::new(gateway.connection_count()));
         let key_checks = Box::new(gateway.virtual_key_checks());
+        let waiting_polls = Box::new(gateway.waiting_polls());
         let stop = CancellationToken::new();
         let task = tokio::spawn({
             let stop = stop.clone();
@@ -150,6 +179,7 @@ impl RunningGateway {
             task,
             node,
             connections,
+            waiting_polls,
             key_checks,
         }
     }
@@ -349,6 +379,11 @@ impl TestSuite {
     /// SignalR connections the (current) gateway holds.
     pub fn open_connections(&self) -> usize {
         (self.running_gateway.connections)()
+    }
+
+    /// Long polls the (current) gateway holds, waiting for something to send.
+    pub fn waiting_polls(&self) -> usize {
+        (self.running_gateway.waiting_polls)()
     }
 
     pub fn token(&self, user: &User) -> String {

@@ -34,6 +34,7 @@ fn settled() -> Held {
     let mut last = allocations::held();
     let mut quiet_since = Instant::now();
     loop {
+        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
         std::thread::sleep(Duration::from_millis(20));
         let now = allocations::held();
         if now != last {

@@ -152,6 +152,7 @@ async fn invocations_over_the_connection_burst_get_a_hub_error_not_a_disconnect(
         }
         assert!(error_text(&completion).ends_with(SLOW_DOWN));
         assert!(Instant::now() < deadline, "no token came back");
+        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     suite.stop().await;
@@ -317,6 +318,7 @@ async fn long_polls_with_a_key_check_it_once_and_a_revocation_refuses_the_next_r
             revoked_at.elapsed() < Duration::from_secs(1),
             "still accepted a second after the revocation ({status})"
         );
+        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let refused = negotiate_status(&suite, "/hubs/tasks", &key).await;

@@ -57,6 +57,7 @@ async fn scrape_until(suite: &TestSuite, what: &str, holds: impl Fn(&Scrape) -> 
             "{what} within {WAIT:?}; last scrape:\n{}",
             scrape.0
         );
+        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

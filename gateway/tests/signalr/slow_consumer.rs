@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokio::{net::TcpSocket, time::Instant};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{TestSuite, User};
+use crate::helpers::{SuiteOptions, TestSuite, User};
 
 const HUB: &str = "/hubs/chat";
 const RETENTION: Duration = Duration::from_secs(3600);
@@ -26,11 +26,14 @@ const EVENT_BYTES: usize = 2048;
 /// More than the outgoing budget (1 MiB), the socket buffers and the HTTP server's buffers
 /// can hold.
 const EVENTS: u64 = 3000;
-/// The fault: how long the client reads nothing once the gateway gave up on it — longer than a
-/// single write may block (10 s), shorter than that plus the time a closing connection gets to
-/// flush its Close.
-const PAUSE: Duration = Duration::from_secs(12);
-/// Generous bound for anything the gateway does on its own (a stall is noticed after 10 s).
+/// How long a single WebSocket write may block (`--write-stall-timeout`, 10 s by default): short
+/// here, so the fault below is short too.
+const STALL: &str = "5s";
+/// The fault itself, not a wait for something to happen: how long the client reads nothing once
+/// the gateway gave up on it — longer than a single write may block ([`STALL`]), shorter than
+/// that plus the time a closing connection gets to flush its Close ([`STALL`] again).
+const PAUSE: Duration = Duration::from_secs(6);
+/// Generous bound for anything the gateway does on its own (a stall is noticed after [`STALL`]).
 const WAIT: Duration = Duration::from_secs(30);
 const SLOW_CONSUMERS: &str = "pulse_gateway_slow_consumer_closes_total";
 
@@ -105,6 +108,7 @@ async fn counted(suite: &TestSuite) {
     let deadline = Instant::now() + WAIT;
     while slow_consumer_closes(suite).await == 0 {
         assert!(Instant::now() < deadline, "a slow consumer counted in time");
+        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -151,7 +155,11 @@ fn assert_prefix_then_close(records: &[Value]) -> u64 {
 
 #[tokio::test]
 async fn a_websocket_that_stops_reading_gets_a_gap_free_prefix_then_the_close() {
-    let suite = TestSuite::start().await;
+    let suite = TestSuite::start_with_options(SuiteOptions {
+        gateway_args: vec!["--write-stall-timeout".to_owned(), STALL.to_owned()],
+        ..SuiteOptions::default()
+    })
+    .await;
     prepare(&suite).await;
     let user = User::new("Ann");
     let socket = TcpSocket::new_v4().expect("socket");

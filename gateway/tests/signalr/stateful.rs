@@ -7,7 +7,7 @@ use std::time::Duration;
 use pulse_gateway::protocol::{CompletionOutcome, HubMessage, Protocol};
 use serde_json::{json, Value};
 
-use crate::helpers::{TestSuite, User};
+use crate::helpers::{eventually, reaped_soon, TestSuite, User};
 use crate::raw::{connection_token, invocation, negotiate, WsClient};
 
 /// Opens a negotiated stateful connection and completes a version-2 handshake.
@@ -71,6 +71,7 @@ async fn reopen_refused(suite: &TestSuite, token: &str, id: &str, status: &str) 
             tokio::time::Instant::now() < deadline,
             "reattach still accepted"
         );
+        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -153,7 +154,7 @@ async fn a_dropped_stateful_websocket_is_replaced_without_losing_or_repeating_me
 
 #[tokio::test]
 async fn a_stateful_connection_closed_properly_or_abandoned_cannot_be_reattached() {
-    let suite = TestSuite::start().await;
+    let suite = TestSuite::start_with_options(reaped_soon()).await;
     let token = suite.token(&User::new("Ann"));
 
     let (closed, ws) = stateful(&suite, &token).await;
@@ -162,8 +163,10 @@ async fn a_stateful_connection_closed_properly_or_abandoned_cannot_be_reattached
 
     let (abandoned, ws) = stateful(&suite, &token).await;
     ws.drop_abruptly();
-    // Disconnect timeout 3 s in tests, checked every second.
-    tokio::time::sleep(Duration::from_millis(4500)).await;
+    eventually("the abandoned connection reaped", || {
+        suite.open_connections() == 0
+    })
+    .await;
     reopen_refused(&suite, &token, &abandoned, "404").await;
     suite.stop().await;
 }

@@ -7,7 +7,7 @@ use pulse_gateway::protocol::{HubMessage, Protocol};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestSuite, User, HUB};
+use crate::helpers::{eventually, reaped_soon, TestSuite, User, HUB};
 use crate::raw::{connection_token, invocation, next_chunk, read_until, HttpConnection, WsClient};
 
 const HANDSHAKE: &str = "{\"protocol\":\"json\",\"version\":1}\u{1e}";
@@ -93,7 +93,7 @@ async fn delete_ends_a_long_polling_connection_and_its_pending_poll_gets_204() {
         let lp = lp.clone();
         async move { lp.poll().await.status() }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually("the poll is pending", || suite.waiting_polls() == 1).await;
     assert_eq!(lp.delete().await, StatusCode::ACCEPTED);
     assert_eq!(pending.await.expect("poll"), StatusCode::NO_CONTENT);
     assert_eq!(lp.poll().await.status(), StatusCode::NOT_FOUND);
@@ -110,7 +110,7 @@ async fn a_new_poll_supersedes_the_pending_one_which_gets_204() {
         let lp = lp.clone();
         async move { lp.poll().await.status() }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually("the older poll is pending", || suite.waiting_polls() == 1).await;
     let newer = tokio::spawn({
         let lp = lp.clone();
         async move { lp.poll().await.text().await.expect("body") }
@@ -124,11 +124,13 @@ async fn a_new_poll_supersedes_the_pending_one_which_gets_204() {
 
 #[tokio::test]
 async fn a_long_polling_client_that_stops_polling_is_reaped_after_the_disconnect_timeout() {
-    let suite = TestSuite::start().await;
+    let suite = TestSuite::start_with_options(reaped_soon()).await;
     let token = suite.token(&User::new("Ann"));
     let lp = long_polling(&suite, &token).await;
-    // Disconnect timeout 3 s in tests, checked every second.
-    tokio::time::sleep(Duration::from_millis(4500)).await;
+    eventually("the idle connection reaped", || {
+        suite.open_connections() == 0
+    })
+    .await;
     assert_eq!(lp.post(CREATE_LIST).await, StatusCode::NOT_FOUND);
     assert_eq!(lp.poll().await.status(), StatusCode::NOT_FOUND);
     suite.stop().await;
@@ -171,6 +173,7 @@ async fn server_sent_events_open_with_a_comment_and_carry_records_as_data_events
             tokio::time::Instant::now() < deadline,
             "still open after the GET was aborted"
         );
+        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(sse.post("{\"type\":6}\u{1e}").await, StatusCode::NOT_FOUND);

@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 
-pub use error::BusError;
+pub use error::{BusError, BusErrorKind};
 pub use topic::{Namespace, StreamKind, Topic};
 
 /// One message read from a subscription.

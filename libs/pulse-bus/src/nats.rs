@@ -13,7 +13,9 @@ use async_nats::{
 use bytes::Bytes;
 use futures::StreamExt;
 
-use crate::{BusError, Deliveries, Delivery, Namespace, Outgoing, StartAt, StreamKind, Topic};
+use crate::{
+    BusError, BusErrorKind, Deliveries, Delivery, Namespace, Outgoing, StartAt, StreamKind, Topic,
+};
 
 /// How long JetStream remembers message ids to drop re-published duplicates.
 /// Longer than any relay retry burst; consumers also de-duplicate by the
@@ -34,7 +36,7 @@ impl NatsBus {
             .retry_on_initial_connect()
             .connect(url)
             .await
-            .map_err(|e| BusError::Connect(e.to_string()))?;
+            .map_err(|e| BusError::new(BusErrorKind::Connect, e))?;
         let jetstream = jetstream::new(client.clone());
         Ok(Self {
             client,
@@ -69,7 +71,7 @@ impl NatsBus {
             // which is all this asks.
             Err(error) => match self.jetstream.get_stream(&name).await {
                 Ok(_) => Ok(()),
-                Err(_) => Err(BusError::Config(error.to_string())),
+                Err(_) => Err(BusError::new(BusErrorKind::Stream, error)),
             },
         }
     }
@@ -86,10 +88,10 @@ impl NatsBus {
             .jetstream
             .publish_with_headers(self.namespace.subject(topic), headers, payload)
             .await
-            .map_err(|e| BusError::Publish(e.to_string()))?;
+            .map_err(|e| BusError::new(BusErrorKind::Publish, e))?;
         ack.await
             .map(|_| ())
-            .map_err(|e| BusError::Publish(e.to_string()))
+            .map_err(|e| BusError::new(BusErrorKind::Publish, e))
     }
 
     /// Sends every message, then collects the acknowledgements in order.
@@ -106,7 +108,7 @@ impl NatsBus {
                     message.payload,
                 )
                 .await
-                .map_err(|e| BusError::Publish(e.to_string()));
+                .map_err(|e| BusError::new(BusErrorKind::Publish, e));
             pending.push(sent);
         }
         let mut results = Vec::with_capacity(pending.len());
@@ -115,7 +117,7 @@ impl NatsBus {
                 Ok(ack) => ack
                     .await
                     .map(|_| ())
-                    .map_err(|e| BusError::Publish(e.to_string())),
+                    .map_err(|e| BusError::new(BusErrorKind::Publish, e)),
                 Err(error) => Err(error),
             });
         }
@@ -130,14 +132,14 @@ impl NatsBus {
             .jetstream
             .get_stream(self.namespace.stream_name(topic.kind()))
             .await
-            .map_err(|e| BusError::Subscribe(e.to_string()))?;
+            .map_err(|e| BusError::new(BusErrorKind::Subscribe, e))?;
         match stream
             .get_last_raw_message_by_subject(&self.namespace.subject(topic))
             .await
         {
             Ok(message) => Ok(Some(message.sequence)),
             Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
-            Err(error) => Err(BusError::Subscribe(error.to_string())),
+            Err(error) => Err(BusError::new(BusErrorKind::Subscribe, error)),
         }
     }
 
@@ -153,7 +155,7 @@ impl NatsBus {
             .jetstream
             .get_stream(self.namespace.stream_name(topic.kind()))
             .await
-            .map_err(|e| BusError::Subscribe(e.to_string()))?;
+            .map_err(|e| BusError::new(BusErrorKind::Subscribe, e))?;
         let deliver_policy = match start {
             StartAt::New => DeliverPolicy::New,
             StartAt::StreamSequence(start_sequence) => {
@@ -168,17 +170,17 @@ impl NatsBus {
                 ..Default::default()
             })
             .await
-            .map_err(|e| BusError::Subscribe(e.to_string()))?;
+            .map_err(|e| BusError::new(BusErrorKind::Subscribe, e))?;
         let messages = consumer
             .messages()
             .await
-            .map_err(|e| BusError::Subscribe(e.to_string()))?;
+            .map_err(|e| BusError::new(BusErrorKind::Subscribe, e))?;
         Ok(messages
             .map(|message| {
-                let message = message.map_err(|e| BusError::Subscribe(e.to_string()))?;
+                let message = message.map_err(|e| BusError::new(BusErrorKind::Subscribe, e))?;
                 let info = message
                     .info()
-                    .map_err(|e| BusError::Subscribe(e.to_string()))?;
+                    .map_err(|e| BusError::new(BusErrorKind::Subscribe, e))?;
                 Ok(Delivery {
                     stream_sequence: info.stream_sequence,
                     payload: message.payload.clone(),

@@ -199,9 +199,10 @@ impl Namespace {
         if valid {
             Ok(Self(name.to_owned()))
         } else {
-            Err(crate::BusError::Config(format!(
-                "invalid bus namespace {name:?}: use letters, digits, '-' and '_'"
-            )))
+            Err(crate::BusError::new(
+                crate::BusErrorKind::InvalidNamespace,
+                format!("{name:?}: use letters, digits, '-' and '_'"),
+            ))
         }
     }
 
@@ -265,5 +266,13 @@ mod tests {
         assert_eq!(Topic::System.group(), "system-notifications");
         assert!(Namespace::new("a.b").is_err());
         assert!(Namespace::new("").is_err());
+    }
+
+    #[test]
+    fn a_namespace_that_is_no_subject_token_is_refused_as_such() {
+        for name in ["a.b", "", "a b", "a*"] {
+            let error = Namespace::new(name).expect_err(name);
+            assert_eq!(error.kind(), crate::BusErrorKind::InvalidNamespace);
+        }
     }
 }

@@ -172,6 +172,7 @@ async fn subscription_survives_a_broker_restart_without_gaps() {
             if bus.publish(&topic, "2", Bytes::from("after")).await.is_ok() {
                 break;
             }
+            // Only paces the polling: the loop waits on its condition, bounded by its deadline.
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };

@@ -5,6 +5,7 @@ use prost::Message;
 use pulse_bus::{Bus, BusError, Outgoing, StreamKind, Topic};
 use pulse_proto::events::v1::EventEnvelope;
 use sqlx::{pool::PoolConnection, postgres::PgListener, PgConnection, Postgres};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::Outbox;
@@ -102,9 +103,13 @@ impl Relay {
         let wake = self.outbox.wake();
         wake.leading.store(true, Ordering::Release);
         let mut listener = None;
+        // A failed LISTEN is tried again after the retry delay, not on every
+        // wake-up; meanwhile the poll interval is the safety net.
+        let mut listen_at = Instant::now();
         loop {
-            if listener.is_none() {
+            if listener.is_none() && Instant::now() >= listen_at {
                 listener = self.listen().await;
+                listen_at = Instant::now() + self.config.retry_delay;
             }
             match self.drain(&mut leader).await {
                 Ok(0) => {}
@@ -181,10 +186,22 @@ impl Relay {
         true
     }
 
+    /// Subscribes to the commits of other processes. A failure is logged
+    /// rather than returned: the relay keeps relaying on its poll interval and
+    /// its own process's commits until a later attempt succeeds.
     async fn listen(&self) -> Option<PgListener> {
-        let mut listener = PgListener::connect_with(self.outbox.pool()).await.ok()?;
-        listener.listen(crate::CHANNEL).await.ok()?;
-        Some(listener)
+        let listening = async {
+            let mut listener = PgListener::connect_with(self.outbox.pool()).await?;
+            listener.listen(crate::CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        match listening.await {
+            Ok(listener) => Some(listener),
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?self.config.retry_delay, "outbox relay cannot listen for commits; polling until it can");
+                None
+            }
+        }
     }
 
     /// Publishes every pending row; returns how many.

@@ -56,8 +56,6 @@ use super::{
 const IN_FLIGHT: usize = 32;
 /// Attempts of an exit before it is left to the service's sweeper.
 const EXIT_ATTEMPTS: u32 = 4;
-/// Wait before the first retry of an exit; doubled for each further one.
-const RETRY_DELAY: Duration = Duration::from_millis(100);
 /// Enters a joiner makes when the stay it entered through keeps ending
 /// before it is counted in (its other connections all left meanwhile).
 const ENTER_ATTEMPTS: usize = 3;
@@ -100,6 +98,8 @@ pub struct Presence {
     /// Access checks, per group and credentials.
     checks: Arc<Turns<(Topic, OnBehalf), Checked>>,
     calls: Arc<Semaphore>,
+    /// Wait before the first retry of an exit; doubled for each further one.
+    retry_delay: Duration,
 }
 
 impl std::fmt::Debug for Presence {
@@ -114,11 +114,13 @@ impl std::fmt::Debug for Presence {
 
 impl Presence {
     /// Starts the gateway's keep-alive, which confirms every stay each
-    /// `keep_alive` until `shutdown`.
+    /// `keep_alive` until `shutdown`; a failed exit is retried after
+    /// `retry_delay`, then twice as long each time.
     pub fn start(
         lists: ShoppingListsClient<Channel>,
         lean_coffee: LeanCoffeeClient<Channel>,
         keep_alive: Duration,
+        retry_delay: Duration,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
         let presence = Arc::new(Self {
@@ -127,6 +129,7 @@ impl Presence {
             enters: Arc::default(),
             checks: Arc::default(),
             calls: Arc::new(Semaphore::new(IN_FLIGHT)),
+            retry_delay,
         });
         tokio::spawn(presence.clone().keep_alive(keep_alive, shutdown));
         presence
@@ -245,11 +248,11 @@ impl Presence {
     fn exit(&self, held: Held) {
         let desk = self.desk.clone();
         let calls = self.calls.clone();
+        let mut delay = self.retry_delay;
         tokio::spawn(async move {
             let Ok(_permit) = calls.acquire_owned().await else {
                 return;
             };
-            let mut delay = RETRY_DELAY;
             for attempt in 1..=EXIT_ATTEMPTS {
                 match desk.exit(&held).await {
                     Ok(()) => return,

@@ -51,6 +51,7 @@ async fn token_not_yet_valid_is_unauthenticated_until_its_nbf() {
             Ok(_) => break,
             Err(status) if tokio::time::Instant::now() < deadline => {
                 assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+                // Only paces the polling: the loop waits on its condition, bounded by its deadline.
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
             Err(status) => panic!("still refused at its nbf: {status:?}"),

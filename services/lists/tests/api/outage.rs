@@ -57,6 +57,7 @@ async fn unreachable_database_is_unavailable_and_calls_succeed_again_once_it_is_
             Ok(lists) => break lists.into_inner().lists,
             Err(status) if tokio::time::Instant::now() < deadline => {
                 assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+                // Only paces the polling: the loop waits on its condition, bounded by its deadline.
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(status) => panic!("still failing after the database came back: {status:?}"),
