@@ -1,9 +1,11 @@
-//! One load-generating WebSocket client: a task that owns its socket, keeps
-//! it alive the way the protocol's official client does, joins a group when
-//! told, and records every stamped message it receives. SignalR JSON for
-//! Pulse, Engine.IO v4 / Socket.IO v5 for the peer.
+//! One load-generating client: a task that owns its connection, keeps it
+//! alive the way the protocol's official client does, joins a group when
+//! told, and records every stamped message it receives. SignalR for Pulse
+//! (over a WebSocket, or over Server-Sent Events or long polling, see
+//! [`crate::http_transport`]), Engine.IO v4 / Socket.IO v5 for the peer.
 
 use std::{
+    fmt,
     net::SocketAddr,
     sync::{
         atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -26,19 +28,20 @@ use tokio_tungstenite::{
 };
 
 use crate::{
+    http_transport::{HttpConnection, HttpTransport},
     marker::{self, Stamp},
     msgpack,
 };
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-const HUB: &str = "/hubs/shopping-list";
-const HANDSHAKE: &str = "{\"protocol\":\"json\",\"version\":1}\u{1e}";
+pub const HUB: &str = "/hubs/shopping-list";
+pub const HANDSHAKE: &str = "{\"protocol\":\"json\",\"version\":1}\u{1e}";
 const PING: &str = "{\"type\":6}\u{1e}";
 /// What `@microsoft/signalr` sends by default, inside Pulse's 30 s client timeout.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Longest wait for one step of connecting.
-const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest wait for a join: long, because a server that serializes joins
 /// answers the last of 10,000 only after all the others.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(600);
@@ -49,11 +52,13 @@ const READ_BUFFER: usize = 4096;
 /// Which server a client speaks to.
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// Pulse's `/hubs/shopping-list`, with this user's token, in this SignalR protocol.
+    /// Pulse's `/hubs/shopping-list`, with this user's token, in this
+    /// SignalR protocol over this transport.
     Pulse {
         addr: SocketAddr,
         token: String,
         wire: Wire,
+        transport: Transport,
     },
     Peer {
         addr: SocketAddr,
@@ -65,6 +70,31 @@ pub enum Target {
 pub enum Wire {
     Json,
     MessagePack,
+}
+
+impl fmt::Display for Wire {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Json => "SignalR JSON",
+            Self::MessagePack => "SignalR MessagePack",
+        })
+    }
+}
+
+/// What carries a Pulse client's SignalR messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    WebSockets,
+    Http(HttpTransport),
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::WebSockets => f.write_str("WebSocket"),
+            Self::Http(transport) => fmt::Display::fmt(transport, f),
+        }
+    }
 }
 
 /// Counters every client of a run adds to, read while waiting for deliveries.
@@ -92,32 +122,48 @@ enum Command {
     Report(oneshot::Sender<Vec<Arrival>>),
 }
 
-/// A handle to a connected client's task; dropping it closes the socket.
+/// A handle to a connected client's task; dropping it closes the connection.
 pub struct Client {
     commands: mpsc::Sender<Command>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Client {
-    /// Connects (negotiate, WebSocket, handshake or Socket.IO connect) and
+    /// Connects (negotiate, transport, handshake or Socket.IO connect) and
     /// starts the client's task.
     pub async fn connect(
         target: &Target,
         http: &reqwest::Client,
         tally: Arc<Tally>,
     ) -> Result<Self> {
-        let (socket, protocol) = match target {
-            Target::Pulse { addr, token, wire } => (
-                signalr_connect(*addr, token, http, *wire).await?,
-                match wire {
+        let (connection, protocol) = match target {
+            Target::Pulse {
+                addr,
+                token,
+                wire,
+                transport,
+            } => {
+                let protocol = match wire {
                     Wire::Json => Protocol::SignalR,
                     Wire::MessagePack => Protocol::SignalRMessagePack,
-                },
+                };
+                let connection = match transport {
+                    Transport::WebSockets => {
+                        Connection::websocket(signalr_connect(*addr, token, http, *wire).await?)
+                    }
+                    Transport::Http(transport) => Connection::Http(
+                        HttpConnection::connect(*addr, token, http, *transport, *wire).await?,
+                    ),
+                };
+                (connection, protocol)
+            }
+            Target::Peer { addr } => (
+                Connection::websocket(socket_io_connect(*addr).await?),
+                Protocol::SocketIo,
             ),
-            Target::Peer { addr } => (socket_io_connect(*addr).await?, Protocol::SocketIo),
         };
         let (commands, receiver) = mpsc::channel(4);
-        let task = tokio::spawn(run(socket, protocol, receiver, tally));
+        let task = tokio::spawn(run(connection, protocol, receiver, tally));
         Ok(Self { commands, task })
     }
 
@@ -148,7 +194,7 @@ impl Client {
         answer.await.map_err(|_| anyhow!("client ended"))
     }
 
-    /// Closes the socket and waits until the client's task has ended, so a
+    /// Closes the connection and waits until the client's task has ended, so a
     /// server stopped afterwards resets no connection that was still open.
     pub async fn close(self) {
         drop(self.commands);
@@ -213,16 +259,12 @@ async fn next_text(socket: &mut Socket) -> Result<String> {
     }
 }
 
-/// Negotiate, WebSocket, handshake: what `@microsoft/signalr` does.
-async fn signalr_connect(
-    addr: SocketAddr,
-    token: &str,
-    http: &reqwest::Client,
-    wire: Wire,
-) -> Result<Socket> {
+/// `POST {hub}/negotiate`: the connection token every transport request names.
+pub async fn negotiate(addr: SocketAddr, token: &str, http: &reqwest::Client) -> Result<String> {
     let negotiated: Value = http
         .post(format!("http://{addr}{HUB}/negotiate?negotiateVersion=1"))
         .bearer_auth(token)
+        .timeout(STEP_TIMEOUT)
         .send()
         .await
         .and_then(reqwest::Response::error_for_status)
@@ -230,9 +272,20 @@ async fn signalr_connect(
         .json()
         .await
         .context("negotiate")?;
-    let id = negotiated["connectionToken"]
+    negotiated["connectionToken"]
         .as_str()
-        .ok_or_else(|| anyhow!("negotiate: no connectionToken"))?;
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("negotiate: no connectionToken"))
+}
+
+/// Negotiate, WebSocket, handshake: what `@microsoft/signalr` does.
+async fn signalr_connect(
+    addr: SocketAddr,
+    token: &str,
+    http: &reqwest::Client,
+    wire: Wire,
+) -> Result<Socket> {
+    let id = negotiate(addr, token, http).await?;
     let mut socket = open(&format!("ws://{addr}{HUB}?id={id}&access_token={token}")).await?;
     let handshake = match wire {
         Wire::Json => HANDSHAKE,
@@ -396,8 +449,57 @@ impl State {
     }
 }
 
+/// A client's open connection: a WebSocket, or SignalR's HTTP transports.
+enum Connection {
+    /// Boxed: a socket is several times the size of an HTTP connection.
+    WebSocket(Box<Socket>),
+    Http(HttpConnection),
+}
+
+impl Connection {
+    fn websocket(socket: Socket) -> Self {
+        Self::WebSocket(Box::new(socket))
+    }
+
+    /// The next message from the server; an error once the connection ended.
+    async fn next(&mut self) -> Result<Message> {
+        match self {
+            Self::WebSocket(socket) => socket
+                .next()
+                .await
+                .ok_or_else(|| anyhow!("socket ended"))?
+                .context("socket"),
+            Self::Http(connection) => connection.next().await.map(Message::text),
+        }
+    }
+
+    async fn send(&mut self, message: Message) -> Result<()> {
+        match self {
+            Self::WebSocket(socket) => socket.send(message).await.map_err(Into::into),
+            Self::Http(connection) => connection.send(message.into_data()).await,
+        }
+    }
+
+    /// Whether the client must send Pings: long polling is its own keep-alive.
+    fn pings(&self) -> bool {
+        match self {
+            Self::WebSocket(_) => true,
+            Self::Http(connection) => connection.pings(),
+        }
+    }
+
+    async fn close(self) {
+        match self {
+            Self::WebSocket(mut socket) => {
+                let _ = (*socket).close(None).await;
+            }
+            Self::Http(connection) => connection.close().await,
+        }
+    }
+}
+
 async fn run(
-    mut socket: Socket,
+    mut connection: Connection,
     protocol: Protocol,
     mut commands: mpsc::Receiver<Command>,
     tally: Arc<Tally>,
@@ -408,40 +510,35 @@ async fn run(
         arrivals: Vec::new(),
         pending_join: None,
     };
+    let pings = protocol != Protocol::SocketIo && connection.pings();
     let mut keep_alive =
         tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
     let outcome: Result<()> = async {
         loop {
             tokio::select! {
-                message = socket.next() => {
-                    let text = match message {
-                        Some(Ok(Message::Text(text))) => text,
-                        Some(Ok(Message::Binary(frame))) => {
-                            state.receive_binary(&frame)?;
-                            continue;
+                message = connection.next() => match message? {
+                    Message::Text(text) => {
+                        if let Some(answer) = state.receive(text.as_str())? {
+                            connection.send(Message::text(answer)).await.context("answer")?;
                         }
-                        Some(Ok(Message::Close(frame))) => bail!("closed: {frame:?}"),
-                        Some(Ok(_)) => continue,
-                        Some(Err(error)) => bail!("socket: {error}"),
-                        None => bail!("socket ended"),
-                    };
-                    if let Some(answer) = state.receive(text.as_str())? {
-                        socket.send(Message::text(answer)).await.context("answer")?;
                     }
-                }
+                    Message::Binary(frame) => state.receive_binary(&frame)?,
+                    Message::Close(frame) => bail!("closed: {frame:?}"),
+                    _ => {}
+                },
                 command = commands.recv() => match command {
                     None => return Ok(()),
                     Some(Command::Join { group, reply }) => {
-                        socket.send(join_frame(protocol, &group)).await.context("join")?;
+                        connection.send(join_frame(protocol, &group)).await.context("join")?;
                         state.pending_join = Some(reply);
                     }
-                    Some(Command::Send(text)) => socket.send(Message::text(text)).await.context("send")?,
+                    Some(Command::Send(text)) => connection.send(Message::text(text)).await.context("send")?,
                     Some(Command::Report(reply)) => {
                         let _ = reply.send(std::mem::take(&mut state.arrivals));
                     }
                 },
-                _ = keep_alive.tick(), if protocol != Protocol::SocketIo => {
-                    socket.send(ping_frame(protocol)).await.context("ping")?;
+                _ = keep_alive.tick(), if pings => {
+                    connection.send(ping_frame(protocol)).await.context("ping")?;
                 }
             }
         }
@@ -461,6 +558,6 @@ async fn run(
             }
         }
     } else {
-        let _ = socket.close(None).await;
+        connection.close().await;
     }
 }

@@ -16,7 +16,7 @@ use tonic::{
 };
 
 use crate::{
-    client::{Client, Tally, Target, Wire},
+    client::{Client, Tally, Target, Transport, Wire},
     marker,
     servers::{Peer, PulseSuite},
 };
@@ -80,13 +80,15 @@ impl<'a> Contender<'a> {
         }
     }
 
-    /// Where clients connect; Pulse's speak `wire` (the peer has one protocol).
-    pub fn target(&self, wire: Wire) -> Target {
+    /// Where clients connect; Pulse's speak `wire` over `transport` (the
+    /// peer has one protocol and one transport).
+    pub fn target(&self, transport: Transport, wire: Wire) -> Target {
         match self {
             Self::Pulse { suite, token, .. } => Target::Pulse {
                 addr: suite.gateway,
                 token: token.clone(),
                 wire,
+                transport,
             },
             Self::Peer { peer, .. } => Target::Peer { addr: peer.addr },
         }

@@ -8,12 +8,15 @@ mod args;
 mod client;
 mod commands;
 mod contender;
+mod http_transport;
+mod long_polling;
 mod marker;
 mod msgpack;
 mod proc_stats;
 mod report;
 mod scenario;
 mod servers;
+mod sse;
 mod stats;
 
 use std::{
@@ -27,8 +30,9 @@ use clap::Parser;
 
 use crate::{
     args::{Args, Sizes},
-    client::Wire,
+    client::{Transport, Wire},
     contender::{Contender, DEFAULT_FRAME_BYTES},
+    http_transport::HttpTransport,
     servers::{Peer, PulseSuite},
 };
 
@@ -36,6 +40,14 @@ use crate::{
 const FD_CEILING: u64 = 20_000;
 /// Descriptors kept for everything but client sockets (pools, pipes, files).
 const FD_RESERVE: usize = 600;
+
+/// The small fan-out again in Pulse's other protocols and transports, each
+/// beside the peer's JSON WebSocket fan-out of that size.
+const OTHER_WIRES: [(Transport, Wire); 3] = [
+    (Transport::WebSockets, Wire::MessagePack),
+    (Transport::Http(HttpTransport::ServerSentEvents), Wire::Json),
+    (Transport::Http(HttpTransport::LongPolling), Wire::Json),
+];
 
 /// The workspace root: this crate lives in `tests/bench`.
 fn workspace() -> PathBuf {
@@ -86,6 +98,9 @@ async fn run(args: &Args, sizes: &Sizes) -> Result<String> {
         + sizes
             .timeout
             .saturating_sub(std::time::Duration::from_secs(30));
+    // reqwest's default pool keeps any number of idle connections per host:
+    // each SSE or long-polling client holds one request open and reuses
+    // another for its POSTs, so none reconnects per send.
     let http = reqwest::Client::new();
 
     let suite = PulseSuite::start(&pulse_bin, &logs).await?;
@@ -101,19 +116,28 @@ async fn run(args: &Args, sizes: &Sizes) -> Result<String> {
         )
         .await?;
         crowd.close().await;
-        let msgpack = scenario::wire_fanout(
-            &mut pulse,
-            Wire::MessagePack,
-            sizes.fanouts[0],
-            &http,
-            give_up,
-        )
-        .await?;
-        Ok::<_, anyhow::Error>((race, commands, msgpack))
+        let mut others = Vec::with_capacity(OTHER_WIRES.len());
+        for (transport, wire) in OTHER_WIRES {
+            let fanout = scenario::wire_fanout(
+                &mut pulse,
+                transport,
+                wire,
+                sizes.fanouts[0],
+                &http,
+                give_up,
+            )
+            .await?;
+            others.push(report::WireFanout {
+                transport,
+                wire,
+                fanout,
+            });
+        }
+        Ok::<_, anyhow::Error>((race, commands, others))
     }
     .await;
     suite.server.stop().await;
-    let (pulse_race, commands, msgpack) = outcome?;
+    let (pulse_race, commands, others) = outcome?;
 
     let peer = Peer::start(&peer_bin, &logs).await?;
     let frame_bytes = match pulse_race.frame_bytes {
@@ -144,7 +168,7 @@ async fn run(args: &Args, sizes: &Sizes) -> Result<String> {
     }
     Ok(format!(
         "{}\n{notes}\n",
-        report::table(&pulse_race, &peer_race, Some(&commands), Some(&msgpack))
+        report::table(&pulse_race, &peer_race, Some(&commands), &others)
     ))
 }
 

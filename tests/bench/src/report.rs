@@ -4,9 +4,17 @@
 use std::fmt::Write as _;
 
 use crate::{
+    client::{Transport, Wire},
     commands::CommandPath,
     scenario::{Fanout, Race},
 };
+
+/// Pulse's small fan-out in another protocol or over another transport.
+pub struct WireFanout {
+    pub transport: Transport,
+    pub wire: Wire,
+    pub fanout: Fanout,
+}
 
 struct Row {
     metric: String,
@@ -51,7 +59,7 @@ fn rows(
     pulse: &Race,
     peer: &Race,
     commands: Option<&CommandPath>,
-    msgpack: Option<&Fanout>,
+    others: &[WireFanout],
 ) -> Vec<Row> {
     let held = pulse.held.min(peer.held);
     let mut rows = vec![
@@ -134,15 +142,21 @@ fn rows(
             ratio: None,
         });
     }
-    if let Some(p) = msgpack {
-        // The peer's fan-out of the same size (JSON: it has no other protocol here).
+    for other in others {
+        let p = &other.fanout;
+        // The peer's fan-out of the same size: it speaks only JSON over a
+        // WebSocket here.
         if let Some(s) = peer
             .fanouts
             .iter()
             .find(|s| s.size.events == p.size.events && s.size.rate == p.size.rate)
         {
+            let over = match other.transport {
+                Transport::WebSockets => other.wire.to_string(),
+                Transport::Http(transport) => format!("{transport} ({})", other.wire),
+            };
             let what = format!(
-                "fan-out to {} clients over SignalR MessagePack ({} events at {}/s; peer column: its JSON fan-out of that size)",
+                "fan-out to {} clients over {over} ({} events at {}/s; peer column: its JSON WebSocket fan-out of that size)",
                 thousands(p.size.members as f64),
                 p.size.events,
                 p.size.rate
@@ -199,11 +213,11 @@ pub fn table(
     pulse: &Race,
     peer: &Race,
     commands: Option<&CommandPath>,
-    msgpack: Option<&Fanout>,
+    others: &[WireFanout],
 ) -> String {
     let mut out =
         String::from("| | Pulse | socketioxide 0.18 | Pulse ÷ socketioxide |\n|---|--:|--:|--:|\n");
-    for r in rows(pulse, peer, commands, msgpack) {
+    for r in rows(pulse, peer, commands, others) {
         let ratio = r
             .ratio
             .filter(|x| x.is_finite())

@@ -14,7 +14,7 @@ use tokio::time::{interval, sleep, MissedTickBehavior};
 
 use crate::{
     args::{FanoutSize, Sizes},
-    client::{within, Client, Tally, Wire},
+    client::{within, Client, Tally, Transport, Wire},
     contender::{Contender, Produced},
     marker,
     stats::{per_second, quantile_ms, Delivery},
@@ -81,7 +81,7 @@ pub async fn run(
     let tally = Arc::new(Tally::default());
     let rss_before = settled_rss(contender).await?;
     println!("{name}: connecting {} clients", sizes.connections);
-    let target = contender.target(Wire::Json);
+    let target = contender.target(Transport::WebSockets, Wire::Json);
     let started = Instant::now();
     let outcomes: Vec<Result<Client>> = stream::iter(0..sizes.connections)
         .map(|_| Client::connect(&target, http, tally.clone()))
@@ -163,14 +163,16 @@ pub async fn run(
 }
 
 /// Run number of the stamps of [`wire_fanout`] (the race and the command
-/// path use 1 to 4).
+/// path use 1 to 4; each wire fan-out has a group of its own, so they can
+/// share one).
 const WIRE_RUN: u32 = 5;
 
-/// A fan-out of `size` to clients of their own speaking `wire`, connected
-/// for it and closed after: the race's measure in another of Pulse's
-/// protocols.
+/// A fan-out of `size` to clients of their own speaking `wire` over
+/// `transport`, connected for it and closed after: the race's measure in
+/// another of Pulse's protocols or transports.
 pub async fn wire_fanout(
     contender: &mut Contender<'_>,
+    transport: Transport,
     wire: Wire,
     size: FanoutSize,
     http: &reqwest::Client,
@@ -178,8 +180,12 @@ pub async fn wire_fanout(
 ) -> Result<Fanout> {
     let name = contender.name();
     let tally = Arc::new(Tally::default());
-    let target = contender.target(wire);
-    println!("{name}: connecting {} {wire:?} clients", size.members);
+    let target = contender.target(transport, wire);
+    let speaking = format!("{wire} over {transport}");
+    println!(
+        "{name}: connecting {} clients speaking {speaking}",
+        size.members
+    );
     let clients = stream::iter(0..size.members)
         .map(|_| Client::connect(&target, http, tally.clone()))
         .buffer_unordered(64)
@@ -187,13 +193,13 @@ pub async fn wire_fanout(
         .await
         .into_iter()
         .collect::<Result<Vec<Client>>>()
-        .with_context(|| format!("connecting {wire:?} clients"))?;
+        .with_context(|| format!("connecting clients speaking {speaking}"))?;
     let group = contender.group("bench-wire").await?;
     let members = join_all(name, &clients, &group, None).await;
     let result = fanout(contender, &members, &group, size, WIRE_RUN, &tally, give_up).await;
     drop(members);
     Crowd { clients, tally }.close().await;
-    result.with_context(|| format!("{wire:?} fan-out"))
+    result.with_context(|| format!("fan-out in {speaking}"))
 }
 
 /// Joins every client to `group`, `concurrency` at a time (`None`: all at
