@@ -64,7 +64,7 @@ async fn next_update(events: &mut Events, sequence: u64) -> (i64, i64, i64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_thousand_records_in_two_and_a_half_seconds_make_at_most_four_exact_updates() {
+async fn a_thousand_records_make_at_most_one_exact_update_per_second() {
     const RECORDS: u32 = 1000;
     const WORKERS: u32 = 8;
     const SPREAD: Duration = Duration::from_millis(2500);
@@ -100,6 +100,8 @@ async fn a_thousand_records_in_two_and_a_half_seconds_make_at_most_four_exact_up
             }),
     )
     .await;
+    // Spread over 2.5 s on a quiet machine; longer when the calls queue.
+    let recording = start.elapsed();
 
     let (mut updates, mut announced) = (0, 0);
     while announced < total {
@@ -113,7 +115,13 @@ async fn a_thousand_records_in_two_and_a_half_seconds_make_at_most_four_exact_up
         assert!(delta > 0);
     }
     assert_eq!(announced, total, "the deltas add up to what was recorded");
-    assert!((2..=4).contains(&updates), "{updates} updates");
+    // One update per one-second window the recording touched: four for the
+    // 2.5 s spread, more only if the records themselves took longer.
+    let windows = recording.as_secs_f64().ceil() as u64 + 1;
+    assert!(
+        (2..=windows).contains(&updates),
+        "{updates} updates for records over {recording:?}"
+    );
     let db = app.db().await;
     let closed: Vec<f64> = sqlx::query_scalar(
         "SELECT extract(epoch FROM closed_at)::float8 FROM spend_windows
