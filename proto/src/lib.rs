@@ -46,6 +46,8 @@ pub mod events {
 
 mod event_name;
 mod membership;
+mod timestamp;
 
 pub use event_name::EventName;
 pub use membership::revoked_member;
+pub use timestamp::timestamp;

@@ -2,7 +2,7 @@
 //! presence (through the mechanism shared with Lean Coffee, [`presence`]); every command forwarded to the shopping-list service, whose
 //! events reach the group through the bus.
 
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use pulse_bus::Topic;
 use pulse_proto::lists::v1::{
     AddItemRequest, ArchiveListRequest, ChangeCollaboratorPermissionRequest, CreateListRequest,
@@ -182,7 +182,7 @@ async fn join(
             event_type: "PresenceUpdate".into(),
             list_id: list_id.to_string(),
             active_users,
-            timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+            timestamp: pulse_proto::timestamp(Utc::now()),
         },
     );
     tracing::info!(list_id = %list_id, "joined list");

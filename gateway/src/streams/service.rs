@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use futures::Stream;
 use prost::Message;
 use pulse_bus::{Bus, Topic};
@@ -435,5 +435,5 @@ fn status(error: HubError) -> Status {
 }
 
 fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+    pulse_proto::timestamp(Utc::now())
 }

@@ -1,4 +1,4 @@
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use prost::Message;
 use pulse_bus::Topic;
 use pulse_proto::events::v1::{event::Kind, Event, EventEnvelope};
@@ -116,7 +116,7 @@ fn envelopes(events: Vec<(Topic, Kind, Option<Uuid>)>) -> Vec<EventEnvelope> {
 }
 
 fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+    pulse_proto::timestamp(Utc::now())
 }
 
 fn envelope(

@@ -3,14 +3,10 @@
 //! `field` as the service spells it; each service wraps the message in its
 //! own `Invalid` error), and timestamps are written one way.
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use uuid::Uuid;
 
-/// RFC 3339 UTC with milliseconds and `Z`, the one timestamp format clients
-/// see in entities and events.
-pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+/// The contract's one timestamp format, defined beside its messages.
+pub use pulse_proto::timestamp;
 
 /// `value` as a UUID. An id that is not one can never name anything, and a
 /// client that stored one would hand every other client a broken reference.
@@ -31,18 +27,7 @@ pub fn check_web_url(field: &str, value: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
-
     use super::*;
-
-    #[test]
-    fn timestamps_have_milliseconds_and_z() {
-        let at = Utc
-            .with_ymd_and_hms(2024, 5, 6, 7, 8, 9)
-            .single()
-            .expect("valid date");
-        assert_eq!(timestamp(at), "2024-05-06T07:08:09.000Z");
-    }
 
     #[test]
     fn ids_must_be_uuids() {
