@@ -5,10 +5,7 @@
 
 use std::{fmt::Display, future::Future, slice, sync::Arc};
 
-use crate::{BoxFuture, Calls, Coalescer, Outcomes};
-
-/// A batch's outcome per call, or why the batch as a whole was refused.
-pub type Batch<T, E> = Result<Vec<Result<T, E>>, E>;
+use pulse_batch::{Batch, BoxFuture, Calls, Coalescer, Outcomes};
 
 /// A store that enters, exits and keeps alive presence for many calls in
 /// one transaction (`*_all`), giving each call the outcome it would have had

@@ -1,11 +1,11 @@
-//! `AddItem` calls through a `pulse_presence` coalescer, the queue list
+//! `AddItem` calls through a `pulse_batch` coalescer, the queue list
 //! presence uses too: the adds that arrive while a batch is in the database
 //! go together in the next one ([`Store::add_items`]); a batch the database
 //! refuses as a whole is retried one call at a time.
 
 use std::sync::Arc;
 
-use pulse_presence::{BoxFuture, Calls, Coalescer, Outcomes};
+use pulse_batch::{BoxFuture, Calls, Coalescer, Outcomes};
 
 use crate::domain::Item;
 use crate::store::{Adding, Store};

@@ -13,8 +13,8 @@
 use std::collections::HashMap;
 
 use chrono::{SubsecRound, Utc};
+use pulse_batch::Batch;
 use pulse_bus::Topic;
-use pulse_presence::Batch;
 use uuid::Uuid;
 
 use super::access::{self, ListAccess};
