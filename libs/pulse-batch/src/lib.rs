@@ -48,6 +48,12 @@ pub trait Calls: Send + Sync + 'static {
 /// A batch's outcome per call, or why the batch as a whole was refused.
 pub type Batch<T, E> = Result<Vec<Result<T, E>>, E>;
 
+/// The outcome of a batch of one call (`stopped` if the batch gave none): how
+/// [`Calls::alone`] is served by the code that serves a whole batch.
+pub fn only<T, E>(batch: Batch<T, E>, stopped: impl FnOnce() -> E) -> Result<T, E> {
+    batch?.into_iter().next().unwrap_or_else(|| Err(stopped()))
+}
+
 /// A batch's outcomes, or why the batch as a whole was refused.
 pub type Outcomes<C> = Batch<<C as Calls>::Output, <C as Calls>::Error>;
 

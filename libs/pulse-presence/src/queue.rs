@@ -5,7 +5,7 @@
 
 use std::{fmt::Display, future::Future, slice, sync::Arc};
 
-use pulse_batch::{Batch, BoxFuture, Calls, Coalescer, Outcomes};
+use pulse_batch::{only, Batch, BoxFuture, Calls, Coalescer, Outcomes};
 
 /// A store that enters, exits and keeps alive presence for many calls in
 /// one transaction (`*_all`), giving each call the outcome it would have had
@@ -62,11 +62,6 @@ pub trait Presence: Clone + Send + Sync + 'static {
             })
         }
     }
-}
-
-/// The outcome of a batch of one call (`stopped` if the store gave none).
-fn only<T, E>(batch: Batch<T, E>, stopped: impl FnOnce() -> E) -> Result<T, E> {
-    batch?.into_iter().next().unwrap_or_else(|| Err(stopped()))
 }
 
 /// The three queues; cheap to clone. Their workers end with the last clone.

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use pulse_batch::{BoxFuture, Calls, Coalescer, Outcomes};
+use pulse_batch::{only, BoxFuture, Calls, Coalescer, Outcomes};
 
 use crate::domain::Item;
 use crate::store::{Adding, Store};
@@ -35,11 +35,10 @@ impl Calls for ItemAdds {
     fn alone(&self, calls: Arc<Vec<Adding>>, index: usize) -> BoxFuture<Result<Item, ListsError>> {
         let store = self.0.clone();
         Box::pin(async move {
-            let batch = store.add_items(&calls[index..=index]).await?;
-            batch
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| Err(ListsError::stopping()))
+            only(
+                store.add_items(&calls[index..=index]).await,
+                ListsError::stopping,
+            )
         })
     }
 
