@@ -26,14 +26,17 @@ async fn concurrent_adds_by_many_callers_each_get_their_own_outcome() {
     let mut owner = app.client(&ann).await;
     let shared = create_list(&mut owner, "Shared").await;
     let own = create_list(&mut owner, "Ann's own").await;
-    for (user, permission) in [(&bob, "Editor"), (&dan, "Viewer")] {
+    // Subscribed before anything is published to either list, so every
+    // event is seen, whenever the relay publishes it.
+    let mut shared_events = app.subscribe(&shared.id).await;
+    let mut own_events = app.subscribe(&own.id).await;
+    for (sequence, (user, permission)) in (1..).zip([(&bob, "Editor"), (&dan, "Viewer")]) {
         owner
             .share_list(share_request(&shared.id, user, permission))
             .await
             .expect("shared");
+        expect_kind!(shared_events.expect(sequence).await, CollaboratorAdded);
     }
-    let mut shared_events = app.subscribe(&shared.id).await;
-    let mut own_events = app.subscribe(&own.id).await;
 
     // Everyone's calls at once: Ann and Bob may add to the shared list, Ann
     // to her own; Cid has no access and Dan only reads.
@@ -82,8 +85,8 @@ async fn concurrent_adds_by_many_callers_each_get_their_own_outcome() {
     assert_eq!(positions["shared"], dense(2 * ADDS));
     assert_eq!(positions["own"], dense(ADDS));
 
-    // Sharing twice numbered the shared list's events 1 and 2; the adds
-    // follow with no gap, in the order of their positions.
+    // The shares were the shared list's events 1 and 2; the adds follow
+    // with no gap, in the order of their positions.
     for (events, first, count) in [
         (&mut shared_events, 3, 2 * ADDS),
         (&mut own_events, 1, ADDS),
