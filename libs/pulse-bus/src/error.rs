@@ -26,6 +26,11 @@ pub enum BusErrorKind {
     Connect,
     /// The broker did not store (or did not acknowledge) a message.
     Publish,
+    /// The broker refused a message because the one it must follow
+    /// ([`crate::Outgoing::after`]) was not the last stored: that one failed, was a duplicate
+    /// or something else came between. Nothing was stored; publish it again after its
+    /// predecessor.
+    OutOfTurn,
     /// A subscription could not be opened or was broken.
     Subscribe,
     /// A stream could neither be created nor found.
@@ -54,6 +59,7 @@ impl fmt::Display for BusErrorKind {
         f.write_str(match self {
             BusErrorKind::Connect => "cannot connect to the broker",
             BusErrorKind::Publish => "broker did not acknowledge the publish",
+            BusErrorKind::OutOfTurn => "broker refused a message out of turn",
             BusErrorKind::Subscribe => "subscription failed",
             BusErrorKind::Stream => "stream setup failed",
             BusErrorKind::InvalidNamespace => "invalid bus namespace",

@@ -34,6 +34,12 @@ pub struct Outgoing {
     /// De-duplication id: a second message with it is not stored again.
     pub msg_id: String,
     pub payload: Bytes,
+    /// Stored only directly after the message with this id, as the next message of the
+    /// topic's stream; otherwise refused with [`BusErrorKind::OutOfTurn`]. A publisher sends
+    /// several messages of one topic at once with each naming the one before it: a later one
+    /// can then never be stored without every earlier one (JetStream's
+    /// `Nats-Expected-Last-Msg-Id`).
+    pub after: Option<String>,
 }
 
 /// Where a new subscription starts.
@@ -104,15 +110,14 @@ impl Bus {
     /// Publishes several messages at once and waits until the broker has
     /// acknowledged each: one round trip for all of them instead of one each.
     /// The results are in the order given. The broker stores them in that
-    /// order, but a failed one does not stop the ones after it, so callers
-    /// must not put two messages of one topic in the same call when their
-    /// order matters.
+    /// order, but a failed one does not stop the ones after it: a message
+    /// whose order matters names its predecessor in [`Outgoing::after`].
     pub async fn publish_all(&self, messages: Vec<Outgoing>) -> Vec<Result<(), BusError>> {
         match self {
             Bus::Nats(bus) => bus.publish_all(messages).await,
             Bus::Memory(bus) => messages
                 .into_iter()
-                .map(|m| bus.publish(&m.topic, &m.msg_id, m.payload))
+                .map(|m| bus.publish_after(&m.topic, &m.msg_id, m.payload, m.after.as_deref()))
                 .collect(),
         }
     }

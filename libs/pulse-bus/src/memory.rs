@@ -12,7 +12,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
-use crate::{Deliveries, Delivery, Namespace, StartAt, Topic};
+use crate::{BusError, BusErrorKind, Deliveries, Delivery, Namespace, StartAt, StreamKind, Topic};
 
 #[derive(Clone, Debug)]
 pub struct MemoryBus {
@@ -25,6 +25,8 @@ struct State {
     /// One sequence across all topics, like a stream's.
     last_sequence: u64,
     seen_ids: HashSet<String>,
+    /// The id of each stream's last stored message, for [`crate::Outgoing::after`].
+    last_ids: HashMap<StreamKind, String>,
     log: HashMap<Topic, Vec<Delivery>>,
     /// Unbounded on purpose: a test bus must never drop; the gateway bounds
     /// what it buffers above this layer.
@@ -55,11 +57,32 @@ impl MemoryBus {
         topic: &Topic,
         msg_id: &str,
         payload: Bytes,
-    ) -> Result<(), crate::BusError> {
+    ) -> Result<(), BusError> {
+        self.publish_after(topic, msg_id, payload, None)
+    }
+
+    /// Checks in JetStream's order: a duplicate is acknowledged before `after` is looked at.
+    pub(crate) fn publish_after(
+        &self,
+        topic: &Topic,
+        msg_id: &str,
+        payload: Bytes,
+        after: Option<&str>,
+    ) -> Result<(), BusError> {
         let mut state = self.state();
-        if !state.seen_ids.insert(msg_id.to_owned()) {
+        if state.seen_ids.contains(msg_id) {
             return Ok(());
         }
+        if let Some(after) = after {
+            if state.last_ids.get(&topic.kind()).map(String::as_str) != Some(after) {
+                return Err(BusError::new(
+                    BusErrorKind::OutOfTurn,
+                    format!("{msg_id} must follow {after}"),
+                ));
+            }
+        }
+        state.seen_ids.insert(msg_id.to_owned());
+        state.last_ids.insert(topic.kind(), msg_id.to_owned());
         state.last_sequence += 1;
         let delivery = Delivery {
             payload,

@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use async_nats::{
-    header::{HeaderMap, NATS_MESSAGE_ID},
+    header::{HeaderMap, NATS_EXPECTED_LAST_MESSAGE_ID, NATS_MESSAGE_ID},
     jetstream::{
         self,
         consumer::{push::OrderedConfig, DeliverPolicy},
+        context::{PublishError, PublishErrorKind},
         stream::{Config as StreamConfig, LastRawMessageErrorKind, RetentionPolicy, StorageType},
     },
 };
@@ -100,6 +101,9 @@ impl NatsBus {
         for message in messages {
             let mut headers = HeaderMap::new();
             headers.insert(NATS_MESSAGE_ID, message.msg_id.as_str());
+            if let Some(after) = &message.after {
+                headers.insert(NATS_EXPECTED_LAST_MESSAGE_ID, after.as_str());
+            }
             let sent = self
                 .jetstream
                 .publish_with_headers(
@@ -108,16 +112,13 @@ impl NatsBus {
                     message.payload,
                 )
                 .await
-                .map_err(|e| BusError::new(BusErrorKind::Publish, e));
+                .map_err(publish_error);
             pending.push(sent);
         }
         let mut results = Vec::with_capacity(pending.len());
         for sent in pending {
             results.push(match sent {
-                Ok(ack) => ack
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| BusError::new(BusErrorKind::Publish, e)),
+                Ok(ack) => ack.await.map(|_| ()).map_err(publish_error),
                 Err(error) => Err(error),
             });
         }
@@ -188,4 +189,13 @@ impl NatsBus {
             })
             .boxed())
     }
+}
+
+/// A refused publish's kind: out of turn when its `Nats-Expected-Last-Msg-Id` did not hold.
+fn publish_error(error: PublishError) -> BusError {
+    let kind = match error.kind() {
+        PublishErrorKind::WrongLastMessageId => BusErrorKind::OutOfTurn,
+        _ => BusErrorKind::Publish,
+    };
+    BusError::new(kind, error)
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use pulse_bus::{Bus, Deliveries, Namespace, Outgoing, StartAt, StreamKind, Topic};
+use pulse_bus::{Bus, BusErrorKind, Deliveries, Namespace, Outgoing, StartAt, StreamKind, Topic};
 use uuid::Uuid;
 
 async fn nats_bus() -> Bus {
@@ -67,6 +67,7 @@ async fn publishes_many_at_once_in_order_once_per_message_id(bus: Bus) {
         topic: topics[topic],
         msg_id: id.to_owned(),
         payload: Bytes::from(body),
+        after: None,
     };
     let results = bus
         .publish_all(vec![
@@ -84,6 +85,57 @@ async fn publishes_many_at_once_in_order_once_per_message_id(bus: Bus) {
     for sub in &mut subs {
         assert_nothing_more(sub).await;
     }
+}
+
+async fn stores_a_message_only_right_after_the_one_it_names(bus: Bus) {
+    let topic = Topic::List(Uuid::new_v4());
+    let mut sub = bus
+        .subscribe(&topic, StartAt::New)
+        .await
+        .expect("subscribe");
+    let message = |id: &str, after: Option<&str>| Outgoing {
+        topic,
+        msg_id: id.to_owned(),
+        payload: Bytes::from(id.to_owned()),
+        after: after.map(str::to_owned),
+    };
+    let kinds = |results: Vec<Result<(), pulse_bus::BusError>>| {
+        results
+            .into_iter()
+            .map(|result| result.map_err(|error| error.kind()))
+            .collect::<Vec<_>>()
+    };
+    let chained = bus
+        .publish_all(vec![
+            message("a", None),
+            message("b", Some("a")),
+            message("c", Some("b")),
+        ])
+        .await;
+    assert_eq!(kinds(chained), vec![Ok(()), Ok(()), Ok(())]);
+    // "x" was never stored, so neither is what follows it, though its own predecessor is.
+    let broken = bus
+        .publish_all(vec![message("y", Some("x")), message("z", Some("y"))])
+        .await;
+    assert_eq!(
+        kinds(broken),
+        vec![Err(BusErrorKind::OutOfTurn), Err(BusErrorKind::OutOfTurn)]
+    );
+    // A duplicate is acknowledged without becoming the last message again.
+    bus.publish(&topic, "d", Bytes::from("d"))
+        .await
+        .expect("publish");
+    let after_duplicate = bus
+        .publish_all(vec![message("b", None), message("e", Some("b"))])
+        .await;
+    assert_eq!(
+        kinds(after_duplicate),
+        vec![Ok(()), Err(BusErrorKind::OutOfTurn)]
+    );
+    for expected in ["a", "b", "c", "d"] {
+        assert_eq!(next_payload(&mut sub).await, expected);
+    }
+    assert_nothing_more(&mut sub).await;
 }
 
 async fn replays_from_a_stream_sequence(bus: Bus) {
@@ -136,6 +188,16 @@ async fn nats_bus_publishes_many_at_once_in_order_once_per_message_id() {
 #[tokio::test]
 async fn memory_bus_publishes_many_at_once_in_order_once_per_message_id() {
     publishes_many_at_once_in_order_once_per_message_id(memory_bus()).await;
+}
+
+#[tokio::test]
+async fn nats_bus_stores_a_message_only_right_after_the_one_it_names() {
+    stores_a_message_only_right_after_the_one_it_names(nats_bus().await).await;
+}
+
+#[tokio::test]
+async fn memory_bus_stores_a_message_only_right_after_the_one_it_names() {
+    stores_a_message_only_right_after_the_one_it_names(memory_bus()).await;
 }
 
 #[tokio::test]

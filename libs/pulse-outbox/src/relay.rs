@@ -2,7 +2,7 @@ use std::{collections::HashMap, sync::atomic::Ordering, time::Duration};
 
 use bytes::Bytes;
 use prost::Message;
-use pulse_bus::{Bus, BusError, Outgoing, StreamKind, Topic};
+use pulse_bus::{Bus, BusError, BusErrorKind, Outgoing, StreamKind, Topic};
 use pulse_proto::events::v1::EventEnvelope;
 use sqlx::{pool::PoolConnection, postgres::PgListener, PgConnection, Postgres};
 use tokio::time::Instant;
@@ -46,8 +46,8 @@ enum RelayError {
 }
 
 /// Publishes committed outbox rows to the bus, each group's in id (and so
-/// sequence) order, every row acknowledged before it is deleted; rows of
-/// different groups go out together (see `publish_in_waves`). One relay per database is active: it
+/// sequence) order, every row acknowledged before it is deleted; a batch of
+/// rows goes out in one round trip (see `Relay::publish_round`). One relay per database is active: it
 /// holds an advisory lock, and a second instance waits as a standby.
 #[derive(Debug)]
 pub struct Relay {
@@ -220,50 +220,57 @@ impl Relay {
             // A short batch was everything committed when it was read; rows
             // committed since have woken the relay again.
             let everything = rows.len() < usize::try_from(self.config.batch_size).unwrap_or(0);
-            let (published, failure) = self.publish_in_waves(rows).await;
-            total += published.len();
+            let round = self.publish_round(rows).await;
+            total += round.published.len();
             sqlx::query("DELETE FROM pulse_outbox WHERE id = ANY($1)")
-                .bind(&published)
+                .bind(&round.published)
                 .execute(&mut *conn)
                 .await?;
-            if let Some(error) = failure {
+            if let Some(error) = round.failure {
                 return Err(error.into());
             }
-            if everything {
+            if everything && !round.out_of_turn {
                 return Ok(total);
             }
         }
     }
 
-    /// Publishes rows in waves holding at most one row per group. A wave goes
-    /// out in one round trip (acknowledgements collected together), and a
-    /// group's next row waits for the wave before it, so each group's events
-    /// are stored in sequence order even when a publish fails: rows after a
-    /// failed one of the same group are never sent in that round. Returns
-    /// the ids stored (or dropped as unroutable) and the first failure.
-    async fn publish_in_waves(&self, rows: Vec<OutboxRow>) -> (Vec<i64>, Option<BusError>) {
-        let Waves {
+    /// Publishes rows in one round trip, each group's in id (and so sequence) order, every
+    /// row after a group's first naming the one before it (`Outgoing::after`): the broker
+    /// stores a row only right after its predecessor, so a failed row is never overtaken by a
+    /// later one of its group, even with another relay publishing beside this one. A group's
+    /// first row needs no guard: every row of the group before it was acknowledged (and
+    /// deleted) or is in this batch ahead of it. Returns the ids stored (or dropped as
+    /// unroutable), whether a row was refused for its turn (its predecessor failed or was a
+    /// duplicate; it goes again in the next round, at once), and the first other failure.
+    async fn publish_round(&self, rows: Vec<OutboxRow>) -> Round {
+        let Planned {
             mut published,
-            waves,
-        } = plan_waves(rows);
-        for wave in waves {
-            let (ids, messages): (Vec<i64>, Vec<Outgoing>) = wave.into_iter().unzip();
-            let results = self.bus.publish_all(messages).await;
-            let mut failure = None;
-            for (id, result) in ids.into_iter().zip(results) {
-                match result {
-                    Ok(()) => published.push(id),
-                    Err(error) => {
-                        failure.get_or_insert(error);
-                    }
+            messages,
+        } = plan_round(rows);
+        let (ids, messages): (Vec<i64>, Vec<Outgoing>) = messages.into_iter().unzip();
+        let results = self.bus.publish_all(messages).await;
+        let mut round = Round::default();
+        for (id, result) in ids.into_iter().zip(results) {
+            match result {
+                Ok(()) => published.push(id),
+                Err(error) if error.kind() == BusErrorKind::OutOfTurn => round.out_of_turn = true,
+                Err(error) => {
+                    round.failure.get_or_insert(error);
                 }
             }
-            if failure.is_some() {
-                return (published, failure);
-            }
         }
-        (published, None)
+        round.published = published;
+        round
     }
+}
+
+/// What one round of publishing did.
+#[derive(Debug, Default)]
+struct Round {
+    published: Vec<i64>,
+    out_of_turn: bool,
+    failure: Option<BusError>,
 }
 
 /// The envelope as published: with the row's group sequence, which
@@ -292,18 +299,23 @@ async fn release(leader: PoolConnection<Postgres>) {
 /// An outbox row: id, group, the group's sequence, the encoded envelope.
 type OutboxRow = (i64, String, i64, Vec<u8>);
 
-/// Rows split for publishing: the i-th row of a group (in id order) goes in
-/// wave i, so no wave holds two rows of one group.
+/// Rows ordered for one round: each group's together, in id order.
 #[derive(Debug, Default)]
-struct Waves {
-    /// Rows with a group no topic has: dropped (logged), counted as done.
+struct Planned {
+    /// Rows with a group no topic has, or an envelope that does not decode: dropped (logged),
+    /// counted as done.
     published: Vec<i64>,
-    waves: Vec<Vec<(i64, Outgoing)>>,
+    messages: Vec<(i64, Outgoing)>,
 }
 
-fn plan_waves(rows: Vec<OutboxRow>) -> Waves {
-    let mut plan = Waves::default();
-    let mut depth: HashMap<String, usize> = HashMap::new();
+/// A row ready to publish: id, message id, payload.
+type ReadyRow = (i64, String, Bytes);
+
+fn plan_round(rows: Vec<OutboxRow>) -> Planned {
+    let mut plan = Planned::default();
+    // Groups in order of their first row; each with its rows in id order.
+    let mut groups: Vec<(Topic, Vec<ReadyRow>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for (id, group, sequence, envelope) in rows {
         let Some(topic) = Topic::parse_group(&group) else {
             tracing::error!(%group, id, "outbox row with an unknown group; dropped");
@@ -321,19 +333,23 @@ fn plan_waves(rows: Vec<OutboxRow>) -> Waves {
             plan.published.push(id);
             continue;
         };
-        let wave = depth.entry(group).or_default();
-        if plan.waves.len() <= *wave {
-            plan.waves.push(Vec::new());
-        }
-        plan.waves[*wave].push((
-            id,
-            Outgoing {
+        let slot = *index.entry(group).or_insert_with(|| {
+            groups.push((topic, Vec::new()));
+            groups.len() - 1
+        });
+        groups[slot].1.push((id, msg_id, payload));
+    }
+    for (topic, rows) in groups {
+        let mut after = None;
+        for (id, msg_id, payload) in rows {
+            let outgoing = Outgoing {
                 topic,
-                msg_id,
+                msg_id: msg_id.clone(),
                 payload,
-            },
-        ));
-        *wave += 1;
+                after: after.replace(msg_id),
+            };
+            plan.messages.push((id, outgoing));
+        }
     }
     plan
 }
@@ -345,10 +361,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_wave_holds_one_row_per_group_and_groups_keep_their_order() {
+    fn a_groups_rows_go_together_in_order_each_naming_the_one_before() {
         let (a, b) = (Topic::List(Uuid::new_v4()), Topic::Session(Uuid::new_v4()));
         let row = |id: i64, topic: &Topic, sequence: i64| (id, topic.group(), sequence, vec![]);
-        let plan = plan_waves(vec![
+        let plan = plan_round(vec![
             row(1, &a, 1),
             row(2, &a, 2),
             row(3, &b, 1),
@@ -356,14 +372,23 @@ mod tests {
             row(5, &a, 3),
             row(6, &b, 2),
         ]);
-        let ids: Vec<Vec<i64>> = plan
-            .waves
+        let planned: Vec<(i64, String, Option<String>)> = plan
+            .messages
             .iter()
-            .map(|wave| wave.iter().map(|(id, _)| *id).collect())
+            .map(|(id, outgoing)| (*id, outgoing.msg_id.clone(), outgoing.after.clone()))
             .collect();
-        assert_eq!(ids, vec![vec![1, 3], vec![2, 6], vec![5]]);
+        let (ga, gb) = (a.group(), b.group());
+        assert_eq!(
+            planned,
+            vec![
+                (1, format!("{ga}:1"), None),
+                (2, format!("{ga}:2"), Some(format!("{ga}:1"))),
+                (5, format!("{ga}:3"), Some(format!("{ga}:2"))),
+                (3, format!("{gb}:1"), None),
+                (6, format!("{gb}:2"), Some(format!("{gb}:1"))),
+            ]
+        );
         assert_eq!(plan.published, vec![4]);
-        assert_eq!(plan.waves[1][0].1.msg_id, format!("{}:2", a.group()));
     }
 
     #[test]
@@ -374,15 +399,14 @@ mod tests {
             occurred_at: "2026-12-06T20:00:00.000Z".to_owned(),
             ..EventEnvelope::default()
         };
-        let plan = plan_waves(vec![
+        let plan = plan_round(vec![
             (1, a.group(), 7, stored.encode_to_vec()),
             (2, a.group(), 0, stored.encode_to_vec()),
             (3, a.group(), 8, b"not an envelope".to_vec()),
         ]);
         let published: Vec<EventEnvelope> = plan
-            .waves
+            .messages
             .iter()
-            .flatten()
             .map(|(_, outgoing)| {
                 EventEnvelope::decode(outgoing.payload.clone()).expect("an envelope")
             })
@@ -403,16 +427,15 @@ mod tests {
     #[test]
     fn a_notice_is_identified_by_its_row_and_keeps_its_place_in_the_group() {
         let a = Topic::List(Uuid::new_v4());
-        let plan = plan_waves(vec![
+        let plan = plan_round(vec![
             (7, a.group(), 1, vec![]),
             (8, a.group(), 0, vec![]),
             (9, a.group(), 0, vec![]),
             (10, a.group(), 2, vec![]),
         ]);
         let ids: Vec<(i64, String)> = plan
-            .waves
+            .messages
             .iter()
-            .flatten()
             .map(|(id, outgoing)| (*id, outgoing.msg_id.clone()))
             .collect();
         let group = a.group();
