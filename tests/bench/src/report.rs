@@ -199,6 +199,18 @@ fn fanout_rows(what: &str, p: &Fanout, s: &Fanout) -> Vec<Row> {
             s.cpu_micros_per_delivery,
             |v| format!("{v:.2}"),
         ),
+        row(
+            format!("{what}: server CPU time ÷ wall time (cores)"),
+            p.cores_busy,
+            s.cores_busy,
+            |v| format!("{v:.2}"),
+        ),
+        row(
+            format!("{what}: load generator CPU per delivery (µs)"),
+            p.client_cpu_micros_per_delivery,
+            s.client_cpu_micros_per_delivery,
+            |v| format!("{v:.2}"),
+        ),
         Row {
             metric: format!("{what}: lost / duplicated"),
             pulse: format!("{} / {}", p.lost, p.duplicated),

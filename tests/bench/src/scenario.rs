@@ -16,7 +16,7 @@ use crate::{
     args::{FanoutSize, Sizes},
     client::{within, Client, Tally, Transport, Wire},
     contender::{Contender, Produced},
-    marker,
+    marker, proc_stats,
     stats::{per_second, quantile_ms, Delivery},
 };
 
@@ -36,6 +36,12 @@ pub struct Fanout {
     pub lost: u64,
     pub duplicated: u64,
     pub cpu_micros_per_delivery: f64,
+    /// The server's CPU time over the fan-out's wall time: with both servers CPU-bound on
+    /// the same cores, the share each got explains as much of its rate as its cost does.
+    pub cores_busy: f64,
+    /// This process's CPU per delivery (its clients read and check every frame), which the
+    /// servers share the machine with.
+    pub client_cpu_micros_per_delivery: f64,
 }
 
 #[derive(Debug)]
@@ -273,11 +279,14 @@ pub async fn fanout(
             lost: 0,
             duplicated: 0,
             cpu_micros_per_delivery: f64::NAN,
+            cores_busy: f64::NAN,
+            client_cpu_micros_per_delivery: f64::NAN,
         });
     }
     let expected = members.len() as u64 * u64::from(events);
     tally.stamps.store(0, Ordering::Relaxed);
     let cpu_before = contender.server().cpu_micros()?;
+    let client_cpu_before = proc_stats::cpu_micros(std::process::id())?;
     let first_send = marker::now_micros();
     let mut ticker = interval(Duration::from_secs_f64(1.0 / f64::from(size.rate.max(1))));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
@@ -305,6 +314,8 @@ pub async fn fanout(
         sleep(Duration::from_millis(10)).await;
     }
     let cpu = contender.server().cpu_micros()?.saturating_sub(cpu_before);
+    let client_cpu = proc_stats::cpu_micros(std::process::id())?.saturating_sub(client_cpu_before);
+    let wall = marker::now_micros().saturating_sub(first_send).max(1);
     let mut delivery = Delivery::default();
     for member in members {
         let arrivals = within("a member's report", STALL, member.report()).await?;
@@ -326,6 +337,8 @@ pub async fn fanout(
         lost: delivery.lost,
         duplicated: delivery.duplicated,
         cpu_micros_per_delivery: cpu as f64 / delivery.delivered.max(1) as f64,
+        cores_busy: cpu as f64 / wall as f64,
+        client_cpu_micros_per_delivery: client_cpu as f64 / delivery.delivered.max(1) as f64,
     };
     println!(
         "{name}: fan-out to {}: {:.0} deliveries/s, p50 {:.1} ms, p99 {:.1} ms, {:.2} µs CPU each, {} lost, {} duplicated",
