@@ -2,17 +2,23 @@
 //! outbox) and running them with the service's own gRPC API and background
 //! tasks.
 
-use std::{net::SocketAddr, num::NonZeroU32};
+use std::{net::SocketAddr, num::NonZeroU32, time::Duration};
 
 use pulse_bus::Bus;
 use pulse_grpc::GrpcServer;
 use pulse_outbox::{Outbox, Relay, RelayConfig};
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::{migrate::Migrator, postgres::PgPoolOptions, PgPool};
+use sqlx::{migrate::Migrator, postgres::PgPoolOptions, Connection, PgPool};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::database::create_database_if_missing;
+
+/// A pooled connection used this recently is handed out as it is; one idle longer is pinged
+/// first (and replaced if dead). sqlx pings before every acquire by default: one more round
+/// trip to PostgreSQL in every command, for connections that were working a moment ago.
+/// HikariCP skips the check the same way (`aliveBypassWindowMs`, 500 ms).
+const TRUSTED_IDLE: Duration = Duration::from_millis(500);
 
 /// Why a service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +92,15 @@ impl ServiceCore {
         create_database_if_missing(url).await?;
         let pool = PgPoolOptions::new()
             .max_connections(config.db_max_connections.get())
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= TRUSTED_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await?;
         migrations.run(&pool).await?;

@@ -2,7 +2,11 @@
 //! `AddItem` (each a transaction with its outbox row, then the relay, NATS
 //! and the gateway to a joined WebSocket), a single writer's round trip, and
 //! in the same run `pgbench` committing the one-transaction minimum an
-//! `AddItem` needs — the ceiling this machine's PostgreSQL sets.
+//! `AddItem` needs — the ceiling this machine's PostgreSQL sets. Then the same
+//! commands offered at a fixed rate below that ceiling, whatever the acks do:
+//! a closed loop of writers always waits writers ÷ rate per command on average
+//! (Little's law), so only an open loop shows the latency a client sees at a
+//! load the server carries.
 
 use std::{
     sync::{
@@ -15,10 +19,13 @@ use std::{
 use anyhow::{anyhow, bail, Context, Result};
 use pulse_proto::lists::v1::shopping_lists_client::ShoppingListsClient;
 use pulse_testkit::TestDatabase;
-use tokio::{process::Command, time::sleep};
+use tokio::{
+    process::Command,
+    time::{interval, sleep, MissedTickBehavior},
+};
 
 use crate::{
-    client::within,
+    client::{within, Client},
     contender::{self, Bearer, Contender},
     scenario::Crowd,
     stats::{per_second, quantile_ms, Delivery},
@@ -28,6 +35,11 @@ use crate::{
 const LISTS: usize = 50;
 const RUN: u32 = 3;
 const ROUND_TRIP_RUN: u32 = 4;
+const OFFERED_RUN: u32 = 5;
+/// The open loop offers this share of the rate the closed loop reached.
+const OFFERED_SHARE: f64 = 0.8;
+/// gRPC connections the open loop spreads its calls over (each carries many at once).
+const OFFERING_CHANNELS: usize = 8;
 const PUSH_WAIT: Duration = Duration::from_secs(30);
 /// Longest any other step may take before the run names it and gives up.
 const STEP_LIMIT: Duration = Duration::from_secs(60);
@@ -43,6 +55,7 @@ pub struct CommandPath {
     pub lost: u64,
     pub duplicated: u64,
     pub round_trip_p50_ms: f64,
+    pub offered: Offered,
     pub pgbench_tps: f64,
     pub pgbench_latency_ms: f64,
 }
@@ -116,6 +129,17 @@ pub async fn run(
     )
     .await?;
     println!("Pulse: single-connection AddItem round trip p50 {round_trip:.2} ms");
+    let rate = (per_second(commands, elapsed.as_micros() as u64) * OFFERED_SHARE).max(1.0);
+    let offered = within(
+        "the offered commands",
+        time + PUSH_WAIT + STEP_LIMIT,
+        offer(suite, &bearer, &lists, watchers, crowd, rate as u32, time),
+    )
+    .await?;
+    println!(
+        "Pulse: {} AddItem/s offered: ack p50 {:.1} ms, push p50 {:.1} ms p99 {:.1} ms, {} lost, {} duplicated",
+        offered.rate, offered.ack_p50_ms, offered.push_p50_ms, offered.push_p99_ms, offered.lost, offered.duplicated
+    );
     let (pgbench_tps, pgbench_latency_ms) =
         within("pgbench", time + STEP_LIMIT, pgbench(writers, time)).await?;
     println!("pgbench: {pgbench_tps:.0} transactions/s, mean latency {pgbench_latency_ms:.1} ms");
@@ -129,8 +153,85 @@ pub async fn run(
         lost: delivery.lost,
         duplicated: delivery.duplicated,
         round_trip_p50_ms: round_trip,
+        offered,
         pgbench_tps,
         pgbench_latency_ms,
+    })
+}
+
+/// `AddItem`s sent at a fixed rate, and what their watchers received.
+#[derive(Debug)]
+pub struct Offered {
+    pub rate: u32,
+    pub ack_p50_ms: f64,
+    pub ack_p99_ms: f64,
+    pub push_p50_ms: f64,
+    pub push_p99_ms: f64,
+    pub lost: u64,
+    pub duplicated: u64,
+}
+
+/// Sends `rate` `AddItem`s a second over the lists for `time`, each call on its own task
+/// (calls in flight are not limited: a server that falls behind shows it as latency), then
+/// waits for the watchers' pushes.
+async fn offer(
+    suite: &crate::servers::PulseSuite,
+    bearer: &Bearer,
+    lists: &[String],
+    watchers: &[Client],
+    crowd: &Crowd,
+    rate: u32,
+    time: Duration,
+) -> Result<Offered> {
+    let mut channels = Vec::with_capacity(OFFERING_CHANNELS);
+    for _ in 0..OFFERING_CHANNELS {
+        channels.push(ShoppingListsClient::new(
+            contender::grpc_channel(suite).await?,
+        ));
+    }
+    let total = u32::try_from((f64::from(rate) * time.as_secs_f64()) as u64)
+        .map_err(|_| anyhow!("too many offered commands"))?;
+    crowd.tally.stamps.store(0, Ordering::Relaxed);
+    let mut ticker = interval(Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let mut calls = Vec::with_capacity(total as usize);
+    for index in 0..total {
+        ticker.tick().await;
+        let mut client = channels[index as usize % channels.len()].clone();
+        let list = &lists[index as usize % lists.len()];
+        let request = contender::add_item(list, OFFERED_RUN, index, bearer);
+        calls.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            client.add_item(request).await.context("AddItem")?;
+            Ok::<_, anyhow::Error>(sent.elapsed().as_micros() as u64)
+        }));
+    }
+    let mut acks = Vec::with_capacity(calls.len());
+    for call in calls {
+        acks.push(call.await.context("offered call")??);
+    }
+    acks.sort_unstable();
+    let waited = Instant::now();
+    while crowd.tally.stamps.load(Ordering::Relaxed) < u64::from(total)
+        && waited.elapsed() < PUSH_WAIT
+    {
+        sleep(Duration::from_millis(10)).await;
+    }
+    let mut arrivals = Vec::new();
+    for watcher in watchers {
+        arrivals.append(&mut within("a watcher's report", STEP_LIMIT, watcher.report()).await?);
+    }
+    let mut delivery = Delivery::default();
+    delivery.add_member(&arrivals, OFFERED_RUN, total);
+    delivery.finish();
+    Ok(Offered {
+        rate,
+        ack_p50_ms: quantile_ms(&acks, 0.5),
+        ack_p99_ms: quantile_ms(&acks, 0.99),
+        push_p50_ms: quantile_ms(&delivery.latencies, 0.5),
+        push_p99_ms: quantile_ms(&delivery.latencies, 0.99),
+        lost: delivery.lost,
+        duplicated: delivery.duplicated,
     })
 }
 

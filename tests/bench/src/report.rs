@@ -135,6 +135,19 @@ fn rows(
             peer: "—".into(),
             ratio: None,
         });
+        let o = &c.offered;
+        rows.push(Row {
+            metric: format!(
+                "`AddItem` offered at {} /s (open loop, 80 % of the writers' rate): ack p50 / p99, send→push p50 / p99 (ms), lost / duplicated",
+                thousands(f64::from(o.rate))
+            ),
+            pulse: format!(
+                "{:.1} / {:.1}, {:.1} / {:.1}, {} / {}",
+                o.ack_p50_ms, o.ack_p99_ms, o.push_p50_ms, o.push_p99_ms, o.lost, o.duplicated
+            ),
+            peer: "—".into(),
+            ratio: None,
+        });
         rows.push(Row {
             metric: "single-connection `AddItem` round trip p50 (ms)".into(),
             pulse: format!("{:.2}", c.round_trip_p50_ms),
