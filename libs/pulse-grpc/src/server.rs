@@ -1,11 +1,11 @@
 use std::{convert::Infallible, future::Future, time::Duration};
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{
     body::Body,
     server::NamedService,
     service::{Routes, RoutesBuilder},
+    transport::server::TcpIncoming,
     transport::Server,
 };
 use tonic_health::{server::HealthReporter, ServingStatus};
@@ -108,7 +108,13 @@ impl GrpcServer {
             .max_concurrent_streams(Some(MAX_CONCURRENT_STREAMS))
             .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_ACCEPT_RESETS))
             .add_routes(routes.routes())
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            // Replies go out as soon as they are written: with a listener of its own tonic does
+            // not set TCP_NODELAY, and Nagle's algorithm would hold a reply's last segment
+            // until the client acknowledged the one before.
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                shutdown,
+            )
             .await
     }
 }
