@@ -12,24 +12,28 @@ pub mod lists {
     pub mod v1 {
         tonic::include_proto!("pulse.lists.v1");
     }
+    mod event_facts;
 }
 
 pub mod leancoffee {
     pub mod v1 {
         tonic::include_proto!("pulse.leancoffee.v1");
     }
+    mod event_facts;
 }
 
 pub mod coaching {
     pub mod v1 {
         tonic::include_proto!("pulse.coaching.v1");
     }
+    mod event_facts;
 }
 
 pub mod tasks {
     pub mod v1 {
         tonic::include_proto!("pulse.tasks.v1");
     }
+    mod event_facts;
 }
 
 pub mod gateway {
@@ -44,10 +48,10 @@ pub mod events {
     }
 }
 
+mod event_facts;
 mod event_name;
-mod membership;
 mod timestamp;
 
+pub use event_facts::{revoked_member, EventFacts};
 pub use event_name::EventName;
-pub use membership::revoked_member;
 pub use timestamp::timestamp;

@@ -1,15 +1,15 @@
 //! Who may follow a group. Hub joins and gRPC subscriptions ask the same
 //! question the same way, so a client cannot see through one door what the
-//! other refuses.
+//! other refuses. Each hub module declares the rule for the group kinds its
+//! clients follow ([`Follow`] in its [`super::HubSpec`]); this module only
+//! applies it.
 
-use pulse_bus::Topic;
-use pulse_proto::{
-    leancoffee::v1::GetSessionRequest, lists::v1::CheckAccessRequest, tasks::v1::GetTaskRequest,
-};
+use futures::future::BoxFuture;
+use pulse_bus::{StreamKind, Topic};
 use tonic::Code;
 use uuid::Uuid;
 
-use super::{Caller, HubError, OnBehalf, Services, ACCESS_DENIED};
+use super::{Caller, HubError, HubKind, OnBehalf, Services, ACCESS_DENIED};
 use crate::principal::PrincipalKind;
 
 /// Who asks to follow a group: the credential's id and kind.
@@ -28,96 +28,88 @@ impl Requester {
     }
 }
 
+/// Asks the owning service, on the requester's behalf, whether they may see
+/// the entity with this id: `Ok(false)` or a `NOT_FOUND`/`PERMISSION_DENIED`
+/// status refuses.
+pub type Check =
+    for<'a> fn(&'a Services, &'a OnBehalf, Uuid) -> BoxFuture<'a, Result<bool, tonic::Status>>;
+
+/// Who may follow the groups of one kind.
+#[derive(Debug, Clone, Copy)]
+pub enum Access {
+    /// A credential of this kind, its own group only (the group's id is the
+    /// credential's).
+    Own(PrincipalKind),
+    /// Any credential of these kinds.
+    Anyone(&'static [PrincipalKind]),
+    /// A credential of this kind that the owning service lets see the
+    /// entity.
+    Ask(PrincipalKind, Check),
+}
+
+/// A group kind a hub's clients follow, the rule for it, and what a refusal
+/// says.
+#[derive(Debug, Clone, Copy)]
+pub struct Follow {
+    pub stream: StreamKind,
+    pub access: Access,
+    /// The refusal text (CONTRACT §3.4 words it per task group).
+    pub denial: &'static str,
+}
+
+impl Follow {
+    /// A kind whose refusal reads as the generic `Access denied`.
+    pub const fn new(stream: StreamKind, access: Access) -> Self {
+        Self {
+            stream,
+            access,
+            denial: ACCESS_DENIED,
+        }
+    }
+
+    /// The rule of the hub whose clients follow this kind; `None` for kinds
+    /// no client follows (key revocations).
+    fn of(stream: StreamKind) -> Option<&'static Follow> {
+        HubKind::ALL
+            .iter()
+            .flat_map(|hub| hub.follows())
+            .find(|follow| follow.stream == stream)
+    }
+}
+
 /// Succeeds when the requester (on whose behalf `on_behalf` asks the owning
-/// service) may receive the group's events: users their lists, sessions and
-/// own user groups; virtual keys their own tasks and media requests and
-/// their own key groups; everyone but the master key the system
-/// notifications; only the master key the admin group.
+/// service) may receive the group's events, by the rule of the hub that
+/// follows the group's kind.
 pub async fn authorize(
     services: &Services,
     requester: Requester,
     on_behalf: &OnBehalf,
     topic: Topic,
 ) -> Result<(), HubError> {
-    let (user, key) = (
-        requester.kind == PrincipalKind::User,
-        requester.kind == PrincipalKind::VirtualKey,
-    );
-    let allowed = match topic {
-        Topic::List(list_id) if user => {
-            let request = on_behalf.request(CheckAccessRequest {
-                list_id: list_id.to_string(),
-            });
-            let checked = services.lists.clone().check_access(request).await;
-            checked
-                .map(|_| ())
-                .map_err(|s| topic_access_error(s, topic))?;
-            true
+    let Some(follow) = Follow::of(topic.kind()) else {
+        return Err(HubError::Denied(ACCESS_DENIED.into()));
+    };
+    let allowed = match (follow.access, topic.id()) {
+        (Access::Own(kind), id) => requester.kind == kind && id == Some(requester.id),
+        (Access::Anyone(kinds), _) => kinds.contains(&requester.kind),
+        (Access::Ask(kind, check), Some(id)) if requester.kind == kind => {
+            check(services, on_behalf, id)
+                .await
+                .map_err(|status| refusal(status, follow.denial))?
         }
-        Topic::Session(session_id) if user => {
-            let request = on_behalf.request(GetSessionRequest {
-                session_id: session_id.to_string(),
-            });
-            let checked = services.lean_coffee.clone().get_session(request).await;
-            checked
-                .map(|_| ())
-                .map_err(|s| topic_access_error(s, topic))?;
-            true
-        }
-        Topic::Video(id) | Topic::Image(id) | Topic::Task(id) if key => {
-            let request = on_behalf.request(GetTaskRequest {
-                task_id: id.to_string(),
-            });
-            let task = services.tasks.clone().get_task(request).await;
-            let task = task.map_err(|s| topic_access_error(s, topic))?.into_inner();
-            Some(task.kind.as_str()) == task_kind(topic)
-        }
-        Topic::Chat(owner) | Topic::Goals(owner) | Topic::Notifications(owner) => {
-            user && owner == requester.id
-        }
-        Topic::Spend(owner) | Topic::Webhooks(owner) | Topic::Navigation(owner) => {
-            key && owner == requester.id
-        }
-        Topic::System => user || key,
-        Topic::Admin => requester.kind == PrincipalKind::Master,
-        Topic::List(_)
-        | Topic::Session(_)
-        | Topic::Video(_)
-        | Topic::Image(_)
-        | Topic::Task(_)
-        | Topic::KeyRevocations => false,
+        (Access::Ask(..), _) => false,
     };
     if allowed {
         Ok(())
     } else {
-        Err(HubError::Denied(denial(topic).into()))
+        Err(HubError::Denied(follow.denial.into()))
     }
 }
 
-/// The task kind a media or task group follows.
-fn task_kind(topic: Topic) -> Option<&'static str> {
-    match topic {
-        Topic::Video(_) => Some("Video"),
-        Topic::Image(_) => Some("Image"),
-        Topic::Task(_) => Some("Task"),
-        _ => None,
-    }
-}
-
-/// The refusal text, per CONTRACT §3.4 for task groups.
-pub(super) fn denial(topic: Topic) -> &'static str {
-    match topic {
-        Topic::Video(_) => "Access denied to video generation request",
-        Topic::Image(_) => "Access denied to image generation request",
-        Topic::Task(_) => "Access denied to task",
-        _ => ACCESS_DENIED,
-    }
-}
-
-/// A refusal of the owning service while checking access to `topic`.
-fn topic_access_error(status: tonic::Status, topic: Topic) -> HubError {
+/// A refusal of the owning service while checking access, worded `denial`.
+fn refusal(status: tonic::Status, denial: &str) -> HubError {
     match status.code() {
-        Code::NotFound | Code::PermissionDenied => HubError::Denied(denial(topic).into()),
+        Code::NotFound | Code::PermissionDenied => HubError::Denied(denial.into()),
         _ => HubError::from(status),
     }
 }
@@ -125,8 +117,20 @@ fn topic_access_error(status: tonic::Status, topic: Topic) -> HubError {
 /// Unknown and forbidden groups read the same: outsiders learn nothing about
 /// what exists.
 pub fn access_error(status: tonic::Status) -> HubError {
-    match status.code() {
-        Code::NotFound | Code::PermissionDenied => HubError::Denied(ACCESS_DENIED.into()),
-        _ => HubError::from(status),
+    refusal(status, ACCESS_DENIED)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_followed_kind_has_one_rule() {
+        let mut seen = HashSet::new();
+        for follow in HubKind::ALL.iter().flat_map(|hub| hub.follows()) {
+            assert!(seen.insert(follow.stream), "{:?} twice", follow.stream);
+        }
     }
 }

@@ -4,13 +4,33 @@
 //! forwarded to the service; `MessageSent` confirms a send to the calling
 //! connection only.
 
+use pulse_bus::{StreamKind, Topic};
 use pulse_proto::coaching::v1::{
     DeleteMessageRequest, GetConversationRequest, ListConversationsRequest, MarkAsReadRequest,
     SendMessageRequest,
 };
 use serde_json::Value;
 
-use super::{forward_worded, result, worded_refusal, Arguments, Caller, HubError, Services};
+use super::{
+    access::{Access, Follow},
+    forward_worded, result, worded_refusal, Arguments, Caller, HubError, HubKind, HubSpec,
+    Services,
+};
+use crate::principal::PrincipalKind;
+
+pub(crate) const HUB: HubKind = HubKind(&HubSpec {
+    path: "/hubs/chat",
+    dotnet_name: "ChatHub",
+    admits: &[PrincipalKind::User],
+    automatic_groups: |_, user| vec![Topic::Chat(user)],
+    invoke: Some(|services, caller, target, args| Box::pin(invoke(services, caller, target, args))),
+    write_commands: &["SendMessage", "MarkAsRead", "DeleteMessage"],
+    disconnected: None,
+    follows: &[Follow::new(
+        StreamKind::Chat,
+        Access::Own(PrincipalKind::User),
+    )],
+});
 
 pub(super) async fn invoke(
     services: &Services,

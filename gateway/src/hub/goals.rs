@@ -5,13 +5,33 @@
 //! only. Who may assign and record is the service's rule; its refusals
 //! carry the contract's texts.
 
+use pulse_bus::{StreamKind, Topic};
 use pulse_proto::coaching::v1::{
     AssignGoalRequest, GoalInput, ListGoalProgressRequest, ListGoalsRequest,
     UpdateGoalProgressRequest,
 };
 use serde_json::Value;
 
-use super::{forward_worded, result, worded_refusal, Arguments, Caller, HubError, Services};
+use super::{
+    access::{Access, Follow},
+    forward_worded, result, worded_refusal, Arguments, Caller, HubError, HubKind, HubSpec,
+    Services,
+};
+use crate::principal::PrincipalKind;
+
+pub(crate) const HUB: HubKind = HubKind(&HubSpec {
+    path: "/hubs/goals",
+    dotnet_name: "GoalHub",
+    admits: &[PrincipalKind::User],
+    automatic_groups: |_, user| vec![Topic::Goals(user)],
+    invoke: Some(|services, caller, target, args| Box::pin(invoke(services, caller, target, args))),
+    write_commands: &["AssignGoal", "UpdateGoalProgress"],
+    disconnected: None,
+    follows: &[Follow::new(
+        StreamKind::Goals,
+        Access::Own(PrincipalKind::User),
+    )],
+});
 
 pub(super) async fn invoke(
     services: &Services,

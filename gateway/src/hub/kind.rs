@@ -1,66 +1,43 @@
-//! The hubs this gateway serves: their paths, who may connect to each, the
-//! groups a connection joins by itself (`OnConnectedAsync`), and dispatch to
-//! each hub's methods.
+//! The hubs this gateway serves, as a list of the specs their modules
+//! declare, and what a connection's life asks of its hub: admission, the
+//! groups it joins by itself (`OnConnectedAsync`), dispatch to the hub's
+//! methods, clean-up.
+
+use std::hash::{Hash, Hasher};
 
 use pulse_bus::Topic;
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::{
-    catch_up, chat, goals, lean_session, navigation, notifications, presence, shopping_list,
-    task_groups, task_groups::Followed, Arguments, Caller, HubError, Services,
+    access::Follow, catch_up, chat, deliveries, goals, lean_session, navigation, notifications,
+    shopping_list, task_groups, Arguments, Caller, HubError, HubSpec, Services,
 };
 use crate::principal::PrincipalKind;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HubKind {
-    ShoppingList,
-    LeanSession,
-    Chat,
-    Goals,
-    /// Per-user notifications for users, system notifications for users and
-    /// virtual keys: Mizan's and Conduit's hubs share this path.
-    Notifications,
-    VideoGeneration,
-    ImageGeneration,
-    Tasks,
-    SpendNotifications,
-    Webhooks,
-    AdminNotifications,
-    NavigationState,
-}
+/// One hub: a handle on the [`HubSpec`] its module declares. Hubs are equal
+/// when their paths are.
+#[derive(Clone, Copy)]
+pub struct HubKind(pub(super) &'static HubSpec);
 
 impl HubKind {
+    /// Every hub, in the order the router and the metrics list them.
     pub const ALL: [HubKind; 12] = [
-        HubKind::ShoppingList,
-        HubKind::LeanSession,
-        HubKind::Chat,
-        HubKind::Goals,
-        HubKind::Notifications,
-        HubKind::VideoGeneration,
-        HubKind::ImageGeneration,
-        HubKind::Tasks,
-        HubKind::SpendNotifications,
-        HubKind::Webhooks,
-        HubKind::AdminNotifications,
-        HubKind::NavigationState,
+        shopping_list::HUB,
+        lean_session::HUB,
+        chat::HUB,
+        goals::HUB,
+        notifications::HUB,
+        task_groups::VIDEO_HUB,
+        task_groups::IMAGE_HUB,
+        task_groups::TASK_HUB,
+        deliveries::SPEND_HUB,
+        deliveries::WEBHOOKS_HUB,
+        deliveries::ADMIN_HUB,
+        navigation::HUB,
     ];
 
     pub fn path(self) -> &'static str {
-        match self {
-            HubKind::ShoppingList => "/hubs/shopping-list",
-            HubKind::LeanSession => "/hubs/lean-session",
-            HubKind::Chat => "/hubs/chat",
-            HubKind::Goals => "/hubs/goals",
-            HubKind::Notifications => "/hubs/notifications",
-            HubKind::VideoGeneration => "/hubs/video-generation",
-            HubKind::ImageGeneration => "/hubs/image-generation",
-            HubKind::Tasks => "/hubs/tasks",
-            HubKind::SpendNotifications => "/hubs/spend-notifications",
-            HubKind::Webhooks => "/hubs/webhooks",
-            HubKind::AdminNotifications => "/hubs/admin-notifications",
-            HubKind::NavigationState => "/hubs/navigation-state",
-        }
+        self.0.path
     }
 
     pub fn name(self) -> &'static str {
@@ -69,71 +46,29 @@ impl HubKind {
 
     /// The hub's class name in the seeds (`VideoGenerationHub`).
     pub fn dotnet_name(self) -> &'static str {
-        match self {
-            HubKind::ShoppingList => "ShoppingListHub",
-            HubKind::LeanSession => "LeanSessionHub",
-            HubKind::Chat => "ChatHub",
-            HubKind::Goals => "GoalHub",
-            HubKind::Notifications => "SystemNotificationHub",
-            HubKind::VideoGeneration => "VideoGenerationHub",
-            HubKind::ImageGeneration => "ImageGenerationHub",
-            HubKind::Tasks => "TaskHub",
-            HubKind::SpendNotifications => "SpendNotificationHub",
-            HubKind::Webhooks => "WebhookDeliveryHub",
-            HubKind::AdminNotifications => "AdminNotificationHub",
-            HubKind::NavigationState => "NavigationStateHub",
-        }
+        self.0.dotnet_name
     }
 
-    /// Which credentials a hub takes (CONTRACT §2, §3.4): a valid credential
-    /// of another kind is refused with 403.
+    /// Whether the hub takes this kind of credential (CONTRACT §2, §3.4).
     pub fn admits(self, kind: PrincipalKind) -> bool {
-        match self {
-            HubKind::ShoppingList | HubKind::LeanSession | HubKind::Chat | HubKind::Goals => {
-                kind == PrincipalKind::User
-            }
-            HubKind::Notifications => {
-                matches!(kind, PrincipalKind::User | PrincipalKind::VirtualKey)
-            }
-            HubKind::VideoGeneration
-            | HubKind::ImageGeneration
-            | HubKind::Tasks
-            | HubKind::SpendNotifications
-            | HubKind::Webhooks
-            | HubKind::NavigationState => kind == PrincipalKind::VirtualKey,
-            HubKind::AdminNotifications => kind == PrincipalKind::Master,
-        }
+        self.0.admits.contains(&kind)
     }
 
-    /// The groups every connection of this hub is in for its whole life:
-    /// its user's or key's own group (SignalR's `Clients.User(id)`: every
-    /// connection of theirs, on any gateway, and nobody else's) and the
-    /// hub-wide ones.
-    fn automatic_groups(self, kind: PrincipalKind, id: Uuid) -> Vec<Topic> {
-        match self {
-            HubKind::ShoppingList
-            | HubKind::LeanSession
-            | HubKind::VideoGeneration
-            | HubKind::ImageGeneration
-            | HubKind::Tasks => vec![],
-            HubKind::Chat => vec![Topic::Chat(id)],
-            HubKind::Goals => vec![Topic::Goals(id)],
-            HubKind::Notifications if kind == PrincipalKind::User => {
-                vec![Topic::Notifications(id), Topic::System]
-            }
-            HubKind::Notifications => vec![Topic::System],
-            HubKind::SpendNotifications => vec![Topic::Spend(id)],
-            HubKind::Webhooks => vec![Topic::Webhooks(id)],
-            HubKind::NavigationState => vec![Topic::Navigation(id)],
-            HubKind::AdminNotifications => vec![Topic::Admin],
-        }
+    /// The methods that write, by canonical name.
+    pub(super) fn write_commands(self) -> &'static [&'static str] {
+        self.0.write_commands
+    }
+
+    /// The group kinds this hub's clients follow, with their rules.
+    pub(super) fn follows(self) -> &'static [Follow] {
+        self.0.follows
     }
 
     /// Set-up when a connection starts (`OnConnectedAsync`): it joins its
     /// automatic groups, live before the first invocation is read, so nothing
     /// committed afterwards is missed.
     pub async fn connected(self, services: &Services, caller: &mut Caller) -> Result<(), HubError> {
-        for topic in self.automatic_groups(caller.kind, caller.identity.user_id) {
+        for topic in (self.0.automatic_groups)(caller.kind, caller.identity.user_id) {
             services
                 .node
                 .join(topic, caller.member())
@@ -163,48 +98,21 @@ impl HubKind {
             .rate_limits
             .admit(budget, self, caller.identity.user_id, target)?;
         if target.eq_ignore_ascii_case("GetMissedEvents") {
-            if let [own] = self.automatic_groups(caller.kind, caller.identity.user_id)[..] {
+            let own: Vec<Topic> = (self.0.automatic_groups)(caller.kind, caller.identity.user_id);
+            if let [own] = own[..] {
                 return catch_up::get_missed_own_events(services, caller, &args, own).await;
             }
         }
-        match self {
-            HubKind::ShoppingList => shopping_list::invoke(services, caller, target, args).await,
-            HubKind::LeanSession => lean_session::invoke(services, caller, target, args).await,
-            HubKind::Chat => chat::invoke(services, caller, target, args).await,
-            HubKind::Goals => goals::invoke(services, caller, target, args).await,
-            HubKind::Notifications => notifications::invoke(services, caller, target, args).await,
-            HubKind::VideoGeneration => {
-                task_groups::invoke(Followed::Video, services, caller, target, args).await
-            }
-            HubKind::ImageGeneration => {
-                task_groups::invoke(Followed::Image, services, caller, target, args).await
-            }
-            HubKind::Tasks => {
-                task_groups::invoke(Followed::Task, services, caller, target, args).await
-            }
-            HubKind::NavigationState => navigation::invoke(services, caller, target, args).await,
-            HubKind::SpendNotifications | HubKind::Webhooks | HubKind::AdminNotifications => {
-                Err(HubError::UnknownMethod)
-            }
+        match self.0.invoke {
+            Some(invoke) => invoke(services, caller, target, args).await,
+            None => Err(HubError::UnknownMethod),
         }
     }
 
-    /// Clean-up when a connection ends: leave its groups, end its presence.
+    /// Clean-up when a connection ends: end its presence, leave its groups.
     pub async fn disconnected(self, services: &Services, caller: &mut Caller) {
-        match self {
-            HubKind::ShoppingList | HubKind::LeanSession => {
-                presence::disconnected(services, caller)
-            }
-            HubKind::Chat
-            | HubKind::Goals
-            | HubKind::Notifications
-            | HubKind::VideoGeneration
-            | HubKind::ImageGeneration
-            | HubKind::Tasks
-            | HubKind::SpendNotifications
-            | HubKind::Webhooks
-            | HubKind::AdminNotifications
-            | HubKind::NavigationState => {}
+        if let Some(disconnected) = self.0.disconnected {
+            disconnected(services, caller);
         }
         for topic in caller.joined.drain() {
             services.node.leave(&topic, &caller.connection_id);
@@ -212,24 +120,56 @@ impl HubKind {
     }
 }
 
+impl PartialEq for HubKind {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.path == other.0.path
+    }
+}
+
+impl Eq for HubKind {}
+
+impl Hash for HubKind {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.path.hash(state);
+    }
+}
+
+impl std::fmt::Debug for HubKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.dotnet_name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     #[test]
     fn names_are_the_paths_without_the_prefix() {
-        assert_eq!(HubKind::ShoppingList.name(), "shopping-list");
-        assert_eq!(HubKind::AdminNotifications.name(), "admin-notifications");
+        assert_eq!(shopping_list::HUB.name(), "shopping-list");
+        assert_eq!(deliveries::ADMIN_HUB.name(), "admin-notifications");
     }
 
     #[test]
     fn each_hub_takes_only_its_kind_of_credential() {
         use PrincipalKind::{Master, User, VirtualKey};
-        assert!(HubKind::Notifications.admits(User) && HubKind::Notifications.admits(VirtualKey));
-        assert!(!HubKind::Notifications.admits(Master));
-        assert!(HubKind::AdminNotifications.admits(Master));
-        assert!(!HubKind::AdminNotifications.admits(VirtualKey));
-        assert!(!HubKind::VideoGeneration.admits(User));
-        assert!(!HubKind::Chat.admits(VirtualKey));
+        let notifications = notifications::HUB;
+        assert!(notifications.admits(User) && notifications.admits(VirtualKey));
+        assert!(!notifications.admits(Master));
+        assert!(deliveries::ADMIN_HUB.admits(Master));
+        assert!(!deliveries::ADMIN_HUB.admits(VirtualKey));
+        assert!(!task_groups::VIDEO_HUB.admits(User));
+        assert!(!chat::HUB.admits(VirtualKey));
+    }
+
+    #[test]
+    fn every_hub_has_a_path_of_its_own_under_hubs() {
+        let paths: HashSet<_> = HubKind::ALL.iter().map(|hub| hub.path()).collect();
+        assert_eq!(paths.len(), HubKind::ALL.len());
+        assert!(HubKind::ALL
+            .iter()
+            .all(|hub| hub.path().starts_with("/hubs/")));
     }
 }

@@ -3,7 +3,7 @@
 //! [`presence`]); every command forwarded to the Lean Coffee service,
 //! whose events reach the group through the bus.
 
-use pulse_bus::Topic;
+use pulse_bus::{StreamKind, Topic};
 use pulse_proto::leancoffee::v1::{
     AddTopicRequest, ChangeSessionStatusRequest, CreateSessionRequest, DeleteTopicRequest,
     EditTopicRequest, GetSessionRequest, ListActiveParticipantsRequest, ListSessionsRequest,
@@ -13,10 +13,53 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
+    access::{Access, Follow},
     forward,
     presence::{self, Scope},
-    Arguments, Caller, HubError, Services,
+    spec::no_groups,
+    Arguments, Caller, HubError, HubKind, HubSpec, OnBehalf, Services,
 };
+use crate::principal::PrincipalKind;
+
+pub(crate) const HUB: HubKind = HubKind(&HubSpec {
+    path: "/hubs/lean-session",
+    dotnet_name: "LeanSessionHub",
+    admits: &[PrincipalKind::User],
+    automatic_groups: no_groups,
+    invoke: Some(|services, caller, target, args| Box::pin(invoke(services, caller, target, args))),
+    write_commands: &[
+        "CreateSession",
+        "ChangeSessionStatus",
+        "AddTopic",
+        "EditTopic",
+        "DeleteTopic",
+        "SetTopicStatus",
+        "VoteForTopic",
+        "RemoveVote",
+    ],
+    disconnected: Some(presence::disconnected),
+    follows: &[Follow::new(
+        StreamKind::Sessions,
+        Access::Ask(PrincipalKind::User, |services, on_behalf, session_id| {
+            Box::pin(may_follow(services, on_behalf, session_id))
+        }),
+    )],
+});
+
+/// A session's events are for any signed-in user who knows its id (the id
+/// is the invitation): the Lean Coffee service answers for sessions that
+/// exist.
+async fn may_follow(
+    services: &Services,
+    on_behalf: &OnBehalf,
+    session_id: Uuid,
+) -> Result<bool, tonic::Status> {
+    let request = on_behalf.request(GetSessionRequest {
+        session_id: session_id.to_string(),
+    });
+    services.lean_coffee.clone().get_session(request).await?;
+    Ok(true)
+}
 
 pub(super) async fn invoke(
     services: &Services,

@@ -4,7 +4,7 @@
 //! test keeps the two equal; the conformance suite runs a live check for
 //! every README row, so neither the table nor the tests can go stale.
 
-use super::HubKind;
+use super::{deliveries, navigation, notifications, task_groups, HubKind};
 
 /// One row: a hub, an event it delivers, and the group it comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,71 +20,55 @@ const fn row(hub: HubKind, event: &'static str, group: &'static str) -> MatrixRo
 
 /// Every event the §3.4 hubs deliver, hub by hub.
 pub const EVENT_MATRIX: &[MatrixRow] = &[
+    row(task_groups::VIDEO_HUB, "VideoProgress", "video_{requestId}"),
     row(
-        HubKind::VideoGeneration,
-        "VideoProgress",
-        "video_{requestId}",
-    ),
-    row(
-        HubKind::VideoGeneration,
+        task_groups::VIDEO_HUB,
         "VideoCompleted",
         "video_{requestId}",
     ),
-    row(HubKind::VideoGeneration, "VideoFailed", "video_{requestId}"),
+    row(task_groups::VIDEO_HUB, "VideoFailed", "video_{requestId}"),
+    row(task_groups::IMAGE_HUB, "ImageProgress", "image_{requestId}"),
     row(
-        HubKind::ImageGeneration,
-        "ImageProgress",
-        "image_{requestId}",
-    ),
-    row(
-        HubKind::ImageGeneration,
+        task_groups::IMAGE_HUB,
         "ImageCompleted",
         "image_{requestId}",
     ),
-    row(HubKind::ImageGeneration, "ImageFailed", "image_{requestId}"),
-    row(HubKind::Tasks, "TaskStarted", "task_{taskId}"),
-    row(HubKind::Tasks, "TaskProgress", "task_{taskId}"),
-    row(HubKind::Tasks, "TaskCompleted", "task_{taskId}"),
-    row(HubKind::Tasks, "TaskFailed", "task_{taskId}"),
+    row(task_groups::IMAGE_HUB, "ImageFailed", "image_{requestId}"),
+    row(task_groups::TASK_HUB, "TaskStarted", "task_{taskId}"),
+    row(task_groups::TASK_HUB, "TaskProgress", "task_{taskId}"),
+    row(task_groups::TASK_HUB, "TaskCompleted", "task_{taskId}"),
+    row(task_groups::TASK_HUB, "TaskFailed", "task_{taskId}"),
     row(
-        HubKind::Notifications,
+        notifications::HUB,
         "ProviderHealthChanged",
         "system-notifications",
     ),
     row(
-        HubKind::Notifications,
+        notifications::HUB,
         "RateLimitWarning",
         "system-notifications",
     ),
+    row(deliveries::SPEND_HUB, "SpendUpdate", "spend_{virtualKeyId}"),
+    row(deliveries::SPEND_HUB, "BudgetAlert", "spend_{virtualKeyId}"),
     row(
-        HubKind::SpendNotifications,
-        "SpendUpdate",
-        "spend_{virtualKeyId}",
-    ),
-    row(
-        HubKind::SpendNotifications,
-        "BudgetAlert",
-        "spend_{virtualKeyId}",
-    ),
-    row(
-        HubKind::SpendNotifications,
+        deliveries::SPEND_HUB,
         "UnusualSpending",
         "spend_{virtualKeyId}",
     ),
     row(
-        HubKind::Webhooks,
+        deliveries::WEBHOOKS_HUB,
         "WebhookDelivered",
         "webhooks_{virtualKeyId}",
     ),
     row(
-        HubKind::Webhooks,
+        deliveries::WEBHOOKS_HUB,
         "WebhookFailed",
         "webhooks_{virtualKeyId}",
     ),
-    row(HubKind::AdminNotifications, "SystemAlert", "admin"),
-    row(HubKind::AdminNotifications, "ConfigurationChanged", "admin"),
+    row(deliveries::ADMIN_HUB, "SystemAlert", "admin"),
+    row(deliveries::ADMIN_HUB, "ConfigurationChanged", "admin"),
     row(
-        HubKind::NavigationState,
+        navigation::HUB,
         "NavigationUpdated",
         "navigation_{virtualKeyId}",
     ),

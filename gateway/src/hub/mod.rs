@@ -1,24 +1,28 @@
 //! Hubs: the methods clients invoke, one module per hub. A hub method checks
 //! and forwards to the domain service that owns the data (over gRPC), and
 //! manages the caller's group memberships through the node; it never touches
-//! another hub's state.
+//! another hub's state. Each hub module declares its hub as a [`HubSpec`]
+//! (path, credentials, automatic groups, methods, access rules);
+//! [`HubKind::ALL`] lists them.
 
 mod access;
 mod arguments;
 mod caller;
 mod catch_up;
-mod chat;
+pub(crate) mod chat;
+pub(crate) mod deliveries;
 mod error;
-mod goals;
+pub(crate) mod goals;
 mod kind;
-mod lean_session;
+pub(crate) mod lean_session;
 mod matrix;
-mod navigation;
-mod notifications;
+pub(crate) mod navigation;
+pub(crate) mod notifications;
 mod presence;
 mod rate_limit;
-mod shopping_list;
-mod task_groups;
+pub(crate) mod shopping_list;
+mod spec;
+pub(crate) mod task_groups;
 
 use std::sync::Arc;
 
@@ -44,6 +48,7 @@ pub use kind::HubKind;
 pub use matrix::render_markdown as event_matrix_markdown;
 pub use presence::Presence;
 pub use rate_limit::{RateLimitConfig, RateLimits};
+pub use spec::HubSpec;
 
 /// What the hubs call: the node for groups, and the domain services' clients.
 #[derive(Debug, Clone)]

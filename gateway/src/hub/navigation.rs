@@ -3,10 +3,29 @@
 //! state with the task service, whose `NavigationUpdated` reaches them all,
 //! the caller included.
 
+use pulse_bus::{StreamKind, Topic};
 use pulse_proto::tasks::v1::{NavigationState, UpdateNavigationRequest};
 use serde_json::Value;
 
-use super::{forward, Arguments, Caller, HubError, Services};
+use super::{
+    access::{Access, Follow},
+    forward, Arguments, Caller, HubError, HubKind, HubSpec, Services,
+};
+use crate::principal::PrincipalKind;
+
+pub(crate) const HUB: HubKind = HubKind(&HubSpec {
+    path: "/hubs/navigation-state",
+    dotnet_name: "NavigationStateHub",
+    admits: &[PrincipalKind::VirtualKey],
+    automatic_groups: |_, key| vec![Topic::Navigation(key)],
+    invoke: Some(|services, caller, target, args| Box::pin(invoke(services, caller, target, args))),
+    write_commands: &["UpdateNavigation"],
+    disconnected: None,
+    follows: &[Follow::new(
+        StreamKind::Navigation,
+        Access::Own(PrincipalKind::VirtualKey),
+    )],
+});
 
 pub(super) async fn invoke(
     services: &Services,

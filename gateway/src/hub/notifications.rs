@@ -3,11 +3,44 @@
 //! `RelationshipUpdated` arrive. Virtual keys share the hub for the system
 //! notifications only: they have no per-user notifications to fetch.
 
+use pulse_bus::{StreamKind, Topic};
 use pulse_proto::coaching::v1::ListNotificationsRequest;
 use serde_json::Value;
+use uuid::Uuid;
 
-use super::{forward_worded, Arguments, Caller, HubError, Services};
+use super::{
+    access::{Access, Follow},
+    forward_worded, Arguments, Caller, HubError, HubKind, HubSpec, Services,
+};
 use crate::principal::PrincipalKind;
+
+/// Per-user notifications for users, system notifications for users and
+/// virtual keys: Mizan's and Conduit's hubs share this path.
+pub(crate) const HUB: HubKind = HubKind(&HubSpec {
+    path: "/hubs/notifications",
+    dotnet_name: "SystemNotificationHub",
+    admits: &[PrincipalKind::User, PrincipalKind::VirtualKey],
+    automatic_groups,
+    invoke: Some(|services, caller, target, args| Box::pin(invoke(services, caller, target, args))),
+    write_commands: &[],
+    disconnected: None,
+    follows: &[
+        Follow::new(StreamKind::Notifications, Access::Own(PrincipalKind::User)),
+        Follow::new(
+            StreamKind::System,
+            Access::Anyone(&[PrincipalKind::User, PrincipalKind::VirtualKey]),
+        ),
+    ],
+});
+
+/// A user's own notifications and the system-wide ones; a virtual key, the
+/// system-wide ones only.
+fn automatic_groups(kind: PrincipalKind, id: Uuid) -> Vec<Topic> {
+    match kind {
+        PrincipalKind::User => vec![Topic::Notifications(id), Topic::System],
+        PrincipalKind::VirtualKey | PrincipalKind::Master => vec![Topic::System],
+    }
+}
 
 /// What a virtual key calling `GetNotifications` is told. A method the caller may not use fails
 /// the invocation only: the coaching service would refuse the key as a credential, which must not

@@ -95,42 +95,7 @@ impl RateLimits {
 /// The commands that write, per hub, by their canonical name: only these get a bucket per user,
 /// so the limiter's keys are bounded by the users, not by the names clients make up.
 fn write_command(hub: HubKind, target: &str) -> Option<&'static str> {
-    let commands: &[&'static str] = match hub {
-        HubKind::ShoppingList => &[
-            "CreateList",
-            "UpdateList",
-            "ArchiveList",
-            "AddItem",
-            "UpdateItem",
-            "DeleteItem",
-            "SetItemPurchased",
-            "ReorderItems",
-            "ShareList",
-            "RemoveCollaborator",
-            "ChangeCollaboratorPermission",
-        ],
-        HubKind::LeanSession => &[
-            "CreateSession",
-            "ChangeSessionStatus",
-            "AddTopic",
-            "EditTopic",
-            "DeleteTopic",
-            "SetTopicStatus",
-            "VoteForTopic",
-            "RemoveVote",
-        ],
-        HubKind::Chat => &["SendMessage", "MarkAsRead", "DeleteMessage"],
-        HubKind::Goals => &["AssignGoal", "UpdateGoalProgress"],
-        HubKind::NavigationState => &["UpdateNavigation"],
-        HubKind::Notifications
-        | HubKind::VideoGeneration
-        | HubKind::ImageGeneration
-        | HubKind::Tasks
-        | HubKind::SpendNotifications
-        | HubKind::Webhooks
-        | HubKind::AdminNotifications => &[],
-    };
-    commands
+    hub.write_commands()
         .iter()
         .copied()
         .find(|command| command.eq_ignore_ascii_case(target))
@@ -157,15 +122,15 @@ mod tests {
         let user = Uuid::new_v4();
         for _ in 0..3 {
             assert!(limits
-                .admit(&budget, HubKind::ShoppingList, user, "GetList")
+                .admit(&budget, crate::hub::shopping_list::HUB, user, "GetList")
                 .is_ok());
         }
-        let refused = limits.admit(&budget, HubKind::ShoppingList, user, "GetList");
+        let refused = limits.admit(&budget, crate::hub::shopping_list::HUB, user, "GetList");
         assert!(matches!(refused, Err(HubError::Refused(text)) if text == SLOW_DOWN));
         // Another connection has its own bucket.
         let fresh = limits.connection_budget();
         assert!(limits
-            .admit(&fresh, HubKind::ShoppingList, user, "GetList")
+            .admit(&fresh, crate::hub::shopping_list::HUB, user, "GetList")
             .is_ok());
     }
 
@@ -177,7 +142,7 @@ mod tests {
             limits
                 .admit(
                     &limits.connection_budget(),
-                    HubKind::ShoppingList,
+                    crate::hub::shopping_list::HUB,
                     user,
                     target,
                 )

@@ -3,22 +3,67 @@
 //! events reach the group through the bus.
 
 use chrono::Utc;
-use pulse_bus::Topic;
+use pulse_bus::{StreamKind, Topic};
 use pulse_proto::lists::v1::{
-    AddItemRequest, ArchiveListRequest, ChangeCollaboratorPermissionRequest, CreateListRequest,
-    DeleteItemRequest, GetListRequest, ItemPatch, ItemPosition, NewItem, PresenceUpdate,
-    RemoveCollaboratorRequest, ReorderItemsRequest, SetItemPurchasedRequest, ShareListRequest,
-    UpdateItemRequest, UpdateListRequest,
+    AddItemRequest, ArchiveListRequest, ChangeCollaboratorPermissionRequest, CheckAccessRequest,
+    CreateListRequest, DeleteItemRequest, GetListRequest, ItemPatch, ItemPosition, NewItem,
+    PresenceUpdate, RemoveCollaboratorRequest, ReorderItemsRequest, SetItemPurchasedRequest,
+    ShareListRequest, UpdateItemRequest, UpdateListRequest,
 };
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
+    access::{Access, Follow},
     forward,
     presence::{self, Scope},
-    Arguments, Caller, HubError, Services,
+    spec::no_groups,
+    Arguments, Caller, HubError, HubKind, HubSpec, OnBehalf, Services,
 };
+use crate::principal::PrincipalKind;
+
+pub(crate) const HUB: HubKind = HubKind(&HubSpec {
+    path: "/hubs/shopping-list",
+    dotnet_name: "ShoppingListHub",
+    admits: &[PrincipalKind::User],
+    automatic_groups: no_groups,
+    invoke: Some(|services, caller, target, args| Box::pin(invoke(services, caller, target, args))),
+    write_commands: &[
+        "CreateList",
+        "UpdateList",
+        "ArchiveList",
+        "AddItem",
+        "UpdateItem",
+        "DeleteItem",
+        "SetItemPurchased",
+        "ReorderItems",
+        "ShareList",
+        "RemoveCollaborator",
+        "ChangeCollaboratorPermission",
+    ],
+    disconnected: Some(presence::disconnected),
+    follows: &[Follow::new(
+        StreamKind::Lists,
+        Access::Ask(PrincipalKind::User, |services, on_behalf, list_id| {
+            Box::pin(may_follow(services, on_behalf, list_id))
+        }),
+    )],
+});
+
+/// A list's events are for those the shopping-list service lets see it
+/// (owner and collaborators); the check only reads.
+async fn may_follow(
+    services: &Services,
+    on_behalf: &OnBehalf,
+    list_id: Uuid,
+) -> Result<bool, tonic::Status> {
+    let request = on_behalf.request(CheckAccessRequest {
+        list_id: list_id.to_string(),
+    });
+    services.lists.clone().check_access(request).await?;
+    Ok(true)
+}
 
 pub(super) async fn invoke(
     services: &Services,

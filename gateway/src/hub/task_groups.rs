@@ -4,69 +4,145 @@
 //! the task service's answer, checked on every subscribe exactly as a gRPC
 //! stream's follow is.
 
-use pulse_bus::Topic;
+use pulse_bus::{StreamKind, Topic};
+use pulse_proto::tasks::v1::GetTaskRequest;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    access::{authorize, Requester},
-    Arguments, Caller, HubError, Services,
+    access::{authorize, Access, Follow, Requester},
+    spec::no_groups,
+    Arguments, Caller, HubError, HubKind, HubSpec, OnBehalf, Services,
 };
+use crate::principal::PrincipalKind;
 
 /// The text for a missing id, the same on the three hubs.
 const ID_REQUIRED: &str = "Request ID is required";
 
 /// What a hub's connections subscribe to.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Followed {
-    Video,
-    Image,
-    Task,
-}
-
-impl Followed {
+#[derive(Debug)]
+struct Followed {
     /// The hub's two methods, lower-cased (invocation targets match
     /// case-insensitively).
-    fn methods(self) -> (&'static str, &'static str) {
-        match self {
-            Followed::Video => (
-                "subscribetovideogeneration",
-                "unsubscribefromvideogeneration",
-            ),
-            Followed::Image => (
-                "subscribetoimagegeneration",
-                "unsubscribefromimagegeneration",
-            ),
-            Followed::Task => ("subscribetotask", "unsubscribefromtask"),
-        }
-    }
-
-    fn topic(self, id: Uuid) -> Topic {
-        match self {
-            Followed::Video => Topic::Video(id),
-            Followed::Image => Topic::Image(id),
-            Followed::Task => Topic::Task(id),
-        }
-    }
-
-    fn id_name(self) -> &'static str {
-        match self {
-            Followed::Video | Followed::Image => "requestId",
-            Followed::Task => "taskId",
-        }
-    }
+    subscribe: &'static str,
+    unsubscribe: &'static str,
+    topic: fn(Uuid) -> Topic,
+    /// The field that names the id when it comes as an object.
+    id_name: &'static str,
+    /// The task kind the task service records for these.
+    task_kind: &'static str,
+    /// The refusal text, per CONTRACT §3.4.
+    denial: &'static str,
 }
 
-pub(super) async fn invoke(
-    followed: Followed,
+const VIDEO: Followed = Followed {
+    subscribe: "subscribetovideogeneration",
+    unsubscribe: "unsubscribefromvideogeneration",
+    topic: Topic::Video,
+    id_name: "requestId",
+    task_kind: "Video",
+    denial: "Access denied to video generation request",
+};
+
+const IMAGE: Followed = Followed {
+    subscribe: "subscribetoimagegeneration",
+    unsubscribe: "unsubscribefromimagegeneration",
+    topic: Topic::Image,
+    id_name: "requestId",
+    task_kind: "Image",
+    denial: "Access denied to image generation request",
+};
+
+const TASK: Followed = Followed {
+    subscribe: "subscribetotask",
+    unsubscribe: "unsubscribefromtask",
+    topic: Topic::Task,
+    id_name: "taskId",
+    task_kind: "Task",
+    denial: "Access denied to task",
+};
+
+pub(crate) const VIDEO_HUB: HubKind = HubKind(&HubSpec {
+    path: "/hubs/video-generation",
+    dotnet_name: "VideoGenerationHub",
+    admits: &[PrincipalKind::VirtualKey],
+    automatic_groups: no_groups,
+    invoke: Some(|services, caller, target, args| {
+        Box::pin(invoke(&VIDEO, services, caller, target, args))
+    }),
+    write_commands: &[],
+    disconnected: None,
+    follows: &[Follow {
+        stream: StreamKind::Video,
+        access: Access::Ask(PrincipalKind::VirtualKey, |services, on_behalf, id| {
+            Box::pin(owns(&VIDEO, services, on_behalf, id))
+        }),
+        denial: VIDEO.denial,
+    }],
+});
+
+pub(crate) const IMAGE_HUB: HubKind = HubKind(&HubSpec {
+    path: "/hubs/image-generation",
+    dotnet_name: "ImageGenerationHub",
+    admits: &[PrincipalKind::VirtualKey],
+    automatic_groups: no_groups,
+    invoke: Some(|services, caller, target, args| {
+        Box::pin(invoke(&IMAGE, services, caller, target, args))
+    }),
+    write_commands: &[],
+    disconnected: None,
+    follows: &[Follow {
+        stream: StreamKind::Image,
+        access: Access::Ask(PrincipalKind::VirtualKey, |services, on_behalf, id| {
+            Box::pin(owns(&IMAGE, services, on_behalf, id))
+        }),
+        denial: IMAGE.denial,
+    }],
+});
+
+pub(crate) const TASK_HUB: HubKind = HubKind(&HubSpec {
+    path: "/hubs/tasks",
+    dotnet_name: "TaskHub",
+    admits: &[PrincipalKind::VirtualKey],
+    automatic_groups: no_groups,
+    invoke: Some(|services, caller, target, args| {
+        Box::pin(invoke(&TASK, services, caller, target, args))
+    }),
+    write_commands: &[],
+    disconnected: None,
+    follows: &[Follow {
+        stream: StreamKind::Task,
+        access: Access::Ask(PrincipalKind::VirtualKey, |services, on_behalf, id| {
+            Box::pin(owns(&TASK, services, on_behalf, id))
+        }),
+        denial: TASK.denial,
+    }],
+});
+
+/// Whether the key may follow the request or task: the task service finds
+/// it among the key's own, and it is of the hub's kind.
+async fn owns(
+    followed: &Followed,
+    services: &Services,
+    on_behalf: &OnBehalf,
+    id: Uuid,
+) -> Result<bool, tonic::Status> {
+    let request = on_behalf.request(GetTaskRequest {
+        task_id: id.to_string(),
+    });
+    let task = services.tasks.clone().get_task(request).await?.into_inner();
+    Ok(task.kind == followed.task_kind)
+}
+
+async fn invoke(
+    followed: &Followed,
     services: &Services,
     caller: &mut Caller,
     target: &str,
     args: Arguments,
 ) -> Result<Option<Value>, HubError> {
-    let (subscribe, unsubscribe) = followed.methods();
     let target = target.to_ascii_lowercase();
-    if target == subscribe {
+    if target == followed.subscribe {
         args.expect(1)?;
         let topic = target_topic(followed, &args)?;
         authorize(services, Requester::of(caller), &caller.on_behalf(), topic).await?;
@@ -74,7 +150,7 @@ pub(super) async fn invoke(
         caller.joined.insert(topic);
         tracing::info!(group = %topic, "subscribed");
         Ok(None)
-    } else if target == unsubscribe {
+    } else if target == followed.unsubscribe {
         args.expect(1)?;
         let topic = target_topic(followed, &args)?;
         if caller.joined.remove(&topic) {
@@ -88,16 +164,14 @@ pub(super) async fn invoke(
 
 /// The group named by the first argument. An id that cannot be one of the
 /// key's requests is refused like someone else's.
-fn target_topic(followed: Followed, args: &Arguments) -> Result<Topic, HubError> {
-    let id: Option<String> = args.object(0, followed.id_name())?;
+fn target_topic(followed: &Followed, args: &Arguments) -> Result<Topic, HubError> {
+    let id: Option<String> = args.object(0, followed.id_name)?;
     let id = id.unwrap_or_default();
     if id.trim().is_empty() {
         return Err(HubError::Refused(ID_REQUIRED.into()));
     }
     match Uuid::parse_str(id.trim()) {
-        Ok(id) => Ok(followed.topic(id)),
-        Err(_) => Err(HubError::Denied(
-            super::access::denial(followed.topic(Uuid::nil())).into(),
-        )),
+        Ok(id) => Ok((followed.topic)(id)),
+        Err(_) => Err(HubError::Denied(followed.denial.into())),
     }
 }

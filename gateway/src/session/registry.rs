@@ -462,6 +462,7 @@ mod tests;
 #[cfg(test)]
 mod open_connection_tests {
     use super::*;
+    use crate::hub::{chat, shopping_list};
 
     #[test]
     fn running_connections_are_counted_per_hub_and_transport() {
@@ -487,12 +488,12 @@ mod open_connection_tests {
                 .expect("starts");
             token
         };
-        let first = start(HubKind::ShoppingList, TransportType::WebSockets);
-        start(HubKind::ShoppingList, TransportType::WebSockets);
-        start(HubKind::Chat, TransportType::LongPolling);
+        let first = start(shopping_list::HUB, TransportType::WebSockets);
+        start(shopping_list::HUB, TransportType::WebSockets);
+        start(chat::HUB, TransportType::LongPolling);
         // Negotiated only: no transport yet, not counted.
         registry
-            .negotiate(HubKind::Chat, &ann, NegotiateVersion::V1, false)
+            .negotiate(chat::HUB, &ann, NegotiateVersion::V1, false)
             .expect("negotiated");
 
         let mut open = registry.open_connections();
@@ -500,8 +501,8 @@ mod open_connection_tests {
         assert_eq!(
             open,
             [
-                (HubKind::Chat, TransportType::LongPolling, 1),
-                (HubKind::ShoppingList, TransportType::WebSockets, 2),
+                (chat::HUB, TransportType::LongPolling, 1),
+                (shopping_list::HUB, TransportType::WebSockets, 2),
             ]
         );
         registry.remove(&first);

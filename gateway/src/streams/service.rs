@@ -393,6 +393,8 @@ fn parse_follows(
                         ))
                     }
                 },
+                Some(Target::Group(name)) => Topic::parse_group(&name)
+                    .ok_or_else(|| Status::invalid_argument("group must name a group"))?,
                 None => return Err(Status::invalid_argument("a follow needs a target")),
             };
             if !groups.insert(topic) {

@@ -137,14 +137,15 @@ fn transport_label(transport: TransportType) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hub::{navigation, shopping_list};
 
     #[test]
     fn a_known_state_renders_as_exact_exposition_text() {
         let reading = Reading {
             connections: vec![
-                (HubKind::ShoppingList, TransportType::WebSockets, 3),
-                (HubKind::ShoppingList, TransportType::LongPolling, 1),
-                (HubKind::NavigationState, TransportType::ServerSentEvents, 2),
+                (shopping_list::HUB, TransportType::WebSockets, 3),
+                (shopping_list::HUB, TransportType::LongPolling, 1),
+                (navigation::HUB, TransportType::ServerSentEvents, 2),
             ],
             node: NodeMetrics {
                 groups: 2,

@@ -27,13 +27,17 @@ fn bearer<T>(suite: &TestSuite, user: &User, message: T) -> tonic::Request<T> {
     request
 }
 
-fn follow_list(list_id: &str, after: Option<u64>) -> SubscribeRequest {
+fn follow(target: Target, after: Option<u64>) -> SubscribeRequest {
     SubscribeRequest {
         follows: vec![Follow {
-            target: Some(Target::ListId(list_id.to_owned())),
+            target: Some(target),
             after_sequence: after,
         }],
     }
+}
+
+fn follow_list(list_id: &str, after: Option<u64>) -> SubscribeRequest {
+    follow(Target::ListId(list_id.to_owned()), after)
 }
 
 async fn subscribe(
@@ -276,6 +280,47 @@ async fn wrong_credentials_and_other_peoples_lists_are_refused() {
         .await
         .expect_err("bad id");
     assert_eq!(invalid.code(), Code::InvalidArgument);
+    suite.stop().await;
+}
+
+fn follow_group(group: String) -> SubscribeRequest {
+    follow(Target::Group(group), None)
+}
+
+#[tokio::test]
+async fn a_group_followed_by_its_name_is_authorized_and_delivered_like_its_typed_follow() {
+    let suite = TestSuite::start().await;
+    let (ann, bob) = (User::new("Ann"), User::new("Bob"));
+    let mut hub = suite.connect(&ann).await;
+    let list = hub.call("CreateList", json!([{"name": "By name"}])).await;
+    let list_id = list["id"].as_str().expect("id").to_owned();
+
+    let denied = subscribe(&suite, &bob, follow_group(format!("list_{list_id}")))
+        .await
+        .expect_err("not a collaborator");
+    assert_eq!(
+        (denied.code(), denied.message()),
+        (Code::PermissionDenied, "Access denied")
+    );
+    let others = subscribe(&suite, &bob, follow_group(format!("chat_{}", ann.id)))
+        .await
+        .expect_err("someone else's chat");
+    assert_eq!(others.code(), Code::PermissionDenied);
+    let invalid = subscribe(&suite, &ann, follow_group("list_nope".into()))
+        .await
+        .expect_err("no group");
+    assert_eq!(invalid.code(), Code::InvalidArgument);
+
+    let mut stream = subscribe(&suite, &ann, follow_group(format!("list_{list_id}")))
+        .await
+        .expect("ann's own list");
+    add_item(&suite, &ann, &list_id, "Milk").await;
+    let event = next_event(&mut stream).await;
+    assert_eq!(
+        (event.group.as_str(), event.sequence),
+        (&*format!("list_{list_id}"), 1)
+    );
+    assert_eq!(item_name(&event), "Milk");
     suite.stop().await;
 }
 

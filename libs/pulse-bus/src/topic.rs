@@ -1,86 +1,136 @@
 //! Names: which group an event belongs to, and where that group lives on the
 //! broker. Group names (`list_{id}`) are what the hubs use; subjects and
 //! streams are derived from them here and nowhere else.
+//!
+//! Every group kind is one row of the [`group_kinds!`] table below: its
+//! variant, the stream it lives in, its group prefix (or, for a group that is
+//! one for everybody, its whole name) and its subject token. A new kind is a
+//! new row; nothing else in this file changes.
 
 use std::fmt;
 
 use uuid::Uuid;
 
-/// A delivery group: everything that follows one entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Topic {
-    /// A shopping list: group `list_{id}`.
-    List(Uuid),
-    /// A Lean Coffee session: group `session_{id}`.
-    Session(Uuid),
-    /// One user's chat: group `chat_{userId}`, every `/hubs/chat`
-    /// connection of that user on any gateway (SignalR's `Clients.User`).
-    Chat(Uuid),
-    /// One user's goals: group `goals_{userId}` (`/hubs/goals`).
-    Goals(Uuid),
-    /// One user's notifications: group `notifications_{userId}`
-    /// (`/hubs/notifications`).
-    Notifications(Uuid),
-    /// A video generation request: group `video_{requestId}`.
-    Video(Uuid),
-    /// An image generation request: group `image_{requestId}`.
-    Image(Uuid),
-    /// A generic task: group `task_{taskId}`.
-    Task(Uuid),
-    /// A virtual key's spend: group `spend_{virtualKeyId}`.
-    Spend(Uuid),
-    /// A virtual key's webhook deliveries: group `webhooks_{virtualKeyId}`.
-    Webhooks(Uuid),
-    /// A virtual key's navigation state: group `navigation_{virtualKeyId}`.
-    Navigation(Uuid),
-    /// Provider health and rate limits for everyone: group
-    /// `system-notifications`.
-    System,
-    /// Master-key connections: group `admin`.
-    Admin,
-    /// Virtual keys revoked, for gateways to close what they authenticated:
-    /// group `key-revocations`.
-    KeyRevocations,
-}
-
-/// The broker stream that holds one kind of topic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StreamKind {
-    Lists,
-    Sessions,
-    Chat,
-    Goals,
-    Notifications,
-    Video,
-    Image,
-    Task,
-    Spend,
-    Webhooks,
-    Navigation,
-    System,
-    Admin,
-    KeyRevocations,
-}
-
-impl StreamKind {
-    /// The subject token and stream-name suffix.
-    fn token(self) -> &'static str {
-        match self {
-            StreamKind::Lists => "lists",
-            StreamKind::Sessions => "sessions",
-            StreamKind::Chat => "chat",
-            StreamKind::Goals => "goals",
-            StreamKind::Notifications => "notifications",
-            StreamKind::Video => "video",
-            StreamKind::Image => "image",
-            StreamKind::Task => "task",
-            StreamKind::Spend => "spend",
-            StreamKind::Webhooks => "webhooks",
-            StreamKind::Navigation => "navigation",
-            StreamKind::System => "system",
-            StreamKind::Admin => "admin",
-            StreamKind::KeyRevocations => "revocations",
+/// Builds [`Topic`], [`StreamKind`] and every mapping between a topic, its
+/// group name, its stream and its subject token from one table, so no fact
+/// about a kind is written twice.
+macro_rules! group_kinds {
+    (
+        per_entity {
+            $( $(#[$doc:meta])* $variant:ident in $stream:ident: $prefix:literal, $token:literal; )*
         }
+        singletons {
+            $( $(#[$sdoc:meta])* $single:ident in $sstream:ident: $group:literal, $stoken:literal; )*
+        }
+    ) => {
+        /// A delivery group: everything that follows one entity.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Topic {
+            $( $(#[$doc])* $variant(Uuid), )*
+            $( $(#[$sdoc])* $single, )*
+        }
+
+        /// The broker stream that holds one kind of topic.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum StreamKind {
+            $( $stream, )*
+            $( $sstream, )*
+        }
+
+        impl StreamKind {
+            /// Every stream, in the table's order.
+            pub const ALL: &'static [StreamKind] = &[
+                $( StreamKind::$stream, )*
+                $( StreamKind::$sstream, )*
+            ];
+
+            /// The subject token and stream-name suffix.
+            fn token(self) -> &'static str {
+                match self {
+                    $( StreamKind::$stream => $token, )*
+                    $( StreamKind::$sstream => $stoken, )*
+                }
+            }
+        }
+
+        impl Topic {
+            pub fn kind(&self) -> StreamKind {
+                match self {
+                    $( Topic::$variant(_) => StreamKind::$stream, )*
+                    $( Topic::$single => StreamKind::$sstream, )*
+                }
+            }
+
+            /// The entity the topic follows; `None` for the singletons.
+            pub fn id(&self) -> Option<Uuid> {
+                match self {
+                    $( Topic::$variant(id) => Some(*id), )*
+                    $( Topic::$single => None, )*
+                }
+            }
+
+            /// Parses a group name back into a topic.
+            pub fn parse_group(group: &str) -> Option<Topic> {
+                match group {
+                    $( $group => return Some(Topic::$single), )*
+                    _ => {}
+                }
+                let (prefix, id) = group.split_once('_')?;
+                let id = Uuid::parse_str(id).ok()?;
+                match prefix {
+                    $( $prefix => Some(Topic::$variant(id)), )*
+                    _ => None,
+                }
+            }
+        }
+
+        impl fmt::Display for Topic {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $( Topic::$variant(id) => write!(f, "{}_{id}", $prefix), )*
+                    $( Topic::$single => f.write_str($group), )*
+                }
+            }
+        }
+    };
+}
+
+group_kinds! {
+    per_entity {
+        /// A shopping list: group `list_{id}`.
+        List in Lists: "list", "lists";
+        /// A Lean Coffee session: group `session_{id}`.
+        Session in Sessions: "session", "sessions";
+        /// One user's chat: group `chat_{userId}`, every `/hubs/chat`
+        /// connection of that user on any gateway (SignalR's `Clients.User`).
+        Chat in Chat: "chat", "chat";
+        /// One user's goals: group `goals_{userId}` (`/hubs/goals`).
+        Goals in Goals: "goals", "goals";
+        /// One user's notifications: group `notifications_{userId}`
+        /// (`/hubs/notifications`).
+        Notifications in Notifications: "notifications", "notifications";
+        /// A video generation request: group `video_{requestId}`.
+        Video in Video: "video", "video";
+        /// An image generation request: group `image_{requestId}`.
+        Image in Image: "image", "image";
+        /// A generic task: group `task_{taskId}`.
+        Task in Task: "task", "task";
+        /// A virtual key's spend: group `spend_{virtualKeyId}`.
+        Spend in Spend: "spend", "spend";
+        /// A virtual key's webhook deliveries: group `webhooks_{virtualKeyId}`.
+        Webhooks in Webhooks: "webhooks", "webhooks";
+        /// A virtual key's navigation state: group `navigation_{virtualKeyId}`.
+        Navigation in Navigation: "navigation", "navigation";
+    }
+    singletons {
+        /// Provider health and rate limits for everyone: group
+        /// `system-notifications`.
+        System in System: "system-notifications", "system";
+        /// Master-key connections: group `admin`.
+        Admin in Admin: "admin", "admin";
+        /// Virtual keys revoked, for gateways to close what they authenticated:
+        /// group `key-revocations`.
+        KeyRevocations in KeyRevocations: "key-revocations", "revocations";
     }
 }
 
@@ -88,98 +138,9 @@ impl StreamKind {
 const SINGLETON: &str = "all";
 
 impl Topic {
-    pub fn kind(&self) -> StreamKind {
-        match self {
-            Topic::List(_) => StreamKind::Lists,
-            Topic::Session(_) => StreamKind::Sessions,
-            Topic::Chat(_) => StreamKind::Chat,
-            Topic::Goals(_) => StreamKind::Goals,
-            Topic::Notifications(_) => StreamKind::Notifications,
-            Topic::Video(_) => StreamKind::Video,
-            Topic::Image(_) => StreamKind::Image,
-            Topic::Task(_) => StreamKind::Task,
-            Topic::Spend(_) => StreamKind::Spend,
-            Topic::Webhooks(_) => StreamKind::Webhooks,
-            Topic::Navigation(_) => StreamKind::Navigation,
-            Topic::System => StreamKind::System,
-            Topic::Admin => StreamKind::Admin,
-            Topic::KeyRevocations => StreamKind::KeyRevocations,
-        }
-    }
-
-    /// The entity the topic follows; `None` for the singletons.
-    pub fn id(&self) -> Option<Uuid> {
-        match self {
-            Topic::List(id)
-            | Topic::Session(id)
-            | Topic::Chat(id)
-            | Topic::Goals(id)
-            | Topic::Notifications(id)
-            | Topic::Video(id)
-            | Topic::Image(id)
-            | Topic::Task(id)
-            | Topic::Spend(id)
-            | Topic::Webhooks(id)
-            | Topic::Navigation(id) => Some(*id),
-            Topic::System | Topic::Admin | Topic::KeyRevocations => None,
-        }
-    }
-
     /// The group name clients' events carry (`list_{id}`).
     pub fn group(&self) -> String {
         self.to_string()
-    }
-
-    /// Parses a group name back into a topic.
-    pub fn parse_group(group: &str) -> Option<Topic> {
-        match group {
-            "system-notifications" => return Some(Topic::System),
-            "admin" => return Some(Topic::Admin),
-            "key-revocations" => return Some(Topic::KeyRevocations),
-            _ => {}
-        }
-        let (prefix, id) = group.split_once('_')?;
-        let id = Uuid::parse_str(id).ok()?;
-        let topic = match prefix {
-            "list" => Topic::List(id),
-            "session" => Topic::Session(id),
-            "chat" => Topic::Chat(id),
-            "goals" => Topic::Goals(id),
-            "notifications" => Topic::Notifications(id),
-            "video" => Topic::Video(id),
-            "image" => Topic::Image(id),
-            "task" => Topic::Task(id),
-            "spend" => Topic::Spend(id),
-            "webhooks" => Topic::Webhooks(id),
-            "navigation" => Topic::Navigation(id),
-            _ => return None,
-        };
-        Some(topic)
-    }
-}
-
-impl fmt::Display for Topic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let prefix = match self {
-            Topic::List(_) => "list",
-            Topic::Session(_) => "session",
-            Topic::Chat(_) => "chat",
-            Topic::Goals(_) => "goals",
-            Topic::Notifications(_) => "notifications",
-            Topic::Video(_) => "video",
-            Topic::Image(_) => "image",
-            Topic::Task(_) => "task",
-            Topic::Spend(_) => "spend",
-            Topic::Webhooks(_) => "webhooks",
-            Topic::Navigation(_) => "navigation",
-            Topic::System => return f.write_str("system-notifications"),
-            Topic::Admin => return f.write_str("admin"),
-            Topic::KeyRevocations => return f.write_str("key-revocations"),
-        };
-        match self.id() {
-            Some(id) => write!(f, "{prefix}_{id}"),
-            None => f.write_str(prefix),
-        }
     }
 }
 
@@ -253,6 +214,13 @@ mod tests {
         }
         assert_eq!(Topic::parse_group("list_nope"), None);
         assert_eq!(Topic::parse_group("nope"), None);
+    }
+
+    #[test]
+    fn every_stream_has_a_token_of_its_own() {
+        let tokens: std::collections::HashSet<_> =
+            StreamKind::ALL.iter().map(|kind| kind.token()).collect();
+        assert_eq!(tokens.len(), StreamKind::ALL.len());
     }
 
     #[test]

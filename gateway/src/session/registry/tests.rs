@@ -1,4 +1,5 @@
 use super::*;
+use crate::hub::shopping_list;
 
 fn identity() -> Identity {
     Identity {
@@ -16,7 +17,7 @@ fn principal(who: &Identity, kind: PrincipalKind) -> Principal {
     }
 }
 
-const HUB: HubKind = HubKind::ShoppingList;
+const HUB: HubKind = shopping_list::HUB;
 
 fn negotiated(registry: &Registry, who: &Identity, stateful: bool) -> String {
     registry

@@ -1,0 +1,55 @@
+//! `/hubs/spend-notifications`, `/hubs/webhooks` and
+//! `/hubs/admin-notifications` (CONTRACT §3.4): hubs with no methods of
+//! their own. A virtual key's connections are in the key's spend or webhook
+//! group, master-key connections in the admin group, from connect to close;
+//! the task service's events arrive there.
+
+use pulse_bus::{StreamKind, Topic};
+
+use super::{
+    access::{Access, Follow},
+    HubKind, HubSpec,
+};
+use crate::principal::PrincipalKind;
+
+pub(crate) const SPEND_HUB: HubKind = HubKind(&HubSpec {
+    path: "/hubs/spend-notifications",
+    dotnet_name: "SpendNotificationHub",
+    admits: &[PrincipalKind::VirtualKey],
+    automatic_groups: |_, key| vec![Topic::Spend(key)],
+    invoke: None,
+    write_commands: &[],
+    disconnected: None,
+    follows: &[Follow::new(
+        StreamKind::Spend,
+        Access::Own(PrincipalKind::VirtualKey),
+    )],
+});
+
+pub(crate) const WEBHOOKS_HUB: HubKind = HubKind(&HubSpec {
+    path: "/hubs/webhooks",
+    dotnet_name: "WebhookDeliveryHub",
+    admits: &[PrincipalKind::VirtualKey],
+    automatic_groups: |_, key| vec![Topic::Webhooks(key)],
+    invoke: None,
+    write_commands: &[],
+    disconnected: None,
+    follows: &[Follow::new(
+        StreamKind::Webhooks,
+        Access::Own(PrincipalKind::VirtualKey),
+    )],
+});
+
+pub(crate) const ADMIN_HUB: HubKind = HubKind(&HubSpec {
+    path: "/hubs/admin-notifications",
+    dotnet_name: "AdminNotificationHub",
+    admits: &[PrincipalKind::Master],
+    automatic_groups: |_, _| vec![Topic::Admin],
+    invoke: None,
+    write_commands: &[],
+    disconnected: None,
+    follows: &[Follow::new(
+        StreamKind::Admin,
+        Access::Anyone(&[PrincipalKind::Master]),
+    )],
+});
