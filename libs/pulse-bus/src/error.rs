@@ -17,9 +17,9 @@ pub struct BusError {
     source: Source,
 }
 
-/// What failed. Every kind but [`BusErrorKind::InvalidNamespace`] is
-/// transient from the caller's point of view: publishers retry, subscribers
-/// resubscribe.
+/// What failed. Every kind but [`BusErrorKind::InvalidNamespace`] and
+/// [`BusErrorKind::TooLarge`] is transient from the caller's point of view:
+/// publishers retry, subscribers resubscribe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BusErrorKind {
     /// The broker URL or connection options were refused.
@@ -31,6 +31,8 @@ pub enum BusErrorKind {
     /// or something else came between. Nothing was stored; publish it again after its
     /// predecessor.
     OutOfTurn,
+    /// The message is larger than the broker takes; it was not sent, and never will be.
+    TooLarge,
     /// A subscription could not be opened or was broken.
     Subscribe,
     /// A stream could neither be created nor found.
@@ -60,6 +62,7 @@ impl fmt::Display for BusErrorKind {
             BusErrorKind::Connect => "cannot connect to the broker",
             BusErrorKind::Publish => "broker did not acknowledge the publish",
             BusErrorKind::OutOfTurn => "broker refused a message out of turn",
+            BusErrorKind::TooLarge => "message larger than the broker takes",
             BusErrorKind::Subscribe => "subscription failed",
             BusErrorKind::Stream => "stream setup failed",
             BusErrorKind::InvalidNamespace => "invalid bus namespace",

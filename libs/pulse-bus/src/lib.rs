@@ -19,6 +19,21 @@ use futures::stream::BoxStream;
 pub use error::{BusError, BusErrorKind};
 pub use topic::{Namespace, StreamKind, Topic};
 
+/// Bytes kept free for a message's headers (its id and its predecessor's, each well under
+/// 200 bytes) when its payload is held against the broker's largest message.
+const HEADER_ROOM: usize = 1024;
+
+/// The largest message a NATS server takes unless configured otherwise (`max_payload`); the
+/// in-memory bus holds payloads to it as well.
+const DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
+fn too_large(size: usize, largest: usize) -> BusError {
+    BusError::new(
+        BusErrorKind::TooLarge,
+        format!("{size} bytes, the broker takes at most {largest}"),
+    )
+}
+
 /// One message read from a subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {

@@ -69,6 +69,10 @@ impl MemoryBus {
         payload: Bytes,
         after: Option<&str>,
     ) -> Result<(), BusError> {
+        let largest = crate::DEFAULT_MAX_MESSAGE_BYTES - crate::HEADER_ROOM;
+        if payload.len() > largest {
+            return Err(crate::too_large(payload.len(), largest));
+        }
         let mut state = self.state();
         if state.seen_ids.contains(msg_id) {
             return Ok(());

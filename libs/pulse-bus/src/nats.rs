@@ -83,22 +83,36 @@ impl NatsBus {
         msg_id: &str,
         payload: Bytes,
     ) -> Result<(), BusError> {
-        let mut headers = HeaderMap::new();
-        headers.insert(NATS_MESSAGE_ID, msg_id);
-        let ack = self
-            .jetstream
-            .publish_with_headers(self.namespace.subject(topic), headers, payload)
-            .await
-            .map_err(|e| BusError::new(BusErrorKind::Publish, e))?;
-        ack.await
-            .map(|_| ())
-            .map_err(|e| BusError::new(BusErrorKind::Publish, e))
+        let message = Outgoing {
+            topic: *topic,
+            msg_id: msg_id.to_owned(),
+            payload,
+            after: None,
+        };
+        let mut results = self.publish_all(vec![message]).await;
+        results.pop().unwrap_or_else(|| {
+            Err(BusError::new(
+                BusErrorKind::Publish,
+                "no acknowledgement for the message",
+            ))
+        })
     }
 
-    /// Sends every message, then collects the acknowledgements in order.
+    /// Sends every message, then collects the acknowledgements in order. A message larger
+    /// than the server takes is refused here, unsent: the server would close the connection
+    /// over it, failing every other publish and subscription on it.
     pub(crate) async fn publish_all(&self, messages: Vec<Outgoing>) -> Vec<Result<(), BusError>> {
+        let largest = self
+            .client
+            .server_info()
+            .max_payload
+            .saturating_sub(crate::HEADER_ROOM);
         let mut pending = Vec::with_capacity(messages.len());
         for message in messages {
+            if message.payload.len() > largest {
+                pending.push(Err(crate::too_large(message.payload.len(), largest)));
+                continue;
+            }
             let mut headers = HeaderMap::new();
             headers.insert(NATS_MESSAGE_ID, message.msg_id.as_str());
             if let Some(after) = &message.after {

@@ -138,6 +138,26 @@ async fn stores_a_message_only_right_after_the_one_it_names(bus: Bus) {
     assert_nothing_more(&mut sub).await;
 }
 
+async fn refuses_a_message_larger_than_the_broker_takes_and_goes_on(bus: Bus) {
+    let topic = Topic::List(Uuid::new_v4());
+    let mut sub = bus
+        .subscribe(&topic, StartAt::New)
+        .await
+        .expect("subscribe");
+    let huge = Bytes::from(vec![b'x'; 2 << 20]);
+    let refused = bus.publish(&topic, "huge", huge).await;
+    assert_eq!(
+        refused.map_err(|error| error.kind()),
+        Err(BusErrorKind::TooLarge)
+    );
+    // Refused before it was sent: the connection and the subscription on it are untouched.
+    bus.publish(&topic, "small", Bytes::from("small"))
+        .await
+        .expect("publish");
+    assert_eq!(next_payload(&mut sub).await, "small");
+    assert_nothing_more(&mut sub).await;
+}
+
 async fn replays_from_a_stream_sequence(bus: Bus) {
     let topic = Topic::List(Uuid::new_v4());
     assert_eq!(bus.last_stream_sequence(&topic).await.expect("last"), None);
@@ -198,6 +218,16 @@ async fn nats_bus_stores_a_message_only_right_after_the_one_it_names() {
 #[tokio::test]
 async fn memory_bus_stores_a_message_only_right_after_the_one_it_names() {
     stores_a_message_only_right_after_the_one_it_names(memory_bus()).await;
+}
+
+#[tokio::test]
+async fn nats_bus_refuses_a_message_larger_than_the_broker_takes_and_goes_on() {
+    refuses_a_message_larger_than_the_broker_takes_and_goes_on(nats_bus().await).await;
+}
+
+#[tokio::test]
+async fn memory_bus_refuses_a_message_larger_than_the_broker_takes_and_goes_on() {
+    refuses_a_message_larger_than_the_broker_takes_and_goes_on(memory_bus()).await;
 }
 
 #[tokio::test]

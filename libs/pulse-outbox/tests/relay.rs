@@ -3,10 +3,11 @@
 //! after the relay lost the connection that made it the active one. The poll
 //! interval is an hour in every test, so a row that arrives arrived by the
 //! path under test, not by polling. Last, a group's rows read together go out
-//! in order.
+//! in order, and a row the broker refuses holds its own group only.
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use pulse_bus::{StartAt, Topic};
 use pulse_outbox::{Outbox, Relay, RelayConfig};
 use pulse_proto::{events::v1::event::Kind, lists::v1::ItemDeleted};
@@ -42,13 +43,27 @@ async fn relayed(env: &TestEnv, topic: &Topic) -> (Outbox, RunningService<()>, E
     (outbox, running, events)
 }
 
+/// An event naming `item_id`, so a test can tell which one arrived.
+fn deleted(item_id: String) -> Kind {
+    Kind::ItemDeleted(ItemDeleted {
+        item_id,
+        ..ItemDeleted::default()
+    })
+}
+
 async fn commit_event(outbox: &Outbox, topic: &Topic) {
     let mut tx = outbox.begin().await.expect("begin");
-    let event = Kind::ItemDeleted(ItemDeleted {
-        item_id: Uuid::new_v4().to_string(),
-        ..ItemDeleted::default()
-    });
+    let event = deleted(Uuid::new_v4().to_string());
     pulse_outbox::enqueue(&mut tx, topic, event, None)
+        .await
+        .expect("enqueue");
+    tx.commit().await.expect("commit");
+}
+
+/// Commits the events in one transaction, so the relay reads them in one round.
+async fn commit_together(outbox: &Outbox, events: Vec<(Topic, Kind, Option<Uuid>)>) {
+    let mut tx = outbox.begin().await.expect("begin");
+    pulse_outbox::enqueue_all(&mut tx, events)
         .await
         .expect("enqueue");
     tx.commit().await.expect("commit");
@@ -128,24 +143,14 @@ async fn a_groups_burst_goes_out_in_order_beside_another_group() {
     let (burst, other) = (Topic::List(Uuid::new_v4()), Topic::List(Uuid::new_v4()));
     let (outbox, relay, mut events) = relayed(&env, &burst).await;
     let mut others = env.subscribe(&other, StartAt::New).await;
-    let deleted = |item_id: &str| {
-        Kind::ItemDeleted(ItemDeleted {
-            item_id: item_id.to_owned(),
-            ..ItemDeleted::default()
-        })
-    };
     // One transaction, so the relay reads every row in one round, the burst's rows each
     // naming the one before it (a wrong name would still come out in order, one row a round:
     // `plan_round`'s unit test checks the names).
-    let mut tx = outbox.begin().await.expect("begin");
     let mut rows: Vec<_> = (0..5)
-        .map(|n| (burst, deleted(&n.to_string()), None))
+        .map(|n| (burst, deleted(n.to_string()), None))
         .collect();
-    rows.insert(2, (other, deleted("other"), None));
-    pulse_outbox::enqueue_all(&mut tx, rows)
-        .await
-        .expect("enqueue");
-    tx.commit().await.expect("commit");
+    rows.insert(2, (other, deleted("other".to_owned()), None));
+    commit_together(&outbox, rows).await;
     for sequence in 1..=5 {
         let Kind::ItemDeleted(event) = events.expect(sequence).await else {
             panic!("event {sequence} is not the one enqueued");
@@ -153,5 +158,61 @@ async fn a_groups_burst_goes_out_in_order_beside_another_group() {
         assert_eq!(event.item_id, (sequence - 1).to_string());
     }
     others.expect(1).await;
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_row_the_broker_refuses_holds_its_group_and_only_its_group() {
+    let env = TestEnv::new().await;
+    let (blocked, other) = (Topic::List(Uuid::new_v4()), Topic::List(Uuid::new_v4()));
+    let (outbox, relay, mut events) = relayed(&env, &blocked).await;
+    let mut others = env.subscribe(&other, StartAt::New).await;
+    // One transaction, so the relay reads the rows in one round. The second is larger than
+    // NATS takes (1 MiB): it can never be published, and the third must never overtake it.
+    commit_together(
+        &outbox,
+        vec![
+            (blocked, deleted("first".to_owned()), None),
+            (blocked, deleted("x".repeat(2 << 20)), None),
+            (blocked, deleted("third".to_owned()), None),
+            (other, deleted("other".to_owned()), None),
+        ],
+    )
+    .await;
+    events.expect(1).await;
+    others.expect(1).await;
+    // The round is over once its published rows are deleted: the refused row and the one
+    // behind it stay.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pulse_outbox")
+            .fetch_one(outbox.pool())
+            .await
+            .expect("count");
+        if left == 2 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{left} rows left");
+        tokio::task::yield_now().await;
+    }
+    // The third row went out in that round too, and was refused: the blocked group's last
+    // message in the stream is still its first.
+    let bus = env.service_bus().await;
+    let mut replay = bus
+        .subscribe(&blocked, StartAt::StreamSequence(1))
+        .await
+        .expect("replay");
+    let first = tokio::time::timeout(Duration::from_secs(10), replay.next())
+        .await
+        .expect("the first event in time")
+        .expect("replay open")
+        .expect("delivery");
+    assert_eq!(
+        bus.last_stream_sequence(&blocked).await.expect("last"),
+        Some(first.stream_sequence)
+    );
+    // A later event of the other group still goes out.
+    commit_event(&outbox, &other).await;
+    others.expect(2).await;
     relay.stop().await;
 }

@@ -139,17 +139,28 @@ fn set<T: Clone + PartialEq>(
     }
 }
 
-/// A validated `ReorderItems`: at least one item, each once, positions ≥ 0.
-/// Whether the items belong to the list is checked by the store.
+/// A validated `ReorderItems`: one to [`ItemPositions::MAX`] items, each once,
+/// positions ≥ 0. Whether the items belong to the list is checked by the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemPositions(Vec<(Uuid, i32)>);
 
 impl ItemPositions {
+    /// Items one reorder may move. Its `ItemsReordered` event carries every one (about 45
+    /// bytes each): at this bound it stays well under the largest message NATS takes (1 MiB),
+    /// which no event may exceed.
+    pub const MAX: usize = 10_000;
+
     pub fn new(positions: Vec<(Uuid, i32)>) -> Result<Self, ListsError> {
         if positions.is_empty() {
             return Err(ListsError::Invalid(
                 "itemPositions must not be empty".into(),
             ));
+        }
+        if positions.len() > Self::MAX {
+            return Err(ListsError::Invalid(format!(
+                "itemPositions holds at most {} items; reorder in several calls",
+                Self::MAX
+            )));
         }
         let mut seen = HashSet::new();
         for (id, position) in &positions {
@@ -192,6 +203,36 @@ mod tests {
             name: Some(name.into()),
             ..RawItemFields::default()
         }
+    }
+
+    #[test]
+    fn a_reorder_moves_at_most_the_bound_and_its_event_fits_on_the_bus() {
+        let positions = |count: usize| {
+            (0..count)
+                .map(|position| (Uuid::new_v4(), i32::try_from(position).expect("small")))
+                .collect::<Vec<_>>()
+        };
+        let largest = ItemPositions::new(positions(ItemPositions::MAX)).expect("at the bound");
+        let event = crate::events::items_reordered(
+            Uuid::new_v4(),
+            &largest,
+            &UserRef {
+                id: Uuid::new_v4(),
+                display_name: "x".repeat(100),
+            },
+            chrono::Utc::now(),
+        );
+        let bytes =
+            prost::Message::encoded_len(&pulse_proto::events::v1::Event { kind: Some(event) });
+        assert!(
+            bytes < 900 * 1024,
+            "ItemsReordered of the largest reorder: {bytes} bytes"
+        );
+        let refused = ItemPositions::new(positions(ItemPositions::MAX + 1));
+        assert!(
+            matches!(&refused, Err(ListsError::Invalid(message)) if message.contains("at most 10000")),
+            "{refused:?}"
+        );
     }
 
     #[test]
