@@ -90,8 +90,7 @@ impl Relay {
     async fn lead(&self, mut leader: PoolConnection<Postgres>, shutdown: &CancellationToken) {
         // A published row's delete need not wait for its flush: a delete lost
         // in a crash republishes rows that JetStream de-duplicates by id.
-        // Unchecked: a utility statement, which the query macros cannot describe.
-        if let Err(error) = sqlx::query("SET synchronous_commit = off")
+        if let Err(error) = sqlx::query!("SET synchronous_commit = off")
             .execute(&mut *leader)
             .await
         {

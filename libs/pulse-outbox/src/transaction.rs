@@ -80,10 +80,8 @@ impl Outbox {
             return;
         }
         // The commit is durable already; a lost notification only delays the
-        // rows until the relay's next poll. Unchecked: `pg_notify` returns
-        // `void`, a type the query macros cannot decode.
-        if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
-            .bind(crate::CHANNEL)
+        // rows until the relay's next poll.
+        if let Err(error) = sqlx::query!("SELECT pg_notify($1, '')", crate::CHANNEL)
             .execute(&self.pool)
             .await
         {

@@ -47,8 +47,7 @@ impl Store {
         session_id: Uuid,
     ) -> Result<SessionSnapshot, LeanCoffeeError> {
         let mut tx = self.pool.begin().await?;
-        // Unchecked: a utility statement, which the query macros cannot describe.
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
         let session = session(&mut tx, session_id, Hold::Read).await?;

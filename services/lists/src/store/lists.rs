@@ -58,8 +58,7 @@ impl Store {
         list_id: Uuid,
     ) -> Result<ListSnapshot, ListsError> {
         let mut tx = self.pool.begin().await?;
-        // Unchecked: a utility statement, which the query macros cannot describe.
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
         let access = access::read(&mut tx, list_id, actor.id).await?;
