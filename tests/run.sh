@@ -11,6 +11,11 @@ tests/tools/install-grpcurl.sh
 
 cargo build --locked --workspace --all-targets
 cargo test --locked --workspace
+# The build above read the committed query data (.sqlx/, SQLX_OFFLINE in
+# .cargo/config.toml), so a new or changed query without data already failed
+# it; this also catches data gone stale under an unchanged query (a
+# migration that changed a column's type or nullability).
+bash tests/tools/sqlx-prepare.sh --check
 
 (
   cd tests/conformance

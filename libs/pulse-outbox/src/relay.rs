@@ -56,8 +56,6 @@ pub struct Relay {
     config: RelayConfig,
 }
 
-const LEADER_LOCK: &str = "SELECT pg_try_advisory_lock(hashtext('pulse_outbox_relay'))";
-
 impl Relay {
     pub fn new(outbox: Outbox, bus: Bus, config: RelayConfig) -> Self {
         Self {
@@ -92,7 +90,7 @@ impl Relay {
     async fn lead(&self, mut leader: PoolConnection<Postgres>, shutdown: &CancellationToken) {
         // A published row's delete need not wait for its flush: a delete lost
         // in a crash republishes rows that JetStream de-duplicates by id.
-        if let Err(error) = sqlx::query("SET synchronous_commit = off")
+        if let Err(error) = sqlx::query!("SET synchronous_commit = off")
             .execute(&mut *leader)
             .await
         {
@@ -152,9 +150,11 @@ impl Relay {
         loop {
             let attempt = async {
                 let mut conn = self.outbox.pool().acquire().await?;
-                let won: bool = sqlx::query_scalar(LEADER_LOCK)
-                    .fetch_one(&mut *conn)
-                    .await?;
+                let won = sqlx::query_scalar!(
+                    r#"SELECT pg_try_advisory_lock(hashtext('pulse_outbox_relay')) AS "won!""#
+                )
+                .fetch_one(&mut *conn)
+                .await?;
                 Ok::<_, sqlx::Error>(won.then_some(conn))
             };
             match attempt.await {
@@ -208,12 +208,15 @@ impl Relay {
     async fn drain(&self, conn: &mut PgConnection) -> Result<usize, RelayError> {
         let mut total = 0;
         loop {
-            let rows: Vec<(i64, String, i64, Vec<u8>)> = sqlx::query_as(
+            let rows: Vec<(i64, String, i64, Vec<u8>)> = sqlx::query!(
                 "SELECT id, topic, sequence, envelope FROM pulse_outbox ORDER BY id LIMIT $1",
+                self.config.batch_size,
             )
-            .bind(self.config.batch_size)
             .fetch_all(&mut *conn)
-            .await?;
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row.topic, row.sequence, row.envelope))
+            .collect();
             if rows.is_empty() {
                 return Ok(total);
             }
@@ -222,10 +225,12 @@ impl Relay {
             let everything = rows.len() < usize::try_from(self.config.batch_size).unwrap_or(0);
             let round = self.publish_round(rows).await;
             total += round.published.len();
-            sqlx::query("DELETE FROM pulse_outbox WHERE id = ANY($1)")
-                .bind(&round.published)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query!(
+                "DELETE FROM pulse_outbox WHERE id = ANY($1)",
+                &round.published
+            )
+            .execute(&mut *conn)
+            .await?;
             if let Some(error) = round.failure {
                 return Err(error.into());
             }

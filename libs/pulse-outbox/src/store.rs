@@ -48,7 +48,7 @@ async fn number_and_append(
     }
     let groups: Vec<&str> = envelopes.iter().map(|e| e.group.as_str()).collect();
     let bodies: Vec<Vec<u8>> = envelopes.iter().map(Message::encode_to_vec).collect();
-    let sequences: Vec<i64> = sqlx::query_scalar(
+    let sequences = sqlx::query_scalar!(
         "WITH given AS (
              SELECT topic, envelope, i,
                     row_number() OVER (PARTITION BY topic ORDER BY i) AS nth,
@@ -67,9 +67,9 @@ async fn number_and_append(
          FROM given g JOIN next USING (topic)
          ORDER BY g.i
          RETURNING sequence",
+        &groups as &[&str],
+        &bodies,
     )
-    .bind(&groups)
-    .bind(&bodies)
     .fetch_all(&mut *conn)
     .await?;
     Ok(sequences
@@ -149,15 +149,15 @@ async fn append(conn: &mut PgConnection, envelopes: &[EventEnvelope]) -> Result<
         sequences.push(i64::try_from(envelope.sequence).unwrap_or(i64::MAX));
         bodies.push(envelope.encode_to_vec());
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO pulse_outbox (topic, sequence, envelope)
          SELECT topic, sequence, envelope
          FROM UNNEST($1::text[], $2::bigint[], $3::bytea[]) WITH ORDINALITY AS n (topic, sequence, envelope, i)
          ORDER BY i",
+        &groups,
+        &sequences,
+        &bodies,
     )
-    .bind(&groups)
-    .bind(&sequences)
-    .bind(&bodies)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -167,10 +167,11 @@ async fn append(conn: &mut PgConnection, envelopes: &[EventEnvelope]) -> Result<
 /// repeatable-read transaction as a snapshot, and the snapshot reflects exactly
 /// the events up to this number.
 pub async fn current_sequence(conn: &mut PgConnection, topic: &Topic) -> Result<u64, sqlx::Error> {
-    let sequence: Option<i64> =
-        sqlx::query_scalar("SELECT last_sequence FROM pulse_event_sequences WHERE topic = $1")
-            .bind(topic.group())
-            .fetch_optional(&mut *conn)
-            .await?;
+    let sequence = sqlx::query_scalar!(
+        "SELECT last_sequence FROM pulse_event_sequences WHERE topic = $1",
+        topic.group(),
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(sequence.and_then(|s| u64::try_from(s).ok()).unwrap_or(0))
 }

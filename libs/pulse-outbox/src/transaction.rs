@@ -81,8 +81,7 @@ impl Outbox {
         }
         // The commit is durable already; a lost notification only delays the
         // rows until the relay's next poll.
-        if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
-            .bind(crate::CHANNEL)
+        if let Err(error) = sqlx::query!("SELECT pg_notify($1, '')", crate::CHANNEL)
             .execute(&self.pool)
             .await
         {

@@ -1,6 +1,6 @@
 //! Database chores every service shares.
 
-use sqlx::{migrate::MigrateDatabase, Postgres};
+use sqlx::{error::ErrorKind, migrate::MigrateDatabase, Postgres};
 
 /// PostgreSQL codes meaning "this transaction lost a race": serialization
 /// failure and deadlock detected.
@@ -14,6 +14,21 @@ pub fn is_contention(error: &sqlx::Error) -> bool {
         .as_database_error()
         .and_then(|db| db.code())
         .is_some_and(|code| CONTENTION.contains(&code.as_ref()))
+}
+
+/// The constraint a unique or foreign-key violation names: a request that
+/// collided with a row the service's own check did not see (a collaborator
+/// shared twice), which the service reports as the client error its check
+/// gives (the `constraints` of [`crate::service_error_conversions!`]).
+/// Other failures, and violations of other kinds (`CHECK`, `NOT NULL`: the
+/// service's own validation keeps those out), are `None`.
+pub fn violated_constraint(error: &sqlx::Error) -> Option<&str> {
+    let db = error.as_database_error()?;
+    let collided = matches!(
+        db.kind(),
+        ErrorKind::UniqueViolation | ErrorKind::ForeignKeyViolation
+    );
+    collided.then(|| db.constraint()).flatten()
 }
 
 /// PostgreSQL codes meaning "the server is not serving you now": admin,

@@ -74,12 +74,24 @@ impl From<ServiceError> for Status {
 /// crate's type and the service's: no blanket impl here may write them, and
 /// four hand-written copies would drift. The service crate depends on
 /// `sqlx` and `tonic` itself.
+///
+/// `constraints { "name" => refusal, ... }` lists the unique and foreign
+/// keys a request can collide with after the service checked (two calls
+/// racing past the same check), each with the refusal the check gives, so
+/// the loser hears what it would have heard a moment later, not "internal
+/// error" (see [`crate::violated_constraint`]).
 #[macro_export]
 macro_rules! service_error_conversions {
     ($error:ident) => {
+        $crate::service_error_conversions!($error, constraints {});
+    };
+    ($error:ident, constraints { $($constraint:literal => $refusal:expr),* $(,)? }) => {
         impl ::std::convert::From<::sqlx::Error> for $error {
             fn from(error: ::sqlx::Error) -> Self {
-                $error::Storage(error.into())
+                match $crate::violated_constraint(&error) {
+                    $(Some($constraint) => $refusal,)*
+                    _ => $error::Storage(error.into()),
+                }
             }
         }
 

@@ -21,7 +21,8 @@
 //!   same message in every service;
 //! * [`every`] runs a periodic job (sweepers), [`stop_on_signal`] turns
 //!   SIGINT/SIGTERM into a cancellation, [`is_contention`] classifies lost
-//!   races, and [`timestamp`] is the one timestamp format clients see.
+//!   races, [`violated_constraint`] names the unique or foreign key a request
+//!   collided with, and [`timestamp`] is the one timestamp format clients see.
 
 mod database;
 mod error;
@@ -32,7 +33,7 @@ mod signal;
 mod storage;
 pub mod text;
 
-pub use database::is_contention;
+pub use database::{is_contention, violated_constraint};
 pub use error::ServiceError;
 pub use formats::{check_web_url, parse_uuid, timestamp};
 pub use periodic::every;

@@ -65,9 +65,10 @@ mod tests {
     use super::*;
     use crate::ServiceError;
 
-    /// A PostgreSQL error as the driver would report it, with only a code.
+    /// A PostgreSQL error as the driver would report it: a code, and the
+    /// constraint it names, if any.
     #[derive(Debug)]
-    struct Postgres(&'static str);
+    struct Postgres(&'static str, Option<&'static str>);
 
     impl fmt::Display for Postgres {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -84,6 +85,9 @@ mod tests {
         fn code(&self) -> Option<Cow<'_, str>> {
             Some(Cow::Borrowed(self.0))
         }
+        fn constraint(&self) -> Option<&str> {
+            self.1
+        }
         fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static) {
             self
         }
@@ -94,7 +98,12 @@ mod tests {
             self
         }
         fn kind(&self) -> ErrorKind {
-            ErrorKind::Other
+            match self.0 {
+                "23505" => ErrorKind::UniqueViolation,
+                "23503" => ErrorKind::ForeignKeyViolation,
+                "23514" => ErrorKind::CheckViolation,
+                _ => ErrorKind::Other,
+            }
         }
     }
 
@@ -123,7 +132,7 @@ mod tests {
         let refusing = [
             "57P01", "57P02", "57P03", "53300", "08000", "08003", "08006", "08001", "08004",
         ]
-        .map(|code| sqlx::Error::Database(Box::new(Postgres(code))));
+        .map(|code| sqlx::Error::Database(Box::new(Postgres(code, None))));
         for error in unreachable.into_iter().chain(refusing) {
             let shown = format!("{error:?}");
             let status = status(error);
@@ -135,12 +144,30 @@ mod tests {
     #[test]
     fn lost_races_are_retryable() {
         for code in ["40001", "40P01"] {
-            let status = status(sqlx::Error::Database(Box::new(Postgres(code))));
+            let status = status(sqlx::Error::Database(Box::new(Postgres(code, None))));
             assert_eq!(status.code(), Code::Aborted, "{code}");
             assert_eq!(status.message(), "concurrent update, please retry");
         }
-        let other = status(sqlx::Error::Database(Box::new(Postgres("23505"))));
+        let other = status(sqlx::Error::Database(Box::new(Postgres("23505", None))));
         assert_eq!(other.code(), Code::Internal);
+    }
+
+    #[test]
+    fn only_unique_and_foreign_key_violations_name_a_constraint_for_the_caller() {
+        let error = |code, constraint| sqlx::Error::Database(Box::new(Postgres(code, constraint)));
+        let unique = error("23505", Some("collaborators_pkey"));
+        let foreign = error("23503", Some("items_list_id_fkey"));
+        let check = error("23514", Some("items_quantity_check"));
+        assert_eq!(
+            crate::violated_constraint(&unique),
+            Some("collaborators_pkey")
+        );
+        assert_eq!(
+            crate::violated_constraint(&foreign),
+            Some("items_list_id_fkey")
+        );
+        assert_eq!(crate::violated_constraint(&check), None);
+        assert_eq!(crate::violated_constraint(&sqlx::Error::PoolClosed), None);
     }
 
     #[test]

@@ -41,8 +41,16 @@ impl ListsError {
     }
 }
 
-// `?` on queries and in gRPC handlers.
-pulse_service::service_error_conversions!(ListsError);
+// `?` on queries and in gRPC handlers. Sharing checks under the list's lock
+// that the user is not a collaborator yet; the key is the rule itself, so a
+// row the check did not see (written by anything that skipped the lock) is
+// refused with the same answer rather than "internal error".
+pulse_service::service_error_conversions!(ListsError, constraints {
+    "collaborators_pkey" => ListsError::AlreadyExists(ALREADY_COLLABORATOR),
+});
+
+/// Sharing with someone who already collaborates on the list.
+pub(crate) const ALREADY_COLLABORATOR: &str = "user is already a collaborator";
 
 /// Text refused by `pulse_service::text`, in the suite's wording ("name
 /// must not be empty").

@@ -6,7 +6,7 @@ use pulse_bus::Topic;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::rows::{all, ConversationRow, MessageRow, MESSAGE_COLUMNS};
+use super::rows::{all, ConversationRow, MessageRow};
 use super::{emit, emit_to_both, Store};
 use crate::domain::{pair, ChatMessage, Conversation, ConversationPage, NewMessage, PageLimit};
 use crate::{events, CoachingError};
@@ -17,19 +17,19 @@ impl Store {
     pub(crate) async fn send_message(&self, new: NewMessage) -> Result<ChatMessage, CoachingError> {
         let mut tx = self.outbox.begin().await?;
         let conversation_id = conversation(&mut tx, new.sender_id, new.recipient_id).await?;
-        let sql = format!(
+        let row = sqlx::query_as!(
+            MessageRow,
             "INSERT INTO chat_messages AS m (id, conversation_id, sender_id, recipient_id, message, sent_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {MESSAGE_COLUMNS}"
-        );
-        let row: MessageRow = sqlx::query_as(&sql)
-            .bind(Uuid::new_v4())
-            .bind(conversation_id)
-            .bind(new.sender_id)
-            .bind(new.recipient_id)
-            .bind(&new.text)
-            .bind(Utc::now())
-            .fetch_one(&mut *tx)
-            .await?;
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING m.id, m.sender_id, m.recipient_id, m.message, m.sent_at, m.read_at",
+            Uuid::new_v4(),
+            conversation_id,
+            new.sender_id,
+            new.recipient_id,
+            &new.text,
+            Utc::now(),
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let message = ChatMessage::from(row);
         emit(
             &mut tx,
@@ -56,15 +56,15 @@ impl Store {
         if message.read_at.is_some() {
             return Ok(message);
         }
-        let sql = format!(
-            "UPDATE chat_messages AS m SET read_at = $2 WHERE m.id = $1 RETURNING {MESSAGE_COLUMNS}"
-        );
         let now = Utc::now();
-        let row: MessageRow = sqlx::query_as(&sql)
-            .bind(message_id)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query_as!(
+            MessageRow,
+            "UPDATE chat_messages AS m SET read_at = $2 WHERE m.id = $1 RETURNING m.id, m.sender_id, m.recipient_id, m.message, m.sent_at, m.read_at",
+            message_id,
+            now,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let message = ChatMessage::from(row);
         let read_at = message.read_at.unwrap_or(now);
         emit(
@@ -88,10 +88,12 @@ impl Store {
         let mut tx = self.outbox.begin().await?;
         let message = lock_shown_message(&mut tx, message_id).await?;
         message.require_sender(user_id)?;
-        sqlx::query("UPDATE chat_messages SET is_deleted = TRUE WHERE id = $1")
-            .bind(message_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE chat_messages SET is_deleted = TRUE WHERE id = $1",
+            message_id,
+        )
+        .execute(&mut *tx)
+        .await?;
         emit_to_both(
             &mut tx,
             Topic::Chat,
@@ -116,12 +118,13 @@ impl Store {
     ) -> Result<ConversationPage, CoachingError> {
         let mut conn = self.pool.acquire().await?;
         let (user_a, user_b) = pair(user_id, other_id);
-        let conversation_id: Option<Uuid> =
-            sqlx::query_scalar("SELECT id FROM conversations WHERE user_a = $1 AND user_b = $2")
-                .bind(user_a)
-                .bind(user_b)
-                .fetch_optional(&mut *conn)
-                .await?;
+        let conversation_id = sqlx::query_scalar!(
+            "SELECT id FROM conversations WHERE user_a = $1 AND user_b = $2",
+            user_a,
+            user_b,
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
         let cursor = match (before, conversation_id) {
             (None, _) => None,
             (Some(before), Some(conversation_id)) => {
@@ -133,33 +136,33 @@ impl Store {
             return Ok(ConversationPage::from_fetched(Vec::new(), limit));
         };
         let fetch = i64::from(limit.get()) + 1;
-        let rows: Vec<MessageRow> = match cursor {
+        let rows = match cursor {
             None => {
-                let sql = format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM chat_messages m
+                sqlx::query_as!(
+                    MessageRow,
+                    "SELECT m.id, m.sender_id, m.recipient_id, m.message, m.sent_at, m.read_at FROM chat_messages m
                      WHERE m.conversation_id = $1 AND NOT m.is_deleted
-                     ORDER BY m.sent_at DESC, m.id DESC LIMIT $2"
-                );
-                sqlx::query_as(&sql)
-                    .bind(conversation_id)
-                    .bind(fetch)
-                    .fetch_all(&mut *conn)
-                    .await?
+                     ORDER BY m.sent_at DESC, m.id DESC LIMIT $2",
+                    conversation_id,
+                    fetch,
+                )
+                .fetch_all(&mut *conn)
+                .await?
             }
             Some((sent_at, id)) => {
-                let sql = format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM chat_messages m
+                sqlx::query_as!(
+                    MessageRow,
+                    "SELECT m.id, m.sender_id, m.recipient_id, m.message, m.sent_at, m.read_at FROM chat_messages m
                      WHERE m.conversation_id = $1 AND NOT m.is_deleted
                        AND (m.sent_at, m.id) < ($2, $3)
-                     ORDER BY m.sent_at DESC, m.id DESC LIMIT $4"
-                );
-                sqlx::query_as(&sql)
-                    .bind(conversation_id)
-                    .bind(sent_at)
-                    .bind(id)
-                    .bind(fetch)
-                    .fetch_all(&mut *conn)
-                    .await?
+                     ORDER BY m.sent_at DESC, m.id DESC LIMIT $4",
+                    conversation_id,
+                    sent_at,
+                    id,
+                    fetch,
+                )
+                .fetch_all(&mut *conn)
+                .await?
             }
         };
         Ok(ConversationPage::from_fetched(all(rows), limit))
@@ -171,26 +174,41 @@ impl Store {
         &self,
         user_id: Uuid,
     ) -> Result<Vec<Conversation>, CoachingError> {
-        let sql = format!(
-            "SELECT CASE WHEN c.user_a = $1 THEN c.user_b ELSE c.user_a END AS other_id,
-                    last.*,
+        let rows = sqlx::query!(
+            r#"SELECT CASE WHEN c.user_a = $1 THEN c.user_b ELSE c.user_a END AS "other_id!",
+                    last.id AS "id!", last.sender_id AS "sender_id!",
+                    last.recipient_id AS "recipient_id!", last.message AS "message!",
+                    last.sent_at AS "sent_at!", last.read_at,
                     (SELECT count(*) FROM chat_messages u
                      WHERE u.conversation_id = c.id AND u.recipient_id = $1
-                       AND u.read_at IS NULL AND NOT u.is_deleted) AS unread_count
+                       AND u.read_at IS NULL AND NOT u.is_deleted) AS "unread_count!"
              FROM conversations c
              CROSS JOIN LATERAL (
-                 SELECT {MESSAGE_COLUMNS} FROM chat_messages m
+                 SELECT m.id, m.sender_id, m.recipient_id, m.message, m.sent_at, m.read_at FROM chat_messages m
                  WHERE m.conversation_id = c.id AND NOT m.is_deleted
                  ORDER BY m.sent_at DESC, m.id DESC LIMIT 1
              ) last
              WHERE c.user_a = $1 OR c.user_b = $1
-             ORDER BY last.sent_at DESC, last.id DESC"
-        );
-        let rows: Vec<ConversationRow> = sqlx::query_as(&sql)
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(all(rows))
+             ORDER BY last.sent_at DESC, last.id DESC"#,
+            user_id,
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(all(rows
+            .into_iter()
+            .map(|row| ConversationRow {
+                other_id: row.other_id,
+                last_message: MessageRow {
+                    id: row.id,
+                    sender_id: row.sender_id,
+                    recipient_id: row.recipient_id,
+                    message: row.message,
+                    sent_at: row.sent_at,
+                    read_at: row.read_at,
+                },
+                unread_count: row.unread_count,
+            })
+            .collect()))
     }
 }
 
@@ -203,21 +221,23 @@ async fn conversation(
     other: Uuid,
 ) -> Result<Uuid, CoachingError> {
     let (user_a, user_b) = pair(one, other);
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO conversations (id, user_a, user_b, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT ON CONSTRAINT one_conversation_per_pair DO NOTHING",
+        Uuid::new_v4(),
+        user_a,
+        user_b,
+        Utc::now(),
     )
-    .bind(Uuid::new_v4())
-    .bind(user_a)
-    .bind(user_b)
-    .bind(Utc::now())
     .execute(&mut *conn)
     .await?;
-    let id = sqlx::query_scalar("SELECT id FROM conversations WHERE user_a = $1 AND user_b = $2")
-        .bind(user_a)
-        .bind(user_b)
-        .fetch_one(&mut *conn)
-        .await?;
+    let id = sqlx::query_scalar!(
+        "SELECT id FROM conversations WHERE user_a = $1 AND user_b = $2",
+        user_a,
+        user_b,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(id)
 }
 
@@ -228,14 +248,14 @@ async fn lock_shown_message(
     conn: &mut PgConnection,
     message_id: Uuid,
 ) -> Result<ChatMessage, CoachingError> {
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM chat_messages m
-         WHERE m.id = $1 AND NOT m.is_deleted FOR UPDATE"
-    );
-    let row: Option<MessageRow> = sqlx::query_as(&sql)
-        .bind(message_id)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query_as!(
+        MessageRow,
+        "SELECT m.id, m.sender_id, m.recipient_id, m.message, m.sent_at, m.read_at FROM chat_messages m
+         WHERE m.id = $1 AND NOT m.is_deleted FOR UPDATE",
+        message_id,
+    )
+    .fetch_optional(conn)
+    .await?;
     row.map(ChatMessage::from)
         .ok_or(CoachingError::NotFound("Message not found"))
 }
@@ -246,13 +266,14 @@ async fn cursor(
     conversation_id: Uuid,
     before: Uuid,
 ) -> Result<Option<(DateTime<Utc>, Uuid)>, CoachingError> {
-    let key: Option<(DateTime<Utc>, Uuid)> = sqlx::query_as(
+    let key = sqlx::query!(
         "SELECT sent_at, id FROM chat_messages WHERE id = $1 AND conversation_id = $2",
+        before,
+        conversation_id,
     )
-    .bind(before)
-    .bind(conversation_id)
     .fetch_optional(conn)
-    .await?;
+    .await?
+    .map(|row| (row.sent_at, row.id));
     key.map(Some).ok_or_else(foreign_cursor)
 }
 

@@ -8,10 +8,7 @@ use pulse_bus::Topic;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::rows::{
-    all, GoalRow, ProgressRow, RelationshipRow, GOAL_COLUMNS, PROGRESS_COLUMNS,
-    RELATIONSHIP_COLUMNS,
-};
+use super::rows::{all, GoalRow, ProgressRow, RelationshipRow};
 use super::{emit, Store};
 use crate::domain::{
     require_assigner, require_goal_viewer, Caller, Goal, GoalProgress, NewGoal, NewProgress,
@@ -30,38 +27,41 @@ impl Store {
         new: NewGoal,
     ) -> Result<Goal, CoachingError> {
         let mut tx = self.outbox.begin().await?;
-        let sql = format!(
-            "SELECT {RELATIONSHIP_COLUMNS} FROM relationships r
+        let open = sqlx::query_as!(
+            RelationshipRow,
+            "SELECT r.id, r.trainer_id, r.client_id, r.status, r.can_edit_goals, r.created_at, r.updated_at FROM relationships r
              WHERE r.trainer_id = $1 AND r.client_id = $2 AND r.status IN ('Pending', 'Active')
-             FOR SHARE"
-        );
-        let open: Option<RelationshipRow> = sqlx::query_as(&sql)
-            .bind(trainer.id)
-            .bind(client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+             FOR SHARE",
+            trainer.id,
+            client_id,
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
         let open = open.map(Relationship::try_from).transpose()?;
         require_assigner(trainer, open.as_ref())?;
         let now = Utc::now();
-        let sql = format!(
+        let row = sqlx::query_as!(
+            GoalRow,
             "INSERT INTO goals AS g (id, user_id, trainer_id, goal_type, target_calories,
                  target_protein_grams, target_carbs_grams, target_fat_grams, target_date,
                  created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING {GOAL_COLUMNS}"
-        );
-        let row: GoalRow = sqlx::query_as(&sql)
-            .bind(Uuid::new_v4())
-            .bind(client_id)
-            .bind(trainer.id)
-            .bind(&new.goal_type)
-            .bind(new.targets.calories)
-            .bind(new.targets.protein_grams)
-            .bind(new.targets.carbs_grams)
-            .bind(new.targets.fat_grams)
-            .bind(new.target_date)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+             RETURNING g.id, g.user_id, g.trainer_id, g.goal_type, g.target_calories,
+                    g.target_protein_grams, g.target_carbs_grams, g.target_fat_grams,
+                    g.target_date, g.created_at, g.updated_at",
+            Uuid::new_v4(),
+            client_id,
+            trainer.id,
+            &new.goal_type,
+            new.targets.calories,
+            new.targets.protein_grams,
+            new.targets.carbs_grams,
+            new.targets.fat_grams,
+            new.target_date,
+            now,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let goal = Goal::from(row);
         emit(
             &mut tx,
@@ -84,25 +84,25 @@ impl Store {
     ) -> Result<GoalProgress, CoachingError> {
         let mut tx = self.outbox.begin().await?;
         goal(&mut tx, goal_id).await?.require_owner(user_id)?;
-        let sql = format!(
+        let row = sqlx::query_as!(
+            ProgressRow,
             "INSERT INTO goal_progress AS p (id, goal_id, user_id, value, notes, recorded_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {PROGRESS_COLUMNS}"
-        );
-        let row: ProgressRow = sqlx::query_as(&sql)
-            .bind(Uuid::new_v4())
-            .bind(goal_id)
-            .bind(user_id)
-            .bind(new.value)
-            .bind(&new.notes)
-            .bind(Utc::now())
-            .fetch_one(&mut *tx)
-            .await?;
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING p.id, p.goal_id, p.user_id, p.value, p.notes, p.recorded_at",
+            Uuid::new_v4(),
+            goal_id,
+            user_id,
+            new.value,
+            new.notes.as_deref(),
+            Utc::now(),
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let progress = GoalProgress::from(row);
-        let trainers: Vec<Uuid> = sqlx::query_scalar(
+        let trainers = sqlx::query_scalar!(
             "SELECT trainer_id FROM relationships WHERE client_id = $1 AND status = 'Active'
              ORDER BY trainer_id FOR SHARE",
+            user_id,
         )
-        .bind(user_id)
         .fetch_all(&mut *tx)
         .await?;
         for trainer in trainers {
@@ -126,14 +126,17 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         let trains = trains(&mut conn, viewer_id, owner_id).await?;
         require_goal_viewer(viewer_id, owner_id, trains)?;
-        let sql = format!(
-            "SELECT {GOAL_COLUMNS} FROM goals g WHERE g.user_id = $1
-             ORDER BY g.created_at DESC, g.id DESC"
-        );
-        let rows: Vec<GoalRow> = sqlx::query_as(&sql)
-            .bind(owner_id)
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows = sqlx::query_as!(
+            GoalRow,
+            "SELECT g.id, g.user_id, g.trainer_id, g.goal_type, g.target_calories,
+                    g.target_protein_grams, g.target_carbs_grams, g.target_fat_grams,
+                    g.target_date, g.created_at, g.updated_at
+             FROM goals g WHERE g.user_id = $1
+             ORDER BY g.created_at DESC, g.id DESC",
+            owner_id,
+        )
+        .fetch_all(&mut *conn)
+        .await?;
         Ok(all(rows))
     }
 
@@ -147,14 +150,14 @@ impl Store {
         let owner_id = goal(&mut conn, goal_id).await?.user_id;
         let trains = trains(&mut conn, viewer_id, owner_id).await?;
         require_goal_viewer(viewer_id, owner_id, trains)?;
-        let sql = format!(
-            "SELECT {PROGRESS_COLUMNS} FROM goal_progress p WHERE p.goal_id = $1
-             ORDER BY p.recorded_at DESC, p.id DESC"
-        );
-        let rows: Vec<ProgressRow> = sqlx::query_as(&sql)
-            .bind(goal_id)
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows = sqlx::query_as!(
+            ProgressRow,
+            "SELECT p.id, p.goal_id, p.user_id, p.value, p.notes, p.recorded_at FROM goal_progress p WHERE p.goal_id = $1
+             ORDER BY p.recorded_at DESC, p.id DESC",
+            goal_id,
+        )
+        .fetch_all(&mut *conn)
+        .await?;
         Ok(all(rows))
     }
 }
@@ -162,11 +165,16 @@ impl Store {
 /// The goal; an unknown one is refused exactly like someone else's, so ids
 /// cannot be probed.
 async fn goal(conn: &mut PgConnection, goal_id: Uuid) -> Result<Goal, CoachingError> {
-    let sql = format!("SELECT {GOAL_COLUMNS} FROM goals g WHERE g.id = $1");
-    let row: Option<GoalRow> = sqlx::query_as(&sql)
-        .bind(goal_id)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query_as!(
+        GoalRow,
+        "SELECT g.id, g.user_id, g.trainer_id, g.goal_type, g.target_calories,
+                    g.target_protein_grams, g.target_carbs_grams, g.target_fat_grams,
+                    g.target_date, g.created_at, g.updated_at
+         FROM goals g WHERE g.id = $1",
+        goal_id,
+    )
+    .fetch_optional(conn)
+    .await?;
     row.map(Goal::from)
         .ok_or(CoachingError::PermissionDenied(NOT_AUTHORIZED))
 }
@@ -177,12 +185,13 @@ async fn trains(
     trainer_id: Uuid,
     client_id: Uuid,
 ) -> Result<bool, CoachingError> {
-    let active: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM relationships
-                        WHERE trainer_id = $1 AND client_id = $2 AND status = 'Active')",
+    let active = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM relationships
+                        WHERE trainer_id = $1 AND client_id = $2 AND status = 'Active')
+                AS "active!""#,
+        trainer_id,
+        client_id,
     )
-    .bind(trainer_id)
-    .bind(client_id)
     .fetch_one(conn)
     .await?;
     Ok(active)

@@ -6,7 +6,7 @@ use pulse_bus::Topic;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::rows::{all, NotificationRow, NOTIFICATION_COLUMNS};
+use super::rows::{all, NotificationRow};
 use super::{emit, Store};
 use crate::domain::{NewNotification, Notification, PageLimit};
 use crate::{events, CoachingError};
@@ -26,15 +26,15 @@ impl Store {
         user_id: Uuid,
         limit: PageLimit,
     ) -> Result<Vec<Notification>, CoachingError> {
-        let sql = format!(
-            "SELECT {NOTIFICATION_COLUMNS} FROM notifications n WHERE n.user_id = $1
-             ORDER BY n.created_at DESC, n.id DESC LIMIT $2"
-        );
-        let rows: Vec<NotificationRow> = sqlx::query_as(&sql)
-            .bind(user_id)
-            .bind(i64::from(limit.get()))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query_as!(
+            NotificationRow,
+            "SELECT n.id, n.user_id, n.kind, n.title, n.body, n.created_at FROM notifications n WHERE n.user_id = $1
+             ORDER BY n.created_at DESC, n.id DESC LIMIT $2",
+            user_id,
+            i64::from(limit.get()),
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(all(rows))
     }
 }
@@ -45,19 +45,19 @@ pub(super) async fn store_notification(
     conn: &mut PgConnection,
     new: NewNotification,
 ) -> Result<Notification, CoachingError> {
-    let sql = format!(
+    let row = sqlx::query_as!(
+        NotificationRow,
         "INSERT INTO notifications AS n (id, user_id, kind, title, body, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {NOTIFICATION_COLUMNS}"
-    );
-    let row: NotificationRow = sqlx::query_as(&sql)
-        .bind(Uuid::new_v4())
-        .bind(new.user_id)
-        .bind(&new.kind)
-        .bind(&new.title)
-        .bind(&new.body)
-        .bind(Utc::now())
-        .fetch_one(&mut *conn)
-        .await?;
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING n.id, n.user_id, n.kind, n.title, n.body, n.created_at",
+        Uuid::new_v4(),
+        new.user_id,
+        &new.kind,
+        &new.title,
+        new.body.as_deref(),
+        Utc::now(),
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let notification = Notification::from(row);
     emit(
         conn,

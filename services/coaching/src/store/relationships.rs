@@ -7,7 +7,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::notifications::store_notification;
-use super::rows::{RelationshipRow, RELATIONSHIP_COLUMNS};
+use super::rows::RelationshipRow;
 use super::{emit_to_both, Store};
 use crate::domain::{
     Caller, Invitation, NewNotification, Relationship, RelationshipStatus, RELATIONSHIP_NOT_FOUND,
@@ -26,22 +26,22 @@ impl Store {
     ) -> Result<Relationship, CoachingError> {
         let mut tx = self.outbox.begin().await?;
         let now = Utc::now();
-        let sql = format!(
+        let row = sqlx::query_as!(
+            RelationshipRow,
             "INSERT INTO relationships AS r
                  (id, trainer_id, client_id, status, can_edit_goals, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6)
              ON CONFLICT (trainer_id, client_id) WHERE status IN ('Pending', 'Active') DO NOTHING
-             RETURNING {RELATIONSHIP_COLUMNS}"
-        );
-        let row: Option<RelationshipRow> = sqlx::query_as(&sql)
-            .bind(Uuid::new_v4())
-            .bind(invitation.trainer_id)
-            .bind(invitation.client_id)
-            .bind(RelationshipStatus::Pending.as_str())
-            .bind(invitation.can_edit_goals)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
+             RETURNING r.id, r.trainer_id, r.client_id, r.status, r.can_edit_goals, r.created_at, r.updated_at",
+            Uuid::new_v4(),
+            invitation.trainer_id,
+            invitation.client_id,
+            RelationshipStatus::Pending.as_str(),
+            invitation.can_edit_goals,
+            now,
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
         let relationship = Relationship::try_from(row.ok_or(CoachingError::AlreadyExists(
             "A relationship with this client already exists",
         ))?)?;
@@ -64,17 +64,17 @@ impl Store {
         let Some(changed) = change(&current, Utc::now())? else {
             return Ok(current);
         };
-        let sql = format!(
+        let row = sqlx::query_as!(
+            RelationshipRow,
             "UPDATE relationships AS r SET status = $2, can_edit_goals = $3, updated_at = $4
-             WHERE r.id = $1 RETURNING {RELATIONSHIP_COLUMNS}"
-        );
-        let row: RelationshipRow = sqlx::query_as(&sql)
-            .bind(relationship_id)
-            .bind(changed.status.as_str())
-            .bind(changed.can_edit_goals)
-            .bind(changed.updated_at)
-            .fetch_one(&mut *tx)
-            .await?;
+             WHERE r.id = $1 RETURNING r.id, r.trainer_id, r.client_id, r.status, r.can_edit_goals, r.created_at, r.updated_at",
+            relationship_id,
+            changed.status.as_str(),
+            changed.can_edit_goals,
+            changed.updated_at,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let relationship = Relationship::try_from(row)?;
         announce(&mut tx, &relationship).await?;
         tx.commit().await?;
@@ -86,15 +86,15 @@ impl Store {
         &self,
         user_id: Uuid,
     ) -> Result<Vec<Relationship>, CoachingError> {
-        let sql = format!(
-            "SELECT {RELATIONSHIP_COLUMNS} FROM relationships r
+        let rows = sqlx::query_as!(
+            RelationshipRow,
+            "SELECT r.id, r.trainer_id, r.client_id, r.status, r.can_edit_goals, r.created_at, r.updated_at FROM relationships r
              WHERE r.trainer_id = $1 OR r.client_id = $1
-             ORDER BY r.created_at DESC, r.id DESC"
-        );
-        let rows: Vec<RelationshipRow> = sqlx::query_as(&sql)
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?;
+             ORDER BY r.created_at DESC, r.id DESC",
+            user_id,
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.into_iter().map(Relationship::try_from).collect()
     }
 }
@@ -106,12 +106,13 @@ async fn lock_relationship(
     conn: &mut PgConnection,
     relationship_id: Uuid,
 ) -> Result<Relationship, CoachingError> {
-    let sql =
-        format!("SELECT {RELATIONSHIP_COLUMNS} FROM relationships r WHERE r.id = $1 FOR UPDATE");
-    let row: Option<RelationshipRow> = sqlx::query_as(&sql)
-        .bind(relationship_id)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query_as!(
+        RelationshipRow,
+        "SELECT r.id, r.trainer_id, r.client_id, r.status, r.can_edit_goals, r.created_at, r.updated_at FROM relationships r WHERE r.id = $1 FOR UPDATE",
+        relationship_id,
+    )
+    .fetch_optional(conn)
+    .await?;
     row.ok_or(CoachingError::NotFound(RELATIONSHIP_NOT_FOUND))?
         .try_into()
 }

@@ -11,35 +11,14 @@ use crate::domain::{
 };
 use crate::CoachingError;
 
-/// The columns of a message (table alias `m`).
-pub(super) const MESSAGE_COLUMNS: &str =
-    "m.id, m.sender_id, m.recipient_id, m.message, m.sent_at, m.read_at";
-
-/// The columns of a relationship (table alias `r`).
-pub(super) const RELATIONSHIP_COLUMNS: &str =
-    "r.id, r.trainer_id, r.client_id, r.status, r.can_edit_goals, r.created_at, r.updated_at";
-
-/// The columns of a goal (table alias `g`).
-pub(super) const GOAL_COLUMNS: &str = "g.id, g.user_id, g.trainer_id, g.goal_type, \
-     g.target_calories, g.target_protein_grams, g.target_carbs_grams, g.target_fat_grams, \
-     g.target_date, g.created_at, g.updated_at";
-
-/// The columns of a progress entry (table alias `p`).
-pub(super) const PROGRESS_COLUMNS: &str =
-    "p.id, p.goal_id, p.user_id, p.value, p.notes, p.recorded_at";
-
-/// The columns of a notification (table alias `n`).
-pub(super) const NOTIFICATION_COLUMNS: &str =
-    "n.id, n.user_id, n.kind, n.title, n.body, n.created_at";
-
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct MessageRow {
-    id: Uuid,
-    sender_id: Uuid,
-    recipient_id: Uuid,
-    message: String,
-    sent_at: DateTime<Utc>,
-    read_at: Option<DateTime<Utc>>,
+    pub(super) id: Uuid,
+    pub(super) sender_id: Uuid,
+    pub(super) recipient_id: Uuid,
+    pub(super) message: String,
+    pub(super) sent_at: DateTime<Utc>,
+    pub(super) read_at: Option<DateTime<Utc>>,
 }
 
 impl From<MessageRow> for ChatMessage {
@@ -57,12 +36,11 @@ impl From<MessageRow> for ChatMessage {
 
 /// A conversation of the viewer: the other user, the newest message still
 /// shown and how many messages to the viewer are unread.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct ConversationRow {
-    other_id: Uuid,
-    #[sqlx(flatten)]
-    last_message: MessageRow,
-    unread_count: i64,
+    pub(super) other_id: Uuid,
+    pub(super) last_message: MessageRow,
+    pub(super) unread_count: i64,
 }
 
 impl From<ConversationRow> for Conversation {
@@ -75,15 +53,15 @@ impl From<ConversationRow> for Conversation {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct RelationshipRow {
-    id: Uuid,
-    trainer_id: Uuid,
-    client_id: Uuid,
-    status: String,
-    can_edit_goals: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    pub(super) id: Uuid,
+    pub(super) trainer_id: Uuid,
+    pub(super) client_id: Uuid,
+    pub(super) status: String,
+    pub(super) can_edit_goals: bool,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) updated_at: DateTime<Utc>,
 }
 
 impl TryFrom<RelationshipRow> for Relationship {
@@ -104,19 +82,19 @@ impl TryFrom<RelationshipRow> for Relationship {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct GoalRow {
-    id: Uuid,
-    user_id: Uuid,
-    trainer_id: Option<Uuid>,
-    goal_type: String,
-    target_calories: Option<i32>,
-    target_protein_grams: Option<i32>,
-    target_carbs_grams: Option<i32>,
-    target_fat_grams: Option<i32>,
-    target_date: Option<NaiveDate>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    pub(super) id: Uuid,
+    pub(super) user_id: Uuid,
+    pub(super) trainer_id: Option<Uuid>,
+    pub(super) goal_type: String,
+    pub(super) target_calories: Option<i32>,
+    pub(super) target_protein_grams: Option<i32>,
+    pub(super) target_carbs_grams: Option<i32>,
+    pub(super) target_fat_grams: Option<i32>,
+    pub(super) target_date: Option<NaiveDate>,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) updated_at: DateTime<Utc>,
 }
 
 impl From<GoalRow> for Goal {
@@ -139,14 +117,14 @@ impl From<GoalRow> for Goal {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct ProgressRow {
-    id: Uuid,
-    goal_id: Uuid,
-    user_id: Uuid,
-    value: f64,
-    notes: Option<String>,
-    recorded_at: DateTime<Utc>,
+    pub(super) id: Uuid,
+    pub(super) goal_id: Uuid,
+    pub(super) user_id: Uuid,
+    pub(super) value: f64,
+    pub(super) notes: Option<String>,
+    pub(super) recorded_at: DateTime<Utc>,
 }
 
 impl From<ProgressRow> for GoalProgress {
@@ -162,14 +140,14 @@ impl From<ProgressRow> for GoalProgress {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct NotificationRow {
-    id: Uuid,
-    user_id: Uuid,
-    kind: String,
-    title: String,
-    body: Option<String>,
-    created_at: DateTime<Utc>,
+    pub(super) id: Uuid,
+    pub(super) user_id: Uuid,
+    pub(super) kind: String,
+    pub(super) title: String,
+    pub(super) body: Option<String>,
+    pub(super) created_at: DateTime<Utc>,
 }
 
 impl From<NotificationRow> for Notification {

@@ -24,7 +24,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 pub(crate) use self::presence::{Participation, Touching};
-use self::rows::{SessionRow, SESSION_COLUMNS};
+use self::rows::SessionRow;
 use crate::domain::Session;
 use crate::LeanCoffeeError;
 
@@ -62,16 +62,27 @@ async fn session(
     session_id: Uuid,
     hold: Hold,
 ) -> Result<Session, LeanCoffeeError> {
-    let lock = match hold {
-        Hold::Read => "",
-        Hold::Share => "FOR SHARE",
-        Hold::Exclusive => "FOR NO KEY UPDATE",
+    // The session by id, then the lock clause: a macro because each checked
+    // query must be one literal.
+    macro_rules! select_session {
+        ($lock:literal) => {
+            sqlx::query_as!(
+                SessionRow,
+                "SELECT id, title, description, facilitator_id, status, scheduled_start_time,
+                        actual_start_time, actual_end_time, created_at
+                 FROM sessions WHERE id = $1 "
+                    + $lock,
+                session_id,
+            )
+            .fetch_optional(conn)
+            .await?
+        };
+    }
+    let row = match hold {
+        Hold::Read => select_session!(""),
+        Hold::Share => select_session!("FOR SHARE"),
+        Hold::Exclusive => select_session!("FOR NO KEY UPDATE"),
     };
-    let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1 {lock}");
-    let row: Option<SessionRow> = sqlx::query_as(&sql)
-        .bind(session_id)
-        .fetch_optional(conn)
-        .await?;
     row.ok_or(LeanCoffeeError::NotFound("session not found"))?
         .try_into()
 }

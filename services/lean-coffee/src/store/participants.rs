@@ -13,7 +13,7 @@ use chrono::Utc;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::rows::{convert, ParticipantRow, PARTICIPANT_COLUMNS};
+use super::rows::{convert, ParticipantRow};
 use super::{session, Hold, Store};
 use crate::domain::{Actor, Participant};
 use crate::{events, LeanCoffeeError};
@@ -26,14 +26,14 @@ impl Store {
     ) -> Result<Vec<Participant>, LeanCoffeeError> {
         let mut conn = self.pool.acquire().await?;
         session(&mut conn, session_id, Hold::Read).await?;
-        let sql = format!(
-            "SELECT {PARTICIPANT_COLUMNS} FROM participants
-             WHERE session_id = $1 AND is_active ORDER BY joined_at, user_id"
-        );
-        let rows: Vec<ParticipantRow> = sqlx::query_as(&sql)
-            .bind(session_id)
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows = sqlx::query_as!(
+            ParticipantRow,
+            "SELECT user_id, display_name, role, is_active, joined_at, left_at FROM participants
+             WHERE session_id = $1 AND is_active ORDER BY joined_at, user_id",
+            session_id,
+        )
+        .fetch_all(&mut *conn)
+        .await?;
         convert(rows)
     }
 
@@ -46,16 +46,18 @@ impl Store {
         timeout: Duration,
     ) -> Result<u64, LeanCoffeeError> {
         let seconds = timeout.as_secs_f64();
-        let stale: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        let stale = sqlx::query!(
             "SELECT DISTINCT session_id, user_id FROM participant_connections
              WHERE last_seen < now() - make_interval(secs => $1)",
+            seconds,
         )
-        .bind(seconds)
         .fetch_all(&self.pool)
         .await?;
         let mut removed = 0;
-        for (session_id, user_id) in stale {
-            removed += self.sweep_user(session_id, user_id, seconds).await?;
+        for row in stale {
+            removed += self
+                .sweep_user(row.session_id, row.user_id, seconds)
+                .await?;
         }
         Ok(removed)
     }
@@ -73,14 +75,14 @@ impl Store {
         {
             return Ok(0);
         }
-        let removed = sqlx::query(
+        let removed = sqlx::query!(
             "DELETE FROM participant_connections
              WHERE session_id = $1 AND user_id = $2
                AND last_seen < clock_timestamp() - make_interval(secs => $3)",
+            session_id,
+            user_id,
+            timeout_seconds,
         )
-        .bind(session_id)
-        .bind(user_id)
-        .bind(timeout_seconds)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -99,11 +101,11 @@ async fn lock_participant(
     session_id: Uuid,
     user_id: Uuid,
 ) -> Result<Option<bool>, LeanCoffeeError> {
-    let active = sqlx::query_scalar(
+    let active = sqlx::query_scalar!(
         "SELECT is_active FROM participants WHERE session_id = $1 AND user_id = $2 FOR UPDATE",
+        session_id,
+        user_id,
     )
-    .bind(session_id)
-    .bind(user_id)
     .fetch_optional(conn)
     .await?;
     Ok(active)
@@ -116,15 +118,15 @@ async fn leave_if_gone(
     session_id: Uuid,
     user_id: Uuid,
 ) -> Result<(), LeanCoffeeError> {
-    let left: Option<String> = sqlx::query_scalar(
+    let left = sqlx::query_scalar!(
         "UPDATE participants SET is_active = FALSE, left_at = now()
          WHERE session_id = $1 AND user_id = $2 AND is_active
            AND NOT EXISTS (SELECT 1 FROM participant_connections c
                            WHERE c.session_id = $1 AND c.user_id = $2)
          RETURNING display_name",
+        session_id,
+        user_id,
     )
-    .bind(session_id)
-    .bind(user_id)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(display_name) = left {

@@ -18,7 +18,7 @@ use pulse_presence::{Batch, Presence};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::rows::{ParticipantRow, SessionRow, PARTICIPANT_COLUMNS, SESSION_COLUMNS};
+use super::rows::{ParticipantRow, SessionRow};
 use super::Store;
 use crate::domain::{Actor, ConnectionId, Participant, Role, Session};
 use crate::{events, LeanCoffeeError};
@@ -51,14 +51,6 @@ fn column<T, V>(items: impl IntoIterator<Item = T>, value: impl Fn(T) -> V) -> V
     items.into_iter().map(value).collect()
 }
 
-/// A participant row as a batch's update returns it, with its session.
-#[derive(sqlx::FromRow)]
-struct EnteredIn {
-    session_id: Uuid,
-    #[sqlx(flatten)]
-    participant: ParticipantRow,
-}
-
 impl Presence for Store {
     type Enter = Participation;
     type Entered = Participant;
@@ -82,43 +74,46 @@ impl Presence for Store {
         for (call, _) in calls.iter().zip(&outcomes).filter(|(_, o)| o.is_ok()) {
             pairs.entry(pair(call)).or_insert(call);
         }
-        let created: Vec<Pair> = sqlx::query_as(
+        let created: Vec<Pair> = sqlx::query!(
             "INSERT INTO participants (session_id, user_id, display_name, role, is_active, joined_at)
              SELECT sid, uid, name, role, FALSE, now()
              FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS e (sid, uid, name, role)
              ON CONFLICT (session_id, user_id) DO NOTHING
              RETURNING session_id, user_id",
+            &column(pairs.keys(), |(session, _)| *session),
+            &column(pairs.keys(), |(_, user)| *user),
+            &column(pairs.values(), |call| call.actor.display_name.clone()),
+            &column(pairs.values(), |call| {
+                Role::of(&sessions[&call.session_id], call.actor.id).as_str()
+            }) as &[&str],
         )
-        .bind(column(pairs.keys(), |(session, _)| *session))
-        .bind(column(pairs.keys(), |(_, user)| *user))
-        .bind(column(pairs.values(), |call| call.actor.display_name.clone()))
-        .bind(column(pairs.values(), |call| {
-            Role::of(&sessions[&call.session_id], call.actor.id).as_str()
-        }))
         .fetch_all(&mut *tx)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|row| (row.session_id, row.user_id))
+        .collect();
         let was_active = lock(&mut tx, pairs.keys()).await?;
         let admitted: Vec<&Participation> = column(
             calls.iter().zip(&outcomes).filter(|(_, o)| o.is_ok()),
             |(call, _)| call,
         );
-        let claimed: Vec<(Uuid, String)> = sqlx::query_as(
+        let claimed = sqlx::query!(
             "INSERT INTO participant_connections (session_id, connection_id, user_id, last_seen)
              SELECT sid, cid, uid, now()
              FROM UNNEST($1::uuid[], $2::text[], $3::uuid[]) AS e (sid, cid, uid)
              ON CONFLICT (session_id, connection_id) DO UPDATE SET last_seen = now()
                  WHERE participant_connections.user_id = EXCLUDED.user_id
              RETURNING session_id, connection_id",
+            &column(&admitted, |call| call.session_id),
+            &column(&admitted, |call| call.connection.as_str().to_owned()),
+            &column(&admitted, |call| call.actor.id),
         )
-        .bind(column(&admitted, |call| call.session_id))
-        .bind(column(&admitted, |call| {
-            call.connection.as_str().to_owned()
-        }))
-        .bind(column(&admitted, |call| call.actor.id))
         .fetch_all(&mut *tx)
         .await?;
-        let claimed: HashSet<(Uuid, &str)> =
-            claimed.iter().map(|(s, c)| (*s, c.as_str())).collect();
+        let claimed: HashSet<(Uuid, &str)> = claimed
+            .iter()
+            .map(|row| (row.session_id, row.connection_id.as_str()))
+            .collect();
         // The name a pair ends with: the last one given, a token without a
         // name keeping the name known (as calls one after another would).
         let mut entered: BTreeMap<Pair, &str> = BTreeMap::new();
@@ -141,33 +136,40 @@ impl Presence for Store {
             created.iter().filter(|pair| !entered.contains_key(*pair)),
             |pair| pair,
         );
-        sqlx::query(
+        sqlx::query!(
             "DELETE FROM participants p USING UNNEST($1::uuid[], $2::uuid[]) AS e (sid, uid)
              WHERE p.session_id = e.sid AND p.user_id = e.uid",
+            &column(&unused, |(session, _)| *session),
+            &column(&unused, |(_, user)| *user),
         )
-        .bind(column(&unused, |(session, _)| *session))
-        .bind(column(&unused, |(_, user)| *user))
         .execute(&mut *tx)
         .await?;
-        let sql = format!(
+        let rows = sqlx::query!(
             "UPDATE participants p
              SET is_active = TRUE, left_at = NULL,
                  display_name = CASE WHEN e.name = '' THEN p.display_name ELSE e.name END
              FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) AS e (sid, uid, name)
              WHERE p.session_id = e.sid AND p.user_id = e.uid
-             RETURNING session_id, {PARTICIPANT_COLUMNS}"
-        );
-        let rows: Vec<EnteredIn> = sqlx::query_as(&sql)
-            .bind(column(entered.keys(), |(session, _)| *session))
-            .bind(column(entered.keys(), |(_, user)| *user))
-            .bind(column(entered.values(), |name| (*name).to_owned()))
-            .fetch_all(&mut *tx)
-            .await?;
+             RETURNING p.session_id, p.user_id, p.display_name, p.role, p.is_active, p.joined_at,
+                       p.left_at",
+            &column(entered.keys(), |(session, _)| *session),
+            &column(entered.keys(), |(_, user)| *user),
+            &column(entered.values(), |name| (*name).to_owned()),
+        )
+        .fetch_all(&mut *tx)
+        .await?;
         let now = Utc::now();
         let mut notices = Vec::new();
         let mut participants: HashMap<Pair, Participant> = HashMap::new();
         for row in rows {
-            let participant = Participant::try_from(row.participant)?;
+            let participant = Participant::try_from(ParticipantRow {
+                user_id: row.user_id,
+                display_name: row.display_name,
+                role: row.role,
+                is_active: row.is_active,
+                joined_at: row.joined_at,
+                left_at: row.left_at,
+            })?;
             let key = (row.session_id, participant.user_id);
             if !was_active.contains(&key) {
                 let joined = Actor {
@@ -205,37 +207,42 @@ impl Presence for Store {
         );
         let pairs: BTreeSet<Pair> = column(&known, |call| pair(call)).into_iter().collect();
         lock(&mut tx, pairs.iter()).await?;
-        let removed: Vec<Pair> = sqlx::query_as(
+        let removed = sqlx::query!(
             "DELETE FROM participant_connections c
              USING UNNEST($1::uuid[], $2::text[], $3::uuid[]) AS e (sid, cid, uid)
              WHERE c.session_id = e.sid AND c.connection_id = e.cid AND c.user_id = e.uid
              RETURNING c.session_id, c.user_id",
+            &column(&known, |call| call.session_id),
+            &column(&known, |call| call.connection.as_str().to_owned()),
+            &column(&known, |call| call.actor.id),
         )
-        .bind(column(&known, |call| call.session_id))
-        .bind(column(&known, |call| call.connection.as_str().to_owned()))
-        .bind(column(&known, |call| call.actor.id))
         .fetch_all(&mut *tx)
         .await?;
-        let gone: BTreeSet<Pair> = removed.into_iter().collect();
-        let left: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+        let gone: BTreeSet<Pair> = column(removed, |row| (row.session_id, row.user_id))
+            .into_iter()
+            .collect();
+        let left = sqlx::query!(
             "UPDATE participants p SET is_active = FALSE, left_at = now()
              FROM UNNEST($1::uuid[], $2::uuid[]) AS e (sid, uid)
              WHERE p.session_id = e.sid AND p.user_id = e.uid AND p.is_active
                AND NOT EXISTS (SELECT 1 FROM participant_connections c
                                WHERE c.session_id = e.sid AND c.user_id = e.uid)
              RETURNING p.session_id, p.user_id, p.display_name",
+            &column(&gone, |(session, _)| *session),
+            &column(&gone, |(_, user)| *user),
         )
-        .bind(column(&gone, |(session, _)| *session))
-        .bind(column(&gone, |(_, user)| *user))
         .fetch_all(&mut *tx)
         .await?;
         let now = Utc::now();
-        let notices = column(left, |(session_id, id, display_name)| {
-            let user = Actor { id, display_name };
+        let notices = column(left, |row| {
+            let user = Actor {
+                id: row.user_id,
+                display_name: row.display_name,
+            };
             (
-                Topic::Session(session_id),
-                events::participant_left(session_id, &user, now),
-                Some(id),
+                Topic::Session(row.session_id),
+                events::participant_left(row.session_id, &user, now),
+                Some(row.user_id),
             )
         });
         pulse_outbox::enqueue_notices(&mut tx, notices).await?;
@@ -249,20 +256,22 @@ impl Presence for Store {
     /// re-checks `last_seen` after waiting for this update, so a touched row
     /// is never swept.
     async fn touch_all(&self, entries: &[Touching]) -> Batch<(), LeanCoffeeError> {
-        let touched: Vec<(Uuid, String)> = sqlx::query_as(
+        let touched = sqlx::query!(
             "UPDATE participant_connections c SET last_seen = now()
              FROM UNNEST($1::uuid[], $2::text[], $3::uuid[]) AS e (session_id, connection_id, user_id)
              WHERE c.session_id = e.session_id AND c.connection_id = e.connection_id
                AND c.user_id = e.user_id
              RETURNING c.session_id, c.connection_id",
+            &column(entries, |e| e.session_id),
+            &column(entries, |e| e.connection.as_str().to_owned()),
+            &column(entries, |e| e.user_id),
         )
-        .bind(column(entries, |e| e.session_id))
-        .bind(column(entries, |e| e.connection.as_str().to_owned()))
-        .bind(column(entries, |e| e.user_id))
         .fetch_all(&self.pool)
         .await?;
-        let touched: HashSet<(Uuid, &str)> =
-            touched.iter().map(|(s, c)| (*s, c.as_str())).collect();
+        let touched: HashSet<(Uuid, &str)> = touched
+            .iter()
+            .map(|row| (row.session_id, row.connection_id.as_str()))
+            .collect();
         Ok(column(entries, |e| {
             if touched.contains(&(e.session_id, e.connection.as_str())) {
                 Ok(())
@@ -296,11 +305,15 @@ async fn sessions(
     calls: &[Participation],
 ) -> Result<HashMap<Uuid, Session>, LeanCoffeeError> {
     let ids: BTreeSet<Uuid> = column(calls, |call| call.session_id).into_iter().collect();
-    let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ANY($1)");
-    let rows: Vec<SessionRow> = sqlx::query_as(&sql)
-        .bind(column(ids, |id| id))
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query_as!(
+        SessionRow,
+        "SELECT id, title, description, facilitator_id, status, scheduled_start_time,
+                actual_start_time, actual_end_time, created_at
+         FROM sessions WHERE id = ANY($1)",
+        &column(ids, |id| id),
+    )
+    .fetch_all(conn)
+    .await?;
     rows.into_iter()
         .map(|row| Session::try_from(row).map(|session| (session.id, session)))
         .collect()
@@ -312,19 +325,19 @@ async fn lock<'a>(
     conn: &mut PgConnection,
     pairs: impl Iterator<Item = &'a Pair> + Clone,
 ) -> Result<HashSet<Pair>, LeanCoffeeError> {
-    let rows: Vec<(Uuid, Uuid, bool)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT session_id, user_id, is_active FROM participants
          WHERE (session_id, user_id) IN (SELECT * FROM UNNEST($1::uuid[], $2::uuid[]))
          ORDER BY session_id, user_id
          FOR UPDATE",
+        &column(pairs.clone(), |(session, _)| *session),
+        &column(pairs, |(_, user)| *user),
     )
-    .bind(column(pairs.clone(), |(session, _)| *session))
-    .bind(column(pairs, |(_, user)| *user))
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .filter(|(_, _, active)| *active)
-        .map(|(session, user, _)| (session, user))
+        .filter(|row| row.is_active)
+        .map(|row| (row.session_id, row.user_id))
         .collect())
 }

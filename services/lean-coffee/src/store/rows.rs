@@ -8,32 +8,39 @@ use uuid::Uuid;
 use crate::domain::{Participant, Role, Session, SessionStatus, Topic, TopicStatus};
 use crate::LeanCoffeeError;
 
-/// The columns of a session, for `SELECT` and `RETURNING`.
-pub(super) const SESSION_COLUMNS: &str = "id, title, description, facilitator_id, status, \
-     scheduled_start_time, actual_start_time, actual_end_time, created_at";
+/// `sqlx::query_as!` for [`TopicRow`]s: `$before` (`SELECT`, or a write
+/// ending in `RETURNING` on table alias `t`), a topic's columns with its
+/// vote count (counted from the stored votes rather than kept as a number
+/// that could drift), then `$after` (`FROM topics t WHERE ...`, or `""`). A
+/// macro because the checked query must be one literal, and the columns are
+/// the same for the five queries that read topics.
+macro_rules! query_topics {
+    ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            $crate::store::rows::TopicRow,
+            $before
+                + r#" t.id, t.session_id, t.title, t.description, t.author_id, t.author_name,
+                     t.status,
+                     (SELECT count(*) FROM votes v WHERE v.topic_id = t.id)::int4 AS "vote_count!",
+                     t.created_at, t.updated_at "#
+                + $after
+            $(, $arg)*
+        )
+    };
+}
+pub(super) use query_topics;
 
-/// The columns of a topic (table alias `t`) with its vote count, counted from
-/// the stored votes rather than kept as a number that could drift.
-pub(super) const TOPIC_COLUMNS: &str = "t.id, t.session_id, t.title, t.description, \
-     t.author_id, t.author_name, t.status, \
-     (SELECT count(*) FROM votes v WHERE v.topic_id = t.id)::int4 AS vote_count, \
-     t.created_at, t.updated_at";
-
-/// The columns of a participant.
-pub(super) const PARTICIPANT_COLUMNS: &str =
-    "user_id, display_name, role, is_active, joined_at, left_at";
-
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct SessionRow {
-    id: Uuid,
-    title: String,
-    description: Option<String>,
-    facilitator_id: Uuid,
-    status: String,
-    scheduled_start_time: Option<DateTime<Utc>>,
-    actual_start_time: Option<DateTime<Utc>>,
-    actual_end_time: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
+    pub(super) id: Uuid,
+    pub(super) title: String,
+    pub(super) description: Option<String>,
+    pub(super) facilitator_id: Uuid,
+    pub(super) status: String,
+    pub(super) scheduled_start_time: Option<DateTime<Utc>>,
+    pub(super) actual_start_time: Option<DateTime<Utc>>,
+    pub(super) actual_end_time: Option<DateTime<Utc>>,
+    pub(super) created_at: DateTime<Utc>,
 }
 
 impl TryFrom<SessionRow> for Session {
@@ -58,18 +65,18 @@ impl TryFrom<SessionRow> for Session {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct TopicRow {
-    id: Uuid,
-    session_id: Uuid,
-    title: String,
-    description: Option<String>,
-    author_id: Uuid,
-    author_name: String,
-    status: String,
-    vote_count: i32,
-    created_at: DateTime<Utc>,
-    updated_at: Option<DateTime<Utc>>,
+    pub(super) id: Uuid,
+    pub(super) session_id: Uuid,
+    pub(super) title: String,
+    pub(super) description: Option<String>,
+    pub(super) author_id: Uuid,
+    pub(super) author_name: String,
+    pub(super) status: String,
+    pub(super) vote_count: i32,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) updated_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<TopicRow> for Topic {
@@ -95,14 +102,14 @@ impl TryFrom<TopicRow> for Topic {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct ParticipantRow {
-    user_id: Uuid,
-    display_name: String,
-    role: String,
-    is_active: bool,
-    joined_at: DateTime<Utc>,
-    left_at: Option<DateTime<Utc>>,
+    pub(super) user_id: Uuid,
+    pub(super) display_name: String,
+    pub(super) role: String,
+    pub(super) is_active: bool,
+    pub(super) joined_at: DateTime<Utc>,
+    pub(super) left_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<ParticipantRow> for Participant {

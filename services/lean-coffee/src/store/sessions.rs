@@ -5,10 +5,7 @@ use chrono::Utc;
 use pulse_bus::Topic as BusTopic;
 use uuid::Uuid;
 
-use super::rows::{
-    convert, ParticipantRow, SessionRow, TopicRow, PARTICIPANT_COLUMNS, SESSION_COLUMNS,
-    TOPIC_COLUMNS,
-};
+use super::rows::{convert, query_topics, ParticipantRow, SessionRow};
 use super::{emit, session, Hold, Store};
 use crate::domain::{Actor, NewSession, Session, SessionSnapshot, SessionStatus};
 use crate::{events, LeanCoffeeError};
@@ -21,20 +18,22 @@ impl Store {
         actor: &Actor,
         new: NewSession,
     ) -> Result<Session, LeanCoffeeError> {
-        let sql = format!(
+        let row = sqlx::query_as!(
+            SessionRow,
             "INSERT INTO sessions (id, title, description, facilitator_id, status, scheduled_start_time, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {SESSION_COLUMNS}"
-        );
-        let row: SessionRow = sqlx::query_as(&sql)
-            .bind(Uuid::new_v4())
-            .bind(&new.title)
-            .bind(&new.description)
-            .bind(actor.id)
-            .bind(SessionStatus::Scheduled.as_str())
-            .bind(new.scheduled_start_time)
-            .bind(Utc::now())
-            .fetch_one(&self.pool)
-            .await?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             RETURNING id, title, description, facilitator_id, status, scheduled_start_time,
+                       actual_start_time, actual_end_time, created_at",
+            Uuid::new_v4(),
+            &new.title,
+            new.description.as_deref(),
+            actor.id,
+            SessionStatus::Scheduled.as_str(),
+            new.scheduled_start_time,
+            Utc::now(),
+        )
+        .fetch_one(&self.pool)
+        .await?;
         row.try_into()
     }
 
@@ -48,29 +47,30 @@ impl Store {
         session_id: Uuid,
     ) -> Result<SessionSnapshot, LeanCoffeeError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
         let session = session(&mut tx, session_id, Hold::Read).await?;
-        let sql = format!(
-            "SELECT {TOPIC_COLUMNS} FROM topics t WHERE t.session_id = $1 ORDER BY t.created_at, t.id"
-        );
-        let topics: Vec<TopicRow> = sqlx::query_as(&sql)
-            .bind(session_id)
-            .fetch_all(&mut *tx)
-            .await?;
-        let sql = format!(
-            "SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE session_id = $1 ORDER BY joined_at, user_id"
-        );
-        let participants: Vec<ParticipantRow> = sqlx::query_as(&sql)
-            .bind(session_id)
-            .fetch_all(&mut *tx)
-            .await?;
-        let voted_topic_ids: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT topic_id FROM votes WHERE session_id = $1 AND user_id = $2 ORDER BY cast_at, topic_id",
+        let topics = query_topics!(
+            "SELECT",
+            "FROM topics t WHERE t.session_id = $1 ORDER BY t.created_at, t.id",
+            session_id,
         )
-        .bind(session_id)
-        .bind(actor.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let participants = sqlx::query_as!(
+            ParticipantRow,
+            "SELECT user_id, display_name, role, is_active, joined_at, left_at
+             FROM participants WHERE session_id = $1 ORDER BY joined_at, user_id",
+            session_id,
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let voted_topic_ids = sqlx::query_scalar!(
+            "SELECT topic_id FROM votes WHERE session_id = $1 AND user_id = $2 ORDER BY cast_at, topic_id",
+            session_id,
+            actor.id,
+        )
         .fetch_all(&mut *tx)
         .await?;
         let sequence =
@@ -90,16 +90,18 @@ impl Store {
         &self,
         actor: &Actor,
     ) -> Result<Vec<Session>, LeanCoffeeError> {
-        let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions s
+        let rows = sqlx::query_as!(
+            SessionRow,
+            "SELECT id, title, description, facilitator_id, status, scheduled_start_time,
+                    actual_start_time, actual_end_time, created_at
+             FROM sessions s
              WHERE s.facilitator_id = $1
                 OR EXISTS (SELECT 1 FROM participants p WHERE p.session_id = s.id AND p.user_id = $1)
-             ORDER BY s.created_at DESC, s.id"
-        );
-        let rows: Vec<SessionRow> = sqlx::query_as(&sql)
-            .bind(actor.id)
-            .fetch_all(&self.pool)
-            .await?;
+             ORDER BY s.created_at DESC, s.id",
+            actor.id,
+        )
+        .fetch_all(&self.pool)
+        .await?;
         convert(rows)
     }
 
@@ -117,20 +119,22 @@ impl Store {
         current.require_facilitator(actor.id)?;
         let now = Utc::now();
         let moved = current.moved_to(status, now)?;
-        let sql = format!(
+        let row = sqlx::query_as!(
+            SessionRow,
             "UPDATE sessions
              SET status = $2,
                  actual_start_time = COALESCE(actual_start_time, $3),
                  actual_end_time = COALESCE(actual_end_time, $4)
-             WHERE id = $1 RETURNING {SESSION_COLUMNS}"
-        );
-        let row: SessionRow = sqlx::query_as(&sql)
-            .bind(session_id)
-            .bind(moved.status.as_str())
-            .bind(moved.actual_start_time)
-            .bind(moved.actual_end_time)
-            .fetch_one(&mut *tx)
-            .await?;
+             WHERE id = $1
+             RETURNING id, title, description, facilitator_id, status, scheduled_start_time,
+                       actual_start_time, actual_end_time, created_at",
+            session_id,
+            moved.status.as_str(),
+            moved.actual_start_time,
+            moved.actual_end_time,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let updated = Session::try_from(row)?;
         emit(
             &mut tx,

@@ -5,7 +5,7 @@ use chrono::Utc;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::rows::{TopicRow, TOPIC_COLUMNS};
+use super::rows::query_topics;
 use super::{emit, session, Hold, Store};
 use crate::domain::{require_topic_manager, Actor, NewTopic, Topic, TopicPatch, TopicStatus};
 use crate::{events, LeanCoffeeError};
@@ -23,21 +23,21 @@ impl Store {
             .await?
             .require_open()?;
         let now = Utc::now();
-        let sql = format!(
+        let row = query_topics!(
             "INSERT INTO topics AS t (id, session_id, title, description, author_id, author_name, status, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {TOPIC_COLUMNS}"
-        );
-        let row: TopicRow = sqlx::query_as(&sql)
-            .bind(Uuid::new_v4())
-            .bind(session_id)
-            .bind(&new.title)
-            .bind(&new.description)
-            .bind(actor.id)
-            .bind(&actor.display_name)
-            .bind(TopicStatus::ToDiscuss.as_str())
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING",
+            "",
+            Uuid::new_v4(),
+            session_id,
+            &new.title,
+            new.description.as_deref(),
+            actor.id,
+            &actor.display_name,
+            TopicStatus::ToDiscuss.as_str(),
+            now,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let topic = Topic::try_from(row)?;
         emit(&mut tx, session_id, events::topic_added(&topic, now), None).await?;
         tx.commit().await?;
@@ -63,17 +63,17 @@ impl Store {
             return Ok(topic);
         };
         let now = Utc::now();
-        let sql = format!(
+        let row = query_topics!(
             "UPDATE topics AS t SET title = $2, description = $3, updated_at = $4
-             WHERE t.id = $1 RETURNING {TOPIC_COLUMNS}"
-        );
-        let row: TopicRow = sqlx::query_as(&sql)
-            .bind(topic_id)
-            .bind(&edited.title)
-            .bind(&edited.description)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+             WHERE t.id = $1 RETURNING",
+            "",
+            topic_id,
+            &edited.title,
+            edited.description.as_deref(),
+            now,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let topic = Topic::try_from(row)?;
         emit(&mut tx, session_id, events::topic_edited(&topic, now), None).await?;
         tx.commit().await?;
@@ -93,8 +93,7 @@ impl Store {
         let topic = read_topic(&mut tx, topic_id).await?;
         require_topic_manager(&session, &topic, actor.id)?;
         session.require_open()?;
-        sqlx::query("DELETE FROM topics WHERE id = $1")
-            .bind(topic_id)
+        sqlx::query!("DELETE FROM topics WHERE id = $1", topic_id)
             .execute(&mut *tx)
             .await?;
         emit(
@@ -128,16 +127,16 @@ impl Store {
             )));
         }
         let now = Utc::now();
-        let sql = format!(
+        let row = query_topics!(
             "UPDATE topics AS t SET status = $2, updated_at = $3
-             WHERE t.id = $1 RETURNING {TOPIC_COLUMNS}"
-        );
-        let row: TopicRow = sqlx::query_as(&sql)
-            .bind(topic_id)
-            .bind(status.as_str())
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+             WHERE t.id = $1 RETURNING",
+            "",
+            topic_id,
+            status.as_str(),
+            now,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let topic = Topic::try_from(row)?;
         emit(
             &mut tx,
@@ -161,12 +160,13 @@ pub(super) async fn lock_topic(
     session_id: Uuid,
     topic_id: Uuid,
 ) -> Result<(), LeanCoffeeError> {
-    let locked: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM topics WHERE id = $1 AND session_id = $2 FOR UPDATE")
-            .bind(topic_id)
-            .bind(session_id)
-            .fetch_optional(conn)
-            .await?;
+    let locked = sqlx::query_scalar!(
+        "SELECT id FROM topics WHERE id = $1 AND session_id = $2 FOR UPDATE",
+        topic_id,
+        session_id,
+    )
+    .fetch_optional(conn)
+    .await?;
     locked
         .map(|_| ())
         .ok_or(LeanCoffeeError::NotFound("topic not found"))
@@ -177,7 +177,8 @@ pub(super) async fn read_topic(
     conn: &mut PgConnection,
     topic_id: Uuid,
 ) -> Result<Topic, LeanCoffeeError> {
-    let sql = format!("SELECT {TOPIC_COLUMNS} FROM topics t WHERE t.id = $1");
-    let row: TopicRow = sqlx::query_as(&sql).bind(topic_id).fetch_one(conn).await?;
+    let row = query_topics!("SELECT", "FROM topics t WHERE t.id = $1", topic_id)
+        .fetch_one(conn)
+        .await?;
     row.try_into()
 }

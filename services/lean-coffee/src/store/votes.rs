@@ -27,14 +27,14 @@ impl Store {
             .require_open()?;
         lock_topic(&mut tx, session_id, topic_id).await?;
         let now = Utc::now();
-        let stored = sqlx::query(
+        let stored = sqlx::query!(
             "INSERT INTO votes (topic_id, user_id, session_id, cast_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT ON CONSTRAINT one_vote_per_user_per_topic DO NOTHING",
+            topic_id,
+            actor.id,
+            session_id,
+            now,
         )
-        .bind(topic_id)
-        .bind(actor.id)
-        .bind(session_id)
-        .bind(now)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -67,12 +67,14 @@ impl Store {
             .await?
             .require_open()?;
         lock_topic(&mut tx, session_id, topic_id).await?;
-        let removed = sqlx::query("DELETE FROM votes WHERE topic_id = $1 AND user_id = $2")
-            .bind(topic_id)
-            .bind(actor.id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let removed = sqlx::query!(
+            "DELETE FROM votes WHERE topic_id = $1 AND user_id = $2",
+            topic_id,
+            actor.id,
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if removed == 0 {
             return Err(LeanCoffeeError::NotFound(
                 "you have not voted for this topic",

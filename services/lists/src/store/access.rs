@@ -4,7 +4,7 @@ use pulse_outbox::{Outbox, OutboxTransaction};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::rows::{stored_permission, ListRow, LIST_COLUMNS};
+use super::rows::{shopping_list, stored_permission};
 use crate::domain::{require, Action, Permission, ShoppingList};
 use crate::ListsError;
 
@@ -52,7 +52,8 @@ pub(super) async fn begin_locked(
 /// never wait for each other in a circle), in one round trip: the statement
 /// that begins the transaction takes them. That is a simple query, which
 /// takes no parameters, so the ids go in as literals (a `Uuid` prints only
-/// hex digits and dashes).
+/// hex digits and dashes). Unchecked for that reason: the query macros
+/// describe only prepared statements.
 pub(super) async fn begin_locking(
     outbox: &Outbox,
     list_ids: &[Uuid],
@@ -75,36 +76,29 @@ pub(super) async fn read(
     list_id: Uuid,
     user_id: Uuid,
 ) -> Result<ListAccess, ListsError> {
-    let sql = format!(
-        "SELECT {LIST_COLUMNS},
+    let row = sqlx::query!(
+        r#"SELECT id, name, description, owner_id, is_archived, created_at, updated_at,
                 (SELECT permission FROM collaborators WHERE list_id = $1 AND user_id = $2)
-                    AS permission
-         FROM lists WHERE id = $1"
-    );
-    let row: ListAccessRow = sqlx::query_as(&sql)
-        .bind(list_id)
-        .bind(user_id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(ListsError::NotFound("list not found"))?;
-    ListAccess::stored(row.list, row.permission.as_deref())
+                    AS "permission?"
+         FROM lists WHERE id = $1"#,
+        list_id,
+        user_id,
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(ListsError::NotFound("list not found"))?;
+    let list = shopping_list!(row);
+    ListAccess::stored(list, row.permission.as_deref())
 }
 
 impl ListAccess {
     /// A list row and the caller's permission column as read.
-    pub fn stored(list: ListRow, permission: Option<&str>) -> Result<Self, ListsError> {
+    pub fn stored(list: ShoppingList, permission: Option<&str>) -> Result<Self, ListsError> {
         Ok(Self {
             permission: permission.map(stored_permission).transpose()?,
-            list: list.into(),
+            list,
         })
     }
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct ListAccessRow {
-    #[sqlx(flatten)]
-    list: ListRow,
-    permission: Option<String>,
 }
 
 pub(super) async fn permission_of(
@@ -112,11 +106,11 @@ pub(super) async fn permission_of(
     list_id: Uuid,
     user_id: Uuid,
 ) -> Result<Option<Permission>, ListsError> {
-    let name: Option<String> = sqlx::query_scalar(
+    let name = sqlx::query_scalar!(
         "SELECT permission FROM collaborators WHERE list_id = $1 AND user_id = $2",
+        list_id,
+        user_id,
     )
-    .bind(list_id)
-    .bind(user_id)
     .fetch_optional(conn)
     .await?;
     name.as_deref().map(stored_permission).transpose()

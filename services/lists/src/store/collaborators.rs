@@ -9,6 +9,7 @@ use super::{access, emit, Store};
 use crate::domain::{
     check_permission_change, check_removal, check_share, Action, Collaborator, Permission, UserRef,
 };
+use crate::error::ALREADY_COLLABORATOR;
 use crate::{events, ListsError};
 
 /// Who to share with, validated.
@@ -36,17 +37,19 @@ impl Store {
             .await?
             .is_some()
         {
-            return Err(ListsError::AlreadyExists("user is already a collaborator"));
+            return Err(ListsError::AlreadyExists(ALREADY_COLLABORATOR));
         }
         let user = resolve_user(&mut tx, share.user_id, share.display_name).await?;
         let added_at = Utc::now();
-        sqlx::query("INSERT INTO collaborators (list_id, user_id, permission, added_at) VALUES ($1, $2, $3, $4)")
-            .bind(list_id)
-            .bind(user.id)
-            .bind(share.permission.as_str())
-            .bind(added_at)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "INSERT INTO collaborators (list_id, user_id, permission, added_at) VALUES ($1, $2, $3, $4)",
+            list_id,
+            user.id,
+            share.permission.as_str(),
+            added_at,
+        )
+        .execute(&mut *tx)
+        .await?;
         let collaborator = fetch_collaborator(&mut tx, list_id, user.id)
             .await?
             .ok_or(ListsError::NotFound("collaborator not found"))?;
@@ -83,11 +86,13 @@ impl Store {
             return Err(ListsError::NotFound("collaborator not found"));
         };
         check_removal(actor.id, actor_permission, user_id, target.permission)?;
-        sqlx::query("DELETE FROM collaborators WHERE list_id = $1 AND user_id = $2")
-            .bind(list_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "DELETE FROM collaborators WHERE list_id = $1 AND user_id = $2",
+            list_id,
+            user_id,
+        )
+        .execute(&mut *tx)
+        .await?;
         emit(
             &mut tx,
             list_id,
@@ -120,12 +125,14 @@ impl Store {
         if old == permission {
             return Ok(collaborator);
         }
-        sqlx::query("UPDATE collaborators SET permission = $3 WHERE list_id = $1 AND user_id = $2")
-            .bind(list_id)
-            .bind(user_id)
-            .bind(permission.as_str())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE collaborators SET permission = $3 WHERE list_id = $1 AND user_id = $2",
+            list_id,
+            user_id,
+            permission.as_str(),
+        )
+        .execute(&mut *tx)
+        .await?;
         collaborator.permission = permission;
         let now = Utc::now();
         let event = events::collaborator_permission_changed(
@@ -150,21 +157,20 @@ async fn resolve_user(
     user_id: Uuid,
     display_name: Option<String>,
 ) -> Result<UserRef, ListsError> {
-    let name: Option<String> = match display_name {
+    let name = match display_name {
         Some(name) => Some(
-            sqlx::query_scalar(
+            sqlx::query_scalar!(
                 "INSERT INTO users (id, display_name) VALUES ($1, $2)
                  ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name
                  RETURNING display_name",
+                user_id,
+                name,
             )
-            .bind(user_id)
-            .bind(name)
             .fetch_one(&mut *conn)
             .await?,
         ),
         None => {
-            sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
-                .bind(user_id)
+            sqlx::query_scalar!("SELECT display_name FROM users WHERE id = $1", user_id)
                 .fetch_optional(&mut *conn)
                 .await?
         }
@@ -181,13 +187,14 @@ async fn fetch_collaborator(
     list_id: Uuid,
     user_id: Uuid,
 ) -> Result<Option<Collaborator>, ListsError> {
-    let row: Option<CollaboratorRow> = sqlx::query_as(
+    let row = sqlx::query_as!(
+        CollaboratorRow,
         "SELECT c.user_id, u.display_name, c.permission, c.added_at
          FROM collaborators c JOIN users u ON u.id = c.user_id
          WHERE c.list_id = $1 AND c.user_id = $2",
+        list_id,
+        user_id,
     )
-    .bind(list_id)
-    .bind(user_id)
     .fetch_optional(conn)
     .await?;
     row.map(Collaborator::try_from).transpose()

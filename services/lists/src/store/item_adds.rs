@@ -18,7 +18,7 @@ use pulse_bus::Topic;
 use uuid::Uuid;
 
 use super::access::{self, ListAccess};
-use super::rows::{ListRow, LIST_COLUMNS};
+use super::rows::shopping_list;
 use super::Store;
 use crate::domain::{Item, ItemFields, UserRef};
 use crate::{events, ListsError};
@@ -110,15 +110,6 @@ impl Places {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct PlaceRow {
-    #[sqlx(flatten)]
-    list: ListRow,
-    caller_id: Uuid,
-    permission: Option<String>,
-    next_position: i32,
-}
-
 /// Reads, in one statement, every list of the batch with its next position
 /// and each caller's permission on it. A list that does not exist has no row.
 async fn read_places(
@@ -127,33 +118,36 @@ async fn read_places(
 ) -> Result<Places, ListsError> {
     let list_ids: Vec<Uuid> = calls.iter().map(|call| call.list_id).collect();
     let caller_ids: Vec<Uuid> = calls.iter().map(|call| call.actor.id).collect();
-    let sql = format!(
-        "WITH asked AS (
+    let rows = sqlx::query!(
+        r#"WITH asked AS (
              SELECT DISTINCT list_id, caller_id
              FROM UNNEST($1::uuid[], $2::uuid[]) AS a (list_id, caller_id)
          ),
          listed AS (
-             SELECT {LIST_COLUMNS},
+             SELECT id, name, description, owner_id, is_archived, created_at, updated_at,
                     (SELECT COALESCE(MAX(i.position) + 1, 0) FROM items i
                      WHERE i.list_id = lists.id) AS next_position
              FROM lists WHERE id IN (SELECT list_id FROM asked)
          )
-         SELECT listed.*, asked.caller_id,
+         SELECT listed.id AS "id!", listed.name AS "name!", listed.description,
+                listed.owner_id AS "owner_id!", listed.is_archived AS "is_archived!",
+                listed.created_at AS "created_at!", listed.updated_at,
+                listed.next_position AS "next_position!", asked.caller_id AS "caller_id!",
                 (SELECT permission FROM collaborators c
                  WHERE c.list_id = asked.list_id AND c.user_id = asked.caller_id) AS permission
-         FROM asked JOIN listed ON listed.id = asked.list_id"
-    );
-    let rows: Vec<PlaceRow> = sqlx::query_as(&sql)
-        .bind(&list_ids)
-        .bind(&caller_ids)
-        .fetch_all(conn)
-        .await?;
+         FROM asked JOIN listed ON listed.id = asked.list_id"#,
+        &list_ids,
+        &caller_ids,
+    )
+    .fetch_all(conn)
+    .await?;
     let mut places = Places {
         access: HashMap::with_capacity(rows.len()),
         next_position: HashMap::with_capacity(rows.len()),
     };
     for row in rows {
-        let access = ListAccess::stored(row.list, row.permission.as_deref())?;
+        let list = shopping_list!(row);
+        let access = ListAccess::stored(list, row.permission.as_deref())?;
         places
             .next_position
             .insert(access.list.id, row.next_position);
@@ -166,24 +160,26 @@ async fn read_places(
 
 /// Inserts the items in one statement.
 async fn insert_items(conn: &mut sqlx::PgConnection, items: &[Item]) -> Result<(), ListsError> {
-    sqlx::query(
+    // The optional text columns hold NULLs, which the macro's check of a
+    // `text[]` parameter (`&[String]`) does not admit: `as _` skips it there.
+    sqlx::query!(
         "INSERT INTO items (id, list_id, name, quantity, unit, category_id, notes, image_url,
                             position, created_by, created_at)
          SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::float8[], $5::text[],
                               $6::text[], $7::text[], $8::text[], $9::int4[], $10::uuid[],
                               $11::timestamptz[])",
+        &column(items, |item| item.id),
+        &column(items, |item| item.list_id),
+        &column(items, |item| item.fields.name.clone()),
+        &column(items, |item| item.fields.quantity),
+        column(items, |item| item.fields.unit.clone()) as _,
+        column(items, |item| item.fields.category_id.clone()) as _,
+        column(items, |item| item.fields.notes.clone()) as _,
+        column(items, |item| item.fields.image_url.clone()) as _,
+        &column(items, |item| item.position),
+        &column(items, |item| item.created_by.id),
+        &column(items, |item| item.created_at),
     )
-    .bind(column(items, |item| item.id))
-    .bind(column(items, |item| item.list_id))
-    .bind(column(items, |item| item.fields.name.clone()))
-    .bind(column(items, |item| item.fields.quantity))
-    .bind(column(items, |item| item.fields.unit.clone()))
-    .bind(column(items, |item| item.fields.category_id.clone()))
-    .bind(column(items, |item| item.fields.notes.clone()))
-    .bind(column(items, |item| item.fields.image_url.clone()))
-    .bind(column(items, |item| item.position))
-    .bind(column(items, |item| item.created_by.id))
-    .bind(column(items, |item| item.created_at))
     .execute(conn)
     .await?;
     Ok(())

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::rows::{ItemRow, ITEM_COLUMNS, ITEM_JOINS};
+use super::rows::query_items;
 use super::{access, emit, Store};
 use crate::domain::{Item, ItemPatch, ItemPositions, UserRef};
 use crate::{events, ListsError};
@@ -29,28 +29,28 @@ impl Store {
             return Ok(item);
         }
         let now = Utc::now();
-        let sql = format!(
+        let row = query_items!(
             "WITH i AS (
                  UPDATE items SET name = $3, quantity = $4, unit = $5, category_id = $6, notes = $7,
                                   image_url = $8, updated_at = $9, updated_by = $10
                  WHERE id = $1 AND list_id = $2
                  RETURNING *
-             )
-             SELECT {ITEM_COLUMNS} FROM i {ITEM_JOINS}"
-        );
-        let row: ItemRow = sqlx::query_as(&sql)
-            .bind(item_id)
-            .bind(list_id)
-            .bind(&fields.name)
-            .bind(fields.quantity)
-            .bind(&fields.unit)
-            .bind(&fields.category_id)
-            .bind(&fields.notes)
-            .bind(&fields.image_url)
-            .bind(now)
-            .bind(actor.id)
-            .fetch_one(&mut *tx)
-            .await?;
+             )",
+            "i",
+            "",
+            item_id,
+            list_id,
+            &fields.name,
+            fields.quantity,
+            fields.unit.as_deref(),
+            fields.category_id.as_deref(),
+            fields.notes.as_deref(),
+            fields.image_url.as_deref(),
+            now,
+            actor.id,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let item = Item::from(row);
         emit(
             &mut tx,
@@ -73,12 +73,14 @@ impl Store {
     ) -> Result<(), ListsError> {
         let (mut tx, access) = access::begin_locked(&self.outbox, list_id, actor.id).await?;
         access.require_editable()?;
-        let deleted = sqlx::query("DELETE FROM items WHERE id = $1 AND list_id = $2")
-            .bind(item_id)
-            .bind(list_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let deleted = sqlx::query!(
+            "DELETE FROM items WHERE id = $1 AND list_id = $2",
+            item_id,
+            list_id,
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if deleted == 0 {
             return Err(ListsError::NotFound("item not found"));
         }
@@ -116,22 +118,22 @@ impl Store {
         } else {
             (None, None)
         };
-        let sql = format!(
+        let row = query_items!(
             "WITH i AS (
                  UPDATE items SET is_purchased = $3, purchased_at = $4, purchased_by = $5
                  WHERE id = $1 AND list_id = $2
                  RETURNING *
-             )
-             SELECT {ITEM_COLUMNS} FROM i {ITEM_JOINS}"
-        );
-        let row: ItemRow = sqlx::query_as(&sql)
-            .bind(item_id)
-            .bind(list_id)
-            .bind(purchased)
-            .bind(at)
-            .bind(by)
-            .fetch_one(&mut *tx)
-            .await?;
+             )",
+            "i",
+            "",
+            item_id,
+            list_id,
+            purchased,
+            at,
+            by,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let item = Item::from(row);
         emit(
             &mut tx,
@@ -156,15 +158,15 @@ impl Store {
         let (mut tx, access) = access::begin_locked(&self.outbox, list_id, actor.id).await?;
         access.require_editable()?;
         let (ids, wanted): (Vec<Uuid>, Vec<i32>) = positions.as_slice().iter().copied().unzip();
-        let changed: Option<i64> = sqlx::query_scalar(
-            "SELECT COUNT(*) FILTER (WHERE i.position <> w.position)
+        let changed = sqlx::query_scalar!(
+            r#"SELECT COUNT(*) FILTER (WHERE i.position <> w.position) AS "changed!"
              FROM UNNEST($2::uuid[], $3::int4[]) AS w (id, position)
              JOIN items i ON i.id = w.id AND i.list_id = $1
-             HAVING COUNT(*) = cardinality($2::uuid[])",
+             HAVING COUNT(*) = cardinality($2::uuid[])"#,
+            list_id,
+            &ids,
+            &wanted,
         )
-        .bind(list_id)
-        .bind(&ids)
-        .bind(&wanted)
         .fetch_optional(&mut *tx)
         .await?;
         match changed {
@@ -172,14 +174,14 @@ impl Store {
             Some(0) => return Ok(positions),
             Some(_) => {}
         }
-        sqlx::query(
+        sqlx::query!(
             "UPDATE items SET position = w.position
              FROM UNNEST($2::uuid[], $3::int4[]) AS w (id, position)
              WHERE items.id = w.id AND items.list_id = $1",
+            list_id,
+            &ids,
+            &wanted,
         )
-        .bind(list_id)
-        .bind(&ids)
-        .bind(&wanted)
         .execute(&mut *tx)
         .await?;
         let now = Utc::now();
@@ -200,14 +202,15 @@ async fn fetch_item(
     list_id: Uuid,
     item_id: Uuid,
 ) -> Result<Item, ListsError> {
-    let sql = format!(
-        "SELECT {ITEM_COLUMNS} FROM items i {ITEM_JOINS} WHERE i.id = $1 AND i.list_id = $2"
-    );
-    let row: Option<ItemRow> = sqlx::query_as(&sql)
-        .bind(item_id)
-        .bind(list_id)
-        .fetch_optional(conn)
-        .await?;
+    let row = query_items!(
+        "",
+        "items i",
+        "WHERE i.id = $1 AND i.list_id = $2",
+        item_id,
+        list_id,
+    )
+    .fetch_optional(conn)
+    .await?;
     row.map(Into::into)
         .ok_or(ListsError::NotFound("item not found"))
 }

@@ -4,7 +4,7 @@ use chrono::Utc;
 use pulse_bus::Topic;
 use uuid::Uuid;
 
-use super::rows::{CollaboratorRow, ItemRow, ListRow, ITEM_COLUMNS, ITEM_JOINS, LIST_COLUMNS};
+use super::rows::{query_items, CollaboratorRow, ListRow};
 use super::{access, emit, Store};
 use crate::domain::{
     Action, Collaborator, ListChanges, ListSnapshot, NewList, Permission, ShoppingList, UserRef,
@@ -21,26 +21,29 @@ impl Store {
     ) -> Result<ShoppingList, ListsError> {
         let mut tx = self.outbox.begin().await?;
         let now = Utc::now();
-        let sql = format!(
+        let row = sqlx::query_as!(
+            ListRow,
             "INSERT INTO lists (id, name, description, owner_id, created_at)
-             VALUES ($1, $2, $3, $4, $5) RETURNING {LIST_COLUMNS}"
-        );
-        let row: ListRow = sqlx::query_as(&sql)
-            .bind(Uuid::new_v4())
-            .bind(&new.name)
-            .bind(&new.description)
-            .bind(actor.id)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+             VALUES ($1, $2, $3, $4, $5)
+             RETURNING id, name, description, owner_id, is_archived, created_at, updated_at",
+            Uuid::new_v4(),
+            &new.name,
+            new.description.as_deref(),
+            actor.id,
+            now,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let list = ShoppingList::from(row);
-        sqlx::query("INSERT INTO collaborators (list_id, user_id, permission, added_at) VALUES ($1, $2, $3, $4)")
-            .bind(list.id)
-            .bind(actor.id)
-            .bind(Permission::Owner.as_str())
-            .bind(list.created_at)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "INSERT INTO collaborators (list_id, user_id, permission, added_at) VALUES ($1, $2, $3, $4)",
+            list.id,
+            actor.id,
+            Permission::Owner.as_str(),
+            list.created_at,
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(list)
     }
@@ -55,22 +58,26 @@ impl Store {
         list_id: Uuid,
     ) -> Result<ListSnapshot, ListsError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
         let access = access::read(&mut tx, list_id, actor.id).await?;
         access.require(Action::Read)?;
-        let sql = format!("SELECT {ITEM_COLUMNS} FROM items i {ITEM_JOINS} WHERE i.list_id = $1 ORDER BY i.position, i.created_at, i.id");
-        let items: Vec<ItemRow> = sqlx::query_as(&sql)
-            .bind(list_id)
-            .fetch_all(&mut *tx)
-            .await?;
-        let collaborators: Vec<CollaboratorRow> = sqlx::query_as(
+        let items = query_items!(
+            "",
+            "items i",
+            "WHERE i.list_id = $1 ORDER BY i.position, i.created_at, i.id",
+            list_id,
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let collaborators = sqlx::query_as!(
+            CollaboratorRow,
             "SELECT c.user_id, u.display_name, c.permission, c.added_at
              FROM collaborators c JOIN users u ON u.id = c.user_id
              WHERE c.list_id = $1 ORDER BY c.added_at, c.user_id",
+            list_id,
         )
-        .bind(list_id)
         .fetch_all(&mut *tx)
         .await?;
         let sequence = pulse_outbox::current_sequence(&mut tx, &Topic::List(list_id)).await?;
@@ -92,17 +99,18 @@ impl Store {
         actor: &UserRef,
         include_archived: bool,
     ) -> Result<Vec<ShoppingList>, ListsError> {
-        let sql = format!(
-            "SELECT {LIST_COLUMNS} FROM lists WHERE id IN
+        let rows = sqlx::query_as!(
+            ListRow,
+            "SELECT id, name, description, owner_id, is_archived, created_at, updated_at
+             FROM lists WHERE id IN
                  (SELECT list_id FROM collaborators WHERE user_id = $1)
                AND ($2 OR NOT is_archived)
-             ORDER BY created_at DESC, id"
-        );
-        let rows: Vec<ListRow> = sqlx::query_as(&sql)
-            .bind(actor.id)
-            .bind(include_archived)
-            .fetch_all(&self.pool)
-            .await?;
+             ORDER BY created_at DESC, id",
+            actor.id,
+            include_archived,
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -123,14 +131,17 @@ impl Store {
         }
         let next = changed.apply(&access.list);
         let now = Utc::now();
-        let sql = format!("UPDATE lists SET name = $2, description = $3, updated_at = $4 WHERE id = $1 RETURNING {LIST_COLUMNS}");
-        let row: ListRow = sqlx::query_as(&sql)
-            .bind(list_id)
-            .bind(&next.name)
-            .bind(&next.description)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query_as!(
+            ListRow,
+            "UPDATE lists SET name = $2, description = $3, updated_at = $4 WHERE id = $1
+             RETURNING id, name, description, owner_id, is_archived, created_at, updated_at",
+            list_id,
+            &next.name,
+            next.description.as_deref(),
+            now,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         emit(
             &mut tx,
             list_id,
@@ -156,13 +167,16 @@ impl Store {
             return Ok(access.list);
         }
         let now = Utc::now();
-        let sql = format!("UPDATE lists SET is_archived = $2, updated_at = $3 WHERE id = $1 RETURNING {LIST_COLUMNS}");
-        let row: ListRow = sqlx::query_as(&sql)
-            .bind(list_id)
-            .bind(archived)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query_as!(
+            ListRow,
+            "UPDATE lists SET is_archived = $2, updated_at = $3 WHERE id = $1
+             RETURNING id, name, description, owner_id, is_archived, created_at, updated_at",
+            list_id,
+            archived,
+            now,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let list = ShoppingList::from(row);
         emit(
             &mut tx,

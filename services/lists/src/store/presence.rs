@@ -43,11 +43,12 @@ impl Store {
         connection: Connection,
     ) -> Result<Vec<ActiveUser>, ListsError> {
         let mut tx = self.outbox.begin().await?;
-        let list_exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM lists WHERE id = $1)")
-                .bind(list_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let list_exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM lists WHERE id = $1) AS "exists!""#,
+            list_id,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if !list_exists {
             return Err(ListsError::NotFound("list not found"));
         }
@@ -57,7 +58,7 @@ impl Store {
             .map(stored_permission)
             .transpose()?;
         require(permission, Action::Read)?;
-        let claimed: Option<Uuid> = sqlx::query_scalar(
+        let claimed = sqlx::query_scalar!(
             "INSERT INTO presence (list_id, connection_id, user_id, display_name, avatar_url, joined_at, last_seen)
              VALUES ($1, $2, $3, $4, $5, now(), now())
              ON CONFLICT (list_id, connection_id) DO UPDATE
@@ -66,12 +67,12 @@ impl Store {
                      last_seen = now()
                  WHERE presence.user_id = EXCLUDED.user_id
              RETURNING user_id",
+            list_id,
+            &connection.id,
+            actor.id,
+            &actor.display_name,
+            connection.avatar_url.as_deref(),
         )
-        .bind(list_id)
-        .bind(&connection.id)
-        .bind(actor.id)
-        .bind(&actor.display_name)
-        .bind(&connection.avatar_url)
         .fetch_optional(&mut *tx)
         .await?;
         if claimed.is_none() {
@@ -81,23 +82,27 @@ impl Store {
         }
         // `xmax = 0`: the row was inserted, not updated; under the
         // collaborator lock that means this is the user's first connection.
-        let entered: Entered = sqlx::query_as(
-            "INSERT INTO present_users (list_id, user_id, display_name, avatar_url, joined_at)
+        let entered = sqlx::query!(
+            r#"INSERT INTO present_users (list_id, user_id, display_name, avatar_url, joined_at)
              VALUES ($1, $2, $3, $4, now())
              ON CONFLICT (list_id, user_id) DO UPDATE
                  SET display_name = EXCLUDED.display_name,
                      avatar_url = COALESCE(EXCLUDED.avatar_url, present_users.avatar_url)
-             RETURNING user_id, display_name, avatar_url, joined_at, (xmax = 0) AS first",
+             RETURNING user_id, display_name, avatar_url, joined_at, (xmax = 0) AS "first!""#,
+            list_id,
+            actor.id,
+            &actor.display_name,
+            connection.avatar_url.as_deref(),
         )
-        .bind(list_id)
-        .bind(actor.id)
-        .bind(&actor.display_name)
-        .bind(&connection.avatar_url)
         .fetch_one(&mut *tx)
         .await?;
         let first = entered.first;
-        let row = entered.user;
-        let me = ActiveUser::from(row);
+        let me = ActiveUser::from(ActiveUserRow {
+            user_id: entered.user_id,
+            display_name: entered.display_name,
+            avatar_url: entered.avatar_url,
+            joined_at: entered.joined_at,
+        });
         if first {
             notify(
                 &mut tx,
@@ -107,14 +112,7 @@ impl Store {
             )
             .await?;
         }
-        let rows: Vec<ActiveUserRow> = sqlx::query_as(
-            "SELECT user_id, display_name, avatar_url, joined_at FROM present_users
-             WHERE list_id = $1 ORDER BY joined_at, user_id LIMIT $2",
-        )
-        .bind(list_id)
-        .bind(ACTIVE_USERS_LIMIT)
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows = active_users(&mut tx, list_id).await?;
         tx.commit().await?;
         let mut active: Vec<ActiveUser> = rows.into_iter().map(Into::into).collect();
         if !active.iter().any(|user| user.id == me.id) {
@@ -133,12 +131,12 @@ impl Store {
         list_id: Uuid,
         connection_id: &str,
     ) -> Result<(), ListsError> {
-        let touched = sqlx::query(
+        let touched = sqlx::query!(
             "UPDATE presence SET last_seen = now() WHERE list_id = $1 AND connection_id = $2 AND user_id = $3",
+            list_id,
+            connection_id,
+            user_id,
         )
-        .bind(list_id)
-        .bind(connection_id)
-        .bind(user_id)
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -159,21 +157,22 @@ impl Store {
         connection_id: &str,
     ) -> Result<(), ListsError> {
         let mut tx = self.outbox.begin().await?;
-        let list_exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM lists WHERE id = $1)")
-                .bind(list_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let list_exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM lists WHERE id = $1) AS "exists!""#,
+            list_id,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if !list_exists {
             return Err(ListsError::NotFound("list not found"));
         }
         lock_collaborator(&mut tx, list_id, actor.id).await?;
-        let removed = sqlx::query(
+        let removed = sqlx::query!(
             "DELETE FROM presence WHERE list_id = $1 AND connection_id = $2 AND user_id = $3",
+            list_id,
+            connection_id,
+            actor.id,
         )
-        .bind(list_id)
-        .bind(connection_id)
-        .bind(actor.id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -190,16 +189,16 @@ impl Store {
     /// instances at once: each user is swept under their collaborator lock.
     pub(crate) async fn sweep_presence(&self, timeout: Duration) -> Result<u64, ListsError> {
         let seconds = timeout.as_secs_f64();
-        let stale: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        let stale = sqlx::query!(
             "SELECT DISTINCT list_id, user_id FROM presence
              WHERE last_seen < now() - make_interval(secs => $1)",
+            seconds,
         )
-        .bind(seconds)
         .fetch_all(&self.pool)
         .await?;
         let mut removed = 0;
-        for (list_id, user_id) in stale {
-            removed += self.sweep_user(list_id, user_id, seconds).await?;
+        for row in stale {
+            removed += self.sweep_user(row.list_id, row.user_id, seconds).await?;
         }
         Ok(removed)
     }
@@ -212,14 +211,14 @@ impl Store {
     ) -> Result<u64, ListsError> {
         let mut tx = self.outbox.begin().await?;
         lock_collaborator(&mut tx, list_id, user_id).await?;
-        let removed = sqlx::query(
+        let removed = sqlx::query!(
             "DELETE FROM presence
              WHERE list_id = $1 AND user_id = $2
                AND last_seen < clock_timestamp() - make_interval(secs => $3)",
+            list_id,
+            user_id,
+            timeout_seconds,
         )
-        .bind(list_id)
-        .bind(user_id)
-        .bind(timeout_seconds)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -231,13 +230,20 @@ impl Store {
     }
 }
 
-/// The caller's present-user row after entering, and whether entering
-/// created it.
-#[derive(sqlx::FromRow)]
-struct Entered {
-    #[sqlx(flatten)]
-    user: ActiveUserRow,
-    first: bool,
+/// The list's first [`ACTIVE_USERS_LIMIT`] present users, earliest first.
+async fn active_users(
+    conn: &mut PgConnection,
+    list_id: Uuid,
+) -> Result<Vec<ActiveUserRow>, ListsError> {
+    Ok(sqlx::query_as!(
+        ActiveUserRow,
+        "SELECT user_id, display_name, avatar_url, joined_at FROM present_users
+         WHERE list_id = $1 ORDER BY joined_at, user_id LIMIT $2",
+        list_id,
+        ACTIVE_USERS_LIMIT,
+    )
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Ends every connection of a user who lost access, in the caller's
@@ -248,17 +254,21 @@ pub(super) async fn end_presence(
     list_id: Uuid,
     user: &UserRef,
 ) -> Result<(), ListsError> {
-    sqlx::query("DELETE FROM presence WHERE list_id = $1 AND user_id = $2")
-        .bind(list_id)
-        .bind(user.id)
-        .execute(&mut *conn)
-        .await?;
-    let was_present = sqlx::query("DELETE FROM present_users WHERE list_id = $1 AND user_id = $2")
-        .bind(list_id)
-        .bind(user.id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
+    sqlx::query!(
+        "DELETE FROM presence WHERE list_id = $1 AND user_id = $2",
+        list_id,
+        user.id,
+    )
+    .execute(&mut *conn)
+    .await?;
+    let was_present = sqlx::query!(
+        "DELETE FROM present_users WHERE list_id = $1 AND user_id = $2",
+        list_id,
+        user.id,
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
         > 0;
     if was_present {
         notify(
@@ -280,11 +290,11 @@ async fn lock_collaborator(
     list_id: Uuid,
     user_id: Uuid,
 ) -> Result<Option<String>, ListsError> {
-    let permission = sqlx::query_scalar(
+    let permission = sqlx::query_scalar!(
         "SELECT permission FROM collaborators WHERE list_id = $1 AND user_id = $2 FOR NO KEY UPDATE",
+        list_id,
+        user_id,
     )
-    .bind(list_id)
-    .bind(user_id)
     .fetch_optional(conn)
     .await?;
     Ok(permission)
@@ -297,14 +307,14 @@ async fn leave_if_gone(
     list_id: Uuid,
     user_id: Uuid,
 ) -> Result<(), ListsError> {
-    let left: Option<String> = sqlx::query_scalar(
+    let left = sqlx::query_scalar!(
         "DELETE FROM present_users
          WHERE list_id = $1 AND user_id = $2
            AND NOT EXISTS (SELECT 1 FROM presence p WHERE p.list_id = $1 AND p.user_id = $2)
          RETURNING display_name",
+        list_id,
+        user_id,
     )
-    .bind(list_id)
-    .bind(user_id)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(display_name) = left {
@@ -361,16 +371,6 @@ pub(crate) struct Touching {
     pub connection_id: String,
 }
 
-/// A present user after a batch entered, with the list and whether the batch
-/// made them present.
-#[derive(sqlx::FromRow)]
-struct EnteredIn {
-    list_id: Uuid,
-    #[sqlx(flatten)]
-    user: ActiveUserRow,
-    first: bool,
-}
-
 impl Store {
     /// [`Store::enter_list`] for many connections in one transaction, with
     /// the same outcome per entry: set-based statements, one lock per user
@@ -408,7 +408,7 @@ impl Store {
             .filter(|(_, outcome)| outcome.is_ok())
             .map(|(e, _)| e)
             .collect();
-        let claimed: Vec<(Uuid, String)> = sqlx::query_as(
+        let claimed = sqlx::query!(
             "INSERT INTO presence (list_id, connection_id, user_id, display_name, avatar_url, joined_at, last_seen)
              SELECT list_id, connection_id, user_id, display_name, avatar_url, now(), now()
              FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[])
@@ -419,17 +419,19 @@ impl Store {
                      last_seen = now()
                  WHERE presence.user_id = EXCLUDED.user_id
              RETURNING list_id, connection_id",
+            &admitted.iter().map(|e| e.list_id).collect::<Vec<_>>(),
+            &admitted.iter().map(|e| e.connection.id.clone()).collect::<Vec<_>>(),
+            &admitted.iter().map(|e| e.actor.id).collect::<Vec<_>>(),
+            &admitted.iter().map(|e| name_of(&names, e)).collect::<Vec<_>>(),
+            // Avatars may be NULL, which the check of a `text[]` parameter
+            // (`&[String]`) does not admit: `as _` skips it here.
+            admitted.iter().map(|e| e.connection.avatar_url.clone()).collect::<Vec<_>>() as _,
         )
-        .bind(admitted.iter().map(|e| e.list_id).collect::<Vec<_>>())
-        .bind(admitted.iter().map(|e| e.connection.id.clone()).collect::<Vec<_>>())
-        .bind(admitted.iter().map(|e| e.actor.id).collect::<Vec<_>>())
-        .bind(admitted.iter().map(|e| name_of(&names, e)).collect::<Vec<_>>())
-        .bind(admitted.iter().map(|e| e.connection.avatar_url.clone()).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await?;
         let claimed: HashSet<(Uuid, &str)> = claimed
             .iter()
-            .map(|(list, id)| (*list, id.as_str()))
+            .map(|row| (row.list_id, row.connection_id.as_str()))
             .collect();
         for (entry, outcome) in entries.iter().zip(outcomes.iter_mut()) {
             if outcome.is_ok() && !claimed.contains(&(entry.list_id, entry.connection.id.as_str()))
@@ -449,24 +451,22 @@ impl Store {
             }
         }
         let users: Vec<&Entering> = users.into_values().collect();
-        let entered: Vec<EnteredIn> = sqlx::query_as(
-            "INSERT INTO present_users (list_id, user_id, display_name, avatar_url, joined_at)
+        let entered = sqlx::query!(
+            r#"INSERT INTO present_users (list_id, user_id, display_name, avatar_url, joined_at)
              SELECT list_id, user_id, display_name, avatar_url, now()
              FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[])
                  AS e (list_id, user_id, display_name, avatar_url)
              ON CONFLICT (list_id, user_id) DO UPDATE
                  SET display_name = EXCLUDED.display_name,
                      avatar_url = COALESCE(EXCLUDED.avatar_url, present_users.avatar_url)
-             RETURNING list_id, user_id, display_name, avatar_url, joined_at, (xmax = 0) AS first",
-        )
-        .bind(users.iter().map(|e| e.list_id).collect::<Vec<_>>())
-        .bind(users.iter().map(|e| e.actor.id).collect::<Vec<_>>())
-        .bind(users.iter().map(|e| name_of(&names, e)).collect::<Vec<_>>())
-        .bind(
+             RETURNING list_id, user_id, display_name, avatar_url, joined_at, (xmax = 0) AS "first!""#,
+            &users.iter().map(|e| e.list_id).collect::<Vec<_>>(),
+            &users.iter().map(|e| e.actor.id).collect::<Vec<_>>(),
+            &users.iter().map(|e| name_of(&names, e)).collect::<Vec<_>>(),
             users
                 .iter()
                 .map(|e| e.connection.avatar_url.clone())
-                .collect::<Vec<_>>(),
+                .collect::<Vec<_>>() as _,
         )
         .fetch_all(&mut *tx)
         .await?;
@@ -474,7 +474,12 @@ impl Store {
         let mut notices = Vec::new();
         let mut present: HashMap<(Uuid, Uuid), ActiveUser> = HashMap::new();
         for row in entered {
-            let user = ActiveUser::from(row.user);
+            let user = ActiveUser::from(ActiveUserRow {
+                user_id: row.user_id,
+                display_name: row.display_name,
+                avatar_url: row.avatar_url,
+                joined_at: row.joined_at,
+            });
             if row.first {
                 notices.push((
                     pulse_bus::Topic::List(row.list_id),
@@ -487,14 +492,7 @@ impl Store {
         pulse_outbox::enqueue_notices(&mut tx, notices).await?;
         let mut active: HashMap<Uuid, Vec<ActiveUser>> = HashMap::new();
         for list_id in pairs.lists() {
-            let rows: Vec<ActiveUserRow> = sqlx::query_as(
-                "SELECT user_id, display_name, avatar_url, joined_at FROM present_users
-                 WHERE list_id = $1 ORDER BY joined_at, user_id LIMIT $2",
-            )
-            .bind(list_id)
-            .bind(ACTIVE_USERS_LIMIT)
-            .fetch_all(&mut *tx)
-            .await?;
+            let rows = active_users(&mut tx, list_id).await?;
             active.insert(list_id, rows.into_iter().map(Into::into).collect());
         }
         tx.commit().await?;
@@ -523,38 +521,41 @@ impl Store {
         let mut tx = self.outbox.begin().await?;
         let pairs = Pairs::of(entries.iter().map(|e| (e.list_id, e.actor.id)));
         let (existing, _) = lock_collaborators(&mut tx, &pairs).await?;
-        let removed: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        let removed = sqlx::query!(
             "DELETE FROM presence p
              USING UNNEST($1::uuid[], $2::text[], $3::uuid[]) AS e (list_id, connection_id, user_id)
              WHERE p.list_id = e.list_id AND p.connection_id = e.connection_id AND p.user_id = e.user_id
              RETURNING p.list_id, p.user_id",
+            &entries.iter().map(|e| e.list_id).collect::<Vec<_>>(),
+            &entries.iter().map(|e| e.connection_id.clone()).collect::<Vec<_>>(),
+            &entries.iter().map(|e| e.actor.id).collect::<Vec<_>>(),
         )
-        .bind(entries.iter().map(|e| e.list_id).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.connection_id.clone()).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.actor.id).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await?;
-        let gone = Pairs::of(removed.into_iter());
-        let left: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+        let gone = Pairs::of(removed.into_iter().map(|row| (row.list_id, row.user_id)));
+        let left = sqlx::query!(
             "DELETE FROM present_users u
              USING UNNEST($1::uuid[], $2::uuid[]) AS e (list_id, user_id)
              WHERE u.list_id = e.list_id AND u.user_id = e.user_id
                AND NOT EXISTS (SELECT 1 FROM presence p WHERE p.list_id = e.list_id AND p.user_id = e.user_id)
              RETURNING u.list_id, u.user_id, u.display_name",
+            &gone.0.iter().map(|(list, _)| *list).collect::<Vec<_>>(),
+            &gone.0.iter().map(|(_, user)| *user).collect::<Vec<_>>(),
         )
-        .bind(gone.0.iter().map(|(list, _)| *list).collect::<Vec<_>>())
-        .bind(gone.0.iter().map(|(_, user)| *user).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await?;
         let now = Utc::now();
         let notices = left
             .into_iter()
-            .map(|(list_id, id, display_name)| {
-                let user = UserRef { id, display_name };
+            .map(|row| {
+                let user = UserRef {
+                    id: row.user_id,
+                    display_name: row.display_name,
+                };
                 (
-                    pulse_bus::Topic::List(list_id),
-                    events::user_left(list_id, &user, now),
-                    Some(id),
+                    pulse_bus::Topic::List(row.list_id),
+                    events::user_left(row.list_id, &user, now),
+                    Some(row.user_id),
                 )
             })
             .collect();
@@ -585,20 +586,20 @@ impl Store {
         &self,
         entries: &[Touching],
     ) -> Result<Vec<Result<(), ListsError>>, ListsError> {
-        let touched: Vec<(Uuid, String)> = sqlx::query_as(
+        let touched = sqlx::query!(
             "UPDATE presence p SET last_seen = now()
              FROM UNNEST($1::uuid[], $2::text[], $3::uuid[]) AS e (list_id, connection_id, user_id)
              WHERE p.list_id = e.list_id AND p.connection_id = e.connection_id AND p.user_id = e.user_id
              RETURNING p.list_id, p.connection_id",
+            &entries.iter().map(|e| e.list_id).collect::<Vec<_>>(),
+            &entries.iter().map(|e| e.connection_id.clone()).collect::<Vec<_>>(),
+            &entries.iter().map(|e| e.user_id).collect::<Vec<_>>(),
         )
-        .bind(entries.iter().map(|e| e.list_id).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.connection_id.clone()).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.user_id).collect::<Vec<_>>())
         .fetch_all(&self.pool)
         .await?;
         let touched: HashSet<(Uuid, &str)> = touched
             .iter()
-            .map(|(list, id)| (*list, id.as_str()))
+            .map(|row| (row.list_id, row.connection_id.as_str()))
             .collect();
         Ok(entries
             .iter()
@@ -639,24 +640,23 @@ async fn lock_collaborators(
     conn: &mut PgConnection,
     pairs: &Pairs,
 ) -> Result<(HashSet<Uuid>, HashMap<(Uuid, Uuid), String>), ListsError> {
-    let existing: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM lists WHERE id = ANY($1)")
-        .bind(pairs.lists())
+    let existing = sqlx::query_scalar!("SELECT id FROM lists WHERE id = ANY($1)", &pairs.lists())
         .fetch_all(&mut *conn)
         .await?;
-    let held: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+    let held = sqlx::query!(
         "SELECT list_id, user_id, permission FROM collaborators
          WHERE (list_id, user_id) IN (SELECT * FROM UNNEST($1::uuid[], $2::uuid[]))
          ORDER BY list_id, user_id
          FOR NO KEY UPDATE",
+        &pairs.0.iter().map(|(list, _)| *list).collect::<Vec<_>>(),
+        &pairs.0.iter().map(|(_, user)| *user).collect::<Vec<_>>(),
     )
-    .bind(pairs.0.iter().map(|(list, _)| *list).collect::<Vec<_>>())
-    .bind(pairs.0.iter().map(|(_, user)| *user).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
     .await?;
     Ok((
         existing.into_iter().collect(),
         held.into_iter()
-            .map(|(list, user, permission)| ((list, user), permission))
+            .map(|row| ((row.list_id, row.user_id), row.permission))
             .collect(),
     ))
 }

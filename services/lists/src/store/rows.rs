@@ -10,69 +10,97 @@ use crate::domain::{
 };
 use crate::ListsError;
 
-/// The columns of a list, for `SELECT` and `RETURNING`.
-pub(super) const LIST_COLUMNS: &str =
-    "id, name, description, owner_id, is_archived, created_at, updated_at";
-
-/// The columns of an item (table alias `i`) with the display names of the
-/// users it refers to; use with [`ITEM_JOINS`].
-pub(super) const ITEM_COLUMNS: &str =
-    "i.id, i.list_id, i.name, i.quantity, i.unit, i.category_id, \
-     i.notes, i.image_url, i.is_purchased, i.purchased_at, i.purchased_by, \
-     pu.display_name AS purchased_by_name, i.position, i.created_by, \
-     cu.display_name AS created_by_name, i.created_at, i.updated_at, i.updated_by, \
-     uu.display_name AS updated_by_name";
-
-pub(super) const ITEM_JOINS: &str = "JOIN users cu ON cu.id = i.created_by \
-     LEFT JOIN users pu ON pu.id = i.purchased_by \
-     LEFT JOIN users uu ON uu.id = i.updated_by";
-
-#[derive(Debug, sqlx::FromRow)]
-pub(super) struct ListRow {
-    id: Uuid,
-    name: String,
-    description: Option<String>,
-    owner_id: Uuid,
-    is_archived: bool,
-    created_at: DateTime<Utc>,
-    updated_at: Option<DateTime<Utc>>,
+/// `sqlx::query_as!` for [`ItemRow`]s: `$with` (a `WITH i AS (...)` writing
+/// the items, or `""`), then a `SELECT` of an item's columns from `$from`
+/// (`"items i"`, or `"i"` for the `WITH`'s rows) with the display names of
+/// the users it refers to, then `$rest` (`WHERE`, `ORDER BY`). A macro
+/// because the checked query must be one literal, and the column list and
+/// joins are the same for the four queries that read items. Columns read
+/// through a `WITH` have no nullability the database can infer, hence the
+/// `!` (not null) and `?` (nullable) on each.
+macro_rules! query_items {
+    ($with:literal, $from:literal, $rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            $crate::store::rows::ItemRow,
+            $with
+                + r#" SELECT i.id AS "id!", i.list_id AS "list_id!", i.name AS "name!",
+                     i.quantity AS "quantity!", i.unit AS "unit?", i.category_id AS "category_id?",
+                     i.notes AS "notes?", i.image_url AS "image_url?",
+                     i.is_purchased AS "is_purchased!", i.purchased_at AS "purchased_at?",
+                     i.purchased_by AS "purchased_by?", pu.display_name AS "purchased_by_name?",
+                     i.position AS "position!", i.created_by AS "created_by!",
+                     cu.display_name AS "created_by_name!", i.created_at AS "created_at!",
+                     i.updated_at AS "updated_at?", i.updated_by AS "updated_by?",
+                     uu.display_name AS "updated_by_name?"
+                 FROM "#
+                + $from
+                + " JOIN users cu ON cu.id = i.created_by
+                     LEFT JOIN users pu ON pu.id = i.purchased_by
+                     LEFT JOIN users uu ON uu.id = i.updated_by "
+                + $rest
+            $(, $arg)*
+        )
+    };
 }
+pub(super) use query_items;
+
+#[derive(Debug)]
+pub(super) struct ListRow {
+    pub(super) id: Uuid,
+    pub(super) name: String,
+    pub(super) description: Option<String>,
+    pub(super) owner_id: Uuid,
+    pub(super) is_archived: bool,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) updated_at: Option<DateTime<Utc>>,
+}
+
+/// A [`ShoppingList`] from a row with a list's columns: a [`ListRow`], or
+/// the record of a query that reads more beside the list (the caller's
+/// permission, the next item position). A macro because those records are
+/// types of their own, one per query.
+macro_rules! shopping_list {
+    ($row:ident) => {
+        $crate::domain::ShoppingList {
+            id: $row.id,
+            name: $row.name,
+            description: $row.description,
+            owner_id: $row.owner_id,
+            is_archived: $row.is_archived,
+            created_at: $row.created_at,
+            updated_at: $row.updated_at,
+        }
+    };
+}
+pub(super) use shopping_list;
 
 impl From<ListRow> for ShoppingList {
     fn from(row: ListRow) -> Self {
-        Self {
-            id: row.id,
-            name: row.name,
-            description: row.description,
-            owner_id: row.owner_id,
-            is_archived: row.is_archived,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }
+        shopping_list!(row)
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct ItemRow {
-    id: Uuid,
-    list_id: Uuid,
-    name: String,
-    quantity: f64,
-    unit: Option<String>,
-    category_id: Option<String>,
-    notes: Option<String>,
-    image_url: Option<String>,
-    is_purchased: bool,
-    purchased_at: Option<DateTime<Utc>>,
-    purchased_by: Option<Uuid>,
-    purchased_by_name: Option<String>,
-    position: i32,
-    created_by: Uuid,
-    created_by_name: String,
-    created_at: DateTime<Utc>,
-    updated_at: Option<DateTime<Utc>>,
-    updated_by: Option<Uuid>,
-    updated_by_name: Option<String>,
+    pub(super) id: Uuid,
+    pub(super) list_id: Uuid,
+    pub(super) name: String,
+    pub(super) quantity: f64,
+    pub(super) unit: Option<String>,
+    pub(super) category_id: Option<String>,
+    pub(super) notes: Option<String>,
+    pub(super) image_url: Option<String>,
+    pub(super) is_purchased: bool,
+    pub(super) purchased_at: Option<DateTime<Utc>>,
+    pub(super) purchased_by: Option<Uuid>,
+    pub(super) purchased_by_name: Option<String>,
+    pub(super) position: i32,
+    pub(super) created_by: Uuid,
+    pub(super) created_by_name: String,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) updated_at: Option<DateTime<Utc>>,
+    pub(super) updated_by: Option<Uuid>,
+    pub(super) updated_by_name: Option<String>,
 }
 
 fn user_ref(id: Option<Uuid>, name: Option<String>) -> Option<UserRef> {
@@ -110,12 +138,12 @@ impl From<ItemRow> for Item {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct CollaboratorRow {
-    user_id: Uuid,
-    display_name: String,
-    permission: String,
-    added_at: DateTime<Utc>,
+    pub(super) user_id: Uuid,
+    pub(super) display_name: String,
+    pub(super) permission: String,
+    pub(super) added_at: DateTime<Utc>,
 }
 
 impl TryFrom<CollaboratorRow> for Collaborator {
@@ -133,12 +161,12 @@ impl TryFrom<CollaboratorRow> for Collaborator {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct ActiveUserRow {
-    user_id: Uuid,
-    display_name: String,
-    avatar_url: Option<String>,
-    joined_at: DateTime<Utc>,
+    pub(super) user_id: Uuid,
+    pub(super) display_name: String,
+    pub(super) avatar_url: Option<String>,
+    pub(super) joined_at: DateTime<Utc>,
 }
 
 impl From<ActiveUserRow> for ActiveUser {

@@ -10,39 +10,6 @@ use super::Store;
 use crate::domain::UserRef;
 use crate::ListsError;
 
-/// Inserts the user or refreshes a changed name, returning the name in
-/// effect. It writes only when something changed, so the common call is a
-/// read. A token without a name keeps the name known from earlier tokens.
-const REMEMBER: &str = "WITH up AS (
-         INSERT INTO users (id, display_name) VALUES ($1, $2)
-         ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name
-         WHERE EXCLUDED.display_name <> ''
-           AND users.display_name IS DISTINCT FROM EXCLUDED.display_name
-         RETURNING display_name
-     )
-     SELECT display_name FROM up
-     UNION ALL
-     SELECT display_name FROM users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM up)";
-
-/// [`REMEMBER`] for many users at once (one row per user: the first name
-/// given for them).
-const REMEMBER_ALL: &str = "WITH given AS (
-         SELECT DISTINCT ON (id) id, display_name
-         FROM UNNEST($1::uuid[], $2::text[]) WITH ORDINALITY AS g (id, display_name, i)
-         ORDER BY id, i
-     ),
-     up AS (
-         INSERT INTO users (id, display_name) SELECT id, display_name FROM given
-         ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name
-         WHERE EXCLUDED.display_name <> ''
-           AND users.display_name IS DISTINCT FROM EXCLUDED.display_name
-         RETURNING id, display_name
-     )
-     SELECT id, display_name FROM up
-     UNION ALL
-     SELECT u.id, u.display_name FROM users u JOIN given g ON g.id = u.id
-     WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.id = u.id)";
-
 impl Store {
     /// Records the caller's name from their token and returns them as a user
     /// ref. Runs as its own statement, outside the command's transaction, so
@@ -61,11 +28,26 @@ impl Store {
         // winner's row but its snapshot predates it, so it reads nothing. The
         // second attempt, a new statement, sees the committed row.
         for _ in 0..2 {
-            let found: Option<String> = sqlx::query_scalar(REMEMBER)
-                .bind(id)
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
+            // Inserts the user or refreshes a changed name, returning the
+            // name in effect. It writes only when something changed, so the
+            // common call is a read. A token without a name keeps the name
+            // known from earlier tokens.
+            let found = sqlx::query_scalar!(
+                r#"WITH up AS (
+                     INSERT INTO users (id, display_name) VALUES ($1, $2)
+                     ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name
+                     WHERE EXCLUDED.display_name <> ''
+                       AND users.display_name IS DISTINCT FROM EXCLUDED.display_name
+                     RETURNING display_name
+                 )
+                 SELECT display_name AS "display_name!" FROM up
+                 UNION ALL
+                 SELECT display_name FROM users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM up)"#,
+                id,
+                name,
+            )
+            .fetch_optional(&self.pool)
+            .await?;
             if let Some(display_name) = found {
                 self.known_names.stored([(id, display_name.as_str())]);
                 return Ok(UserRef { id, display_name });
@@ -91,11 +73,33 @@ impl Store {
             if ids.is_empty() {
                 return Ok(names);
             }
-            let rows: Vec<(Uuid, String)> = sqlx::query_as(REMEMBER_ALL)
-                .bind(&ids)
-                .bind(&given)
-                .fetch_all(&self.pool)
-                .await?;
+            // The single statement of `remember_user` for many users at once
+            // (one row per user: the first name given for them).
+            let rows: Vec<(Uuid, String)> = sqlx::query!(
+                r#"WITH given AS (
+                     SELECT DISTINCT ON (id) id, display_name
+                     FROM UNNEST($1::uuid[], $2::text[]) WITH ORDINALITY AS g (id, display_name, i)
+                     ORDER BY id, i
+                 ),
+                 up AS (
+                     INSERT INTO users (id, display_name) SELECT id, display_name FROM given
+                     ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name
+                     WHERE EXCLUDED.display_name <> ''
+                       AND users.display_name IS DISTINCT FROM EXCLUDED.display_name
+                     RETURNING id, display_name
+                 )
+                 SELECT id AS "id!", display_name AS "display_name!" FROM up
+                 UNION ALL
+                 SELECT u.id, u.display_name FROM users u JOIN given g ON g.id = u.id
+                 WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.id = u.id)"#,
+                &ids,
+                &given,
+            )
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row.display_name))
+            .collect();
             self.known_names
                 .stored(rows.iter().map(|(id, name)| (*id, name.as_str())));
             names.extend(rows);

@@ -1,12 +1,15 @@
+use std::{sync::Arc, time::Duration};
+
 use pulse_proto::lists::v1::{
     ChangeCollaboratorPermissionRequest, CheckAccessRequest, PresenceRequest,
     RemoveCollaboratorRequest, ShareListRequest,
 };
-use pulse_testkit::{expect_kind, TestUser};
+use pulse_testkit::{expect_kind, TestDatabase, TestUser};
+use sqlx::{Connection, PgConnection};
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::helpers::{create_list, snapshot, spawn_app, Client};
+use crate::helpers::{create_list, snapshot, spawn_app, spawn_app_on, AppOptions, Client};
 
 pub fn share_request(list_id: &str, user: &TestUser, permission: &str) -> ShareListRequest {
     ShareListRequest {
@@ -253,4 +256,78 @@ async fn changing_an_unknown_collaborator_is_not_found() {
         .expect_err("unknown collaborator");
 
     assert_eq!(status.code(), Code::NotFound);
+}
+
+/// Sharing checks under the list's lock that the user is not a collaborator
+/// yet, but that check cannot see a collaborator row another transaction
+/// has written and not yet committed. The share then waits on the key, and
+/// when the row commits the key refuses it: the caller is told
+/// ALREADY_EXISTS, as the check would have told them, not "internal error".
+#[tokio::test]
+async fn sharing_that_collides_on_the_key_after_the_check_is_told_already_exists() {
+    let db = Arc::new(TestDatabase::create().await);
+    let app = spawn_app_on(db.clone(), AppOptions::default()).await;
+    let ann = TestUser::new("Ann");
+    let bob = TestUser::new("Bob");
+    let mut owner = app.client(&ann).await;
+    let list = create_list(&mut owner, "Groceries").await;
+    let list_id: Uuid = list.id.parse().expect("list id");
+
+    let mut writer = PgConnection::connect(&db.url()).await.expect("database");
+    sqlx::query("INSERT INTO users (id, display_name) VALUES ($1, 'Bob')")
+        .bind(bob.id)
+        .execute(&mut writer)
+        .await
+        .expect("user");
+    let mut uncommitted = writer.begin().await.expect("transaction");
+    sqlx::query(
+        "INSERT INTO collaborators (list_id, user_id, permission, added_at)
+         VALUES ($1, $2, 'Viewer', now())",
+    )
+    .bind(list_id)
+    .bind(bob.id)
+    .execute(&mut *uncommitted)
+    .await
+    .expect("collaborator");
+
+    let sharing = tokio::spawn(async move {
+        owner
+            .share_list(share_request(&list.id, &bob, "Editor"))
+            .await
+    });
+    wait_for_a_lock_wait(&db).await;
+    uncommitted.commit().await.expect("commit");
+
+    let refused = sharing
+        .await
+        .expect("share task")
+        .expect_err("the key refuses the second collaborator");
+    assert_eq!(
+        (refused.code(), refused.message()),
+        (Code::AlreadyExists, "user is already a collaborator")
+    );
+}
+
+/// Waits until a session of the test's database waits for a lock (the
+/// share's insert, on the uncommitted key), or fails after ten seconds.
+async fn wait_for_a_lock_wait(db: &TestDatabase) {
+    let mut observer = PgConnection::connect(&db.url()).await.expect("database");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&mut observer)
+        .await
+        .expect("activity");
+        if waiting > 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the share never waited on the key"
+        );
+        tokio::task::yield_now().await;
+    }
 }

@@ -8,7 +8,7 @@ use pulse_bus::Topic;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::rows::{convert, KeyRow, KEY_COLUMNS};
+use super::rows::{convert, query_keys};
 use super::{emit, Store};
 use crate::domain::{KeyStatus, Money, Named, NewVirtualKey, Secret, VirtualKey};
 use crate::{events, TasksError};
@@ -22,20 +22,20 @@ impl Store {
         let secret = Secret::generate();
         let now = Utc::now();
         let mut tx = self.outbox.begin().await?;
-        let sql = format!(
+        let row = query_keys!(
             "INSERT INTO virtual_keys (id, name, key_hash, key_prefix, status, budget, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6::int8 * 0.000001, $7) RETURNING {KEY_COLUMNS}"
-        );
-        let row: KeyRow = sqlx::query_as(&sql)
-            .bind(Uuid::new_v4())
-            .bind(&new.name)
-            .bind(secret.hash())
-            .bind(secret.key_prefix())
-            .bind(KeyStatus::Active.as_str())
-            .bind(new.budget.map(Money::micros))
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+             VALUES ($1, $2, $3, $4, $5, $6::int8 * 0.000001, $7) RETURNING",
+            "",
+            Uuid::new_v4(),
+            &new.name,
+            secret.hash(),
+            secret.key_prefix(),
+            KeyStatus::Active.as_str(),
+            new.budget.map(Money::micros),
+            now,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let key = VirtualKey::try_from(row)?;
         let change = key.status_change(None);
         emit(
@@ -50,8 +50,9 @@ impl Store {
 
     /// Every key, newest first.
     pub(crate) async fn list_keys(&self) -> Result<Vec<VirtualKey>, TasksError> {
-        let sql = format!("SELECT {KEY_COLUMNS} FROM virtual_keys ORDER BY created_at DESC, id");
-        let rows: Vec<KeyRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+        let rows = query_keys!("SELECT", "FROM virtual_keys ORDER BY created_at DESC, id")
+            .fetch_all(&self.pool)
+            .await?;
         convert(rows)
     }
 
@@ -65,16 +66,15 @@ impl Store {
             return Ok(key);
         }
         let now = Utc::now();
-        let sql = format!(
-            "UPDATE virtual_keys SET status = $2, revoked_at = $3 WHERE id = $1
-             RETURNING {KEY_COLUMNS}"
-        );
-        let row: KeyRow = sqlx::query_as(&sql)
-            .bind(id)
-            .bind(KeyStatus::Revoked.as_str())
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = query_keys!(
+            "UPDATE virtual_keys SET status = $2, revoked_at = $3 WHERE id = $1 RETURNING",
+            "",
+            id,
+            KeyStatus::Revoked.as_str(),
+            now,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let revoked = VirtualKey::try_from(row)?;
         emit(
             &mut tx,
@@ -106,18 +106,16 @@ impl Store {
         if key.budget == budget {
             return Ok(key);
         }
-        let sql = format!(
-            "UPDATE virtual_keys SET budget = $2::int8 * 0.000001 WHERE id = $1
-             RETURNING {KEY_COLUMNS}"
-        );
-        let row: KeyRow = sqlx::query_as(&sql)
-            .bind(id)
-            .bind(budget.map(Money::micros))
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = query_keys!(
+            "UPDATE virtual_keys SET budget = $2::int8 * 0.000001 WHERE id = $1 RETURNING",
+            "",
+            id,
+            budget.map(Money::micros),
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let updated = VirtualKey::try_from(row)?;
-        sqlx::query("DELETE FROM budget_alerts WHERE virtual_key_id = $1")
-            .bind(id)
+        sqlx::query!("DELETE FROM budget_alerts WHERE virtual_key_id = $1", id)
             .execute(&mut *tx)
             .await?;
         let change = updated.budget_change(key.budget);
@@ -137,11 +135,13 @@ impl Store {
         if !Secret::is_well_formed(presented) {
             return Err(INVALID);
         }
-        let sql = format!("SELECT {KEY_COLUMNS} FROM virtual_keys WHERE key_hash = $1");
-        let row: Option<KeyRow> = sqlx::query_as(&sql)
-            .bind(Secret::hash_of(presented))
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = query_keys!(
+            "SELECT",
+            "FROM virtual_keys WHERE key_hash = $1",
+            Secret::hash_of(presented),
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         VirtualKey::try_from(row.ok_or(INVALID)?)?.require_active()
     }
 }
@@ -149,8 +149,13 @@ impl Store {
 /// The key, locked against other key changes and the spend aggregator until
 /// the transaction ends.
 async fn lock_key(conn: &mut PgConnection, id: Uuid) -> Result<VirtualKey, TasksError> {
-    let sql = format!("SELECT {KEY_COLUMNS} FROM virtual_keys WHERE id = $1 FOR NO KEY UPDATE");
-    let row: Option<KeyRow> = sqlx::query_as(&sql).bind(id).fetch_optional(conn).await?;
+    let row = query_keys!(
+        "SELECT",
+        "FROM virtual_keys WHERE id = $1 FOR NO KEY UPDATE",
+        id,
+    )
+    .fetch_optional(conn)
+    .await?;
     row.ok_or(TasksError::NotFound("virtual key not found"))?
         .try_into()
 }

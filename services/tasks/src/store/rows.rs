@@ -10,26 +10,37 @@ use uuid::Uuid;
 use crate::domain::{KeyStatus, Money, Named, Task, TaskKind, TaskStatus, VirtualKey};
 use crate::TasksError;
 
-/// The columns of a virtual key, for `SELECT` and `RETURNING`. Never the hash.
-pub(super) const KEY_COLUMNS: &str = "id, name, key_prefix, status, \
-     (budget * 1000000)::int8 AS budget_micros, \
-     (current_spend * 1000000)::int8 AS current_spend_micros, \
-     created_at, revoked_at";
+/// `sqlx::query_as!` for [`KeyRow`]s: `$before` (`SELECT`, or a write
+/// ending in `RETURNING`), a key's columns (never the hash; money in
+/// micro-units), then `$after`. A macro because the checked query must be
+/// one literal, and the columns are the same for the six queries that read
+/// keys.
+macro_rules! query_keys {
+    ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            $crate::store::rows::KeyRow,
+            $before
+                + r#" id, name, key_prefix, status,
+                     (budget * 1000000)::int8 AS budget_micros,
+                     (current_spend * 1000000)::int8 AS "current_spend_micros!",
+                     created_at, revoked_at "#
+                + $after
+            $(, $arg)*
+        )
+    };
+}
+pub(super) use query_keys;
 
-/// The columns of a task.
-pub(super) const TASK_COLUMNS: &str = "id, virtual_key_id, kind, task_type, status, percentage, \
-     message, result, error, created_at, updated_at";
-
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct KeyRow {
-    id: Uuid,
-    name: String,
-    key_prefix: String,
-    status: String,
-    budget_micros: Option<i64>,
-    current_spend_micros: i64,
-    created_at: DateTime<Utc>,
-    revoked_at: Option<DateTime<Utc>>,
+    pub(super) id: Uuid,
+    pub(super) name: String,
+    pub(super) key_prefix: String,
+    pub(super) status: String,
+    pub(super) budget_micros: Option<i64>,
+    pub(super) current_spend_micros: i64,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) revoked_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<KeyRow> for VirtualKey {
@@ -49,19 +60,19 @@ impl TryFrom<KeyRow> for VirtualKey {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct TaskRow {
-    id: Uuid,
-    virtual_key_id: Uuid,
-    kind: String,
-    task_type: String,
-    status: String,
-    percentage: i32,
-    message: Option<String>,
-    result: Option<String>,
-    error: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    pub(super) id: Uuid,
+    pub(super) virtual_key_id: Uuid,
+    pub(super) kind: String,
+    pub(super) task_type: String,
+    pub(super) status: String,
+    pub(super) percentage: i32,
+    pub(super) message: Option<String>,
+    pub(super) result: Option<String>,
+    pub(super) error: Option<String>,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) updated_at: DateTime<Utc>,
 }
 
 impl TryFrom<TaskRow> for Task {

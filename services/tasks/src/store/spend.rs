@@ -19,28 +19,18 @@ use crate::domain::{
 };
 use crate::{events, TasksError};
 
-/// The SQL condition "key `k`'s window is over", the window length in
-/// seconds being the query's parameter `$param`. The database clock
-/// decides, so every instance agrees on it.
-fn window_over(param: u8) -> String {
-    format!(
-        "(k.last_spend_update_at IS NULL \
-          OR k.last_spend_update_at <= now() - make_interval(secs => ${param}))"
-    )
-}
-
 impl Store {
     /// Stores a spend record for the key; `NotFound` if there is no such key.
     pub(crate) async fn record_spend(&self, spend: NewSpend) -> Result<Uuid, TasksError> {
         let id = Uuid::new_v4();
-        let stored = sqlx::query(
+        let stored = sqlx::query!(
             "INSERT INTO spend_records (id, virtual_key_id, amount, description, recorded_at)
              SELECT $1, id, $3::int8 * 0.000001, $4, now() FROM virtual_keys WHERE id = $2",
+            id,
+            spend.virtual_key_id,
+            spend.amount.micros(),
+            spend.description.as_deref(),
         )
-        .bind(id)
-        .bind(spend.virtual_key_id)
-        .bind(spend.amount.micros())
-        .bind(&spend.description)
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -50,18 +40,20 @@ impl Store {
         Ok(id)
     }
 
-    /// Keys with waiting records whose window is over.
+    /// Keys with waiting records whose window is over (`window` seconds
+    /// since the key's last update: the database clock decides, so every
+    /// instance agrees on it).
     pub(crate) async fn keys_due(&self, window: Duration) -> Result<Vec<Uuid>, TasksError> {
-        let sql = format!(
+        let keys = sqlx::query_scalar!(
             "SELECT DISTINCT r.virtual_key_id FROM spend_records r
              JOIN virtual_keys k ON k.id = r.virtual_key_id
-             WHERE r.window_id IS NULL AND {}",
-            window_over(1)
-        );
-        let keys = sqlx::query_scalar(&sql)
-            .bind(window.as_secs_f64())
-            .fetch_all(&self.pool)
-            .await?;
+             WHERE r.window_id IS NULL
+               AND (k.last_spend_update_at IS NULL
+                    OR k.last_spend_update_at <= now() - make_interval(secs => $1))",
+            window.as_secs_f64(),
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(keys)
     }
 
@@ -76,43 +68,46 @@ impl Store {
         unusual_factor: f64,
     ) -> Result<bool, TasksError> {
         let mut tx = self.outbox.begin().await?;
-        let sql = format!(
-            "SELECT (k.current_spend * 1000000)::int8, (k.budget * 1000000)::int8 FROM virtual_keys k
-             WHERE k.id = $1 AND {}
-             FOR NO KEY UPDATE SKIP LOCKED",
-            window_over(2)
-        );
-        let due: Option<(i64, Option<i64>)> = sqlx::query_as(&sql)
-            .bind(virtual_key_id)
-            .bind(window.as_secs_f64())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let due = sqlx::query!(
+            r#"SELECT (k.current_spend * 1000000)::int8 AS "current!",
+                      (k.budget * 1000000)::int8 AS budget
+             FROM virtual_keys k
+             WHERE k.id = $1
+               AND (k.last_spend_update_at IS NULL
+                    OR k.last_spend_update_at <= now() - make_interval(secs => $2))
+             FOR NO KEY UPDATE SKIP LOCKED"#,
+            virtual_key_id,
+            window.as_secs_f64(),
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| (row.current, row.budget));
         let Some((previous, budget)) = due else {
             return Ok(false);
         };
         let window_id = Uuid::new_v4();
         // Records committed from now on wait for the next window.
-        let delta: Option<i64> = sqlx::query_scalar(
+        let delta = sqlx::query_scalar!(
             "WITH claimed AS (
                  UPDATE spend_records SET window_id = $2
                  WHERE virtual_key_id = $1 AND window_id IS NULL
                  RETURNING amount)
              SELECT (sum(amount) * 1000000)::int8 FROM claimed",
+            virtual_key_id,
+            window_id,
         )
-        .bind(virtual_key_id)
-        .bind(window_id)
         .fetch_one(&mut *tx)
         .await?;
         let Some(delta) = delta else {
             return Ok(false);
         };
-        let current: i64 = sqlx::query_scalar(
-            "UPDATE virtual_keys
+        let current = sqlx::query_scalar!(
+            r#"UPDATE virtual_keys
              SET current_spend = current_spend + $2::int8 * 0.000001, last_spend_update_at = now()
-             WHERE id = $1 RETURNING (current_spend * 1000000)::int8",
+             WHERE id = $1 RETURNING (current_spend * 1000000)::int8 AS "current!""#,
+            virtual_key_id,
+            delta,
         )
-        .bind(virtual_key_id)
-        .bind(delta)
         .fetch_one(&mut *tx)
         .await?;
         let spent = SpendWindow {
@@ -121,23 +116,24 @@ impl Store {
             delta: Money::from_micros(delta),
             current: Money::from_micros(current),
         };
-        let history: Vec<i64> = sqlx::query_scalar(
-            "SELECT (delta * 1000000)::int8 FROM spend_windows WHERE virtual_key_id = $1
-             ORDER BY closed_at DESC, id LIMIT $2",
+        let history = sqlx::query_scalar!(
+            r#"SELECT (delta * 1000000)::int8 AS "delta!" FROM spend_windows
+             WHERE virtual_key_id = $1
+             ORDER BY closed_at DESC, id LIMIT $2"#,
+            virtual_key_id,
+            HISTORY_WINDOWS,
         )
-        .bind(virtual_key_id)
-        .bind(HISTORY_WINDOWS)
         .fetch_all(&mut *tx)
         .await?;
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO spend_windows (id, virtual_key_id, delta, previous_spend, current_spend, closed_at)
              VALUES ($1, $2, $3::int8 * 0.000001, $4::int8 * 0.000001, $5::int8 * 0.000001, now())",
+            window_id,
+            virtual_key_id,
+            delta,
+            previous,
+            current,
         )
-        .bind(window_id)
-        .bind(virtual_key_id)
-        .bind(delta)
-        .bind(previous)
-        .bind(current)
         .execute(&mut *tx)
         .await?;
         let now = Utc::now();
@@ -172,20 +168,21 @@ async fn alert_budget(
     budget: Money,
     now: DateTime<Utc>,
 ) -> Result<(), TasksError> {
-    let fired: Vec<i32> =
-        sqlx::query_scalar("SELECT threshold_percent FROM budget_alerts WHERE virtual_key_id = $1")
-            .bind(spent.virtual_key_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let fired = sqlx::query_scalar!(
+        "SELECT threshold_percent FROM budget_alerts WHERE virtual_key_id = $1",
+        spent.virtual_key_id,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     for threshold in thresholds_reached(spent.current, budget, &fired) {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO budget_alerts (virtual_key_id, threshold_percent, current_spend, fired_at)
              VALUES ($1, $2, $3::int8 * 0.000001, $4)",
+            spent.virtual_key_id,
+            threshold,
+            spent.current.micros(),
+            now,
         )
-        .bind(spent.virtual_key_id)
-        .bind(threshold)
-        .bind(spent.current.micros())
-        .bind(now)
         .execute(&mut *conn)
         .await?;
         emit(

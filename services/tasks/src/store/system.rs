@@ -24,33 +24,33 @@ impl Store {
     ) -> Result<bool, TasksError> {
         let now = Utc::now();
         let mut tx = self.outbox.begin().await?;
-        let first: Option<String> = sqlx::query_scalar(
+        let first = sqlx::query_scalar!(
             "INSERT INTO provider_health (provider, status, message, updated_at)
              VALUES ($1, $2, $3, $4) ON CONFLICT (provider) DO NOTHING RETURNING provider",
+            &health.provider,
+            health.status.as_str(),
+            &health.message,
+            now,
         )
-        .bind(&health.provider)
-        .bind(health.status.as_str())
-        .bind(&health.message)
-        .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
         let changed = if first.is_some() {
             true
         } else {
-            let stored: String = sqlx::query_scalar(
+            let stored = sqlx::query_scalar!(
                 "SELECT status FROM provider_health WHERE provider = $1 FOR UPDATE",
+                &health.provider,
             )
-            .bind(&health.provider)
             .fetch_one(&mut *tx)
             .await?;
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE provider_health SET status = $2, message = $3, updated_at = $4
                  WHERE provider = $1",
+                &health.provider,
+                health.status.as_str(),
+                &health.message,
+                now,
             )
-            .bind(&health.provider)
-            .bind(health.status.as_str())
-            .bind(&health.message)
-            .bind(now)
             .execute(&mut *tx)
             .await?;
             HealthStatus::from_stored(&stored) != Some(health.status)
@@ -71,16 +71,16 @@ impl Store {
     pub(crate) async fn report_rate_limit(&self, limit: RateLimit) -> Result<(), TasksError> {
         let now = Utc::now();
         let mut tx = self.outbox.begin().await?;
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO rate_limit_warnings (id, provider, limit_type, usage_percent, message, reported_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
+            Uuid::new_v4(),
+            &limit.provider,
+            &limit.limit_type,
+            limit.usage_percent,
+            &limit.message,
+            now,
         )
-        .bind(Uuid::new_v4())
-        .bind(&limit.provider)
-        .bind(&limit.limit_type)
-        .bind(limit.usage_percent)
-        .bind(&limit.message)
-        .bind(now)
         .execute(&mut *tx)
         .await?;
         emit(
@@ -97,11 +97,12 @@ impl Store {
     /// group; `NotFound` if there is no such key.
     pub(crate) async fn report_webhook(&self, delivery: WebhookDelivery) -> Result<(), TasksError> {
         let mut tx = self.outbox.begin().await?;
-        let known: Option<Uuid> =
-            sqlx::query_scalar("SELECT id FROM virtual_keys WHERE id = $1 FOR KEY SHARE")
-                .bind(delivery.virtual_key_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let known = sqlx::query_scalar!(
+            "SELECT id FROM virtual_keys WHERE id = $1 FOR KEY SHARE",
+            delivery.virtual_key_id,
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
         if known.is_none() {
             return Err(TasksError::NotFound("virtual key not found"));
         }
@@ -120,15 +121,15 @@ impl Store {
         let id = Uuid::new_v4();
         let now = Utc::now();
         let mut tx = self.outbox.begin().await?;
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO system_alerts (id, severity, component, message, raised_at)
              VALUES ($1, $2, $3, $4, $5)",
+            id,
+            alert.severity.as_str(),
+            &alert.component,
+            &alert.message,
+            now,
         )
-        .bind(id)
-        .bind(alert.severity.as_str())
-        .bind(&alert.component)
-        .bind(&alert.message)
-        .bind(now)
         .execute(&mut *tx)
         .await?;
         emit(&mut tx, Topic::Admin, events::system_alert(id, &alert, now)).await?;

@@ -5,7 +5,7 @@ use chrono::Utc;
 use pulse_bus::Topic;
 use uuid::Uuid;
 
-use super::rows::{convert, TaskRow, TASK_COLUMNS};
+use super::rows::{convert, TaskRow};
 use super::{emit, Store};
 use crate::domain::{Named, Navigation, NewTask, Report, Task, TaskKind, TaskStatus};
 use crate::{events, TasksError};
@@ -21,19 +21,20 @@ impl Store {
         new: NewTask,
     ) -> Result<Task, TasksError> {
         let now = Utc::now();
-        let sql = format!(
+        let row = sqlx::query_as!(
+            TaskRow,
             "INSERT INTO tasks (id, virtual_key_id, kind, task_type, status, percentage, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 0, $6, $6) RETURNING {TASK_COLUMNS}"
-        );
-        let row: TaskRow = sqlx::query_as(&sql)
-            .bind(Uuid::new_v4())
-            .bind(virtual_key_id)
-            .bind(new.kind.as_str())
-            .bind(&new.task_type)
-            .bind(TaskStatus::Pending.as_str())
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await?;
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $6)
+             RETURNING id, virtual_key_id, kind, task_type, status, percentage, message, result, error, created_at, updated_at",
+            Uuid::new_v4(),
+            virtual_key_id,
+            new.kind.as_str(),
+            &new.task_type,
+            TaskStatus::Pending.as_str(),
+            now,
+        )
+        .fetch_one(&self.pool)
+        .await?;
         row.try_into()
     }
 
@@ -44,12 +45,15 @@ impl Store {
         virtual_key_id: Uuid,
         task_id: Uuid,
     ) -> Result<Task, TasksError> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND virtual_key_id = $2");
-        let row: Option<TaskRow> = sqlx::query_as(&sql)
-            .bind(task_id)
-            .bind(virtual_key_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query_as!(
+            TaskRow,
+            "SELECT id, virtual_key_id, kind, task_type, status, percentage, message, result, error, created_at, updated_at
+             FROM tasks WHERE id = $1 AND virtual_key_id = $2",
+            task_id,
+            virtual_key_id,
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         row.ok_or(NOT_FOUND)?.try_into()
     }
 
@@ -59,16 +63,17 @@ impl Store {
         virtual_key_id: Uuid,
         kind: Option<TaskKind>,
     ) -> Result<Vec<Task>, TasksError> {
-        let sql = format!(
-            "SELECT {TASK_COLUMNS} FROM tasks
+        let rows = sqlx::query_as!(
+            TaskRow,
+            "SELECT id, virtual_key_id, kind, task_type, status, percentage, message, result, error, created_at, updated_at
+             FROM tasks
              WHERE virtual_key_id = $1 AND ($2::text IS NULL OR kind = $2)
-             ORDER BY created_at DESC, id"
-        );
-        let rows: Vec<TaskRow> = sqlx::query_as(&sql)
-            .bind(virtual_key_id)
-            .bind(kind.map(Named::as_str))
-            .fetch_all(&self.pool)
-            .await?;
+             ORDER BY created_at DESC, id",
+            virtual_key_id,
+            kind.map(Named::as_str),
+        )
+        .fetch_all(&self.pool)
+        .await?;
         convert(rows)
     }
 
@@ -81,31 +86,35 @@ impl Store {
         report: Report,
     ) -> Result<Task, TasksError> {
         let mut tx = self.outbox.begin().await?;
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 FOR UPDATE");
-        let row: Option<TaskRow> = sqlx::query_as(&sql)
-            .bind(task_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row = sqlx::query_as!(
+            TaskRow,
+            "SELECT id, virtual_key_id, kind, task_type, status, percentage, message, result, error, created_at, updated_at
+             FROM tasks WHERE id = $1 FOR UPDATE",
+            task_id,
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
         let task = Task::try_from(row.ok_or(NOT_FOUND)?)?;
         let now = Utc::now();
         let Some(next) = task.after(&report, now) else {
             return Ok(task);
         };
-        let sql = format!(
+        let row = sqlx::query_as!(
+            TaskRow,
             "UPDATE tasks SET status = $2, percentage = $3, message = $4, result = $5, error = $6,
                  updated_at = $7
-             WHERE id = $1 RETURNING {TASK_COLUMNS}"
-        );
-        let row: TaskRow = sqlx::query_as(&sql)
-            .bind(task_id)
-            .bind(next.status.as_str())
-            .bind(next.percentage)
-            .bind(&next.message)
-            .bind(&next.result)
-            .bind(&next.error)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+             WHERE id = $1
+             RETURNING id, virtual_key_id, kind, task_type, status, percentage, message, result, error, created_at, updated_at",
+            task_id,
+            next.status.as_str(),
+            next.percentage,
+            next.message.as_deref(),
+            next.result.as_deref(),
+            next.error.as_deref(),
+            now,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let updated = Task::try_from(row)?;
         emit(
             &mut tx,
@@ -126,17 +135,17 @@ impl Store {
     ) -> Result<Navigation, TasksError> {
         let now = Utc::now();
         let mut tx = self.outbox.begin().await?;
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO navigation_states (virtual_key_id, route, conversation_id, title, updated_at)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (virtual_key_id) DO UPDATE
                  SET route = $2, conversation_id = $3, title = $4, updated_at = $5",
+            virtual_key_id,
+            &state.route,
+            state.conversation_id.as_deref(),
+            state.title.as_deref(),
+            now,
         )
-        .bind(virtual_key_id)
-        .bind(&state.route)
-        .bind(&state.conversation_id)
-        .bind(&state.title)
-        .bind(now)
         .execute(&mut *tx)
         .await?;
         emit(
