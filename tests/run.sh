@@ -3,7 +3,7 @@
 # PostgreSQL and NATS), then the conformance tests that drive the gateway with
 # the official @microsoft/signalr client and the real grpcurl binary, then the
 # Python SignalR clients (pysignalr, signalrcore). Before the Python clients it
-# checks deploy/ (compose, nginx, Dockerfile) against the README.
+# checks deploy/ (Kubernetes base, compose, nginx, Dockerfile) against the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,11 +1,16 @@
 """Checks deploy/ offline, so it cannot drift from the code and the README.
 
+* deploy/k8s: renders the kustomize base with `kubectl kustomize`, validates
+  every object against the Kubernetes schemas (kubernetes-validate, strict),
+  and checks what the base promises: a Deployment with probes and resource
+  requests per service and the gateway, the gateway's autoscaler and
+  disruption budget, no session affinity.
 * deploy/compose.yaml: every container has a health check, the NATS nodes
   run JetStream and route to each other, one service has two replicas, two
   gateways stand behind the load balancer, and deploy/nginx.conf balances
   them round robin with no affinity; secrets come from .env.example's names.
 * deploy/Dockerfile: builds `pulse` with --locked, runs as a non-root user.
-* Every environment variable given to pulse is a row of the README's
+* Both: every environment variable given to pulse is a row of the README's
   configuration table, and every container runs a real `pulse` subcommand.
 
 Run by tests/deploy/check.sh (which installs its dependencies); exits 1 with
@@ -13,14 +18,26 @@ one line per problem.
 """
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
+import kubernetes_validate
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
+KUBERNETES_VERSION = "1.32.0"
 SUBCOMMANDS = {"lists", "lean-coffee", "coaching", "tasks", "gateway", "suite"}
+SERVICES = {"lists", "lean-coffee", "coaching", "tasks"}
+KINDS = {
+    ("apps/v1", "Deployment"),
+    ("v1", "Service"),
+    ("v1", "Secret"),
+    ("v1", "ConfigMap"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("policy/v1", "PodDisruptionBudget"),
+}
 SECRETS = {"PULSE_JWT_SECRET", "PULSE_MASTER_KEY", "POSTGRES_PASSWORD"}
 
 problems: list[str] = []
@@ -44,6 +61,80 @@ def check_env_names(where: str, names, settings: set[str]) -> None:
     for name in names:
         if name not in settings:
             problem(where, f"{name} is not in the README's configuration table")
+
+
+def check_kubernetes(settings: set[str]) -> None:
+    rendered = subprocess.run(
+        ["kubectl", "kustomize", str(DEPLOY / "k8s")],
+        capture_output=True,
+        text=True,
+    )
+    if rendered.returncode != 0:
+        problem("deploy/k8s", f"kubectl kustomize failed: {rendered.stderr.strip()}")
+        return
+    objects = [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
+    by_kind: dict[str, dict[str, dict]] = {}
+    for obj in objects:
+        kind, name = obj.get("kind"), obj.get("metadata", {}).get("name")
+        where = f"deploy/k8s {kind}/{name}"
+        if (obj.get("apiVersion"), kind) not in KINDS:
+            problem(where, f"unexpected apiVersion/kind {obj.get('apiVersion')}/{kind}")
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            problem(where, f"not a valid {kind}: {error.message} at {list(error.path)}")
+        by_kind.setdefault(kind, {})[name] = obj
+
+    deployments = by_kind.get("Deployment", {})
+    for name in sorted(SERVICES | {"gateway"}):
+        if name not in deployments:
+            problem("deploy/k8s", f"no Deployment {name}")
+        if name not in by_kind.get("Service", {}):
+            problem("deploy/k8s", f"no Service {name}")
+    for name, deployment in deployments.items():
+        check_pod(f"deploy/k8s Deployment/{name}", deployment, by_kind, settings)
+    for name, service in by_kind.get("Service", {}).items():
+        if service["spec"].get("sessionAffinity", "None") != "None":
+            problem(f"deploy/k8s Service/{name}", "has session affinity")
+    for kind in ("HorizontalPodAutoscaler", "PodDisruptionBudget"):
+        if "gateway" not in by_kind.get(kind, {}):
+            problem("deploy/k8s", f"no {kind} for the gateway")
+    hpa = by_kind.get("HorizontalPodAutoscaler", {}).get("gateway")
+    if hpa and hpa["spec"]["scaleTargetRef"]["name"] != "gateway":
+        problem("deploy/k8s HorizontalPodAutoscaler/gateway", "does not scale the gateway")
+
+
+def check_pod(where: str, deployment: dict, by_kind: dict, settings: set[str]) -> None:
+    for container in deployment["spec"]["template"]["spec"]["containers"]:
+        here = f"{where} container {container['name']}"
+        args = container.get("args", [])
+        if not args or args[0] not in SUBCOMMANDS:
+            problem(here, f"runs {args}, not a pulse subcommand")
+        names = [env["name"] for env in container.get("env", [])]
+        for env in container.get("env", []):
+            ref = env.get("valueFrom", {}).get("secretKeyRef")
+            if ref and ref["key"] not in secret_keys(by_kind, ref["name"]):
+                problem(here, f"secret {ref['name']} has no key {ref['key']}")
+        for source in container.get("envFrom", []):
+            ref = source.get("configMapRef") or source.get("secretRef")
+            kind = "ConfigMap" if "configMapRef" in source else "Secret"
+            referenced = by_kind.get(kind, {}).get(ref["name"])
+            if referenced is None:
+                problem(here, f"envFrom names a missing {kind} {ref['name']}")
+                continue
+            names += list(referenced.get("data", {})) + list(referenced.get("stringData", {}))
+        check_env_names(here, names, settings)
+        for probe in ("readinessProbe", "livenessProbe"):
+            if probe not in container:
+                problem(here, f"no {probe}")
+        requests = container.get("resources", {}).get("requests", {})
+        if not {"cpu", "memory"} <= requests.keys():
+            problem(here, "no cpu and memory requests")
+
+
+def secret_keys(by_kind: dict, name: str) -> set[str]:
+    secret = by_kind.get("Secret", {}).get(name, {})
+    return set(secret.get("data", {})) | set(secret.get("stringData", {}))
 
 
 def check_compose(settings: set[str]) -> None:
@@ -120,13 +211,14 @@ def check_dockerfile() -> None:
 def main() -> None:
     settings = readme_settings()
     check_dockerfile()
+    check_kubernetes(settings)
     check_compose(settings)
     if problems:
         print("deploy check failed:", file=sys.stderr)
         for line in problems:
             print(f"  {line}", file=sys.stderr)
         sys.exit(1)
-    print(f"deploy check: deploy/compose.yaml agrees with the README ({len(settings)} settings)")
+    print(f"deploy check: deploy/k8s and deploy/compose.yaml agree with the README ({len(settings)} settings)")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Checks deploy/ offline (tests/deploy/check.py says what): compose.yaml,
-# nginx.conf and the Dockerfile against the README. Needs python3; its Python
-# packages go into tests/deploy/.venv.
+# Checks deploy/ offline (tests/deploy/check.py says what): renders the
+# kustomize base, validates it against the Kubernetes schemas, and checks
+# compose.yaml, nginx.conf and the Dockerfile against the README. Needs
+# kubectl and python3; its Python packages go into tests/deploy/.venv.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="$here/.venv"
 
+if ! command -v kubectl >/dev/null; then
+  echo "deploy check: kubectl is needed to render deploy/k8s (kubectl kustomize)" >&2
+  exit 1
+fi
 if [[ ! -x "$venv/bin/python" ]]; then
   "${PYTHON:-python3}" -m venv "$venv"
 fi
