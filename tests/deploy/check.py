@@ -5,7 +5,9 @@
   and checks what the base promises: a Deployment with probes and resource
   requests per service and the gateway, the gateway's autoscaler and
   disruption budget, no session affinity.
-* deploy/compose.yaml: every container has a health check, the NATS nodes
+* deploy/compose.yaml: valid against the Compose Specification (the
+  compose-spec package, a binding of the Rust compose_spec crate: there is no
+  Docker engine or compose plugin here); every container has a health check, the NATS nodes
   run JetStream and route to each other, one service has two replicas, two
   gateways stand behind the load balancer, and deploy/nginx.conf balances
   them round robin with no affinity; secrets come from .env.example's names.
@@ -17,11 +19,13 @@ Run by tests/deploy/check.sh (which installs its dependencies); exits 1 with
 one line per problem.
 """
 
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import compose_spec
 import kubernetes_validate
 import yaml
 
@@ -139,6 +143,11 @@ def secret_keys(by_kind: dict, name: str) -> set[str]:
 
 def check_compose(settings: set[str]) -> None:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    try:
+        # Parsed with merge keys resolved: the binding does not resolve `<<`.
+        compose_spec.PyCompose.from_json(json.dumps(compose))
+    except ValueError as error:
+        problem("deploy/compose.yaml", f"not a valid compose file: {error}")
     services = compose["services"]
     env_example = (DEPLOY / ".env.example").read_text()
     defined = set(re.findall(r"^([A-Z0-9_]+)=", env_example, re.MULTILINE))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks deploy/ offline (tests/deploy/check.py says what): renders the
-# kustomize base, validates it against the Kubernetes schemas, and checks
-# compose.yaml, nginx.conf and the Dockerfile against the README. Needs
+# kustomize base and validates it against the Kubernetes schemas, validates
+# compose.yaml against the Compose Specification, and checks compose.yaml,
+# nginx.conf and the Dockerfile against the README. Needs
 # kubectl and python3; its Python packages go into tests/deploy/.venv.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
