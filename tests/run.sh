@@ -2,7 +2,8 @@
 # Runs every test of the suite: Rust unit and integration tests (against real
 # PostgreSQL and NATS), then the conformance tests that drive the gateway with
 # the official @microsoft/signalr client and the real grpcurl binary, then the
-# Python SignalR clients (pysignalr, signalrcore).
+# Python SignalR clients (pysignalr, signalrcore). Before the Python clients it
+# checks deploy/ (Kubernetes base, compose, nginx, Dockerfile) against the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,5 +23,8 @@ bash tests/tools/sqlx-prepare.sh --check
   npm ci --no-audit --no-fund
   PULSE_BIN="$PWD/../../target/debug/pulse" GRPCURL="$PWD/../tools/bin/grpcurl" npm test
 )
+
+# deploy/ against the README, offline (no Docker daemon needed).
+tests/deploy/check.sh
 
 PULSE_BIN="$PWD/target/debug/pulse" tests/python/run.sh
