@@ -122,4 +122,17 @@ mod tests {
         let listed: Vec<_> = SERVICES.iter().map(|s| s.facts().command).collect();
         assert_eq!(names, listed);
     }
+
+    #[test]
+    fn the_suite_points_the_gateway_at_every_service_it_calls() {
+        let Subcommand::Suite(args) = Cli::parse_from(["pulse", "suite"]).command else {
+            panic!("not the suite command");
+        };
+        for name in args.gateway.services.names() {
+            assert!(
+                SERVICES.iter().any(|s| s.facts().command == name),
+                "the gateway calls {name}, which pulse does not run"
+            );
+        }
+    }
 }

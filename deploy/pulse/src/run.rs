@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use futures::future::join_all;
 use pulse_auth::TokenRequest;
-use pulse_gateway::{GatewayApp, GatewayConfig, GatewayListeners};
+use pulse_gateway::{GatewayApp, GatewayListeners};
 use pulse_service::stop_on_signal;
 use tokio::net::TcpListener;
 
@@ -89,7 +89,7 @@ async fn build_suite(args: &SuiteArgs) -> anyhow::Result<Suite> {
     for (service, listener) in args.services.0.iter().zip(listeners) {
         let built = service.build(listener, &shared).await?;
         let url = format!("http://{}", built.local_addr());
-        point_gateway(&mut gateway_config, service.facts().command, url);
+        gateway_config.services.set(service.facts().command, url);
         services.push(built);
     }
     gateway_config.master_key = shared.master_key.clone();
@@ -102,17 +102,6 @@ async fn build_suite(args: &SuiteArgs) -> anyhow::Result<Suite> {
     .await
     .context("starting the gateway")?;
     Ok(Suite { services, gateway })
-}
-
-/// Points the gateway at a service of this process, by the service's name.
-fn point_gateway(config: &mut GatewayConfig, service: &str, url: String) {
-    match service {
-        "lists" => config.lists_url = url,
-        "lean-coffee" => config.lean_coffee_url = url,
-        "coaching" => config.coaching_url = url,
-        "tasks" => config.tasks_url = url,
-        _ => {}
-    }
 }
 
 /// A service's listener, bound before any outgoing connection (see
