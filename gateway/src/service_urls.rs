@@ -1,6 +1,6 @@
 //! Where the gateway finds each domain service: one setting per service the
 //! hubs call ([`crate::hub::upstreams`]), each with the flag, environment
-//! variable and default its [`crate::hub::Upstream`] declares.
+//! variable and default its [`crate::hub::Upstream`] gives.
 
 use clap::{error::ErrorKind, Arg, ArgMatches, Args, Command, FromArgMatches};
 
@@ -40,7 +40,7 @@ impl FromArgMatches for ServiceUrls {
                 .into_iter()
                 .map(|upstream| {
                     let url = matches
-                        .try_get_one::<String>(upstream.flag)
+                        .try_get_one::<String>(&upstream.flag())
                         .map_err(|e| clap::Error::raw(ErrorKind::InvalidValue, e))?
                         .map_or(upstream.default_url, String::as_str);
                     Ok((upstream.name, url.to_owned()))
@@ -59,11 +59,11 @@ impl Args for ServiceUrls {
     fn augment_args(command: Command) -> Command {
         upstreams().into_iter().fold(command, |command, upstream| {
             command.arg(
-                Arg::new(upstream.flag)
-                    .long(upstream.flag)
-                    .env(upstream.env)
+                Arg::new(upstream.flag())
+                    .long(upstream.flag())
+                    .env(upstream.env())
                     .default_value(upstream.default_url)
-                    .value_name(&upstream.env["PULSE_".len()..])
+                    .value_name(upstream.value_name())
                     .help(upstream.help),
             )
         })
@@ -71,5 +71,35 @@ impl Args for ServiceUrls {
 
     fn augment_args_for_update(command: Command) -> Command {
         Self::augment_args(command)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::hub::TASKS;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        services: ServiceUrls,
+    }
+
+    #[test]
+    fn a_service_url_is_read_from_its_flag_or_defaults() {
+        let cli = Cli::parse_from(["gateway", "--tasks-url", "http://10.0.0.7:9000"]);
+        assert_eq!(cli.services.url(&TASKS), "http://10.0.0.7:9000");
+        let cli = Cli::parse_from(["gateway"]);
+        assert_eq!(cli.services.url(&TASKS), TASKS.default_url);
+    }
+
+    #[test]
+    fn the_suite_can_point_the_gateway_at_a_service_by_name() {
+        let mut cli = Cli::parse_from(["gateway"]);
+        cli.services
+            .set("tasks", "http://127.0.0.1:1234".to_owned());
+        assert_eq!(cli.services.url(&TASKS), "http://127.0.0.1:1234");
     }
 }

@@ -21,8 +21,6 @@ use crate::principal::PrincipalKind;
 /// The coaching service, which the chat, goals and notifications hubs call.
 pub(crate) const COACHING: Upstream = Upstream {
     name: "coaching",
-    flag: "coaching-url",
-    env: "PULSE_COACHING_URL",
     default_url: "http://127.0.0.1:50053",
     help: "gRPC URL of the coaching service (chat, goals, notifications)",
 };

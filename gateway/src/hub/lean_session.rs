@@ -25,8 +25,6 @@ use crate::principal::PrincipalKind;
 /// The Lean Coffee service, which this hub and session participation call.
 pub(crate) const LEAN_COFFEE: Upstream = Upstream {
     name: "lean-coffee",
-    flag: "lean-coffee-url",
-    env: "PULSE_LEAN_COFFEE_URL",
     default_url: "http://127.0.0.1:50052",
     help: "gRPC URL of the Lean Coffee service",
 };

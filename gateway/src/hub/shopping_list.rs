@@ -27,8 +27,6 @@ use crate::principal::PrincipalKind;
 /// The shopping-list service, which this hub and list presence call.
 pub(crate) const LISTS: Upstream = Upstream {
     name: "lists",
-    flag: "lists-url",
-    env: "PULSE_LISTS_URL",
     default_url: "http://127.0.0.1:50051",
     help: "gRPC URL of the shopping-list service",
 };

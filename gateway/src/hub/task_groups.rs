@@ -66,8 +66,6 @@ const TASK: Followed = Followed {
 /// hub call, and which checks virtual keys.
 pub const TASKS: Upstream = Upstream {
     name: "tasks",
-    flag: "tasks-url",
-    env: "PULSE_TASKS_URL",
     default_url: "http://127.0.0.1:50054",
     help: "gRPC URL of the task-notification service (virtual keys, tasks, spend)",
 };

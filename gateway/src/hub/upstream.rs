@@ -12,16 +12,31 @@ use super::{HubError, HubKind};
 /// is.
 #[derive(Debug)]
 pub struct Upstream {
-    /// The service's name, as `pulse` names its subcommand (`lean-coffee`).
+    /// The service's name, as `pulse` names its subcommand (`lean-coffee`):
+    /// its URL's flag is `--lean-coffee-url`, its variable
+    /// `PULSE_LEAN_COFFEE_URL`.
     pub name: &'static str,
-    /// The flag of its URL (`lean-coffee-url`).
-    pub flag: &'static str,
-    /// The environment variable of its URL (`PULSE_LEAN_COFFEE_URL`).
-    pub env: &'static str,
     /// Where it listens by default (`pulse suite` sets the real address).
     pub default_url: &'static str,
     /// The setting's help line.
     pub help: &'static str,
+}
+
+impl Upstream {
+    /// The flag of its URL, without the dashes (`lean-coffee-url`).
+    pub fn flag(&self) -> String {
+        format!("{}-url", self.name)
+    }
+
+    /// The environment variable of its URL (`PULSE_LEAN_COFFEE_URL`).
+    pub fn env(&self) -> String {
+        format!("PULSE_{}", self.value_name())
+    }
+
+    /// What `--help` calls the value (`LEAN_COFFEE_URL`).
+    pub fn value_name(&self) -> String {
+        format!("{}_URL", self.name.to_uppercase().replace('-', "_"))
+    }
 }
 
 /// Every service some hub calls, once each, in the order of the hubs.
@@ -77,14 +92,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_service_is_listed_once_with_a_setting_of_its_own() {
-        let all = upstreams();
-        let names: Vec<_> = all.iter().map(|upstream| upstream.name).collect();
+    fn each_service_is_listed_once() {
+        let names: Vec<_> = upstreams().iter().map(|upstream| upstream.name).collect();
         assert_eq!(names, ["lists", "lean-coffee", "coaching", "tasks"]);
-        for upstream in all {
-            assert_eq!(upstream.flag, format!("{}-url", upstream.name));
-            let env = format!("PULSE_{}_URL", upstream.name.replace('-', "_"));
-            assert_eq!(upstream.env, env.to_uppercase());
-        }
+    }
+
+    #[test]
+    fn a_service_name_gives_its_flag_and_variable() {
+        let upstream = Upstream {
+            name: "lean-coffee",
+            default_url: "http://127.0.0.1:50052",
+            help: "",
+        };
+        assert_eq!(upstream.flag(), "lean-coffee-url");
+        assert_eq!(upstream.env(), "PULSE_LEAN_COFFEE_URL");
     }
 }
