@@ -1,7 +1,8 @@
 //! Compiles the .proto files with `protox` (pure Rust, no system `protoc`) and
 //! generates prost messages and tonic services into `OUT_DIR`, plus the encoded
-//! file-descriptor set that gRPC server reflection serves, and the dispatch
-//! from each event of the envelope to its payload's facts (`event_facts.rs`).
+//! file-descriptor set that gRPC server reflection serves, the dispatch
+//! from each event of the envelope to its payload's facts (`event_facts.rs`),
+//! and each domain's module (`domains.rs`), so `src/lib.rs` lists none.
 
 use std::{env, fs, path::PathBuf};
 
@@ -46,6 +47,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     )?;
 
+    fs::write(out_dir.join("domains.rs"), domain_modules(&domains)?)?;
+
     let mut builder = tonic_prost_build::configure();
     for domain in &domains {
         builder = builder.message_attribute(format!(".pulse.{domain}.v1"), PAYLOAD_ATTRIBUTES);
@@ -87,6 +90,28 @@ fn proto_files() -> Result<(Vec<String>, Vec<String>), Box<dyn std::error::Error
     protos.sort();
     domains.sort();
     Ok((protos, domains))
+}
+
+/// A module per domain: its generated types (`pulse::lists::v1`) and the
+/// facts of its events, from `src/{domain}/event_facts.rs` (a domain without
+/// that file does not compile).
+fn domain_modules(domains: &[String]) -> Result<String, Box<dyn std::error::Error>> {
+    let src = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("src");
+    Ok(domains
+        .iter()
+        .map(|domain| {
+            let facts = src.join(domain).join("event_facts.rs");
+            format!(
+                "pub mod {domain} {{\n\
+                 pub mod v1 {{\n\
+                 tonic::include_proto!(\"pulse.{domain}.v1\");\n\
+                 }}\n\
+                 #[path = {facts:?}]\n\
+                 mod event_facts;\n\
+                 }}\n"
+            )
+        })
+        .collect())
 }
 
 /// One arm of the generated dispatch: the oneof variant, prost's PascalCase

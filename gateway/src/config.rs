@@ -10,6 +10,7 @@ use pulse_config::parse_duration;
 use crate::{
     hub::RateLimitConfig,
     principal::KeyCacheConfig,
+    service_urls::ServiceUrls,
     session::{RegistryLimits, SessionConfig},
     streams::StreamConfig,
     transport::ListenLimits,
@@ -36,34 +37,9 @@ pub struct GatewayConfig {
     /// Most follows one gRPC subscription may name (each group at most once).
     #[arg(long, env = "PULSE_STREAM_MAX_FOLLOWS", default_value_t = 100)]
     pub stream_max_follows: usize,
-    /// gRPC URL of the shopping-list service.
-    #[arg(
-        long,
-        env = "PULSE_LISTS_URL",
-        default_value = "http://127.0.0.1:50051"
-    )]
-    pub lists_url: String,
-    /// gRPC URL of the Lean Coffee service.
-    #[arg(
-        long,
-        env = "PULSE_LEAN_COFFEE_URL",
-        default_value = "http://127.0.0.1:50052"
-    )]
-    pub lean_coffee_url: String,
-    /// gRPC URL of the coaching service (chat, goals, notifications).
-    #[arg(
-        long,
-        env = "PULSE_COACHING_URL",
-        default_value = "http://127.0.0.1:50053"
-    )]
-    pub coaching_url: String,
-    /// gRPC URL of the task-notification service (virtual keys, tasks, spend).
-    #[arg(
-        long,
-        env = "PULSE_TASKS_URL",
-        default_value = "http://127.0.0.1:50054"
-    )]
-    pub tasks_url: String,
+    /// Where each domain service the hubs call is (`--lists-url`, …).
+    #[command(flatten)]
+    pub services: ServiceUrls,
     /// The master key for the admin hub; set by the binary from the shared
     /// `PULSE_MASTER_KEY` setting, which the task service reads too.
     #[arg(skip)]

@@ -11,6 +11,7 @@ mod hub;
 pub mod node;
 mod principal;
 pub mod protocol;
+mod service_urls;
 mod session;
 mod startup;
 mod streams;
@@ -19,5 +20,6 @@ mod transport;
 
 pub use config::GatewayConfig;
 pub use hub::event_matrix_markdown;
+pub use service_urls::ServiceUrls;
 pub use session::SignalrEncoder;
 pub use startup::{GatewayApp, GatewayListeners, StartupError};

@@ -5,10 +5,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use pulse_auth::JwtValidator;
 use pulse_bus::Bus;
-use pulse_proto::coaching::v1::coaching_client::CoachingClient;
-use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
-use pulse_proto::lists::v1::shopping_lists_client::ShoppingListsClient;
-use pulse_proto::tasks::v1::{tasks_client::TasksClient, virtual_keys_client::VirtualKeysClient};
+use pulse_proto::tasks::v1::virtual_keys_client::VirtualKeysClient;
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tonic::transport::{Channel, Endpoint};
@@ -18,7 +15,7 @@ use pulse_proto::gateway::v1::subscriptions_server::SubscriptionsServer;
 
 use crate::{
     config::GatewayConfig,
-    hub::{Presence, RateLimits, Services},
+    hub::{upstreams, Channels, Presence, RateLimits, Services, Undeclared, TASKS},
     node::{Node, OpenCount, Revocations},
     principal::Authenticator,
     session::Registry,
@@ -39,6 +36,8 @@ pub enum StartupError {
         url: String,
         source: tonic::transport::Error,
     },
+    #[error(transparent)]
+    Undeclared(#[from] Undeclared),
 }
 
 /// A subscribe request names groups; anything larger is not one.
@@ -107,10 +106,7 @@ impl GatewayApp {
         bus: Bus,
         validator: JwtValidator,
     ) -> Result<Self, StartupError> {
-        let lists = service_channel(&config.lists_url, config.service_timeout)?;
-        let lean_coffee = service_channel(&config.lean_coffee_url, config.service_timeout)?;
-        let coaching = service_channel(&config.coaching_url, config.service_timeout)?;
-        let tasks = service_channel(&config.tasks_url, config.service_timeout)?;
+        let channels = connect_lazily(config)?;
         let GatewayListeners {
             http: listener,
             grpc: grpc_listener,
@@ -118,12 +114,12 @@ impl GatewayApp {
         let shutdown = CancellationToken::new();
         let revocations = Arc::new(Revocations::default());
         let presence = Presence::start(
-            ShoppingListsClient::new(lists.clone()),
-            LeanCoffeeClient::new(lean_coffee.clone()),
+            &channels,
             config.participant_heartbeat_interval,
             config.presence_retry_delay,
             shutdown.clone(),
-        );
+        )?;
+        let key_checks = VirtualKeysClient::new(channels.get(&TASKS)?);
         let mut state = AppState {
             registry: Arc::new(Registry::new(config.registry_limits())),
             services: Arc::new(Services {
@@ -132,10 +128,7 @@ impl GatewayApp {
                     shutdown.clone(),
                     config.bus_retry_delay,
                 )),
-                lists: ShoppingListsClient::new(lists),
-                lean_coffee: LeanCoffeeClient::new(lean_coffee),
-                coaching: CoachingClient::new(coaching),
-                tasks: TasksClient::new(tasks.clone()),
+                channels,
                 revocations: revocations.clone(),
                 presence,
                 rate_limits: Arc::new(RateLimits::new(config.rate_limits())),
@@ -144,7 +137,7 @@ impl GatewayApp {
             authenticator: Authenticator::new(
                 validator,
                 config.master_key.clone(),
-                VirtualKeysClient::new(tasks),
+                key_checks,
                 config.key_cache(),
                 revocations,
             ),
@@ -264,6 +257,18 @@ impl GatewayApp {
         }
         Ok(())
     }
+}
+
+/// A channel to each domain service the hubs call (see [`upstreams`]).
+fn connect_lazily(config: &GatewayConfig) -> Result<Channels, StartupError> {
+    let channels = upstreams()
+        .into_iter()
+        .map(|upstream| {
+            let url = config.services.url(upstream);
+            Ok((upstream.name, service_channel(url, config.service_timeout)?))
+        })
+        .collect::<Result<_, StartupError>>()?;
+    Ok(Channels::new(channels))
 }
 
 /// A lazily connected channel to a domain service: the gateway starts (and

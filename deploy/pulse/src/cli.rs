@@ -1,13 +1,11 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use pulse_coaching::CoachingConfig;
 use pulse_config::{parse_duration, AuthArgs, BusArgs, MasterKeyArgs, TelemetryArgs};
 use pulse_gateway::GatewayConfig;
-use pulse_lean_coffee::LeanCoffeeConfig;
-use pulse_lists::ListsConfig;
-use pulse_tasks::TasksConfig;
 use uuid::Uuid;
+
+use crate::args::{ServiceCommand, ServiceConfigs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,14 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Run every service and the gateway in one process.
     Suite(Box<SuiteArgs>),
-    /// Run the shopping-list gRPC service only.
-    Lists(ListsArgs),
-    /// Run the Lean Coffee gRPC service only.
-    LeanCoffee(LeanCoffeeArgs),
-    /// Run the coaching gRPC service (chat, goals, notifications) only.
-    Coaching(CoachingArgs),
-    /// Run the task-notification gRPC service (virtual keys, tasks, spend) only.
-    Tasks(TasksArgs),
+    #[command(flatten)]
+    Service(ServiceCommand),
     /// Run the SignalR gateway only.
     Gateway(Box<GatewayArgs>),
     /// Print a signed JWT for a user (development and tests).
@@ -43,47 +35,9 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct SuiteArgs {
     #[command(flatten)]
-    pub lists: ListsConfig,
-    #[command(flatten)]
-    pub lean_coffee: LeanCoffeeConfig,
-    #[command(flatten)]
-    pub coaching: CoachingConfig,
-    #[command(flatten)]
-    pub tasks: TasksConfig,
+    pub services: ServiceConfigs,
     #[command(flatten)]
     pub gateway: GatewayConfig,
-    #[command(flatten)]
-    pub common: CommonArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct ListsArgs {
-    #[command(flatten)]
-    pub lists: ListsConfig,
-    #[command(flatten)]
-    pub common: CommonArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct LeanCoffeeArgs {
-    #[command(flatten)]
-    pub lean_coffee: LeanCoffeeConfig,
-    #[command(flatten)]
-    pub common: CommonArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct CoachingArgs {
-    #[command(flatten)]
-    pub coaching: CoachingConfig,
-    #[command(flatten)]
-    pub common: CommonArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct TasksArgs {
-    #[command(flatten)]
-    pub tasks: TasksConfig,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -1,4 +1,5 @@
-//! `pulse`: one binary for the whole suite.
+//! `pulse`: one binary for the whole suite; the services it runs are listed
+//! once, in `services.rs`.
 //!
 //! `pulse suite` runs the shopping-list, Lean Coffee, coaching and
 //! task-notification services and the gateway in one process (each on its
@@ -7,9 +8,14 @@
 //! `pulse tasks` and `pulse gateway` run one part each for larger
 //! deployments; `pulse mint-token` prints a JWT.
 
+mod args;
 mod cli;
+mod domain;
 mod readme;
+mod registry;
 mod run;
+mod services;
+mod shared;
 
 use clap::Parser;
 

@@ -1,27 +1,32 @@
+//! What each subcommand does: bind every listener first, then connect out,
+//! build, print the ready line and run until a signal. The services are
+//! iterated from [`crate::services::SERVICES`], never named here.
+
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use futures::future::join_all;
 use pulse_auth::TokenRequest;
-use pulse_coaching::CoachingApp;
 use pulse_gateway::{GatewayApp, GatewayListeners};
-use pulse_lean_coffee::LeanCoffeeApp;
-use pulse_lists::ListsApp;
 use pulse_service::stop_on_signal;
-use pulse_tasks::TasksApp;
 use tokio::net::TcpListener;
 
-use crate::cli::{
-    CoachingArgs, Command, CommonArgs, GatewayArgs, LeanCoffeeArgs, ListsArgs, MintTokenArgs,
-    SuiteArgs, TasksArgs,
+use crate::{
+    args::ServiceCommand,
+    cli::{Command, GatewayArgs, MintTokenArgs, SuiteArgs},
+    domain::Credential,
+    registry::Built,
+    shared::Shared,
 };
+
+/// What the suite and the gateway read: the gateway checks both kinds of
+/// credential.
+const EVERY_CREDENTIAL: &[Credential] = &[Credential::Jwt, Credential::MasterKey];
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Suite(args) => suite(*args).await,
-        Command::Lists(args) => lists(args).await,
-        Command::LeanCoffee(args) => lean_coffee(args).await,
-        Command::Coaching(args) => coaching(args).await,
-        Command::Tasks(args) => tasks(args).await,
+        Command::Service(args) => service(args).await,
         Command::Gateway(args) => gateway(*args).await,
         Command::MintToken(args) => mint_token(&args),
         Command::EventMatrix => {
@@ -33,114 +38,70 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn suite(args: SuiteArgs) -> anyhow::Result<()> {
     let _telemetry = pulse_telemetry::init("pulse-suite", args.common.telemetry.log_format);
-    let Suite {
-        lists,
-        lean_coffee,
-        coaching,
-        tasks,
-        gateway,
-    } = build_suite(&args).await?;
-    ready(&[
+    let Suite { services, gateway } = build_suite(&args).await?;
+    let mut addresses = vec![
         ("gateway", format!("http://{}", gateway.local_addr())),
         ("gatewayGrpc", gateway.grpc_local_addr().to_string()),
-        ("lists", lists.local_addr().to_string()),
-        ("leanCoffee", lean_coffee.local_addr().to_string()),
-        ("coaching", coaching.local_addr().to_string()),
-        ("tasks", tasks.local_addr().to_string()),
-    ]);
+    ];
+    addresses.extend(
+        services
+            .iter()
+            .map(|service| (service.facts().ready_key, service.local_addr().to_string())),
+    );
+    ready(&addresses);
     let stop = stop_on_signal();
-    let (lists, lean_coffee, coaching, tasks, gateway) = tokio::join!(
-        lists.run_until_stopped(stop.clone()),
-        lean_coffee.run_until_stopped(stop.clone()),
-        coaching.run_until_stopped(stop.clone()),
-        tasks.run_until_stopped(stop.clone()),
+    let (services, gateway) = tokio::join!(
+        join_all(
+            services
+                .into_iter()
+                .map(|service| service.run(stop.clone()))
+        ),
         gateway.run_until_stopped(stop.clone()),
     );
-    lists.context("shopping-list service")?;
-    lean_coffee.context("Lean Coffee service")?;
-    coaching.context("coaching service")?;
-    tasks.context("task-notification service")?;
+    for service in services {
+        service?;
+    }
     gateway.context("gateway")?;
     Ok(())
 }
 
 /// Every part of the suite, built and not yet running.
 struct Suite {
-    lists: ListsApp,
-    lean_coffee: LeanCoffeeApp,
-    coaching: CoachingApp,
-    tasks: TasksApp,
+    services: Vec<Box<dyn Built>>,
     gateway: GatewayApp,
 }
 
-/// Binds all six listeners, and only then connects to NATS and to each
+/// Binds every listener, and only then connects to NATS and to each
 /// service's PostgreSQL. The default gRPC ports (50051-50054) lie inside the
 /// kernel's ephemeral port range, so an outgoing connection opened before a
 /// listener is bound may be given that listener's port ("address in use").
 async fn build_suite(args: &SuiteArgs) -> anyhow::Result<Suite> {
-    let lists_listener = bind(args.lists.lists_addr, "shopping-list service").await?;
-    let lean_coffee_listener =
-        bind(args.lean_coffee.lean_coffee_addr, "Lean Coffee service").await?;
-    let coaching_listener = bind(args.coaching.coaching_addr, "coaching service").await?;
-    let tasks_listener = bind(args.tasks.tasks_addr, "task-notification service").await?;
+    let mut listeners = Vec::new();
+    for service in &args.services.0 {
+        listeners.push(bind(service.addr(), service.facts().title).await?);
+    }
     let gateway_listeners = GatewayListeners::bind(&args.gateway)
         .await
         .context("starting the gateway")?;
-    let (bus, validator) = connect(&args.common).await?;
-    let master_key = args.common.master_key.master_key().context("master key")?;
-    let retention = args.common.bus.event_retention;
-    let lists = ListsApp::build_on(
-        lists_listener,
-        &args.lists,
-        bus.clone(),
-        retention,
-        validator.clone(),
-    )
-    .await
-    .context("starting the shopping-list service")?;
-    let lean_coffee = LeanCoffeeApp::build_on(
-        lean_coffee_listener,
-        &args.lean_coffee,
-        bus.clone(),
-        retention,
-        validator.clone(),
-    )
-    .await
-    .context("starting the Lean Coffee service")?;
-    let coaching = CoachingApp::build_on(
-        coaching_listener,
-        &args.coaching,
-        bus.clone(),
-        retention,
-        validator.clone(),
-    )
-    .await
-    .context("starting the coaching service")?;
-    let tasks = TasksApp::build_on(
-        tasks_listener,
-        &args.tasks,
-        bus.clone(),
-        retention,
-        master_key.clone(),
-    )
-    .await
-    .context("starting the task-notification service")?;
+    let shared = Shared::connect(&args.common, EVERY_CREDENTIAL).await?;
+    let mut services = Vec::new();
     let mut gateway_config = args.gateway.clone();
-    gateway_config.lists_url = format!("http://{}", lists.local_addr());
-    gateway_config.lean_coffee_url = format!("http://{}", lean_coffee.local_addr());
-    gateway_config.coaching_url = format!("http://{}", coaching.local_addr());
-    gateway_config.tasks_url = format!("http://{}", tasks.local_addr());
-    gateway_config.master_key = master_key;
-    let gateway = GatewayApp::build_on(gateway_listeners, &gateway_config, bus, validator)
-        .await
-        .context("starting the gateway")?;
-    Ok(Suite {
-        lists,
-        lean_coffee,
-        coaching,
-        tasks,
-        gateway,
-    })
+    for (service, listener) in args.services.0.iter().zip(listeners) {
+        let built = service.build(listener, &shared).await?;
+        let url = format!("http://{}", built.local_addr());
+        gateway_config.services.set(service.facts().command, url);
+        services.push(built);
+    }
+    gateway_config.master_key = shared.master_key.clone();
+    let gateway = GatewayApp::build_on(
+        gateway_listeners,
+        &gateway_config,
+        shared.bus.clone(),
+        shared.credential()?,
+    )
+    .await
+    .context("starting the gateway")?;
+    Ok(Suite { services, gateway })
 }
 
 /// A service's listener, bound before any outgoing connection (see
@@ -151,68 +112,17 @@ async fn bind(addr: SocketAddr, service: &str) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("starting the {service}"))
 }
 
-async fn lists(args: ListsArgs) -> anyhow::Result<()> {
-    let _telemetry = pulse_telemetry::init("pulse-lists", args.common.telemetry.log_format);
-    let listener = bind(args.lists.lists_addr, "shopping-list service").await?;
-    let (bus, validator) = connect(&args.common).await?;
-    let retention = args.common.bus.event_retention;
-    let app = ListsApp::build_on(listener, &args.lists, bus, retention, validator)
-        .await
-        .context("starting the shopping-list service")?;
-    ready(&[("lists", app.local_addr().to_string())]);
-    app.run_until_stopped(stop_on_signal())
-        .await
-        .context("shopping-list service")
-}
-
-async fn lean_coffee(args: LeanCoffeeArgs) -> anyhow::Result<()> {
-    let _telemetry = pulse_telemetry::init("pulse-lean-coffee", args.common.telemetry.log_format);
-    let listener = bind(args.lean_coffee.lean_coffee_addr, "Lean Coffee service").await?;
-    let (bus, validator) = connect(&args.common).await?;
-    let retention = args.common.bus.event_retention;
-    let app = LeanCoffeeApp::build_on(listener, &args.lean_coffee, bus, retention, validator)
-        .await
-        .context("starting the Lean Coffee service")?;
-    ready(&[("leanCoffee", app.local_addr().to_string())]);
-    app.run_until_stopped(stop_on_signal())
-        .await
-        .context("Lean Coffee service")
-}
-
-async fn coaching(args: CoachingArgs) -> anyhow::Result<()> {
-    let _telemetry = pulse_telemetry::init("pulse-coaching", args.common.telemetry.log_format);
-    let listener = bind(args.coaching.coaching_addr, "coaching service").await?;
-    let (bus, validator) = connect(&args.common).await?;
-    let retention = args.common.bus.event_retention;
-    let app = CoachingApp::build_on(listener, &args.coaching, bus, retention, validator)
-        .await
-        .context("starting the coaching service")?;
-    ready(&[("coaching", app.local_addr().to_string())]);
-    app.run_until_stopped(stop_on_signal())
-        .await
-        .context("coaching service")
-}
-
-/// The task-notification service needs no JWT settings: its callers
-/// present the master key or a virtual key.
-async fn tasks(args: TasksArgs) -> anyhow::Result<()> {
-    let _telemetry = pulse_telemetry::init("pulse-tasks", args.common.telemetry.log_format);
-    let master_key = args.common.master_key.master_key().context("master key")?;
-    let listener = bind(args.tasks.tasks_addr, "task-notification service").await?;
-    let bus = args
-        .common
-        .bus
-        .connect()
-        .await
-        .context("connecting to NATS")?;
-    let retention = args.common.bus.event_retention;
-    let app = TasksApp::build_on(listener, &args.tasks, bus, retention, master_key)
-        .await
-        .context("starting the task-notification service")?;
-    ready(&[("tasks", app.local_addr().to_string())]);
-    app.run_until_stopped(stop_on_signal())
-        .await
-        .context("task-notification service")
+/// One service alone (`pulse lists`, …): it reads only the credential
+/// settings its callers present.
+async fn service(args: ServiceCommand) -> anyhow::Result<()> {
+    let ServiceCommand { service, common } = args;
+    let facts = service.facts();
+    let _telemetry = pulse_telemetry::init(facts.telemetry, common.telemetry.log_format);
+    let listener = bind(service.addr(), facts.title).await?;
+    let shared = Shared::connect(&common, &[facts.credential]).await?;
+    let app = service.build(listener, &shared).await?;
+    ready(&[(facts.ready_key, app.local_addr().to_string())]);
+    app.run(stop_on_signal()).await
 }
 
 async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
@@ -220,10 +130,10 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
     let listeners = GatewayListeners::bind(&args.gateway)
         .await
         .context("starting the gateway")?;
-    let (bus, validator) = connect(&args.common).await?;
+    let shared = Shared::connect(&args.common, EVERY_CREDENTIAL).await?;
     let mut config = args.gateway.clone();
-    config.master_key = args.common.master_key.master_key().context("master key")?;
-    let app = GatewayApp::build_on(listeners, &config, bus, validator)
+    config.master_key = shared.master_key.clone();
+    let app = GatewayApp::build_on(listeners, &config, shared.bus.clone(), shared.credential()?)
         .await
         .context("starting the gateway")?;
     ready(&[
@@ -246,14 +156,6 @@ fn mint_token(args: &MintTokenArgs) -> anyhow::Result<()> {
     })?;
     println!("{token}");
     Ok(())
-}
-
-async fn connect(
-    common: &CommonArgs,
-) -> anyhow::Result<(pulse_bus::Bus, pulse_auth::JwtValidator)> {
-    let validator = common.auth.validator()?;
-    let bus = common.bus.connect().await.context("connecting to NATS")?;
-    Ok((bus, validator))
 }
 
 /// One JSON line on stdout once every listener is bound, so scripts and

@@ -6,17 +6,24 @@
 
 use pulse_bus::{StreamKind, Topic};
 use pulse_proto::coaching::v1::{
-    DeleteMessageRequest, GetConversationRequest, ListConversationsRequest, MarkAsReadRequest,
-    SendMessageRequest,
+    coaching_client::CoachingClient, DeleteMessageRequest, GetConversationRequest,
+    ListConversationsRequest, MarkAsReadRequest, SendMessageRequest,
 };
 use serde_json::Value;
 
 use super::{
     access::{Access, Follow},
     forward_worded, result, worded_refusal, Arguments, Caller, HubError, HubKind, HubSpec,
-    Services,
+    Services, Upstream,
 };
 use crate::principal::PrincipalKind;
+
+/// The coaching service, which the chat, goals and notifications hubs call.
+pub(crate) const COACHING: Upstream = Upstream {
+    name: "coaching",
+    default_url: "http://127.0.0.1:50053",
+    help: "gRPC URL of the coaching service (chat, goals, notifications)",
+};
 
 pub(crate) const HUB: HubKind = HubKind(&HubSpec {
     path: "/hubs/chat",
@@ -30,6 +37,7 @@ pub(crate) const HUB: HubKind = HubKind(&HubSpec {
         StreamKind::Chat,
         Access::Own(PrincipalKind::User),
     )],
+    upstream: Some(&COACHING),
 });
 
 pub(super) async fn invoke(
@@ -38,7 +46,7 @@ pub(super) async fn invoke(
     target: &str,
     args: Arguments,
 ) -> Result<Option<Value>, HubError> {
-    let mut coaching = services.coaching.clone();
+    let mut coaching = CoachingClient::new(services.channels.get(&COACHING)?);
     match target.to_ascii_lowercase().as_str() {
         "sendmessage" => {
             args.expect(2)?;

@@ -24,6 +24,7 @@ pub(crate) const SPEND_HUB: HubKind = HubKind(&HubSpec {
         StreamKind::Spend,
         Access::Own(PrincipalKind::VirtualKey),
     )],
+    upstream: None,
 });
 
 pub(crate) const WEBHOOKS_HUB: HubKind = HubKind(&HubSpec {
@@ -38,6 +39,7 @@ pub(crate) const WEBHOOKS_HUB: HubKind = HubKind(&HubSpec {
         StreamKind::Webhooks,
         Access::Own(PrincipalKind::VirtualKey),
     )],
+    upstream: None,
 });
 
 pub(crate) const ADMIN_HUB: HubKind = HubKind(&HubSpec {
@@ -52,4 +54,5 @@ pub(crate) const ADMIN_HUB: HubKind = HubKind(&HubSpec {
         StreamKind::Admin,
         Access::Anyone(&[PrincipalKind::Master]),
     )],
+    upstream: None,
 });

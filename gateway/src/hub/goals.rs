@@ -7,13 +7,14 @@
 
 use pulse_bus::{StreamKind, Topic};
 use pulse_proto::coaching::v1::{
-    AssignGoalRequest, GoalInput, ListGoalProgressRequest, ListGoalsRequest,
-    UpdateGoalProgressRequest,
+    coaching_client::CoachingClient, AssignGoalRequest, GoalInput, ListGoalProgressRequest,
+    ListGoalsRequest, UpdateGoalProgressRequest,
 };
 use serde_json::Value;
 
 use super::{
     access::{Access, Follow},
+    chat::COACHING,
     forward_worded, result, worded_refusal, Arguments, Caller, HubError, HubKind, HubSpec,
     Services,
 };
@@ -31,6 +32,7 @@ pub(crate) const HUB: HubKind = HubKind(&HubSpec {
         StreamKind::Goals,
         Access::Own(PrincipalKind::User),
     )],
+    upstream: Some(&COACHING),
 });
 
 pub(super) async fn invoke(
@@ -39,7 +41,7 @@ pub(super) async fn invoke(
     target: &str,
     args: Arguments,
 ) -> Result<Option<Value>, HubError> {
-    let mut coaching = services.coaching.clone();
+    let mut coaching = CoachingClient::new(services.channels.get(&COACHING)?);
     match target.to_ascii_lowercase().as_str() {
         "assigngoal" => {
             args.expect(2)?;

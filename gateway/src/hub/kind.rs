@@ -1,4 +1,4 @@
-//! The hubs this gateway serves, as a list of the specs their modules
+//! The hubs this gateway serves, as handles on the specs their modules
 //! declare, and what a connection's life asks of its hub: admission, the
 //! groups it joins by itself (`OnConnectedAsync`), dispatch to the hub's
 //! methods, clean-up.
@@ -9,8 +9,7 @@ use pulse_bus::Topic;
 use serde_json::Value;
 
 use super::{
-    access::Follow, catch_up, chat, deliveries, goals, lean_session, navigation, notifications,
-    shopping_list, task_groups, Arguments, Caller, HubError, HubSpec, Services,
+    access::Follow, catch_up, Arguments, Caller, HubError, HubSpec, Services, Upstream, HUBS,
 };
 use crate::principal::PrincipalKind;
 
@@ -20,21 +19,9 @@ use crate::principal::PrincipalKind;
 pub struct HubKind(pub(super) &'static HubSpec);
 
 impl HubKind {
-    /// Every hub, in the order the router and the metrics list them.
-    pub const ALL: [HubKind; 12] = [
-        shopping_list::HUB,
-        lean_session::HUB,
-        chat::HUB,
-        goals::HUB,
-        notifications::HUB,
-        task_groups::VIDEO_HUB,
-        task_groups::IMAGE_HUB,
-        task_groups::TASK_HUB,
-        deliveries::SPEND_HUB,
-        deliveries::WEBHOOKS_HUB,
-        deliveries::ADMIN_HUB,
-        navigation::HUB,
-    ];
+    /// Every hub, in the order the router and the metrics list them (the
+    /// list is [`super::HUBS`], beside the hub modules).
+    pub const ALL: [HubKind; HUBS.len()] = HUBS;
 
     pub fn path(self) -> &'static str {
         self.0.path
@@ -62,6 +49,11 @@ impl HubKind {
     /// The group kinds this hub's clients follow, with their rules.
     pub(super) fn follows(self) -> &'static [Follow] {
         self.0.follows
+    }
+
+    /// The domain service the hub calls.
+    pub(super) fn upstream(self) -> Option<&'static Upstream> {
+        self.0.upstream
     }
 
     /// Set-up when a connection starts (`OnConnectedAsync`): it joins its
@@ -144,6 +136,7 @@ impl std::fmt::Debug for HubKind {
 mod tests {
     use std::collections::HashSet;
 
+    use super::super::{chat, deliveries, notifications, shopping_list, task_groups};
     use super::*;
 
     #[test]

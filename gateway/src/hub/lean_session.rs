@@ -5,9 +5,10 @@
 
 use pulse_bus::{StreamKind, Topic};
 use pulse_proto::leancoffee::v1::{
-    AddTopicRequest, ChangeSessionStatusRequest, CreateSessionRequest, DeleteTopicRequest,
-    EditTopicRequest, GetSessionRequest, ListActiveParticipantsRequest, ListSessionsRequest,
-    NewTopic, SetTopicStatusRequest, TopicPatch, VoteRequest,
+    lean_coffee_client::LeanCoffeeClient, AddTopicRequest, ChangeSessionStatusRequest,
+    CreateSessionRequest, DeleteTopicRequest, EditTopicRequest, GetSessionRequest,
+    ListActiveParticipantsRequest, ListSessionsRequest, NewTopic, SetTopicStatusRequest,
+    TopicPatch, VoteRequest,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -17,9 +18,16 @@ use super::{
     forward,
     presence::{self, Scope},
     spec::no_groups,
-    Arguments, Caller, HubError, HubKind, HubSpec, OnBehalf, Services,
+    Arguments, Caller, HubError, HubKind, HubSpec, OnBehalf, Services, Upstream,
 };
 use crate::principal::PrincipalKind;
+
+/// The Lean Coffee service, which this hub and session participation call.
+pub(crate) const LEAN_COFFEE: Upstream = Upstream {
+    name: "lean-coffee",
+    default_url: "http://127.0.0.1:50052",
+    help: "gRPC URL of the Lean Coffee service",
+};
 
 pub(crate) const HUB: HubKind = HubKind(&HubSpec {
     path: "/hubs/lean-session",
@@ -44,6 +52,7 @@ pub(crate) const HUB: HubKind = HubKind(&HubSpec {
             Box::pin(may_follow(services, on_behalf, session_id))
         }),
     )],
+    upstream: Some(&LEAN_COFFEE),
 });
 
 /// A session's events are for any signed-in user who knows its id (the id
@@ -57,7 +66,8 @@ async fn may_follow(
     let request = on_behalf.request(GetSessionRequest {
         session_id: session_id.to_string(),
     });
-    services.lean_coffee.clone().get_session(request).await?;
+    let mut lean = LeanCoffeeClient::new(services.channels.get(&LEAN_COFFEE)?);
+    lean.get_session(request).await?;
     Ok(true)
 }
 
@@ -67,7 +77,7 @@ pub(super) async fn invoke(
     target: &str,
     args: Arguments,
 ) -> Result<Option<Value>, HubError> {
-    let mut lean = services.lean_coffee.clone();
+    let mut lean = LeanCoffeeClient::new(services.channels.get(&LEAN_COFFEE)?);
     match target.to_ascii_lowercase().as_str() {
         "joinsession" => {
             args.expect(1)?;

@@ -2,8 +2,9 @@
 //! and forwards to the domain service that owns the data (over gRPC), and
 //! manages the caller's group memberships through the node; it never touches
 //! another hub's state. Each hub module declares its hub as a [`HubSpec`]
-//! (path, credentials, automatic groups, methods, access rules);
-//! [`HubKind::ALL`] lists them.
+//! (path, credentials, automatic groups, methods, access rules, the domain
+//! service it calls); [`HUBS`] lists them. A new hub adds its module and
+//! one entry in that list, both here, and nothing else in the gateway.
 
 mod access;
 mod arguments;
@@ -23,17 +24,13 @@ mod rate_limit;
 pub(crate) mod shopping_list;
 mod spec;
 pub(crate) mod task_groups;
+mod upstream;
 
 use std::sync::Arc;
 
 use pulse_bus::Topic;
-use pulse_proto::coaching::v1::coaching_client::CoachingClient;
-use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
-use pulse_proto::lists::v1::shopping_lists_client::ShoppingListsClient;
-use pulse_proto::tasks::v1::tasks_client::TasksClient;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 
 use crate::{
     node::{Node, Revocations},
@@ -49,15 +46,32 @@ pub use matrix::render_markdown as event_matrix_markdown;
 pub use presence::Presence;
 pub use rate_limit::{RateLimitConfig, RateLimits};
 pub use spec::HubSpec;
+pub use task_groups::TASKS;
+pub use upstream::{upstreams, Channels, Undeclared, Upstream};
 
-/// What the hubs call: the node for groups, and the domain services' clients.
+/// Every hub, in the order the router and the metrics list them
+/// ([`HubKind::ALL`]).
+const HUBS: [HubKind; 12] = [
+    shopping_list::HUB,
+    lean_session::HUB,
+    chat::HUB,
+    goals::HUB,
+    notifications::HUB,
+    task_groups::VIDEO_HUB,
+    task_groups::IMAGE_HUB,
+    task_groups::TASK_HUB,
+    deliveries::SPEND_HUB,
+    deliveries::WEBHOOKS_HUB,
+    deliveries::ADMIN_HUB,
+    navigation::HUB,
+];
+
+/// What the hubs call: the node for groups, and the domain services.
 #[derive(Debug, Clone)]
 pub struct Services {
     pub node: Arc<Node>,
-    pub lists: ShoppingListsClient<Channel>,
-    pub lean_coffee: LeanCoffeeClient<Channel>,
-    pub coaching: CoachingClient<Channel>,
-    pub tasks: TasksClient<Channel>,
+    /// A channel to each domain service a hub names (see [`Upstream`]).
+    pub channels: Channels,
     /// Virtual keys revoked while their connections are open.
     pub revocations: Arc<Revocations>,
     /// Presence on lists and participation in sessions, kept alive by this

@@ -4,12 +4,14 @@
 //! the caller included.
 
 use pulse_bus::{StreamKind, Topic};
-use pulse_proto::tasks::v1::{NavigationState, UpdateNavigationRequest};
+use pulse_proto::tasks::v1::{tasks_client::TasksClient, NavigationState, UpdateNavigationRequest};
 use serde_json::Value;
 
 use super::{
     access::{Access, Follow},
-    forward, Arguments, Caller, HubError, HubKind, HubSpec, Services,
+    forward,
+    task_groups::TASKS,
+    Arguments, Caller, HubError, HubKind, HubSpec, Services,
 };
 use crate::principal::PrincipalKind;
 
@@ -25,6 +27,7 @@ pub(crate) const HUB: HubKind = HubKind(&HubSpec {
         StreamKind::Navigation,
         Access::Own(PrincipalKind::VirtualKey),
     )],
+    upstream: Some(&TASKS),
 });
 
 pub(super) async fn invoke(
@@ -38,13 +41,8 @@ pub(super) async fn invoke(
             args.expect(1)?;
             let state: NavigationState = args.object(0, "state")?;
             let request = UpdateNavigationRequest { state: Some(state) };
-            forward(
-                services
-                    .tasks
-                    .clone()
-                    .update_navigation(caller.request(request)),
-            )
-            .await
+            let mut tasks = TasksClient::new(services.channels.get(&TASKS)?);
+            forward(tasks.update_navigation(caller.request(request))).await
         }
         _ => Err(HubError::UnknownMethod),
     }

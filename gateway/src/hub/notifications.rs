@@ -4,12 +4,13 @@
 //! notifications only: they have no per-user notifications to fetch.
 
 use pulse_bus::{StreamKind, Topic};
-use pulse_proto::coaching::v1::ListNotificationsRequest;
+use pulse_proto::coaching::v1::{coaching_client::CoachingClient, ListNotificationsRequest};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
     access::{Access, Follow},
+    chat::COACHING,
     forward_worded, Arguments, Caller, HubError, HubKind, HubSpec, Services,
 };
 use crate::principal::PrincipalKind;
@@ -31,6 +32,7 @@ pub(crate) const HUB: HubKind = HubKind(&HubSpec {
             Access::Anyone(&[PrincipalKind::User, PrincipalKind::VirtualKey]),
         ),
     ],
+    upstream: Some(&COACHING),
 });
 
 /// A user's own notifications and the system-wide ones; a virtual key, the
@@ -54,7 +56,7 @@ pub(super) async fn invoke(
     target: &str,
     args: Arguments,
 ) -> Result<Option<Value>, HubError> {
-    let mut coaching = services.coaching.clone();
+    let mut coaching = CoachingClient::new(services.channels.get(&COACHING)?);
     match target.to_ascii_lowercase().as_str() {
         "getnotifications" if caller.kind != PrincipalKind::User => {
             Err(HubError::Denied(USERS_ONLY.into()))

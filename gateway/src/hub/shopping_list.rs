@@ -5,10 +5,11 @@
 use chrono::Utc;
 use pulse_bus::{StreamKind, Topic};
 use pulse_proto::lists::v1::{
-    AddItemRequest, ArchiveListRequest, ChangeCollaboratorPermissionRequest, CheckAccessRequest,
-    CreateListRequest, DeleteItemRequest, GetListRequest, ItemPatch, ItemPosition, NewItem,
-    PresenceUpdate, RemoveCollaboratorRequest, ReorderItemsRequest, SetItemPurchasedRequest,
-    ShareListRequest, UpdateItemRequest, UpdateListRequest,
+    shopping_lists_client::ShoppingListsClient, AddItemRequest, ArchiveListRequest,
+    ChangeCollaboratorPermissionRequest, CheckAccessRequest, CreateListRequest, DeleteItemRequest,
+    GetListRequest, ItemPatch, ItemPosition, NewItem, PresenceUpdate, RemoveCollaboratorRequest,
+    ReorderItemsRequest, SetItemPurchasedRequest, ShareListRequest, UpdateItemRequest,
+    UpdateListRequest,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -19,9 +20,16 @@ use super::{
     forward,
     presence::{self, Scope},
     spec::no_groups,
-    Arguments, Caller, HubError, HubKind, HubSpec, OnBehalf, Services,
+    Arguments, Caller, HubError, HubKind, HubSpec, OnBehalf, Services, Upstream,
 };
 use crate::principal::PrincipalKind;
+
+/// The shopping-list service, which this hub and list presence call.
+pub(crate) const LISTS: Upstream = Upstream {
+    name: "lists",
+    default_url: "http://127.0.0.1:50051",
+    help: "gRPC URL of the shopping-list service",
+};
 
 pub(crate) const HUB: HubKind = HubKind(&HubSpec {
     path: "/hubs/shopping-list",
@@ -49,6 +57,7 @@ pub(crate) const HUB: HubKind = HubKind(&HubSpec {
             Box::pin(may_follow(services, on_behalf, list_id))
         }),
     )],
+    upstream: Some(&LISTS),
 });
 
 /// A list's events are for those the shopping-list service lets see it
@@ -61,7 +70,8 @@ async fn may_follow(
     let request = on_behalf.request(CheckAccessRequest {
         list_id: list_id.to_string(),
     });
-    services.lists.clone().check_access(request).await?;
+    let mut lists = ShoppingListsClient::new(services.channels.get(&LISTS)?);
+    lists.check_access(request).await?;
     Ok(true)
 }
 
@@ -71,7 +81,7 @@ pub(super) async fn invoke(
     target: &str,
     args: Arguments,
 ) -> Result<Option<Value>, HubError> {
-    let mut lists = services.lists.clone();
+    let mut lists = ShoppingListsClient::new(services.channels.get(&LISTS)?);
     match target.to_ascii_lowercase().as_str() {
         "joinlist" => {
             args.expect(1)?;

@@ -1,7 +1,7 @@
 //! What a hub is, as data. Each hub module declares its own [`HubSpec`]:
 //! its path, the credentials it admits, the groups its connections join by
-//! themselves, its methods, and the groups its clients may follow with the
-//! rule that decides who may. [`super::HubKind::ALL`] lists them; nothing
+//! themselves, its methods, the groups its clients may follow with the
+//! rule that decides who may, and the domain service it calls. [`super::HubKind::ALL`] lists them; nothing
 //! else in the gateway names a hub.
 
 use futures::future::BoxFuture;
@@ -9,7 +9,7 @@ use pulse_bus::Topic;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{access::Follow, Arguments, Caller, HubError, Services};
+use super::{access::Follow, Arguments, Caller, HubError, Services, Upstream};
 use crate::principal::PrincipalKind;
 
 /// A hub's methods: runs one invocation; `Ok(None)` is a void result. The
@@ -51,6 +51,9 @@ pub struct HubSpec {
     /// The group kinds this hub's clients follow, each with who may follow
     /// it. A kind is followed through one hub only.
     pub follows: &'static [Follow],
+    /// The domain service the hub calls, if any: the gateway has a setting
+    /// for its URL and a channel to it because a hub names it here.
+    pub upstream: Option<&'static Upstream>,
 }
 
 /// For hubs whose connections join nothing by themselves.

@@ -5,14 +5,14 @@
 //! stream's follow is.
 
 use pulse_bus::{StreamKind, Topic};
-use pulse_proto::tasks::v1::GetTaskRequest;
+use pulse_proto::tasks::v1::{tasks_client::TasksClient, GetTaskRequest};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
     access::{authorize, Access, Follow, Requester},
     spec::no_groups,
-    Arguments, Caller, HubError, HubKind, HubSpec, OnBehalf, Services,
+    Arguments, Caller, HubError, HubKind, HubSpec, OnBehalf, Services, Upstream,
 };
 use crate::principal::PrincipalKind;
 
@@ -62,6 +62,14 @@ const TASK: Followed = Followed {
     denial: "Access denied to task",
 };
 
+/// The task-notification service, which the task hubs and the navigation
+/// hub call, and which checks virtual keys.
+pub const TASKS: Upstream = Upstream {
+    name: "tasks",
+    default_url: "http://127.0.0.1:50054",
+    help: "gRPC URL of the task-notification service (virtual keys, tasks, spend)",
+};
+
 pub(crate) const VIDEO_HUB: HubKind = HubKind(&HubSpec {
     path: "/hubs/video-generation",
     dotnet_name: "VideoGenerationHub",
@@ -79,6 +87,7 @@ pub(crate) const VIDEO_HUB: HubKind = HubKind(&HubSpec {
         }),
         denial: VIDEO.denial,
     }],
+    upstream: Some(&TASKS),
 });
 
 pub(crate) const IMAGE_HUB: HubKind = HubKind(&HubSpec {
@@ -98,6 +107,7 @@ pub(crate) const IMAGE_HUB: HubKind = HubKind(&HubSpec {
         }),
         denial: IMAGE.denial,
     }],
+    upstream: Some(&TASKS),
 });
 
 pub(crate) const TASK_HUB: HubKind = HubKind(&HubSpec {
@@ -117,6 +127,7 @@ pub(crate) const TASK_HUB: HubKind = HubKind(&HubSpec {
         }),
         denial: TASK.denial,
     }],
+    upstream: Some(&TASKS),
 });
 
 /// Whether the key may follow the request or task: the task service finds
@@ -130,7 +141,8 @@ async fn owns(
     let request = on_behalf.request(GetTaskRequest {
         task_id: id.to_string(),
     });
-    let task = services.tasks.clone().get_task(request).await?.into_inner();
+    let mut tasks = TasksClient::new(services.channels.get(&TASKS)?);
+    let task = tasks.get_task(request).await?.into_inner();
     Ok(task.kind == followed.task_kind)
 }
 

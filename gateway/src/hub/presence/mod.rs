@@ -38,7 +38,7 @@ use tokio::{
     time::{Instant, MissedTickBehavior},
 };
 use tokio_util::sync::CancellationToken;
-use tonic::{transport::Channel, Code, Status};
+use tonic::{Code, Status};
 use uuid::Uuid;
 
 use self::{
@@ -48,7 +48,9 @@ use self::{
 };
 use super::{
     access::{access_error, authorize, Requester},
-    Caller, HubError, OnBehalf, Services, ACCESS_DENIED,
+    lean_session::LEAN_COFFEE,
+    shopping_list::LISTS,
+    Caller, Channels, HubError, OnBehalf, Services, Undeclared, ACCESS_DENIED,
 };
 
 /// Calls to the services for exits and keep-alives in flight at once: a mass
@@ -117,14 +119,16 @@ impl Presence {
     /// `keep_alive` until `shutdown`; a failed exit is retried after
     /// `retry_delay`, then twice as long each time.
     pub fn start(
-        lists: ShoppingListsClient<Channel>,
-        lean_coffee: LeanCoffeeClient<Channel>,
+        channels: &Channels,
         keep_alive: Duration,
         retry_delay: Duration,
         shutdown: CancellationToken,
-    ) -> Arc<Self> {
+    ) -> Result<Arc<Self>, Undeclared> {
         let presence = Arc::new(Self {
-            desk: Desk { lists, lean_coffee },
+            desk: Desk {
+                lists: ShoppingListsClient::new(channels.get(&LISTS)?),
+                lean_coffee: LeanCoffeeClient::new(channels.get(&LEAN_COFFEE)?),
+            },
             stays: Mutex::default(),
             enters: Arc::default(),
             checks: Arc::default(),
@@ -132,7 +136,7 @@ impl Presence {
             retry_delay,
         });
         tokio::spawn(presence.clone().keep_alive(keep_alive, shutdown));
-        presence
+        Ok(presence)
     }
 
     fn stays(&self) -> MutexGuard<'_, Stays> {

@@ -1,0 +1,108 @@
+//! What the binary needs to know of a domain service, declared once per
+//! service (in [`crate::services`]) so the subcommands, `pulse suite` and the
+//! ready line are written once for all of them.
+
+use std::{future::Future, net::SocketAddr};
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::shared::Shared;
+
+/// One domain service as `pulse` runs it: its own settings, how it is built
+/// on a listener bound beforehand, and how it runs.
+pub trait DomainService: Send + Sized + 'static {
+    /// The service's own settings (`ListsConfig`): flags that carry the
+    /// service's name, so `pulse suite` can take every service's at once.
+    type Config: clap::Args + clap::FromArgMatches + std::fmt::Debug + Send + Sync + 'static;
+
+    /// The address its gRPC API is configured to listen on.
+    fn addr(config: &Self::Config) -> SocketAddr;
+
+    /// Builds the service on `listener` (bound before any outgoing
+    /// connection) with what the process shares.
+    fn build_on(
+        listener: TcpListener,
+        config: &Self::Config,
+        shared: &Shared,
+    ) -> impl Future<Output = anyhow::Result<Self>> + Send;
+
+    /// The bound address (the real port when configured with port 0).
+    fn local_addr(&self) -> SocketAddr;
+
+    /// Serves until `stop` is cancelled.
+    fn run_until_stopped(
+        self,
+        stop: CancellationToken,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// Implements [`DomainService`] for a service crate's app from the methods
+/// every service has alike (`pulse_service` shapes them): `build_on(listener,
+/// config, bus, event_retention, credential)`, `local_addr`,
+/// `run_until_stopped`. The credential argument is taken from [`Shared`] by
+/// its type, so only the settings' type and address field differ.
+macro_rules! domain_service {
+    ($app:ty, $config:ty, $addr:ident) => {
+        impl $crate::domain::DomainService for $app {
+            type Config = $config;
+
+            fn addr(config: &$config) -> std::net::SocketAddr {
+                config.$addr
+            }
+
+            async fn build_on(
+                listener: tokio::net::TcpListener,
+                config: &$config,
+                shared: &$crate::shared::Shared,
+            ) -> anyhow::Result<Self> {
+                let bus = shared.bus.clone();
+                let credential = shared.credential()?;
+                Ok(
+                    <$app>::build_on(listener, config, bus, shared.event_retention, credential)
+                        .await?,
+                )
+            }
+
+            fn local_addr(&self) -> std::net::SocketAddr {
+                <$app>::local_addr(self)
+            }
+
+            async fn run_until_stopped(
+                self,
+                stop: tokio_util::sync::CancellationToken,
+            ) -> anyhow::Result<()> {
+                Ok(<$app>::run_until_stopped(self, stop).await?)
+            }
+        }
+    };
+}
+pub(crate) use domain_service;
+
+/// A service's names, where the binary shows them.
+#[derive(Debug)]
+pub struct Facts {
+    /// Its subcommand (`pulse lean-coffee`); the gateway knows the service
+    /// by the same name (`--lean-coffee-url`).
+    pub command: &'static str,
+    /// The subcommand's help line.
+    pub about: &'static str,
+    /// The key of its address in the ready line (`leanCoffee`).
+    pub ready_key: &'static str,
+    /// How errors name it (`Lean Coffee service`).
+    pub title: &'static str,
+    /// Its name in telemetry when it runs alone (`pulse-lean-coffee`).
+    pub telemetry: &'static str,
+    /// The credential its callers present, which a process running it
+    /// alone reads (and nothing else: `pulse tasks` needs no JWT settings).
+    pub credential: Credential,
+}
+
+/// What a service checks its callers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// User JWTs.
+    Jwt,
+    /// The master key or a virtual key.
+    MasterKey,
+}
