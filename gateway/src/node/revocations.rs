@@ -53,15 +53,20 @@ impl Revocations {
         }
     }
 
-    /// Follows the revocation topic until `shutdown`, in the background. The
-    /// topic's stream may not exist yet (the task service creates it), so
-    /// subscribing is retried every `retry_delay` until it succeeds.
+    /// Follows the revocation topic until `shutdown`, in the background, from the
+    /// oldest revocation the stream retains. The topic's stream may not exist
+    /// yet (the task service creates it), so subscribing is retried every
+    /// `retry_delay` until it succeeds; following only what comes after the
+    /// subscription would miss a revocation published between the stream's
+    /// creation and that retry, and leave the key's connections open. Replaying
+    /// older ones costs a cancelled token per key revoked, as every revocation
+    /// is for good.
     pub fn follow(self: &Arc<Self>, bus: Bus, retry_delay: Duration, shutdown: CancellationToken) {
         let revocations = self.clone();
         tokio::spawn(async move {
             let topic = Topic::KeyRevocations;
             let deliveries = loop {
-                match bus.subscribe(&topic, StartAt::New).await {
+                match bus.subscribe(&topic, StartAt::StreamSequence(1)).await {
                     Ok(deliveries) => break deliveries,
                     Err(error) => {
                         tracing::debug!(%error, "key revocations not followed yet; retrying");
@@ -87,7 +92,47 @@ impl Revocations {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+    use prost::Message;
+    use pulse_bus::Namespace;
+    use pulse_proto::{
+        events::v1::{Event, EventEnvelope},
+        tasks::v1::VirtualKeyRevoked,
+    };
+
     use super::*;
+
+    #[tokio::test]
+    async fn a_revocation_published_before_the_gateway_follows_still_closes_the_key() {
+        let bus = Bus::memory(Namespace::new("revocations").expect("namespace"));
+        let key = Uuid::new_v4();
+        let envelope = EventEnvelope {
+            group: Topic::KeyRevocations.group(),
+            sequence: 1,
+            event: Some(Event {
+                kind: Some(Kind::VirtualKeyRevoked(VirtualKeyRevoked {
+                    virtual_key_id: key.to_string(),
+                    ..VirtualKeyRevoked::default()
+                })),
+            }),
+            ..EventEnvelope::default()
+        };
+        bus.publish(
+            &Topic::KeyRevocations,
+            "revoked",
+            Bytes::from(envelope.encode_to_vec()),
+        )
+        .await
+        .expect("publish");
+        let revocations = Arc::new(Revocations::default());
+        let watching = revocations.watch(key);
+        let shutdown = CancellationToken::new();
+        revocations.follow(bus, Duration::from_millis(10), shutdown.clone());
+        tokio::time::timeout(Duration::from_secs(10), watching.cancelled())
+            .await
+            .expect("the key's connections are told within 10 s");
+        shutdown.cancel();
+    }
 
     #[test]
     fn revoking_a_key_cancels_its_watchers_and_later_ones_only() {
