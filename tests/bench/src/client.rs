@@ -100,10 +100,38 @@ impl fmt::Display for Transport {
 /// Counters every client of a run adds to, read while waiting for deliveries.
 #[derive(Debug, Default)]
 pub struct Tally {
+    /// Added to through [`Tally::stamped`] only, so waiters hear of every change.
     pub stamps: AtomicU64,
+    /// Told whenever `stamps` grows.
+    stamped: tokio::sync::Notify,
     /// Bytes of the last stamped frame divided by the stamps it held.
     pub frame_bytes: AtomicUsize,
     pub failed: AtomicUsize,
+}
+
+impl Tally {
+    /// Counts stamps received and wakes whoever waits for a count.
+    fn stamped(&self, count: usize) {
+        self.stamps.fetch_add(count as u64, Ordering::Relaxed);
+        self.stamped.notify_waiters();
+    }
+
+    /// Waits until at least `expected` stamps were counted, at most `limit`; whether they were.
+    pub async fn reached(&self, expected: u64, limit: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let stamped = self.stamped.notified();
+            tokio::pin!(stamped);
+            // Registered before the count is read, so a stamp counted in between still wakes it.
+            stamped.as_mut().enable();
+            if self.stamps.load(Ordering::Relaxed) >= expected {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, stamped).await.is_err() {
+                return self.stamps.load(Ordering::Relaxed) >= expected;
+            }
+        }
+    }
 }
 
 /// One received stamp and its send-to-arrival time.
@@ -389,7 +417,7 @@ impl State {
         let found = self.arrivals.len() - before;
         if let Some(per_stamp) = text.len().checked_div(found) {
             self.tally.frame_bytes.store(per_stamp, Ordering::Relaxed);
-            self.tally.stamps.fetch_add(found as u64, Ordering::Relaxed);
+            self.tally.stamped(found);
             return Ok(None);
         }
         if self.protocol == Protocol::SocketIo && text == "2" {
@@ -417,9 +445,7 @@ impl State {
                 self.tally
                     .frame_bytes
                     .store(message.len() / stamps.len(), Ordering::Relaxed);
-                self.tally
-                    .stamps
-                    .fetch_add(stamps.len() as u64, Ordering::Relaxed);
+                self.tally.stamped(stamps.len());
                 self.arrivals
                     .extend(stamps.into_iter().map(|stamp| Arrival {
                         stamp,
@@ -559,5 +585,29 @@ async fn run(
         }
     } else {
         connection.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::Arc, time::Duration};
+
+    use super::Tally;
+
+    #[tokio::test]
+    async fn a_wait_for_stamps_ends_when_they_are_counted_or_at_its_limit() {
+        let tally = Arc::new(Tally::default());
+        let counting = tokio::spawn({
+            let tally = tally.clone();
+            async move {
+                for _ in 0..3 {
+                    tally.stamped(1);
+                    tokio::task::yield_now().await;
+                }
+            }
+        });
+        assert!(tally.reached(3, Duration::from_secs(10)).await);
+        counting.await.expect("counting");
+        assert!(!tally.reached(4, Duration::from_millis(20)).await);
     }
 }

@@ -21,7 +21,7 @@ use pulse_proto::lists::v1::shopping_lists_client::ShoppingListsClient;
 use pulse_testkit::TestDatabase;
 use tokio::{
     process::Command,
-    time::{interval, sleep, MissedTickBehavior},
+    time::{interval, MissedTickBehavior},
 };
 
 use crate::{
@@ -105,18 +105,7 @@ pub async fn run(
     let commands = acks.len() as u64;
     println!("Pulse: {commands} AddItem from {writers} writers in {elapsed:.2?}");
 
-    let waited = Instant::now();
-    while crowd.tally.stamps.load(Ordering::Relaxed) < commands && waited.elapsed() < PUSH_WAIT {
-        sleep(Duration::from_millis(10)).await;
-    }
-    // Each command went to one list: across its watchers, each index once.
-    let mut arrivals = Vec::new();
-    for watcher in watchers {
-        arrivals.append(&mut within("a watcher's report", STEP_LIMIT, watcher.report()).await?);
-    }
-    let mut delivery = Delivery::default();
-    delivery.add_member(&arrivals, RUN, sent);
-    delivery.finish();
+    let delivery = pushes(crowd, watchers, RUN, sent).await?;
     println!(
         "Pulse: {} pushes received ({} lost, {} duplicated)",
         delivery.delivered, delivery.lost, delivery.duplicated
@@ -211,19 +200,7 @@ async fn offer(
         acks.push(call.await.context("offered call")??);
     }
     acks.sort_unstable();
-    let waited = Instant::now();
-    while crowd.tally.stamps.load(Ordering::Relaxed) < u64::from(total)
-        && waited.elapsed() < PUSH_WAIT
-    {
-        sleep(Duration::from_millis(10)).await;
-    }
-    let mut arrivals = Vec::new();
-    for watcher in watchers {
-        arrivals.append(&mut within("a watcher's report", STEP_LIMIT, watcher.report()).await?);
-    }
-    let mut delivery = Delivery::default();
-    delivery.add_member(&arrivals, OFFERED_RUN, total);
-    delivery.finish();
+    let delivery = pushes(crowd, watchers, OFFERED_RUN, total).await?;
     Ok(Offered {
         rate,
         ack_p50_ms: quantile_ms(&acks, 0.5),
@@ -233,6 +210,21 @@ async fn offer(
         lost: delivery.lost,
         duplicated: delivery.duplicated,
     })
+}
+
+/// The pushes of run `run`'s `sent` commands, once the watchers have them all (or
+/// [`PUSH_WAIT`] passed): each command went to one list, so across its watchers each index
+/// arrives once.
+async fn pushes(crowd: &Crowd, watchers: &[Client], run: u32, sent: u32) -> Result<Delivery> {
+    crowd.tally.reached(u64::from(sent), PUSH_WAIT).await;
+    let mut arrivals = Vec::new();
+    for watcher in watchers {
+        arrivals.append(&mut within("a watcher's report", STEP_LIMIT, watcher.report()).await?);
+    }
+    let mut delivery = Delivery::default();
+    delivery.add_member(&arrivals, run, sent);
+    delivery.finish();
+    Ok(delivery)
 }
 
 /// Sends `AddItem`s one after another until `stop_at`; the ack times (µs).
