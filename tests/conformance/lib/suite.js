@@ -75,8 +75,10 @@ export async function startSuite({ args = [] } = {}) {
   child.stderr.pipe(log, { end: false });
 
   let exitDescription = null;
+  // 'close', not 'exit': only then has all of the child's stderr been handed to the log, so
+  // ending the log afterwards never meets a late write (ERR_STREAM_WRITE_AFTER_END).
   const exited = new Promise((resolve) => {
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       exitDescription = signal ? `killed by ${signal}` : `exit code ${code}`;
       resolve();
     });
