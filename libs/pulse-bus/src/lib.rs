@@ -9,6 +9,7 @@
 mod error;
 mod memory;
 mod nats;
+mod replicas;
 mod topic;
 
 use std::time::Duration;
@@ -17,6 +18,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 
 pub use error::{BusError, BusErrorKind};
+pub use replicas::StreamReplicas;
 pub use topic::{Namespace, StreamKind, Topic};
 
 /// Bytes kept free for a message's headers (its id and its predecessor's, each well under
@@ -83,6 +85,15 @@ impl Bus {
         )))
     }
 
+    /// The bus creating its streams with this many copies each (1 unless
+    /// set). The memory bus keeps one copy whatever it is told.
+    pub fn with_stream_replicas(mut self, replicas: StreamReplicas) -> Self {
+        if let Bus::Nats(bus) = &mut self {
+            bus.set_stream_replicas(replicas);
+        }
+        self
+    }
+
     pub fn memory(namespace: Namespace) -> Self {
         Bus::Memory(memory::MemoryBus::new(namespace))
     }
@@ -95,7 +106,10 @@ impl Bus {
     }
 
     /// Creates the stream holding a kind of topic if it does not exist, with
-    /// explicit retention and a de-duplication window.
+    /// explicit retention, a de-duplication window and the bus's replica
+    /// count. A stream that exists is taken as it is (change a live stream's
+    /// replicas with `nats stream edit`); a count the cluster cannot place
+    /// (yet) is refused with [`BusErrorKind::Stream`].
     pub async fn ensure_stream(
         &self,
         kind: StreamKind,

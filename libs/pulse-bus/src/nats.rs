@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use async_nats::ServerAddr;
 use async_nats::{
     header::{HeaderMap, NATS_EXPECTED_LAST_MESSAGE_ID, NATS_MESSAGE_ID},
     jetstream::{
@@ -15,8 +16,28 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use crate::{
-    BusError, BusErrorKind, Deliveries, Delivery, Namespace, Outgoing, StartAt, StreamKind, Topic,
+    BusError, BusErrorKind, Deliveries, Delivery, Namespace, Outgoing, StartAt, StreamKind,
+    StreamReplicas, Topic,
 };
+
+/// The servers of a comma-separated list of URLs, each checked here so a typo
+/// is named at start-up instead of retried forever.
+fn server_addrs(urls: &str) -> Result<Vec<ServerAddr>, BusError> {
+    let servers = urls
+        .split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(|url| {
+            url.parse::<ServerAddr>().map_err(|error| {
+                BusError::new(BusErrorKind::Connect, format!("NATS URL {url:?}: {error}"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if servers.is_empty() {
+        return Err(BusError::new(BusErrorKind::Connect, "no NATS URL given"));
+    }
+    Ok(servers)
+}
 
 /// How long JetStream remembers message ids to drop re-published duplicates.
 /// Longer than any relay retry burst; consumers also de-duplicate by the
@@ -28,14 +49,19 @@ pub struct NatsBus {
     client: async_nats::Client,
     jetstream: jetstream::Context,
     namespace: Namespace,
+    /// Copies of each stream the cluster keeps (1 on a single server).
+    replicas: StreamReplicas,
 }
 
 impl NatsBus {
-    pub(crate) async fn connect(url: &str, namespace: Namespace) -> Result<Self, BusError> {
+    /// `urls`: one server, or several separated by commas (the seeds of a
+    /// cluster; the client learns the rest from the servers and fails over).
+    pub(crate) async fn connect(urls: &str, namespace: Namespace) -> Result<Self, BusError> {
+        let servers = server_addrs(urls)?;
         let client = async_nats::ConnectOptions::new()
             .name("pulse")
             .retry_on_initial_connect()
-            .connect(url)
+            .connect(servers.as_slice())
             .await
             .map_err(|e| BusError::new(BusErrorKind::Connect, e))?;
         let jetstream = jetstream::new(client.clone());
@@ -43,7 +69,12 @@ impl NatsBus {
             client,
             jetstream,
             namespace,
+            replicas: StreamReplicas::ONE,
         })
+    }
+
+    pub(crate) fn set_stream_replicas(&mut self, replicas: StreamReplicas) {
+        self.replicas = replicas;
     }
 
     pub(crate) fn namespace(&self) -> &Namespace {
@@ -62,6 +93,7 @@ impl NatsBus {
             storage: StorageType::File,
             max_age: retention,
             duplicate_window: DUPLICATE_WINDOW,
+            num_replicas: self.replicas.get(),
             ..Default::default()
         };
         let name = config.name.clone();

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use pulse_bus::{Bus, BusErrorKind, Deliveries, Namespace, Outgoing, StartAt, StreamKind, Topic};
+use pulse_bus::{
+    Bus, BusErrorKind, Deliveries, Namespace, Outgoing, StartAt, StreamKind, StreamReplicas, Topic,
+};
 use uuid::Uuid;
 
 async fn nats_bus() -> Bus {
@@ -272,4 +274,58 @@ async fn subscription_survives_a_broker_restart_without_gaps() {
         .await
         .expect("publish after restart");
     assert_eq!(next_payload(&mut sub).await, "after");
+}
+
+#[tokio::test]
+async fn a_cluster_is_reached_through_any_of_its_listed_servers() {
+    // The first URL names a port nothing listens on: the client goes on to
+    // the next server of the list.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let closed_url = format!("nats://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let urls = format!("{closed_url}, {}", pulse_testkit::shared_nats_url());
+    let ns = Namespace::new(&pulse_testkit::unique_namespace()).expect("namespace");
+    let bus = tokio::time::timeout(Duration::from_secs(20), Bus::connect(&urls, ns))
+        .await
+        .expect("connected within 20 s")
+        .expect("connect");
+    bus.ensure_stream(StreamKind::Lists, Duration::from_secs(600))
+        .await
+        .expect("stream");
+    let topic = Topic::List(Uuid::new_v4());
+    bus.publish(&topic, "1", Bytes::from("reached"))
+        .await
+        .expect("publish");
+}
+
+#[tokio::test]
+async fn a_malformed_url_is_refused_before_any_connection() {
+    let ns = Namespace::new(&pulse_testkit::unique_namespace()).expect("namespace");
+    for urls in ["", " , ", "nats://127.0.0.1:4222,nats://[::1"] {
+        let refused = Bus::connect(urls, ns.clone()).await.expect_err("refused");
+        assert_eq!(refused.kind(), BusErrorKind::Connect, "{urls:?}");
+    }
+}
+
+#[tokio::test]
+async fn streams_take_the_replica_count_and_a_server_that_cannot_place_it_refuses() {
+    let ns = Namespace::new(&pulse_testkit::unique_namespace()).expect("namespace");
+    let single = Bus::connect(&pulse_testkit::shared_nats_url(), ns)
+        .await
+        .expect("connect");
+    let three = StreamReplicas::new(3).expect("three copies");
+    // One server cannot keep three copies: the stream is refused, not
+    // created with one copy behind the operator's back.
+    let refused = single
+        .clone()
+        .with_stream_replicas(three)
+        .ensure_stream(StreamKind::Lists, Duration::from_secs(600))
+        .await
+        .expect_err("three copies on one server");
+    assert_eq!(refused.kind(), BusErrorKind::Stream);
+    single
+        .with_stream_replicas(StreamReplicas::ONE)
+        .ensure_stream(StreamKind::Lists, Duration::from_secs(600))
+        .await
+        .expect("one copy on one server");
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use pulse_auth::{JwtKeys, JwtValidator, MasterKey, MIN_MASTER_KEY_LEN};
-use pulse_bus::{Bus, BusError, Namespace};
+use pulse_bus::{Bus, BusError, Namespace, StreamReplicas};
 use pulse_telemetry::LogFormat;
 use secrecy::SecretString;
 
@@ -26,7 +26,7 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
 
 #[derive(Debug, Clone, Args)]
 pub struct BusArgs {
-    /// NATS server URL (JetStream enabled).
+    /// NATS server URL (JetStream enabled); a cluster's servers separated by commas.
     #[arg(long, env = "PULSE_NATS_URL", default_value = "nats://127.0.0.1:4222")]
     pub nats_url: String,
     /// Prefix of every subject and stream, isolating deployments on one broker.
@@ -35,6 +35,17 @@ pub struct BusArgs {
     /// How long JetStream keeps events (the window in which clients can resume).
     #[arg(long, env = "PULSE_EVENT_RETENTION", default_value = "7days", value_parser = parse_duration)]
     pub event_retention: Duration,
+    /// Copies of each JetStream stream: 1 on one server, 3 on a cluster (1 to 5).
+    #[arg(long, env = "PULSE_STREAM_REPLICAS", default_value = "1", value_parser = parse_replicas)]
+    pub stream_replicas: StreamReplicas,
+}
+
+fn parse_replicas(value: &str) -> Result<StreamReplicas, String> {
+    value
+        .parse()
+        .ok()
+        .and_then(StreamReplicas::new)
+        .ok_or_else(|| format!("expected 1 to {} copies", StreamReplicas::MAX))
 }
 
 impl BusArgs {
@@ -45,7 +56,9 @@ impl BusArgs {
     /// Connects in the background: a broker that is down at start-up is
     /// retried, and nothing here waits for it.
     pub async fn connect(&self) -> Result<Bus, ConfigError> {
-        Ok(Bus::connect(&self.nats_url, self.namespace()?).await?)
+        Ok(Bus::connect(&self.nats_url, self.namespace()?)
+            .await?
+            .with_stream_replicas(self.stream_replicas))
     }
 }
 
