@@ -7,7 +7,9 @@ use std::{future::Future, net::SocketAddr};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::shared::Shared;
+use pulse_service::{App, Domain};
+
+use crate::shared::{FromShared, Shared};
 
 /// One domain service as `pulse` runs it: its own settings, how it is built
 /// on a listener bound beforehand, and how it runs.
@@ -37,47 +39,44 @@ pub trait DomainService: Send + Sized + 'static {
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
-/// Implements [`DomainService`] for a service crate's app from the methods
-/// every service has alike (`pulse_service` shapes them): `build_on(listener,
-/// config, bus, event_retention, credential)`, `local_addr`,
-/// `run_until_stopped`. The credential argument is taken from [`Shared`] by
-/// its type, so only the settings' type and address field differ.
-macro_rules! domain_service {
-    ($app:ty, $config:ty, $addr:ident) => {
-        impl $crate::domain::DomainService for $app {
-            type Config = $config;
+/// Every service of the shell (`pulse_service::App`) is one: the credential
+/// argument is taken from [`Shared`] by its type.
+impl<D> DomainService for App<D>
+where
+    D: Domain,
+    D::Config: clap::Args + clap::FromArgMatches + std::fmt::Debug + Send + Sync + 'static,
+    D::Credential: FromShared + Send,
+{
+    type Config = D::Config;
 
-            fn addr(config: &$config) -> std::net::SocketAddr {
-                config.$addr
-            }
+    fn addr(config: &D::Config) -> SocketAddr {
+        D::addr(config)
+    }
 
-            async fn build_on(
-                listener: tokio::net::TcpListener,
-                config: &$config,
-                shared: &$crate::shared::Shared,
-            ) -> anyhow::Result<Self> {
-                let bus = shared.bus.clone();
-                let credential = shared.credential()?;
-                Ok(
-                    <$app>::build_on(listener, config, bus, shared.event_retention, credential)
-                        .await?,
-                )
-            }
+    async fn build_on(
+        listener: TcpListener,
+        config: &D::Config,
+        shared: &Shared,
+    ) -> anyhow::Result<Self> {
+        let credential = shared.credential()?;
+        Ok(App::build_on(
+            listener,
+            config,
+            shared.bus.clone(),
+            shared.event_retention,
+            credential,
+        )
+        .await?)
+    }
 
-            fn local_addr(&self) -> std::net::SocketAddr {
-                <$app>::local_addr(self)
-            }
+    fn local_addr(&self) -> SocketAddr {
+        App::local_addr(self)
+    }
 
-            async fn run_until_stopped(
-                self,
-                stop: tokio_util::sync::CancellationToken,
-            ) -> anyhow::Result<()> {
-                Ok(<$app>::run_until_stopped(self, stop).await?)
-            }
-        }
-    };
+    async fn run_until_stopped(self, stop: CancellationToken) -> anyhow::Result<()> {
+        Ok(App::run_until_stopped(self, stop).await?)
+    }
 }
-pub(crate) use domain_service;
 
 /// A service's names, where the binary shows them.
 #[derive(Debug)]

@@ -1,22 +1,17 @@
 //! The domain services this binary runs, the one list of them: `pulse
 //! suite` runs them in this order, each is a subcommand of its own, and
-//! nothing else in the binary names one. A new service adds one
-//! `domain_service!` line and one entry in [`SERVICES`].
+//! nothing else in the binary names one. A new service adds one entry in
+//! [`SERVICES`].
 
-use pulse_coaching::{CoachingApp, CoachingConfig};
-use pulse_lean_coffee::{LeanCoffeeApp, LeanCoffeeConfig};
-use pulse_lists::{ListsApp, ListsConfig};
-use pulse_tasks::{TasksApp, TasksConfig};
+use pulse_coaching::CoachingApp;
+use pulse_lean_coffee::LeanCoffeeApp;
+use pulse_lists::ListsApp;
+use pulse_tasks::TasksApp;
 
 use crate::{
-    domain::{domain_service, Credential, Facts},
+    domain::{Credential, Facts},
     registry::{Entry, Service},
 };
-
-domain_service!(ListsApp, ListsConfig, lists_addr);
-domain_service!(LeanCoffeeApp, LeanCoffeeConfig, lean_coffee_addr);
-domain_service!(CoachingApp, CoachingConfig, coaching_addr);
-domain_service!(TasksApp, TasksConfig, tasks_addr);
 
 pub static SERVICES: [&dyn Service; 4] = [
     &Entry::<ListsApp>::new(Facts {

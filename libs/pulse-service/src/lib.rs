@@ -24,6 +24,7 @@
 //!   races, [`violated_constraint`] names the unique or foreign key a request
 //!   collided with, and [`timestamp`] is the one timestamp format clients see.
 
+mod app;
 mod database;
 mod error;
 mod formats;
@@ -33,10 +34,11 @@ mod signal;
 mod storage;
 pub mod text;
 
+pub use app::{App, Domain};
 pub use database::{is_contention, violated_constraint};
 pub use error::ServiceError;
 pub use formats::{check_web_url, parse_uuid, timestamp};
 pub use periodic::every;
-pub use runtime::{bind, CoreConfig, RunError, ServiceCore, StartupError};
+pub use runtime::{bind, RunError, StartupError};
 pub use signal::stop_on_signal;
 pub use storage::StorageError;

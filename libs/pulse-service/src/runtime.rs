@@ -8,7 +8,7 @@ use pulse_bus::Bus;
 use pulse_grpc::GrpcServer;
 use pulse_outbox::{Outbox, Relay, RelayConfig};
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::{migrate::Migrator, postgres::PgPoolOptions, Connection, PgPool};
+use sqlx::{migrate::Migrator, postgres::PgPoolOptions, Connection};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -126,11 +126,6 @@ impl ServiceCore {
     /// The service's database and outbox, for its store.
     pub fn outbox(&self) -> &Outbox {
         &self.outbox
-    }
-
-    /// The service's connection pool.
-    pub fn pool(&self) -> &PgPool {
-        self.outbox.pool()
     }
 
     /// Serves `server` and runs the outbox relay until `stop` is cancelled or

@@ -31,6 +31,6 @@ mod wire;
 
 pub use config::CoachingConfig;
 pub use pulse_service::{RunError, StartupError};
-pub use startup::CoachingApp;
+pub use startup::{Coaching, CoachingApp};
 
 pub(crate) use error::CoachingError;

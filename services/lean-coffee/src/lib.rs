@@ -25,6 +25,6 @@ mod wire;
 
 pub use config::LeanCoffeeConfig;
 pub use pulse_service::{RunError, StartupError};
-pub use startup::LeanCoffeeApp;
+pub use startup::{LeanCoffee, LeanCoffeeApp};
 
 pub(crate) use error::LeanCoffeeError;

@@ -26,6 +26,6 @@ mod wire;
 
 pub use config::ListsConfig;
 pub use pulse_service::{RunError, StartupError};
-pub use startup::ListsApp;
+pub use startup::{Lists, ListsApp};
 
 pub(crate) use error::ListsError;

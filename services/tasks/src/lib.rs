@@ -36,6 +36,6 @@ mod wire;
 
 pub use config::TasksConfig;
 pub use pulse_service::{RunError, StartupError};
-pub use startup::TasksApp;
+pub use startup::{Tasks, TasksApp};
 
 pub(crate) use error::TasksError;

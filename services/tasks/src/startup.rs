@@ -1,26 +1,31 @@
-//! Building the service (database, migrations, listener) and running it
-//! (gRPC server, outbox relay, spend aggregator) until told to stop. The
-//! parts every service shares are in `pulse-service`.
+//! The task-notification service in the shell every service shares
+//! ([`pulse_service::App`]): its schema, its streams, its three gRPC APIs
+//! and the spend aggregator that runs beside them.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, num::NonZeroU32};
 
 use pulse_auth::MasterKey;
-use pulse_bus::{Bus, StreamKind};
+use pulse_bus::StreamKind;
 use pulse_grpc::GrpcServer;
-use pulse_outbox::RelayConfig;
+use pulse_outbox::Outbox;
 use pulse_proto::tasks::v1::{
     producers_server::ProducersServer, tasks_server::TasksServer,
     virtual_keys_server::VirtualKeysServer,
 };
-use pulse_service::{CoreConfig, RunError, ServiceCore, StartupError};
+use pulse_service::{App, Domain, StartupError};
+use secrecy::SecretString;
 use sqlx::migrate::Migrator;
-use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::aggregator::{self, SpendSettings};
 use crate::{grpc::TasksService, store::Store, TasksConfig};
 
 static MIGRATIONS: Migrator = sqlx::migrate!();
+
+/// A built, not yet running, task-notification service. Without a master
+/// key every master-key call is refused.
+pub type TasksApp = App<Tasks>;
 
 /// The streams this service publishes into: one per kind of group of
 /// CONTRACT §3.4, and the gateways' revocation feed.
@@ -36,82 +41,50 @@ const STREAMS: [StreamKind; 9] = [
     StreamKind::KeyRevocations,
 ];
 
-/// A built, not yet running, task-notification service: the database is
-/// migrated and the listener bound, so [`TasksApp::local_addr`] is final.
+/// What the task-notification service keeps to run.
 #[derive(Debug)]
-pub struct TasksApp {
-    core: ServiceCore,
+pub struct Tasks {
     master_key: Option<MasterKey>,
     spend: SpendSettings,
 }
 
-impl TasksApp {
-    /// Binds the configured address, then builds on it (see
-    /// [`TasksApp::build_on`]): for tests and embedders that open no
-    /// connection of their own before.
-    pub async fn build(
-        config: &TasksConfig,
-        bus: Bus,
-        event_retention: Duration,
-        master_key: Option<MasterKey>,
-    ) -> Result<Self, StartupError> {
-        let listener = pulse_service::bind(config.tasks_addr).await?;
-        Self::build_on(listener, config, bus, event_retention, master_key).await
+impl Domain for Tasks {
+    type Config = TasksConfig;
+    type Credential = Option<MasterKey>;
+
+    const NAME: &'static str = "tasks";
+    const STREAMS: &'static [StreamKind] = &STREAMS;
+
+    fn migrations() -> &'static Migrator {
+        &MIGRATIONS
     }
 
-    /// Creates the database if missing, migrates it and prepares the outbox tables,
-    /// to serve on `listener`: bound by the caller before it opened any outgoing
-    /// connection (see [`pulse_service::bind`]). Takes the bus, how long its
-    /// streams keep events (`--event-retention`) and the master key as arguments,
-    /// so one process can share them between several services and no caller can
-    /// leave the retention at a default by forgetting it; without a master key
-    /// every master-key call is refused.
-    pub async fn build_on(
-        listener: TcpListener,
-        config: &TasksConfig,
-        bus: Bus,
-        event_retention: Duration,
-        master_key: Option<MasterKey>,
-    ) -> Result<Self, StartupError> {
-        let spend = spend_settings(config)?;
-        let core = ServiceCore::build(
-            CoreConfig {
-                name: "tasks",
-                database_url: &config.tasks_database_url,
-                db_max_connections: config.tasks_db_max_connections,
-            },
-            listener,
-            &MIGRATIONS,
-            bus,
-            RelayConfig::new(STREAMS.to_vec(), event_retention),
-        )
-        .await?;
+    fn addr(config: &TasksConfig) -> SocketAddr {
+        config.tasks_addr
+    }
+
+    fn database(config: &TasksConfig) -> (&SecretString, NonZeroU32) {
+        (&config.tasks_database_url, config.tasks_db_max_connections)
+    }
+
+    fn new(config: &TasksConfig, master_key: Option<MasterKey>) -> Result<Self, StartupError> {
         Ok(Self {
-            core,
             master_key,
-            spend,
+            spend: spend_settings(config)?,
         })
     }
 
-    /// The bound address (the real port when configured with port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.core.local_addr()
-    }
-
-    /// Serves the three gRPC services and runs the outbox relay and the spend
-    /// aggregator until `shutdown` is cancelled (or the server fails, which
-    /// stops the rest). Events still in the outbox and spend not yet
-    /// aggregated stay in the database for the next start.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), RunError> {
-        let stop = shutdown.child_token();
-        let store = Store::new(self.core.outbox().clone());
+    /// Events still in the outbox and spend not yet aggregated stay in the
+    /// database for the next start.
+    fn serve(self, outbox: Outbox, stop: &CancellationToken) -> (GrpcServer, Vec<JoinHandle<()>>) {
+        let store = Store::new(outbox);
         let aggregator = tokio::spawn(aggregator::run(store.clone(), self.spend, stop.clone()));
         let service = TasksService::new(store, self.master_key);
         let server = GrpcServer::new()
             .add_service(VirtualKeysServer::new(service.clone()))
             .add_service(TasksServer::new(service.clone()))
             .add_service(ProducersServer::new(service));
-        self.core.serve(server, vec![aggregator], stop).await
+        (server, vec![aggregator])
     }
 }
 
