@@ -175,3 +175,16 @@ pub async fn current_sequence(conn: &mut PgConnection, topic: &Topic) -> Result<
     .await?;
     Ok(sequence.and_then(|s| u64::try_from(s).ok()).unwrap_or(0))
 }
+
+/// How many of the group's rows (events and notices) are committed and not
+/// yet acknowledged by the bus: 0 once everything committed so far has been
+/// published.
+pub async fn waiting(conn: &mut PgConnection, topic: &Topic) -> Result<u64, sqlx::Error> {
+    let waiting = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "waiting!" FROM pulse_outbox WHERE topic = $1"#,
+        topic.group(),
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(u64::try_from(waiting).unwrap_or(0))
+}

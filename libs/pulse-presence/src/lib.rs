@@ -9,10 +9,13 @@
 //!
 //! Shared by the shopping-list and Lean Coffee services: list presence and
 //! session participation are one mechanism. A service implements
-//! [`Presence`] for its store and keeps a [`PresenceQueue`]; underneath, each
-//! kind of call has a `pulse_batch::Coalescer`.
+//! [`Presence`] for its store, keeps a [`PresenceQueue`] and runs
+//! [`sweep_every`]; underneath, each kind of call has a
+//! `pulse_batch::Coalescer`.
 
 mod queue;
+mod sweeper;
 
 pub use pulse_batch::Batch;
 pub use queue::{Presence, PresenceQueue};
+pub use sweeper::sweep_every;

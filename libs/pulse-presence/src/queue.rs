@@ -3,7 +3,7 @@
 //! present batches the same way: the shopping-list service for lists, the
 //! Lean Coffee service for sessions.
 
-use std::{fmt::Display, future::Future, slice, sync::Arc};
+use std::{fmt::Display, future::Future, slice, sync::Arc, time::Duration};
 
 use pulse_batch::{only, Batch, BoxFuture, Calls, Coalescer, Outcomes};
 
@@ -34,6 +34,11 @@ pub trait Presence: Clone + Send + Sync + 'static {
     /// What a caller is told when a queue's worker is gone (the service is
     /// stopping).
     fn stopped(&self) -> Self::Error;
+
+    /// Ends the presence of every connection not kept alive for `timeout`
+    /// (a crashed gateway, a lost network: those never exit), with the
+    /// events a call to exit would have emitted; how many ended.
+    fn sweep(&self, timeout: Duration) -> impl Future<Output = Result<u64, Self::Error>> + Send;
 
     fn enter_one(
         &self,
@@ -150,13 +155,15 @@ kind!(Exits, Exit, (), exit_all, exit_one);
 kind!(Touches, Touch, (), touch_all, touch_one);
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Enters double numbers; a batch holding 0 is refused as a whole, and 0
-    /// alone fails. Exits and keep-alives always succeed.
-    #[derive(Clone)]
-    struct Doubling;
+    /// alone fails. Exits and keep-alives always succeed; sweeps are counted.
+    #[derive(Clone, Default)]
+    pub(crate) struct Doubling {
+        pub sweeps: Arc<std::sync::atomic::AtomicU64>,
+    }
 
     impl Presence for Doubling {
         type Enter = u32;
@@ -184,11 +191,18 @@ mod tests {
         fn stopped(&self) -> String {
             "stopped".to_owned()
         }
+
+        async fn sweep(&self, _timeout: Duration) -> Result<u64, String> {
+            let sweeps = self
+                .sweeps
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(sweeps)
+        }
     }
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_refused_batch_is_retried_as_batches_of_one() {
-        let queue = PresenceQueue::start(Doubling);
+        let queue = PresenceQueue::start(Doubling::default());
         // Queued together before the worker runs (one thread).
         let outcomes = tokio::join!(queue.enter(5), queue.enter(0), queue.enter(7));
         assert_eq!(outcomes, (Ok(10), Err("zero".to_owned()), Ok(14)));

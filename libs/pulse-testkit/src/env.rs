@@ -51,7 +51,24 @@ impl TestEnv {
     }
 
     /// Every event of `topic` from `start`, as a gateway would read them.
+    /// From [`StartAt::New`], that is every event committed after this call:
+    /// an acknowledged command has committed its events, not necessarily
+    /// published them yet, so the subscription starts once the relay has
+    /// published everything of the group committed before.
     pub async fn subscribe(&self, topic: &Topic, start: StartAt) -> Events {
+        if start == StartAt::New {
+            let deadline = tokio::time::Instant::now() + crate::PATIENCE;
+            while crate::outbox::outbox_waiting(&self.db, topic).await > 0 {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{topic:?}: committed events still unpublished after {:?}",
+                    crate::PATIENCE
+                );
+                // Only paces the polling: the loop waits on its condition,
+                // bounded by its deadline.
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
         Events::subscribe(&self.bus, topic, start).await
     }
 

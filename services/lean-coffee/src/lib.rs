@@ -20,7 +20,6 @@ mod events;
 mod grpc;
 mod startup;
 mod store;
-mod sweeper;
 mod wire;
 
 pub use config::LeanCoffeeConfig;

@@ -15,7 +15,7 @@ use sqlx::migrate::Migrator;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::{grpc::LeanCoffeeService, store::Store, sweeper, LeanCoffeeConfig};
+use crate::{grpc::LeanCoffeeService, store::Store, LeanCoffeeConfig};
 
 static MIGRATIONS: Migrator = sqlx::migrate!();
 
@@ -67,7 +67,7 @@ impl Domain for LeanCoffee {
 
     fn serve(self, outbox: Outbox, stop: &CancellationToken) -> (GrpcServer, Vec<JoinHandle<()>>) {
         let store = Store::new(outbox);
-        let sweeper = tokio::spawn(sweeper::run(
+        let sweeper = tokio::spawn(pulse_presence::sweep_every(
             store.clone(),
             self.participant_timeout,
             self.participant_sweep_interval,

@@ -21,7 +21,6 @@ mod item_queue;
 mod presence_queue;
 mod startup;
 mod store;
-mod sweeper;
 mod wire;
 
 pub use config::ListsConfig;

@@ -3,6 +3,8 @@
 //! through the store's set-based `*_lists` / `touch_presences`, a refused
 //! batch one call at a time through the single-call methods.
 
+use std::time::Duration;
+
 use pulse_presence::{Batch, Presence};
 
 use crate::domain::ActiveUser;
@@ -52,5 +54,9 @@ impl Presence for Store {
 
     fn stopped(&self) -> ListsError {
         ListsError::stopping()
+    }
+
+    async fn sweep(&self, timeout: Duration) -> Result<u64, ListsError> {
+        self.sweep_presence(timeout).await
     }
 }

@@ -15,7 +15,7 @@ use sqlx::migrate::Migrator;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::{grpc::ListsService, store::Store, sweeper, ListsConfig};
+use crate::{grpc::ListsService, store::Store, ListsConfig};
 
 static MIGRATIONS: Migrator = sqlx::migrate!();
 
@@ -64,7 +64,7 @@ impl Domain for Lists {
 
     fn serve(self, outbox: Outbox, stop: &CancellationToken) -> (GrpcServer, Vec<JoinHandle<()>>) {
         let store = Store::new(outbox);
-        let sweeper = tokio::spawn(sweeper::run(
+        let sweeper = tokio::spawn(pulse_presence::sweep_every(
             store.clone(),
             self.presence_timeout,
             self.presence_sweep_interval,

@@ -10,7 +10,10 @@
 //! user" is answered for the whole batch at once, and each user is announced
 //! once however many of their tabs the batch holds.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
+    time::Duration,
+};
 
 use chrono::Utc;
 use pulse_bus::Topic;
@@ -286,6 +289,10 @@ impl Presence for Store {
     /// The worker is gone: the service is stopping.
     fn stopped(&self) -> LeanCoffeeError {
         LeanCoffeeError::Storage(sqlx::Error::PoolClosed.into())
+    }
+
+    async fn sweep(&self, timeout: Duration) -> Result<u64, LeanCoffeeError> {
+        self.sweep_connections(timeout).await
     }
 }
 
