@@ -3,9 +3,8 @@
 // a user created or opened are remembered in this browser; a list shared with you is opened
 // by its id (the owner sees yours on their page).
 
-import { byId, clearError, el, initials, showError, takeForm } from './dom.js';
-import { openHub } from './connection.js';
-import { GroupFeed } from './feed.js';
+import { byId, el, initials, showError, takeForm } from './dom.js';
+import { GroupScreen } from './group-screen.js';
 
 const HUB = '/hubs/shopping-list';
 
@@ -16,66 +15,33 @@ const EVENTS = [
   'CollaboratorPermissionChanged', 'UserJoined', 'UserLeft', 'PresenceUpdate',
 ];
 
-export class ListsScreen {
+export class ListsScreen extends GroupScreen {
   constructor() {
-    this.hub = null;
-    this.listId = null;
-    this.feed = null;
+    super({ hub: HUB, events: EVENTS, groupKey: 'listId', join: 'JoinList', leave: 'LeaveList', snapshot: 'GetList' });
     this.wire();
   }
 
-  async show({ token, transport, protocol, me }) {
-    this.me = me;
-    this.hub = await openHub(HUB, { token, transport, protocol, onReconnected: () => this.rejoin() });
-    for (const name of EVENTS) {
-      this.hub.on(name, (payload) => {
-        if (payload.listId === this.listId) this.feed?.receive(name, payload);
-      });
-    }
+  get listId() {
+    return this.groupId;
+  }
+
+  async shown() {
     this.renderMyLists();
-    if (this.listId) await this.open(this.listId);
-  }
-
-  async hide() {
-    const hub = this.hub;
-    this.hub = null;
-    this.feed = null;
-    await hub?.stop();
-  }
-
-  /** After a reconnect: the new connection joins again and fetches what it missed. */
-  async rejoin() {
-    if (!this.listId) return;
-    await this.hub.invoke('JoinList', this.listId);
-    await this.feed.catchUp();
   }
 
   async open(listId) {
-    if (this.listId && this.listId !== listId && this.feed) {
-      await this.hub.invoke('LeaveList', this.listId).catch(() => {});
-    }
-    this.listId = listId;
     this.present = new Map();
-    this.feed = new GroupFeed({
-      load: () => this.hub.invoke('GetList', listId),
-      missed: (after) => this.hub.invoke('GetMissedEvents', listId, after),
-      reset: (snapshot) => this.reset(snapshot),
-      apply: (name, payload) => this.apply(name, payload),
-    });
     try {
-      await this.hub.invoke('JoinList', listId);
-      await this.feed.start();
+      await this.openGroup(listId);
     } catch (error) {
-      this.close();
       this.forget(listId);
       throw error;
     }
     this.remember(listId, this.list.name);
   }
 
-  close() {
-    this.listId = null;
-    this.feed = null;
+  closeGroup() {
+    super.closeGroup();
     byId('list').hidden = true;
   }
 
@@ -148,7 +114,7 @@ export class ListsScreen {
   removed() {
     const name = this.list.name;
     this.forget(this.listId);
-    this.close();
+    this.closeGroup();
     showError(`You were removed from “${name}”.`);
   }
 
@@ -221,18 +187,6 @@ export class ListsScreen {
     order.splice(to, 0, moved);
     const itemPositions = order.map((item, position) => ({ itemId: item.id, position }));
     this.call('ReorderItems', this.listId, { itemPositions });
-  }
-
-  /** A command; its effect is drawn when its event arrives, like everyone else's. */
-  async call(method, ...args) {
-    try {
-      const result = await this.hub.invoke(method, ...args);
-      clearError();
-      return result;
-    } catch (error) {
-      showError(error);
-      return null;
-    }
   }
 
   remembered() {

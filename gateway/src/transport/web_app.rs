@@ -16,6 +16,11 @@ const FILES: &[(&str, &[u8])] = &[
     ("connection.js", include_bytes!("../../web/connection.js")),
     ("dom.js", include_bytes!("../../web/dom.js")),
     ("feed.js", include_bytes!("../../web/feed.js")),
+    (
+        "group-screen.js",
+        include_bytes!("../../web/group-screen.js"),
+    ),
+    ("lean-coffee.js", include_bytes!("../../web/lean-coffee.js")),
     ("lists.js", include_bytes!("../../web/lists.js")),
     (
         "vendor/signalr.min.js",
