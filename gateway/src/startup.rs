@@ -108,15 +108,19 @@ impl GatewayApp {
         bus: Bus,
         validator: JwtValidator,
     ) -> Result<Self, StartupError> {
+        let channels = connect_lazily(config)?;
         let demo = if config.demo {
             tracing::warn!(
                 "demo sign-in is on: anyone who reaches the gateway can sign in as anyone"
             );
-            Some(Demo::new(validator.clone())?)
+            Some(Demo::new(
+                validator.clone(),
+                channels.clone(),
+                config.master_key.clone(),
+            )?)
         } else {
             None
         };
-        let channels = connect_lazily(config)?;
         let GatewayListeners {
             http: listener,
             grpc: grpc_listener,

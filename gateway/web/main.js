@@ -2,10 +2,11 @@
 // protocol every screen connects with (changing either reconnects the screen).
 
 import { byId, clearError, showError } from './dom.js';
+import { CoachingScreen } from './coaching.js';
 import { LeanCoffeeScreen } from './lean-coffee.js';
 import { ListsScreen } from './lists.js';
 
-const SCREENS = { lists: new ListsScreen(), 'lean-coffee': new LeanCoffeeScreen() };
+const SCREENS = { lists: new ListsScreen(), 'lean-coffee': new LeanCoffeeScreen(), coaching: new CoachingScreen() };
 const DEFAULT_SCREEN = 'lists';
 /** Per tab, so two tabs of one browser can be two people. */
 const IDENTITY_KEY = 'pulse.identity';

@@ -3,8 +3,8 @@
 //! `DELETE {hub}` (ends a long-polling connection), with CORS for browser origins. Each refusal
 //! uses the status code ASP.NET Core answers, because clients act on them (a 404 on reattach
 //! makes the official client give up reattaching, a 204 on a poll ends the connection).
-//! Beside the hubs: the demo web app (`/`, `/app/…`), its sign-in (`POST /demo/token`, only
-//! with `--demo`), `/health` and `/metrics`.
+//! Beside the hubs: the demo web app (`/`, `/app/…`), its helpers (`/demo/…`, only with
+//! `--demo`), `/health` and `/metrics`.
 
 use std::{sync::Arc, time::Duration};
 
@@ -80,7 +80,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
             );
     }
     if let Some(demo) = state.demo.clone() {
-        router = router.route("/demo/token", post(move |body| demo::token(demo, body)));
+        router = router.merge(demo::routes(demo));
     }
     let router = router
         .route("/", get(web_app::index))

@@ -13,6 +13,7 @@ use axum::{
 const FILES: &[(&str, &[u8])] = &[
     ("app.css", include_bytes!("../../web/app.css")),
     ("main.js", include_bytes!("../../web/main.js")),
+    ("coaching.js", include_bytes!("../../web/coaching.js")),
     ("connection.js", include_bytes!("../../web/connection.js")),
     ("dom.js", include_bytes!("../../web/dom.js")),
     ("feed.js", include_bytes!("../../web/feed.js")),
