@@ -5,8 +5,14 @@ import { byId, clearError, showError } from './dom.js';
 import { CoachingScreen } from './coaching.js';
 import { LeanCoffeeScreen } from './lean-coffee.js';
 import { ListsScreen } from './lists.js';
+import { TasksScreen } from './tasks.js';
 
-const SCREENS = { lists: new ListsScreen(), 'lean-coffee': new LeanCoffeeScreen(), coaching: new CoachingScreen() };
+const SCREENS = {
+  lists: new ListsScreen(),
+  'lean-coffee': new LeanCoffeeScreen(),
+  coaching: new CoachingScreen(),
+  tasks: new TasksScreen(),
+};
 const DEFAULT_SCREEN = 'lists';
 /** Per tab, so two tabs of one browser can be two people. */
 const IDENTITY_KEY = 'pulse.identity';

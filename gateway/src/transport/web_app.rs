@@ -23,6 +23,7 @@ const FILES: &[(&str, &[u8])] = &[
     ),
     ("lean-coffee.js", include_bytes!("../../web/lean-coffee.js")),
     ("lists.js", include_bytes!("../../web/lists.js")),
+    ("tasks.js", include_bytes!("../../web/tasks.js")),
     (
         "vendor/signalr.min.js",
         include_bytes!("../../web/vendor/signalr.min.js"),

@@ -21,6 +21,19 @@ dptJ80VyssiI8MX9/87dtXCb5gjdt1K16M7JMthhlVtdck9i9McUkHP8g9Z/HauD
 -----END PUBLIC KEY-----
 ";
 
+/// The JSON of a request the gateway must answer 200.
+async fn answer(request: reqwest::RequestBuilder) -> Value {
+    request
+        .send()
+        .await
+        .expect("request")
+        .error_for_status()
+        .expect("200")
+        .json()
+        .await
+        .expect("json")
+}
+
 fn demo() -> SuiteOptions {
     SuiteOptions {
         gateway_args: vec!["--demo".to_owned()],
@@ -67,17 +80,11 @@ async fn the_app_is_served_and_demo_sign_in_is_off_by_default() {
 async fn a_demo_token_signs_in_to_a_hub_as_the_name_typed() {
     let suite = TestSuite::start_with_options(demo()).await;
     let http = reqwest::Client::new();
-    let signed_in: Value = http
-        .post(suite.http("/demo/token"))
-        .json(&json!({"name": "  Ann  ", "role": "trainer"}))
-        .send()
-        .await
-        .expect("POST /demo/token")
-        .error_for_status()
-        .expect("200")
-        .json()
-        .await
-        .expect("json");
+    let signed_in = answer(
+        http.post(suite.http("/demo/token"))
+            .json(&json!({"name": "  Ann  ", "role": "trainer"})),
+    )
+    .await;
     assert_eq!(signed_in["name"], "Ann");
     assert_eq!(signed_in["roles"], json!(["trainer"]));
     let identity = suite
@@ -130,4 +137,60 @@ async fn demo_sign_in_is_refused_at_start_up_with_an_rs256_key() {
         error.to_string().contains("--demo needs an HS256 secret"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn demo_helpers_create_a_key_start_its_task_and_report_it_done() {
+    let suite = TestSuite::start_with_options(SuiteOptions {
+        key_services: true,
+        ..demo()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Value| http.post(suite.http(path)).json(&body);
+    let key = answer(post(
+        "/demo/keys",
+        json!({"name": "Studio", "budget": 10.0}),
+    ))
+    .await;
+    let secret = key["secret"].as_str().expect("secret");
+    let task = answer(
+        post(
+            "/demo/tasks",
+            json!({"kind": "Video", "taskType": "video.generate"}),
+        )
+        .bearer_auth(secret),
+    )
+    .await;
+    assert_eq!(task["status"], "Pending");
+    let done = answer(post(
+        "/demo/work",
+        json!({"taskId": task["id"], "percentage": 100}),
+    ))
+    .await;
+    assert_eq!(done["status"], "Completed");
+    let without_key = post("/demo/tasks", json!({"kind": "Video", "taskType": "x"}))
+        .send()
+        .await
+        .expect("POST /demo/tasks");
+    assert_eq!(without_key.status(), 401);
+    suite.stop().await;
+}
+
+#[tokio::test]
+async fn demo_helpers_that_need_the_master_key_say_so_without_it() {
+    let suite = TestSuite::start_with_options(demo()).await;
+    let refused = reqwest::Client::new()
+        .post(suite.http("/demo/keys"))
+        .json(&json!({"name": "Studio"}))
+        .send()
+        .await
+        .expect("POST /demo/keys");
+    assert_eq!(refused.status(), 503);
+    assert!(refused
+        .text()
+        .await
+        .expect("body")
+        .contains("PULSE_MASTER_KEY"));
+    suite.stop().await;
 }

@@ -49,9 +49,11 @@ export function useApp() {
 
 /**
  * A new browser window (its own context: its own storage, so its own user) at `url`, signed
- * in as `name` over `transport` and `protocol`. Resolves to `{page, userId, close}`.
+ * in as `name` over `transport` and `protocol`, its screen connected (unless `connects` is
+ * false: the task screen connects once a virtual key is chosen). Resolves to
+ * `{page, userId, close}`.
  */
-export async function openWindow(browser, url, name, { transport = 'WebSockets', protocol = 'json', role = '', width = 1100 } = {}) {
+export async function openWindow(browser, url, name, { transport = 'WebSockets', protocol = 'json', role = '', width = 1100, connects = true } = {}) {
   const context = await browser.newContext({ viewport: { width, height: 800 } });
   const page = await context.newPage();
   const problems = [];
@@ -63,7 +65,8 @@ export async function openWindow(browser, url, name, { transport = 'WebSockets',
   await page.getByLabel('Your name').fill(name);
   await page.getByLabel('Role').selectOption({ value: role });
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('#banner[data-state="connected"]').waitFor();
+  await page.locator('#me').waitFor();
+  if (connects) await page.locator('#banner[data-state="connected"]').waitFor();
   const userId = await page.locator('#me-id').textContent();
   return {
     page,

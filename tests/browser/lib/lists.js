@@ -1,38 +1,39 @@
-// What a person does on the shopping-list screen, step by step, as the tests need it.
+// What a person does on the shopping-list screen, step by step, as the tests need it (within
+// the screen's section: other screens' fields have similar labels).
 
 /** Creates a list named `name` in `window`; resolves to its id. */
 export async function createList(window, name) {
-  const { page } = window;
-  await page.getByLabel('New list').fill(name);
-  await page.getByRole('button', { name: 'Create' }).click();
-  await page.locator('#list-name', { hasText: name }).waitFor();
-  return page.locator('#list-id').textContent();
+  const screen = window.page.locator('#lists');
+  await screen.getByLabel('New list').fill(name);
+  await screen.getByRole('button', { name: 'Create' }).click();
+  await screen.locator('#list-name', { hasText: name }).waitFor();
+  return screen.locator('#list-id').textContent();
 }
 
 /** The owner's `window` shares the open list with `other` as `permission`. */
 export async function share(window, other, displayName, permission = 'Editor') {
-  const { page } = window;
-  await page.getByLabel('User id').fill(other.userId);
-  await page.getByLabel('Name', { exact: true }).fill(displayName);
-  await page.getByLabel('Permission').selectOption(permission);
-  await page.getByRole('button', { name: 'Share' }).click();
-  await page.locator('#collaborators li', { hasText: `${displayName} — ${permission}` }).waitFor();
+  const screen = window.page.locator('#lists');
+  await screen.getByLabel('User id').fill(other.userId);
+  await screen.getByLabel('Name', { exact: true }).fill(displayName);
+  await screen.getByLabel('Permission').selectOption(permission);
+  await screen.getByRole('button', { name: 'Share' }).click();
+  await screen.locator('#collaborators li', { hasText: `${displayName} — ${permission}` }).waitFor();
 }
 
 /** Opens the list `listId` (shared with this window's user) by its id. */
 export async function openList(window, listId, name) {
-  const { page } = window;
-  await page.getByLabel('Open a shared list by id').fill(listId);
-  await page.getByRole('button', { name: 'Open' }).click();
-  await page.locator('#list-name', { hasText: name }).waitFor();
+  const screen = window.page.locator('#lists');
+  await screen.getByLabel('Open a shared list by id').fill(listId);
+  await screen.getByRole('button', { name: 'Open' }).click();
+  await screen.locator('#list-name', { hasText: name }).waitFor();
 }
 
 /** Adds an item to the open list. */
 export async function addItem(window, name, quantity = 1) {
-  const { page } = window;
-  await page.getByLabel('Item', { exact: true }).fill(name);
-  await page.getByLabel('Quantity').fill(String(quantity));
-  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  const screen = window.page.locator('#lists');
+  await screen.getByLabel('Item', { exact: true }).fill(name);
+  await screen.getByLabel('Quantity').fill(String(quantity));
+  await screen.getByRole('button', { name: 'Add', exact: true }).click();
 }
 
 /** The row of the item named `name` (exactly). */
