@@ -10,13 +10,17 @@ export function byId(id) {
 
 /**
  * `el('li', {class: 'item', dataset: {id}}, 'text', child)`: attributes by name (`on…`
- * functions become listeners), children as nodes or text.
+ * functions become listeners; `true` sets a boolean attribute, `false` leaves it out, except
+ * for `aria-…` states, which are written "true" or "false"), children as nodes or text.
  */
 export function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name === 'dataset') Object.assign(node.dataset, value);
+    if (value === undefined || value === null) continue;
+    // ARIA states are strings: an empty aria-current would read as "false".
+    if (name.startsWith('aria-')) node.setAttribute(name, String(value));
+    else if (value === false) continue;
+    else if (name === 'dataset') Object.assign(node.dataset, value);
     else if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
     else if (value === true) node.setAttribute(name, '');
     else node.setAttribute(name, String(value));

@@ -57,7 +57,8 @@ async function route() {
   if (!identity) return;
   const name = location.hash.slice(1) in SCREENS ? location.hash.slice(1) : DEFAULT_SCREEN;
   for (const link of document.querySelectorAll('#screens a')) {
-    link.toggleAttribute('aria-current', link.dataset.screen === name);
+    if (link.dataset.screen === name) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
   }
   if (current) await current.hide();
   for (const [key, screen] of Object.entries(SCREENS)) byId(key).hidden = key !== name;

@@ -28,12 +28,12 @@ export async function openList(window, listId, name) {
   await screen.locator('#list-name', { hasText: name }).waitFor();
 }
 
-/** Adds an item to the open list. */
+/** Adds an item to the open list from the keyboard: Enter in the form submits it. */
 export async function addItem(window, name, quantity = 1) {
   const screen = window.page.locator('#lists');
   await screen.getByLabel('Item', { exact: true }).fill(name);
   await screen.getByLabel('Quantity').fill(String(quantity));
-  await screen.getByRole('button', { name: 'Add', exact: true }).click();
+  await screen.getByLabel('Quantity').press('Enter');
 }
 
 /** The row of the item named `name` (exactly). */

@@ -46,6 +46,8 @@ for (const { transport, protocol } of RUNS) {
 
       await addItem(ann, 'Coffee beans', 1);
       await itemRow(bob, 'Coffee beans').waitFor(SEEN);
+      await itemRow(bob, 'Coffee beans').dragTo(itemRow(bob, 'Rye bread'));
+      await ann.page.locator('#items li:first-child', { hasText: 'Coffee beans' }).waitFor(SEEN);
       if (transport === 'WebSockets') {
         await screenshot(ann.page, 'lists');
         await bob.page.setViewportSize({ width: 390, height: 844 });
