@@ -72,12 +72,17 @@ export class TasksScreen {
   }
 
   /**
-   * Request groups have no history to catch up from (`GetMissedEvents` covers the hubs with
-   * one group per connection): after a reconnect each task is followed again, and the next
-   * report, which carries the whole state, brings it up to date.
+   * Request groups keep no history to catch up from (`GetMissedEvents` covers the hubs with
+   * one group per connection): after a reconnect each task is followed again, then read, so
+   * a report missed meanwhile (a completion, say) still shows.
    */
   async resubscribe(kind) {
-    await Promise.all([...this.tasks.values()].filter((task) => task.kind === kind).map((task) => this.follow(task)));
+    const tasks = [...this.tasks.values()].filter((task) => task.kind === kind);
+    await Promise.all(tasks.map(async (task) => {
+      await this.follow(task);
+      const now = await this.demo(`/demo/tasks/${task.id}`, null, this.key.secret);
+      this.progress({ ...now, requestId: now.id });
+    }));
   }
 
   async follow(task) {
@@ -91,9 +96,10 @@ export class TasksScreen {
   progress(event) {
     const task = this.tasks.get(event.requestId);
     if (!task) return;
+    if (isFinished(task)) return;
     Object.assign(task, {
       status: event.status,
-      percentage: event.status === 'Completed' ? 100 : event.percentage ?? task.percentage,
+      percentage: event.status === 'Completed' ? 100 : Math.max(task.percentage ?? 0, event.percentage ?? 0),
       message: event.message ?? task.message,
       result: event.result ?? task.result,
       error: event.error ?? task.error,
@@ -114,7 +120,7 @@ export class TasksScreen {
     byId('task-list').replaceChildren(
       ...[...this.tasks.values()].map((task) => {
         const label = `${task.kind} ${task.id.slice(0, 8)}`;
-        const finished = task.status === 'Completed' || task.status === 'Failed';
+        const finished = isFinished(task);
         return el(
           'li',
           { class: 'task', dataset: { taskId: task.id } },
@@ -136,11 +142,12 @@ export class TasksScreen {
     await this.demo('/demo/work', { taskId: task.id, percentage }).catch(showError);
   }
 
+  /** A demo helper: POSTs `body`, or GETs `path` when there is none. */
   async demo(path, body, token) {
     const response = await fetch(path, {
-      method: 'POST',
+      method: body === null ? 'GET' : 'POST',
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
+      body: body === null ? undefined : JSON.stringify(body),
     });
     if (!response.ok) throw new Error(await response.text());
     return response.json();
@@ -186,6 +193,11 @@ export class TasksScreen {
       this.demo('/demo/spend', { virtualKeyId: this.key.id, amount: Number(amount) }).catch(showError);
     });
   }
+}
+
+/** A finished task reports nothing more. */
+function isFinished(task) {
+  return task.status === 'Completed' || task.status === 'Failed';
 }
 
 function money(amount) {

@@ -169,6 +169,13 @@ async fn demo_helpers_create_a_key_start_its_task_and_report_it_done() {
     ))
     .await;
     assert_eq!(done["status"], "Completed");
+    let read = answer(
+        http.get(suite.http(&format!("/demo/tasks/{}", task["id"].as_str().expect("id"))))
+            .bearer_auth(secret),
+    )
+    .await;
+    assert_eq!(read["status"], "Completed");
+    assert_eq!(read["percentage"], 100);
     let without_key = post("/demo/tasks", json!({"kind": "Video", "taskType": "x"}))
         .send()
         .await

@@ -2,8 +2,8 @@
 //! do through the hubs, because in production an identity provider, an administrator or a
 //! worker does it. `POST /demo/token` signs anyone in by name ([`token`]); `POST /demo/coach`
 //! makes the caller (a trainer) coach a client ([`coaching`]); `/demo/keys`, `/demo/tasks`,
-//! `/demo/work` and `/demo/spend` create virtual keys, start tasks with them and play the
-//! worker and billing that report on them ([`tasks`]). Each goes through the same gRPC APIs a
+//! `/demo/work` and `/demo/spend` create virtual keys, start and read tasks with them and play
+//! the worker and billing that report on them ([`tasks`]). Each goes through the same gRPC APIs a
 //! real caller uses, so the events the screens show are the real ones.
 //!
 //! Anyone who can reach the gateway can then be anyone, which is why it is off unless asked
@@ -17,7 +17,10 @@ mod token;
 
 use std::time::Duration;
 
-use axum::{routing::post, Router};
+use axum::{
+    routing::{get, post},
+    Router,
+};
 use pulse_auth::{AuthError, JwtValidator, MasterKey, TokenRequest};
 use uuid::Uuid;
 
@@ -87,6 +90,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(demo: Demo) -> Router<S> {
         .route("/demo/coach", post(coaching::coach))
         .route("/demo/keys", post(tasks::create_key))
         .route("/demo/tasks", post(tasks::create_task))
+        .route("/demo/tasks/{id}", get(tasks::get_task))
         .route("/demo/work", post(tasks::work))
         .route("/demo/spend", post(tasks::spend))
         .with_state(demo)

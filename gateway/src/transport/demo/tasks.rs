@@ -1,19 +1,22 @@
 //! The task screen's helpers, each one call to the task service as a real caller makes it:
 //! `POST /demo/keys {name, budget}` creates a virtual key (as the administrator, with the
 //! master key) and answers its secret once; `POST /demo/tasks {kind, taskType}` with a key's
-//! secret as bearer starts a task of that key; `POST /demo/work {taskId, percentage}` is the
+//! secret as bearer starts a task of that key, and `GET /demo/tasks/{id}` reads it (what a
+//! client asks its API for after a reconnect: request groups keep no history for
+//! `GetMissedEvents`); `POST /demo/work {taskId, percentage}` is the
 //! worker reporting progress (100: completion with a result); `POST /demo/spend
 //! {virtualKeyId, amount}` is billing recording spend, which the budget alerts follow.
 
 use axum::{
-    extract::{rejection::JsonRejection, State},
+    extract::{rejection::JsonRejection, Path, State},
     http::HeaderMap,
     Json,
 };
 use pulse_proto::tasks::v1::{
     producers_client::ProducersClient, tasks_client::TasksClient,
     virtual_keys_client::VirtualKeysClient, CreateTaskRequest, CreateVirtualKeyRequest,
-    RecordSpendRequest, ReportTaskCompletedRequest, ReportTaskProgressRequest, Task,
+    GetTaskRequest, RecordSpendRequest, ReportTaskCompletedRequest, ReportTaskProgressRequest,
+    Task,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -70,6 +73,22 @@ pub(super) async fn create_task(
     let mut tasks = TasksClient::new(demo.channels.get(&TASKS)?);
     let task = tasks
         .create_task(as_key.request(CreateTaskRequest { kind, task_type }))
+        .await?
+        .into_inner();
+    Ok(Json(task_json(&task)))
+}
+
+pub(super) async fn get_task(
+    State(demo): State<Demo>,
+    headers: HeaderMap,
+    Path(task_id): Path<Uuid>,
+) -> Result<Json<Value>, DemoError> {
+    let as_key = OnBehalf::new(bearer(&headers)?).ok_or(DemoError::Unauthenticated)?;
+    let mut tasks = TasksClient::new(demo.channels.get(&TASKS)?);
+    let task = tasks
+        .get_task(as_key.request(GetTaskRequest {
+            task_id: task_id.to_string(),
+        }))
         .await?
         .into_inner();
     Ok(Json(task_json(&task)))
@@ -149,6 +168,8 @@ fn task_json(task: &Task) -> Value {
         "taskType": task.task_type,
         "status": task.status,
         "percentage": task.percentage,
+        "message": task.message,
         "result": task.result,
+        "error": task.error,
     })
 }
