@@ -17,7 +17,7 @@ const DEFAULT_SCREEN = 'lists';
 /** Per tab, so two tabs of one browser can be two people. */
 const IDENTITY_KEY = 'pulse.identity';
 
-let identity = JSON.parse(sessionStorage.getItem(IDENTITY_KEY) ?? 'null');
+let identity = unexpired(JSON.parse(sessionStorage.getItem(IDENTITY_KEY) ?? 'null'));
 let current = null;
 
 function settings() {
@@ -70,7 +70,20 @@ async function route() {
   }
 }
 
+/** `stored`, unless its token has expired (demo tokens last two hours): then sign in again. */
+function unexpired(stored) {
+  if (!stored) return null;
+  const claims = JSON.parse(atob(stored.token.split('.')[1].replaceAll('-', '+').replaceAll('_', '/')));
+  return claims.exp * 1000 > Date.now() ? stored : null;
+}
+
+function signOut() {
+  sessionStorage.clear();
+  location.reload();
+}
+
 byId('sign-in-form').addEventListener('submit', (event) => signIn(event).catch(showError));
+byId('sign-out').addEventListener('click', signOut);
 byId('transport').addEventListener('change', () => route());
 byId('protocol').addEventListener('change', () => route());
 window.addEventListener('hashchange', () => route());
