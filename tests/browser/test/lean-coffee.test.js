@@ -1,5 +1,6 @@
-// The Lean Coffee board in two windows: the facilitator and a participant see each other's
-// topics, votes, status changes and comings and goings within a second.
+// The Lean Coffee board in two windows (long polling with MessagePack, and Server-Sent Events):
+// the facilitator and a participant see each other's topics, votes, status changes and
+// comings and goings within a second.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -15,7 +16,7 @@ function card(window, status, title) {
 
 test('a facilitator and a participant run a Lean Coffee session live', async () => {
   const { suite, browser } = app();
-  const fay = await openWindow(browser, `${suite.gateway}/#lean-coffee`, 'Fay Facilitator');
+  const fay = await openWindow(browser, `${suite.gateway}/#lean-coffee`, 'Fay Facilitator', { transport: 'LongPolling', protocol: 'messagepack' });
   const pat = await openWindow(browser, `${suite.gateway}/#lean-coffee`, 'Pat Participant', { transport: 'ServerSentEvents' });
   try {
     await fay.page.getByLabel('New session').fill('Team retro');

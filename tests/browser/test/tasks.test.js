@@ -13,11 +13,11 @@ const SEEN = { timeout: SEEN_WITHIN_MS };
 const SPEND_SEEN = { timeout: SEEN_WITHIN_MS + 1000 };
 
 /**
- * Vera creates a key and starts a video task; Walt (at `waltUrl`) uses the same key and
- * follows the task. Resolves to both windows' screens and task cards.
+ * Vera (over `veraTransport`) creates a key and starts a video task; Walt (at `waltUrl`, over
+ * Server-Sent Events) uses the same key and follows the task. Resolves to both windows' screens and task cards.
  */
-async function sharedTask(browser, suite, waltUrl) {
-  const vera = await openWindow(browser, `${suite.gateway}/#tasks`, 'Vera', { connects: false });
+async function sharedTask(browser, suite, waltUrl, veraTransport) {
+  const vera = await openWindow(browser, `${suite.gateway}/#tasks`, 'Vera', { transport: veraTransport, connects: false });
   const walt = await openWindow(browser, `${waltUrl}/#tasks`, 'Walt', { transport: 'ServerSentEvents', connects: false });
   // Other screens have fields labelled alike.
   const [veraScreen, waltScreen] = [vera, walt].map((w) => w.page.locator('#tasks'));
@@ -47,7 +47,7 @@ async function sharedTask(browser, suite, waltUrl) {
 
 test('a task started with a virtual key shows the worker progress and completion, and spend alerts, live', async () => {
   const { suite, browser } = app();
-  const { vera, walt, veraScreen, veraTask, waltTask } = await sharedTask(browser, suite, suite.gateway);
+  const { vera, walt, veraScreen, veraTask, waltTask } = await sharedTask(browser, suite, suite.gateway, 'WebSockets');
   try {
     for (const percentage of [25, 50, 75]) {
       await waltTask.getByRole('button', { name: /^Simulate worker/ }).click();
@@ -75,7 +75,7 @@ test('a task started with a virtual key shows the worker progress and completion
 test('a task that completes while a window is disconnected shows completed after it reconnects', async () => {
   const { suite, browser } = app();
   const proxy = await tcpProxy(suite.gateway);
-  const { vera, walt, veraTask, waltTask } = await sharedTask(browser, suite, proxy.url);
+  const { vera, walt, veraTask, waltTask } = await sharedTask(browser, suite, proxy.url, 'LongPolling');
   try {
     proxy.block(true);
     assert.ok(proxy.cut() > 0, 'the window had connections through the proxy');
