@@ -6,8 +6,8 @@
 //! the worker and billing that report on them ([`tasks`]). Each goes through the same gRPC APIs a
 //! real caller uses, so the events the screens show are the real ones.
 //!
-//! Anyone who can reach the gateway can then be anyone, which is why it is off unless asked
-//! for, and refused outright when JWTs are RS256: a key the gateway cannot sign with is a
+//! Anyone who can reach the gateway can then be anyone, and the administrator of the task
+//! service besides, which is why it is off unless asked for, and refused outright when JWTs are RS256: a key the gateway cannot sign with is a
 //! production key.
 
 mod coaching;
