@@ -134,7 +134,7 @@ export class ListsScreen extends GroupScreen {
           'li',
           { dataset: { userId: c.userId } },
           `${c.displayName} — ${c.permission} `,
-          c.permission === 'Owner'
+          c.permission === 'Owner' || this.list.ownerId !== this.me.userId
             ? null
             : el('button', { type: 'button', onclick: () => this.call('RemoveCollaborator', this.listId, c.userId) }, `Remove ${c.displayName}`),
         ),
