@@ -47,6 +47,12 @@ pub struct GatewayConfig {
     /// How often each list presence and Lean Coffee connection is confirmed to its service; keep it well under PULSE_PRESENCE_TIMEOUT and PULSE_PARTICIPANT_TIMEOUT.
     #[arg(long, env = "PULSE_PARTICIPANT_HEARTBEAT_INTERVAL", default_value = "15s", value_parser = positive_duration)]
     pub participant_heartbeat_interval: Duration,
+    /// Developer demo for the web app at `/`: `POST /demo/token` signs anyone in by the name they
+    /// type, and other `/demo/` helpers make a trainer coach a client, create virtual keys and
+    /// play the task worker. Never in production; refused when JWTs are RS256 (a production key
+    /// the gateway cannot sign with).
+    #[arg(long, env = "PULSE_DEMO")]
+    pub demo: bool,
     /// Browser origins allowed by CORS, comma-separated; `*` mirrors any origin.
     #[arg(long, env = "PULSE_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,

@@ -20,7 +20,7 @@ use crate::{
     principal::Authenticator,
     session::Registry,
     streams::SubscriptionService,
-    transport::{router, serve, AppState, ListenLimits},
+    transport::{router, serve, AppState, Demo, DemoRefused, ListenLimits},
 };
 
 /// The gateway could not start.
@@ -38,6 +38,8 @@ pub enum StartupError {
     },
     #[error(transparent)]
     Undeclared(#[from] Undeclared),
+    #[error(transparent)]
+    Demo(#[from] DemoRefused),
 }
 
 /// A subscribe request names groups; anything larger is not one.
@@ -107,6 +109,18 @@ impl GatewayApp {
         validator: JwtValidator,
     ) -> Result<Self, StartupError> {
         let channels = connect_lazily(config)?;
+        let demo = if config.demo {
+            tracing::warn!(
+                "demo sign-in is on: anyone who reaches the gateway can sign in as anyone"
+            );
+            Some(Demo::new(
+                validator.clone(),
+                channels.clone(),
+                config.master_key.clone(),
+            )?)
+        } else {
+            None
+        };
         let GatewayListeners {
             http: listener,
             grpc: grpc_listener,
@@ -150,6 +164,7 @@ impl GatewayApp {
             stateful_reconnect: config.stateful_reconnect,
             grpc_streams: OpenCount::default(),
             waiting_polls: OpenCount::default(),
+            demo,
         };
         let subscriptions = SubscriptionService::new(
             Services::clone(&state.services),

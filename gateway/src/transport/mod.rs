@@ -3,6 +3,7 @@
 
 mod body;
 mod credentials;
+mod demo;
 mod listen;
 mod long_polling;
 mod metrics;
@@ -10,7 +11,9 @@ mod negotiate;
 mod router;
 mod sends;
 mod sse;
+mod web_app;
 mod websocket;
 
+pub use demo::{Demo, DemoRefused};
 pub use listen::{serve, ListenLimits};
 pub use router::{router, AppState};

@@ -3,6 +3,8 @@
 //! `DELETE {hub}` (ends a long-polling connection), with CORS for browser origins. Each refusal
 //! uses the status code ASP.NET Core answers, because clients act on them (a 404 on reattach
 //! makes the official client give up reattaching, a 204 on a poll ends the connection).
+//! Beside the hubs: the demo web app (`/`, `/app/…`), its helpers (`/demo/…`, only with
+//! `--demo`), `/health` and `/metrics`.
 
 use std::{sync::Arc, time::Duration};
 
@@ -18,9 +20,10 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::{
     credentials::{authenticate, Credential},
+    demo::{self, Demo},
     long_polling, metrics,
     negotiate::negotiate,
-    sends, sse, websocket,
+    sends, sse, web_app, websocket,
 };
 use crate::{
     hub::{HubKind, Services},
@@ -55,6 +58,8 @@ pub struct AppState {
     pub grpc_streams: OpenCount,
     /// Long polls holding their connection's turn, waiting for something to send.
     pub waiting_polls: OpenCount,
+    /// The developer demo's sign-in, when `--demo` asked for it; its routes exist only then.
+    pub demo: Option<Demo>,
 }
 
 /// The gateway's routes. `cors_origins`: empty for same-origin only; `*` mirrors any origin
@@ -74,7 +79,12 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
                     .delete(move |state, request| sends::delete(state, hub, request)),
             );
     }
+    if let Some(demo) = state.demo.clone() {
+        router = router.merge(demo::routes(demo));
+    }
     let router = router
+        .route("/", get(web_app::index))
+        .route("/app/{*file}", get(web_app::file))
         .route("/health", get(|| async { "ok" }))
         // Counts only, no credential needed (like `/health`).
         .route("/metrics", get(metrics::metrics))

@@ -47,9 +47,9 @@ struct ListsArgs {
 /// A test's own arguments come after the suite's and replace them.
 #[derive(Parser)]
 #[command(args_override_self = true)]
-struct GatewayArgs {
+pub struct GatewayArgs {
     #[command(flatten)]
-    config: GatewayConfig,
+    pub config: GatewayConfig,
 }
 
 pub struct TestSuite {

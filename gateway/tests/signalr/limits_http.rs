@@ -15,7 +15,7 @@ use tokio::{
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
-    helpers::{TestSuite, User, HUB},
+    helpers::{GatewayArgs, TestSuite, User, HUB},
     raw::HttpConnection,
 };
 
@@ -108,12 +108,6 @@ struct LimitedGateway {
     addr: std::net::SocketAddr,
     stop: tokio_util::sync::CancellationToken,
     task: tokio::task::JoinHandle<()>,
-}
-
-#[derive(clap::Parser)]
-struct GatewayArgs {
-    #[command(flatten)]
-    config: pulse_gateway::GatewayConfig,
 }
 
 /// Time a client has to send its headers, in these tests.

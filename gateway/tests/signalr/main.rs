@@ -18,6 +18,7 @@ mod stateful;
 mod streams;
 mod transports;
 mod user_groups;
+mod web_app;
 
 use std::time::Duration;
 

@@ -20,14 +20,22 @@ function closeServer(server) {
 
 /**
  * A TCP proxy to `target` (an http://host:port URL).
- * `cut()` resets every open connection in both directions; new ones keep working.
- * @returns {Promise<{url: string, cut: () => number, opened: () => number, close: () => Promise<void>}>}
+ * `cut()` resets every open connection in both directions; new ones keep working, unless
+ * `block(true)` made the proxy reset each new connection at once (a network that stays down)
+ * until `block(false)`.
+ * @returns {Promise<{url: string, cut: () => number, block: (blocked: boolean) => void,
+ *   opened: () => number, close: () => Promise<void>}>}
  */
 export async function tcpProxy(target) {
   const { hostname, port } = new URL(target);
   const pairs = new Set();
   let opened = 0;
+  let blocked = false;
   const server = net.createServer((client) => {
+    if (blocked) {
+      client.resetAndDestroy();
+      return;
+    }
     opened += 1;
     const upstream = net.connect(Number(port), hostname);
     const pair = { client, upstream };
@@ -54,6 +62,9 @@ export async function tcpProxy(target) {
       }
       pairs.clear();
       return count;
+    },
+    block(value) {
+      blocked = value;
     },
     /** How many connections were accepted so far. */
     opened: () => opened,
