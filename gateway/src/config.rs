@@ -87,6 +87,10 @@ pub struct GatewayConfig {
     /// client's fixed 100 s poll timeout).
     #[arg(long, env = "PULSE_LONG_POLL_TIMEOUT", default_value = "90s", value_parser = parse_duration)]
     pub long_poll_timeout: Duration,
+    /// At shutdown, SignalR connections close (`allowReconnect: true`) spread over this long —
+    /// one millisecond apart when that is sooner — so their clients do not all reconnect at once.
+    #[arg(long, env = "PULSE_DRAIN_PERIOD", default_value = "10s", value_parser = parse_duration)]
+    pub drain_period: Duration,
     /// Offer stateful reconnect to clients that ask for it (`withStatefulReconnect()`).
     #[arg(long, env = "PULSE_STATEFUL_RECONNECT", default_value_t = true, action = clap::ArgAction::Set)]
     pub stateful_reconnect: bool,

@@ -18,7 +18,7 @@ use crate::{
     hub::{upstreams, Channels, Presence, RateLimits, Services, Undeclared, TASKS},
     node::{Node, OpenCount, Revocations},
     principal::Authenticator,
-    session::Registry,
+    session::{CloseSchedule, Registry},
     streams::SubscriptionService,
     transport::{router, serve, AppState, Demo, DemoRefused, ListenLimits},
 };
@@ -45,7 +45,7 @@ pub enum StartupError {
 /// A subscribe request names groups; anything larger is not one.
 const MAX_SUBSCRIBE_REQUEST_BYTES: usize = 64 * 1024;
 
-/// How long connections get to flush their Close at shutdown.
+/// How long connections get to flush their Close at shutdown, after the drain period.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 pub struct GatewayApp {
@@ -56,6 +56,8 @@ pub struct GatewayApp {
     state: AppState,
     cors_origins: Vec<String>,
     disconnect_timeout: Duration,
+    /// How long the closes of SignalR connections are spread over at shutdown.
+    drain_period: Duration,
     /// How often the reaper looks for connections past the disconnect timeout.
     reap_interval: Duration,
     listen: ListenLimits,
@@ -157,6 +159,7 @@ impl GatewayApp {
             ),
             session: config.session(),
             shutdown,
+            close_schedule: Arc::new(CloseSchedule::new(config.drain_period)),
             connections: TaskTracker::new(),
             max_frame_bytes: config.max_message_size.max(64 * 1024) * 4,
             poll_timeout: config.long_poll_timeout,
@@ -185,6 +188,7 @@ impl GatewayApp {
             state,
             cors_origins: config.cors_origins.clone(),
             disconnect_timeout: config.disconnect_timeout,
+            drain_period: config.drain_period,
             reap_interval: config.reap_interval,
             listen: config.listen(),
         })
@@ -248,22 +252,25 @@ impl GatewayApp {
             stop.clone(),
         ));
         let app = router(state.clone(), &self.cors_origins);
-        let connections_closed = {
+        // The listener answers on while the connections close: readiness says 503, a new
+        // connection is refused (503), and a long poll can still take its Close.
+        let drained = {
             let stop = stop.clone();
             let shutdown = state.shutdown.clone();
+            let close_schedule = state.close_schedule.clone();
+            let open = state.connections.clone();
+            let grace = self.drain_period + SHUTDOWN_GRACE;
             async move {
                 stop.cancelled().await;
+                close_schedule.start(open.len());
                 shutdown.cancel();
+                open.close();
+                if tokio::time::timeout(grace, open.wait()).await.is_err() {
+                    tracing::warn!("connections still open after the shutdown grace period");
+                }
             }
         };
-        serve(self.listener, app, self.listen, connections_closed).await;
-        state.connections.close();
-        if tokio::time::timeout(SHUTDOWN_GRACE, state.connections.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!("connections still open after the shutdown grace period");
-        }
+        serve(self.listener, app, self.listen, drained).await;
         reaper.abort();
         match grpc.await {
             Ok(Ok(())) => {}

@@ -18,7 +18,7 @@ use super::{
     handshake::handshake,
     inbox::InboxReceiver,
     keep_alive::{Due, KeepAlive},
-    CloseReason, Inbound, Incoming, Replay, SessionConfig, SignalrEncoder,
+    CloseReason, CloseSchedule, Inbound, Incoming, Replay, SessionConfig, SignalrEncoder,
 };
 use crate::{
     hub::{until_revoked, Arguments, Caller, HubError, HubKind, Services},
@@ -41,8 +41,10 @@ pub struct Connection {
     pub config: SessionConfig,
     /// The transport serving it: decides keep-alive and which protocols fit.
     pub transport: TransportType,
-    /// Cancelled when the gateway shuts down.
+    /// Cancelled when the gateway shuts down: the connection then closes at
+    /// its turn in `close_schedule`.
     pub shutdown: CancellationToken,
+    pub close_schedule: Arc<CloseSchedule>,
     /// Cancelled when the credential is revoked (virtual keys; `None` for credentials that
     /// cannot be).
     pub revoked: Option<CancellationToken>,
@@ -211,6 +213,8 @@ impl Session<'_> {
             ack
         });
         let expiry = self.connection.principal.expiry();
+        // Set once the gateway drains: the connection serves on until then.
+        let mut closing_at = None;
         loop {
             if let Some(end) = self.drain().await {
                 return end;
@@ -252,9 +256,10 @@ impl Session<'_> {
                     return End::Closed(CloseReason::CredentialExpired);
                 }
                 () = outbound.overflowed() => return End::Closed(CloseReason::Overloaded),
-                () = self.connection.shutdown.cancelled() => {
-                    return End::Closed(CloseReason::ShuttingDown);
+                () = self.connection.shutdown.cancelled(), if closing_at.is_none() => {
+                    closing_at = Some(self.connection.close_schedule.turn());
                 }
+                () = until(closing_at) => return End::Closed(CloseReason::ShuttingDown),
                 () = until_revoked(self.connection.revoked.as_ref()) => {
                     return End::Closed(CloseReason::CredentialRevoked);
                 }

@@ -2,6 +2,7 @@
 //! transport that carries its bytes.
 
 mod close;
+mod close_schedule;
 mod config;
 mod connection;
 mod event_encoder;
@@ -13,6 +14,7 @@ mod registry;
 mod stateful;
 
 pub use close::CloseReason;
+pub use close_schedule::CloseSchedule;
 pub use config::SessionConfig;
 pub use connection::Connection;
 pub use event_encoder::SignalrEncoder;

@@ -120,6 +120,10 @@ pub enum AttachError {
     /// with `Retry-After`.
     #[error("Too many connections are starting; retry shortly")]
     Busy,
+    /// The gateway is shutting down and takes no new connection (its readiness says so too):
+    /// 503, for the client to reconnect through the load balancer to another gateway.
+    #[error("This gateway is shutting down; connect again")]
+    Draining,
 }
 
 /// Where a POST for a connection goes.

@@ -14,6 +14,7 @@ use crate::{
         query_value, wants_stateful_reconnect, AvailableTransport, NegotiateResponse,
         NegotiateVersion,
     },
+    session::AttachError,
 };
 
 pub(super) async fn negotiate(
@@ -36,6 +37,9 @@ pub(super) async fn negotiate(
     // feature it did not request.
     let stateful = state.stateful_reconnect
         && wants_stateful_reconnect(query_value(query, "useStatefulReconnect"));
+    if state.shutdown.is_cancelled() {
+        return refusal(AttachError::Draining);
+    }
     let ids = match state
         .registry
         .negotiate(hub, &credential.principal, version, stateful)

@@ -30,7 +30,7 @@ use crate::{
     node::OpenCount,
     principal::Authenticator,
     protocol::{query_value, TransportType},
-    session::{AttachError, Connection, Link, Registry, SessionConfig, Starting},
+    session::{AttachError, CloseSchedule, Connection, Link, Registry, SessionConfig, Starting},
 };
 
 /// Shared by every request handler.
@@ -41,8 +41,10 @@ pub struct AppState {
     pub services: Arc<Services>,
     pub authenticator: Authenticator,
     pub session: SessionConfig,
-    /// Cancelled at shutdown: every connection closes with a Close message.
+    /// Cancelled at shutdown: `/health/ready` answers 503 and every connection closes with
+    /// a Close message at its turn in `close_schedule`.
     pub shutdown: CancellationToken,
+    pub close_schedule: Arc<CloseSchedule>,
     /// Tracks connection tasks so shutdown can wait for their Close to flush.
     pub connections: TaskTracker,
     /// Largest single WebSocket message or POST body accepted (several hub messages may share
@@ -86,12 +88,23 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .route("/", get(web_app::index))
         .route("/app/{*file}", get(web_app::file))
         .route("/health", get(|| async { "ok" }))
+        .route("/health/ready", get(ready))
         // Counts only, no credential needed (like `/health`).
         .route("/metrics", get(metrics::metrics))
         .with_state(state);
     match cors(cors_origins) {
         Some(cors) => router.layer(cors),
         None => router,
+    }
+}
+
+/// Readiness, for load balancers: 503 from the moment the gateway starts draining, so no new
+/// client is sent here (`/health` stays the liveness check).
+async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.shutdown.is_cancelled() {
+        (StatusCode::SERVICE_UNAVAILABLE, "draining")
+    } else {
+        (StatusCode::OK, "ready")
     }
 }
 
@@ -132,6 +145,9 @@ async fn connect(State(state): State<AppState>, hub: HubKind, request: Request) 
     let Some(token) = query_value(&query, "id") else {
         // Only a WebSocket may skip negotiation.
         if transport == TransportType::WebSockets {
+            if state.shutdown.is_cancelled() {
+                return refusal(AttachError::Draining);
+            }
             let started = state
                 .registry
                 .start_unnegotiated(hub, &credential.principal, |s| {
@@ -178,6 +194,7 @@ fn start(
         config: state.session.clone(),
         transport,
         shutdown: state.shutdown.clone(),
+        close_schedule: state.close_schedule.clone(),
         revoked: state.services.revoked(&credential.principal),
     };
     let registry = state.registry.clone();
@@ -223,7 +240,7 @@ pub(super) fn refusal(error: AttachError) -> Response {
         AttachError::AlreadyActive => StatusCode::CONFLICT,
         AttachError::TooEarly => StatusCode::PAYLOAD_TOO_LARGE,
         AttachError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
-        AttachError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        AttachError::Busy | AttachError::Draining => StatusCode::SERVICE_UNAVAILABLE,
     };
     let mut response = (status, error.to_string()).into_response();
     if error == AttachError::Busy {

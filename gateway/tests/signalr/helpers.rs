@@ -405,6 +405,11 @@ impl TestSuite {
         RawClient::connect(self, &self.token(user)).await
     }
 
+    /// Tells the (current) gateway to shut down, without waiting: it drains.
+    pub fn begin_gateway_shutdown(&self) {
+        self.running_gateway.stop.cancel();
+    }
+
     pub async fn stop(self) {
         self.running_gateway.stop().await;
         for extra in self.extra_gateways {

@@ -5,6 +5,7 @@
 mod allocations;
 mod catch_up;
 mod cleanup;
+mod drain;
 mod hardening;
 mod helpers;
 mod idle_memory;
