@@ -321,8 +321,17 @@ impl Session<'_> {
         target: String,
         arguments: Vec<serde_json::Value>,
     ) -> Option<CloseReason> {
-        let span = tracing::info_span!("invoke", %target, invocation_id = invocation_id.as_deref());
         let connection = self.connection;
+        let span = tracing::info_span!(
+            "invoke",
+            otel.kind = "server",
+            hub = connection.hub.name(),
+            method = %target,
+            invocation_id = invocation_id.as_deref(),
+        );
+        // Each invocation is a trace of its own, not a part of the
+        // connection's (which lasts as long as the connection).
+        pulse_telemetry::start_trace(&span);
         let outcome = Box::pin(
             connection
                 .hub

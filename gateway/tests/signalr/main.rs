@@ -16,6 +16,7 @@ mod raw;
 mod slow_consumer;
 mod stateful;
 mod streams;
+mod traces;
 mod transports;
 mod user_groups;
 

@@ -10,6 +10,8 @@ use tonic::{
 };
 use tonic_health::{server::HealthReporter, ServingStatus};
 
+use crate::trace::TraceLayer;
+
 const STREAM_WINDOW_BYTES: u32 = 256 * 1024;
 const CONNECTION_WINDOW_BYTES: u32 = 1024 * 1024;
 /// Streams one client connection may have open at once; its further calls
@@ -107,6 +109,7 @@ impl GrpcServer {
             .initial_connection_window_size(Some(CONNECTION_WINDOW_BYTES))
             .max_concurrent_streams(Some(MAX_CONCURRENT_STREAMS))
             .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_ACCEPT_RESETS))
+            .layer(TraceLayer)
             .add_routes(routes.routes())
             // Replies go out as soon as they are written: with a listener of its own tonic does
             // not set TCP_NODELAY, and Nagle's algorithm would hold a reply's last segment
