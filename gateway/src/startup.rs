@@ -150,6 +150,7 @@ impl GatewayApp {
             stateful_reconnect: config.stateful_reconnect,
             grpc_streams: OpenCount::default(),
             waiting_polls: OpenCount::default(),
+            session_metrics: Arc::default(),
         };
         let subscriptions = SubscriptionService::new(
             Services::clone(&state.services),

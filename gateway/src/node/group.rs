@@ -148,6 +148,9 @@ impl Group {
             }
         }
         self.counters.delivered(delivered);
+        if delivered > 0 {
+            self.counters.pushed(&envelope.occurred_at);
+        }
         if let Some(user) = revoked {
             members.retain(|_, member| member.user_id != user);
         }

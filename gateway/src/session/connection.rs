@@ -18,7 +18,7 @@ use super::{
     handshake::handshake,
     inbox::InboxReceiver,
     keep_alive::{Due, KeepAlive},
-    CloseReason, Inbound, Incoming, Replay, SessionConfig, SignalrEncoder,
+    CloseReason, Inbound, Incoming, Replay, SessionConfig, SessionMetrics, SignalrEncoder,
 };
 use crate::{
     hub::{until_revoked, Arguments, Caller, HubError, HubKind, Services},
@@ -46,6 +46,8 @@ pub struct Connection {
     /// Cancelled when the credential is revoked (virtual keys; `None` for credentials that
     /// cannot be).
     pub revoked: Option<CancellationToken>,
+    /// The gateway's counts of handshakes and invocations.
+    pub metrics: Arc<SessionMetrics>,
 }
 
 /// How the connection loop ended.
@@ -87,6 +89,7 @@ pub(super) fn run_connection(
             &outbound,
             config,
             connection.transport,
+            &connection.metrics,
         ))
         .await
         else {
@@ -344,6 +347,9 @@ impl Session<'_> {
                 .instrument(span.clone()),
         )
         .await;
+        connection
+            .metrics
+            .invoked(connection.hub.name(), &target, outcome.as_ref().map(drop));
         let (outcome, close) = match outcome {
             Ok(None) => (CompletionOutcome::Void, None),
             Ok(Some(value)) => (CompletionOutcome::Result(value), None),

@@ -45,7 +45,10 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
         grpc_streams: state.grpc_streams.get(),
         spans_dropped: pulse_telemetry::dropped_spans(),
     };
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&reading)).into_response()
+    let mut text = render(&reading);
+    state.services.node.render_push_latency(&mut text);
+    state.session_metrics.render(&mut text);
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
 }
 
 fn render(reading: &Reading) -> String {

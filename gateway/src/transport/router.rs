@@ -27,7 +27,7 @@ use crate::{
     node::OpenCount,
     principal::Authenticator,
     protocol::{query_value, TransportType},
-    session::{AttachError, Connection, Link, Registry, SessionConfig, Starting},
+    session::{AttachError, Connection, Link, Registry, SessionConfig, SessionMetrics, Starting},
 };
 
 /// Shared by every request handler.
@@ -55,6 +55,8 @@ pub struct AppState {
     pub grpc_streams: OpenCount,
     /// Long polls holding their connection's turn, waiting for something to send.
     pub waiting_polls: OpenCount,
+    /// Handshakes, invocations and reconnects counted, shown by `/metrics`.
+    pub session_metrics: Arc<SessionMetrics>,
 }
 
 /// The gateway's routes. `cors_origins`: empty for same-origin only; `*` mirrors any origin
@@ -169,6 +171,7 @@ fn start(
         transport,
         shutdown: state.shutdown.clone(),
         revoked: state.services.revoked(&credential.principal),
+        metrics: state.session_metrics.clone(),
     };
     let registry = state.registry.clone();
     let token = starting.token;

@@ -14,6 +14,7 @@
 //! continues that trace (`trace`), so one trace follows an event from the
 //! command to every gateway that delivers it.
 
+mod metrics;
 mod relay;
 mod schema;
 mod store;

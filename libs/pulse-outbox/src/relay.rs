@@ -271,18 +271,28 @@ impl Relay {
         let mut publishing = Publishing::start(traced);
         publishing.stamp(&mut messages);
         let (ids, messages): (Vec<i64>, Vec<Outgoing>) = messages.into_iter().unzip();
+        let started = Instant::now();
         let results = self.bus.publish_all(messages).await;
+        let elapsed = started.elapsed();
         let mut round = Round::default();
+        let (mut acknowledged, mut failed) = (0, 0);
         for (id, result) in ids.into_iter().zip(results) {
             publishing.finish(id, &result);
             match result {
-                Ok(()) => published.push(id),
+                Ok(()) => {
+                    acknowledged += 1;
+                    published.push(id);
+                }
                 Err(error) if error.kind() == BusErrorKind::OutOfTurn => round.out_of_turn = true,
                 Err(error) => {
+                    failed += 1;
                     round.failure.get_or_insert(error);
                 }
             }
         }
+        self.outbox
+            .relay_metrics()
+            .round(acknowledged, failed, elapsed);
         round.published = published;
         round
     }

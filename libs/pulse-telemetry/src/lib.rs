@@ -2,10 +2,12 @@
 //! `RUST_LOG`) and, when an OTLP endpoint is configured, spans exported to an
 //! OpenTelemetry collector over gRPC ([`Telemetry`]); W3C trace context
 //! carried across the suite's process boundaries (`context`); and
-//! [`redact_query`], so no token reaches a log line.
+//! [`redact_query`], so no token reaches a log line; and the Prometheus text
+//! format the services' `/metrics` are written in ([`prometheus`]).
 
 mod context;
 mod exporting;
+pub mod prometheus;
 mod queue;
 mod redact;
 
