@@ -10,6 +10,7 @@ mod helpers;
 mod idle_memory;
 mod limits;
 mod limits_http;
+mod logs;
 mod metrics;
 mod presence;
 mod raw;

@@ -7,6 +7,8 @@
 
 mod context;
 mod exporting;
+mod json;
+mod log_buffer;
 pub mod prometheus;
 mod queue;
 mod redact;
@@ -14,10 +16,13 @@ mod redact;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Dispatch;
-use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer};
+use tracing_subscriber::{
+    fmt::writer::BoxMakeWriter, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer,
+};
 
 pub use context::{continue_trace, current_traceparent, start_trace, ChildSpan, TRACEPARENT};
 pub use exporting::ExportError;
+pub use log_buffer::LogBuffer;
 pub use opentelemetry::{trace::SpanKind, KeyValue};
 pub use queue::dropped_spans;
 pub use redact::redact_query;
@@ -48,6 +53,10 @@ pub struct Telemetry {
     service_name: &'static str,
     log_format: LogFormat,
     otlp_endpoint: Option<String>,
+    /// Filter directives instead of `RUST_LOG`'s.
+    log_filter: Option<String>,
+    /// Lines go here instead of stderr.
+    log_buffer: Option<LogBuffer>,
 }
 
 impl Telemetry {
@@ -57,7 +66,21 @@ impl Telemetry {
             service_name,
             log_format: LogFormat::Text,
             otlp_endpoint: None,
+            log_filter: None,
+            log_buffer: None,
         }
+    }
+
+    /// Logs what `directives` (`RUST_LOG` syntax) admit, whatever `RUST_LOG` says.
+    pub fn log_filter(mut self, directives: &str) -> Self {
+        self.log_filter = Some(directives.to_owned());
+        self
+    }
+
+    /// Writes log lines into `buffer` instead of stderr, for a test to read.
+    pub fn log_to(mut self, buffer: LogBuffer) -> Self {
+        self.log_buffer = Some(buffer);
+        self
     }
 
     pub fn log_format(mut self, format: LogFormat) -> Self {
@@ -104,14 +127,22 @@ impl Telemetry {
     }
 
     fn subscriber(&self, provider: Option<&SdkTracerProvider>) -> Dispatch {
-        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+        let filter = match &self.log_filter {
+            Some(directives) => EnvFilter::new(directives),
+            None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        };
+        let writer = || match &self.log_buffer {
+            Some(buffer) => BoxMakeWriter::new(buffer.clone()),
+            None => BoxMakeWriter::new(std::io::stderr),
+        };
         let fmt = match self.log_format {
             LogFormat::Text => tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
+                .with_writer(writer())
                 .boxed(),
             LogFormat::Json => tracing_subscriber::fmt::layer()
                 .json()
-                .with_writer(std::io::stderr)
+                .event_format(json::JsonWithTraceId::new())
+                .with_writer(writer())
                 .boxed(),
         };
         let export = provider.map(|provider| {
