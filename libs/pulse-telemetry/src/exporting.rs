@@ -45,6 +45,27 @@ pub(crate) fn provider(
         .build())
 }
 
+/// The crates that carry the export itself: their spans (at debug and trace
+/// level) are not exported, or every export would make spans for the next.
+const EXPORT_MACHINERY: [&str; 8] = [
+    "h2",
+    "hyper",
+    "hyper_util",
+    "tonic",
+    "tower",
+    "opentelemetry",
+    "opentelemetry_sdk",
+    "opentelemetry_otlp",
+];
+
+pub(crate) fn is_export_machinery(target: &str) -> bool {
+    EXPORT_MACHINERY.iter().any(|machinery| {
+        target
+            .strip_prefix(machinery)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    })
+}
+
 /// Makes the tracer reachable from the subscriber it is installed in, for
 /// spans recorded straight with OpenTelemetry ([`crate::ChildSpan`]); found
 /// by downcasting the current dispatcher, so a test's own subscriber (set as
@@ -71,4 +92,18 @@ pub(crate) fn tracer() -> Option<SdkTracer> {
             .downcast_ref::<TracerLayer>()
             .map(|layer| layer.tracer.clone())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exports_own_crates_are_not_traced_and_ours_are() {
+        assert!(is_export_machinery("h2::proto::connection"));
+        assert!(is_export_machinery("tonic"));
+        assert!(is_export_machinery("opentelemetry_otlp::exporter"));
+        assert!(!is_export_machinery("pulse_grpc::trace"));
+        assert!(!is_export_machinery("towering"));
+    }
 }

@@ -17,7 +17,8 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Dispatch;
 use tracing_subscriber::{
-    fmt::writer::BoxMakeWriter, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer,
+    filter, fmt::writer::BoxMakeWriter, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter,
+    Layer,
 };
 
 pub use context::{continue_trace, current_traceparent, start_trace, ChildSpan, TRACEPARENT};
@@ -147,8 +148,11 @@ impl Telemetry {
         };
         let export = provider.map(|provider| {
             let tracer = exporting::TracerLayer::new(provider, self.service_name);
-            let bridge =
-                tracing_opentelemetry::layer().with_tracer(provider.tracer(self.service_name));
+            let bridge = tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer(self.service_name))
+                .with_filter(filter::filter_fn(|metadata| {
+                    !exporting::is_export_machinery(metadata.target())
+                }));
             tracer.and_then(bridge)
         });
         Dispatch::new(
