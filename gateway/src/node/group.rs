@@ -148,15 +148,16 @@ impl Group {
             }
         }
         self.counters.delivered(delivered);
-        if delivered > 0 {
-            self.counters.pushed(&envelope.occurred_at);
-        }
         if let Some(user) = revoked {
             members.retain(|_, member| member.user_id != user);
         }
+        let count = members.len();
+        drop(members);
+        if delivered > 0 {
+            self.counters.pushed(&envelope.occurred_at);
+        }
         if let Some(mut span) = span {
-            let count = i64::try_from(members.len()).unwrap_or(i64::MAX);
-            drop(members);
+            let count = i64::try_from(count).unwrap_or(i64::MAX);
             span.set_attribute(KeyValue::new("pulse.group.members", count));
             let delivered = i64::try_from(delivered).unwrap_or(i64::MAX);
             span.set_attribute(KeyValue::new("pulse.group.delivered", delivered));

@@ -15,10 +15,14 @@ use pulse_telemetry::prometheus::{header, single};
 
 use crate::{hub::HubError, protocol::HandshakeError};
 
+/// Invocation series at most before new method names count as [`OTHER_METHOD`].
+const MAX_INVOCATION_SERIES: usize = 1024;
+const OTHER_METHOD: &str = "other";
+
 #[derive(Debug, Default)]
 pub struct SessionMetrics {
-    /// By (hub, method, outcome). The method is one the hub has: an unknown one is counted as
-    /// `unknown`, so clients cannot grow the series.
+    /// By (hub, method, outcome). An unknown method is counted as `unknown`, and past
+    /// [`MAX_INVOCATION_SERIES`] new names as `other`, so clients cannot grow the series.
     invocations: Mutex<BTreeMap<(&'static str, String, &'static str), u64>>,
     handshake_failures: Mutex<BTreeMap<&'static str, u64>>,
     reconnects: AtomicU64,
@@ -34,9 +38,15 @@ impl SessionMetrics {
             method
         };
         let mut invocations = self.invocations.lock().unwrap_or_else(|p| p.into_inner());
-        *invocations
-            .entry((hub, method.to_owned(), outcome))
-            .or_default() += 1;
+        let key = (hub, method.to_owned(), outcome);
+        // Method names match case-insensitively, and a rate-limited call is refused before its
+        // name is looked up: past a bound, further names share one series.
+        let key = if invocations.len() >= MAX_INVOCATION_SERIES && !invocations.contains_key(&key) {
+            (hub, OTHER_METHOD.to_owned(), outcome)
+        } else {
+            key
+        };
+        *invocations.entry(key).or_default() += 1;
     }
 
     pub(crate) fn handshake_failed(&self, error: &HandshakeError) {
@@ -115,7 +125,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn invocations_count_by_outcome_and_unknown_methods_under_one_label() {
+    fn invocations_count_by_outcome_and_unknown_or_excess_method_names_share_a_series() {
         let metrics = SessionMetrics::default();
         metrics.invoked("shopping-list", "AddItem", Ok(()));
         metrics.invoked("shopping-list", "AddItem", Ok(()));
@@ -128,8 +138,21 @@ mod tests {
         metrics.invoked("shopping-list", "Whatever2", Err(&HubError::UnknownMethod));
         metrics.handshake_failed(&HandshakeError::TimedOut);
         metrics.reconnected();
+        // Three series exist already: 1,021 new names fill the bound, the last five share one.
+        for n in 0..MAX_INVOCATION_SERIES + 2 {
+            metrics.invoked(
+                "chat",
+                &format!("m{n}"),
+                Err(&HubError::Refused("slow".into())),
+            );
+        }
         let mut out = String::new();
         metrics.render(&mut out);
+        assert!(
+            out.lines()
+                .any(|l| l == "pulse_gateway_invocations_total{hub=\"chat\",method=\"other\",outcome=\"refused\"} 5"),
+            "names past the bound share one series:\n{out}"
+        );
         for line in [
             "pulse_gateway_invocations_total{hub=\"shopping-list\",method=\"AddItem\",outcome=\"denied\"} 1",
             "pulse_gateway_invocations_total{hub=\"shopping-list\",method=\"AddItem\",outcome=\"ok\"} 2",

@@ -7,9 +7,12 @@ use std::{collections::BTreeMap, sync::Mutex, time::Duration};
 use pulse_telemetry::prometheus::{header, Histogram};
 use tonic::Code;
 
-/// A method no service of this server has: counted under one label, so
-/// arbitrary paths cannot grow the series without bound.
+/// A method no service of this server has, or one past [`MAX_METHODS`]:
+/// counted under one label, so arbitrary paths cannot grow the series without
+/// bound (a served service's unknown method has a path of its own).
 const OTHER_METHOD: &str = "other";
+/// Methods counted by name at most.
+const MAX_METHODS: usize = 256;
 
 /// Requests by method: their statuses and latency. One lock per request
 /// served, held for a map lookup.
@@ -33,8 +36,9 @@ impl CommandMetrics {
             .strip_prefix('/')
             .and_then(|path| path.split_once('/'))
             .is_some_and(|(service, _)| served.contains(&service));
-        let method = if known { method } else { OTHER_METHOD };
         let mut methods = self.methods.lock().unwrap_or_else(|p| p.into_inner());
+        let room = methods.len() < MAX_METHODS || methods.contains_key(method);
+        let method = if known && room { method } else { OTHER_METHOD };
         let stats = match methods.get_mut(method) {
             Some(stats) => stats,
             None => methods.entry(method.to_owned()).or_default(),

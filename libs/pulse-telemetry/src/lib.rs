@@ -1,9 +1,9 @@
 //! Telemetry for every binary: `tracing` to stderr (text or JSON, filtered by
 //! `RUST_LOG`) and, when an OTLP endpoint is configured, spans exported to an
 //! OpenTelemetry collector over gRPC ([`Telemetry`]); W3C trace context
-//! carried across the suite's process boundaries (`context`); and
+//! carried across the suite's process boundaries (`context`);
 //! [`redact_query`], so no token reaches a log line; and the Prometheus text
-//! format the services' `/metrics` are written in ([`prometheus`]).
+//! format the `/metrics` endpoints are written in ([`prometheus`]).
 
 mod context;
 mod exporting;
