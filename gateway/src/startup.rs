@@ -168,6 +168,7 @@ impl GatewayApp {
             grpc_streams: OpenCount::default(),
             waiting_polls: OpenCount::default(),
             demo,
+            session_metrics: Arc::default(),
         };
         let subscriptions = SubscriptionService::new(
             Services::clone(&state.services),

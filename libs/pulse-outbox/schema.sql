@@ -16,3 +16,8 @@ CREATE TABLE IF NOT EXISTS pulse_outbox (
     envelope BYTEA NOT NULL,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+
+-- The W3C trace context of the command that wrote the row, so the relay's
+-- spans (and the gateway's after it) continue that command's trace; NULL when
+-- the command was not traced. Added to tables created before it existed.
+ALTER TABLE pulse_outbox ADD COLUMN IF NOT EXISTS traceparent TEXT;

@@ -14,6 +14,12 @@
 * deploy/Dockerfile: builds `pulse` with --locked, runs as a non-root user.
 * Both: every environment variable given to pulse is a row of the README's
   configuration table, and every container runs a real `pulse` subcommand.
+* deploy/observe: prometheus.yml parses and scrapes each compose pulse
+  container on the port it listens on (`PULSE_<NAME>_ADDR`), every pulse
+  container is scraped; grafana-dashboard.json parses, and every metric its
+  queries read is one the code writes (a `"pulse_…"` literal in the Rust
+  sources) and the README lists; the panels cover connections, deliveries,
+  push latency, outbox depth, relay lag, slow-consumer closes and errors.
 
 Run by tests/deploy/check.sh (which installs its dependencies); exits 1 with
 one line per problem.
@@ -207,6 +213,90 @@ def check_nginx(gateways: list[str]) -> None:
             problem(where, f"lacks `{needed}` (WebSockets and Server-Sent Events need it)")
 
 
+# What the dashboard must show, by a metric each panel group reads.
+DASHBOARD_NEEDS = {
+    "connections": "pulse_gateway_connections",
+    "deliveries": "pulse_gateway_events_delivered_total",
+    "push latency": "pulse_gateway_push_latency_seconds",
+    "outbox depth": "pulse_outbox_rows",
+    "relay lag": "pulse_outbox_oldest_row_age_seconds",
+    "slow-consumer closes": "pulse_gateway_slow_consumer_closes_total",
+    "errors": "pulse_commands_total",
+}
+
+
+def code_metrics() -> set[str]:
+    """Metric names the Rust sources write: every `"pulse_…"` string literal."""
+    names: set[str] = set()
+    for source in [*ROOT.glob("gateway/src/**/*.rs"), *ROOT.glob("libs/*/src/**/*.rs")]:
+        names.update(re.findall(r'"(pulse_[a-z0-9_]+)', source.read_text()))
+    return names
+
+
+def readme_metrics() -> set[str]:
+    """The metrics the README's Metrics section lists."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\* `(pulse_[a-z0-9_]+)", section, re.MULTILINE))
+
+
+def check_observability(compose: dict) -> None:
+    where = "deploy/observe/prometheus.yml"
+    try:
+        config = yaml.safe_load((DEPLOY / "observe" / "prometheus.yml").read_text())
+    except yaml.YAMLError as error:
+        problem(where, f"not YAML: {error}")
+        return
+    listening = {}
+    for name, service in compose["services"].items():
+        command = service.get("command", [None])
+        if service.get("image", "").startswith("pulse") and command and command[0] in SUBCOMMANDS:
+            variable = f"PULSE_{command[0].upper().replace('-', '_')}_ADDR"
+            address = str(service.get("environment", {}).get(variable, ""))
+            listening[name] = address.rsplit(":", 1)[-1]
+    scraped = set()
+    for job in config.get("scrape_configs", []):
+        targets = [t for c in job.get("static_configs", []) for t in c.get("targets", [])]
+        for sd in job.get("dns_sd_configs", []):
+            targets += [f"{name}:{sd.get('port')}" for name in sd.get("names", [])]
+        if not targets:
+            problem(where, f"job {job.get('job_name')} has no targets")
+        for target in targets:
+            host, _, port = str(target).rpartition(":")
+            if host not in listening:
+                problem(where, f"{target} is not a pulse container of deploy/compose.yaml")
+            elif listening[host] != port:
+                problem(where, f"{target}: {host} listens on port {listening[host]}")
+            scraped.add(host)
+    for name in sorted(set(listening) - scraped):
+        problem(where, f"{name} is not scraped")
+
+    where = "deploy/observe/grafana-dashboard.json"
+    try:
+        dashboard = json.loads((DEPLOY / "observe" / "grafana-dashboard.json").read_text())
+    except json.JSONDecodeError as error:
+        problem(where, f"not JSON: {error}")
+        return
+    written, listed = code_metrics(), readme_metrics()
+    read = set()
+    for panel in dashboard.get("panels", []):
+        if not panel.get("targets"):
+            problem(where, f"panel {panel.get('title')!r} has no query")
+        for target in panel.get("targets", []):
+            for name in re.findall(r"\bpulse_[a-z0-9_]+", target.get("expr", "")):
+                # A histogram's series are read by their suffixed names.
+                stripped = re.sub(r"_(bucket|sum|count)$", "", name)
+                base = stripped if stripped in written else name
+                read.add(base)
+                if base not in written:
+                    problem(where, f"{name} is not a metric the code writes")
+                elif base not in listed:
+                    problem(where, f"{base} is not in the README's Metrics list")
+    for topic, metric in DASHBOARD_NEEDS.items():
+        if metric not in read:
+            problem(where, f"no panel shows {topic} ({metric})")
+
+
 def check_dockerfile() -> None:
     where = "deploy/Dockerfile"
     text = (DEPLOY / "Dockerfile").read_text()
@@ -222,12 +312,16 @@ def main() -> None:
     check_dockerfile()
     check_kubernetes(settings)
     check_compose(settings)
+    check_observability(yaml.safe_load((DEPLOY / "compose.yaml").read_text()))
     if problems:
         print("deploy check failed:", file=sys.stderr)
         for line in problems:
             print(f"  {line}", file=sys.stderr)
         sys.exit(1)
-    print(f"deploy check: deploy/k8s and deploy/compose.yaml agree with the README ({len(settings)} settings)")
+    print(
+        f"deploy check: deploy/k8s, deploy/compose.yaml and deploy/observe agree with the code"
+        f" and the README ({len(settings)} settings)"
+    )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn suite(args: SuiteArgs) -> anyhow::Result<()> {
-    let _telemetry = pulse_telemetry::init("pulse-suite", args.common.telemetry.log_format);
+    let _telemetry = args.common.telemetry.telemetry("pulse-suite").init();
     let Suite { services, gateway } = build_suite(&args).await?;
     let mut addresses = vec![
         ("gateway", format!("http://{}", gateway.local_addr())),
@@ -117,7 +117,7 @@ async fn bind(addr: SocketAddr, service: &str) -> anyhow::Result<TcpListener> {
 async fn service(args: ServiceCommand) -> anyhow::Result<()> {
     let ServiceCommand { service, common } = args;
     let facts = service.facts();
-    let _telemetry = pulse_telemetry::init(facts.telemetry, common.telemetry.log_format);
+    let _telemetry = common.telemetry.telemetry(facts.telemetry).init();
     let listener = bind(service.addr(), facts.title).await?;
     let shared = Shared::connect(&common, &[facts.credential]).await?;
     let app = service.build(listener, &shared).await?;
@@ -126,7 +126,7 @@ async fn service(args: ServiceCommand) -> anyhow::Result<()> {
 }
 
 async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
-    let _telemetry = pulse_telemetry::init("pulse-gateway", args.common.telemetry.log_format);
+    let _telemetry = args.common.telemetry.telemetry("pulse-gateway").init();
     let listeners = GatewayListeners::bind(&args.gateway)
         .await
         .context("starting the gateway")?;

@@ -115,11 +115,17 @@ impl OnBehalf {
         Some(Self { bearer })
     }
 
+    /// The request carries the current span's trace context (W3C
+    /// `traceparent`), so the service's spans continue the invocation's trace.
     pub fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
-        request
-            .metadata_mut()
-            .insert("authorization", self.bearer.clone());
+        let metadata = request.metadata_mut();
+        metadata.insert("authorization", self.bearer.clone());
+        if let Some(traceparent) = pulse_telemetry::current_traceparent()
+            .and_then(|traceparent| MetadataValue::try_from(traceparent).ok())
+        {
+            metadata.insert(pulse_telemetry::TRACEPARENT, traceparent);
+        }
         request
     }
 }

@@ -10,7 +10,8 @@ use pulse_bus::{Bus, Deliveries, StartAt, Topic};
 use pulse_proto::events::v1::{event::Kind, EventEnvelope};
 use tokio_util::sync::CancellationToken;
 
-/// Hands every new event of `topic` to `handle`, in order and once, until
+/// Hands every new event of `topic` to `handle` (with the trace context it
+/// was published in, if any), in order and once, until
 /// `cancel` fires. `deliveries` is the live subscription the caller opened
 /// (so the caller knows when it is live). After the bus ended it, the
 /// subscription is opened again `resubscribe_delay` later (and then every
@@ -22,7 +23,7 @@ pub(super) async fn follow(
     mut deliveries: Deliveries,
     resubscribe_delay: std::time::Duration,
     cancel: CancellationToken,
-    mut handle: impl FnMut(&EventEnvelope, &Kind),
+    mut handle: impl FnMut(&EventEnvelope, &Kind, Option<&str>),
 ) {
     let mut last_stream_sequence = 0;
     let mut last_group_sequence = 0;
@@ -49,7 +50,7 @@ pub(super) async fn follow(
                 }
                 last_group_sequence = last_group_sequence.max(envelope.sequence);
                 match envelope.event.as_ref().and_then(|e| e.kind.as_ref()) {
-                    Some(kind) => handle(&envelope, kind),
+                    Some(kind) => handle(&envelope, kind, delivery.traceparent.as_deref()),
                     None => tracing::error!(group = %topic, "event without payload dropped"),
                 }
                 continue;

@@ -1,11 +1,12 @@
 use std::{
     collections::{HashMap, HashSet},
     sync::{Arc, Mutex, MutexGuard},
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
 use pulse_bus::{Bus, BusError, Deliveries, StartAt, Topic};
 use pulse_proto::events::v1::{event::Kind, EventEnvelope};
+use pulse_telemetry::{ChildSpan, KeyValue, SpanKind};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -101,14 +102,25 @@ impl Group {
             deliveries,
             resubscribe_delay,
             cancel,
-            |envelope, kind| {
-                self.dispatch(envelope, kind);
+            |envelope, kind, traceparent| {
+                self.dispatch(envelope, kind, traceparent);
             },
         )
         .await;
     }
 
-    fn dispatch(&self, envelope: &EventEnvelope, kind: &Kind) {
+    /// Queues the event to every member. A traced event (`traceparent`) is
+    /// dispatched in one span for the whole group, with its member count: the
+    /// per-member loop itself stays untouched.
+    fn dispatch(&self, envelope: &EventEnvelope, kind: &Kind, traceparent: Option<&str>) {
+        let span = traceparent.and_then(|parent| {
+            ChildSpan::start(
+                "group dispatch",
+                SpanKind::Consumer,
+                parent,
+                SystemTime::now(),
+            )
+        });
         let event = EncodedEvent { envelope, kind };
         let except = parse_user(envelope.except_user_id.as_deref());
         let revoked = parse_user(pulse_proto::revoked_member(kind));
@@ -138,6 +150,18 @@ impl Group {
         self.counters.delivered(delivered);
         if let Some(user) = revoked {
             members.retain(|_, member| member.user_id != user);
+        }
+        let count = members.len();
+        drop(members);
+        if delivered > 0 {
+            self.counters.pushed(&envelope.occurred_at);
+        }
+        if let Some(mut span) = span {
+            let count = i64::try_from(count).unwrap_or(i64::MAX);
+            span.set_attribute(KeyValue::new("pulse.group.members", count));
+            let delivered = i64::try_from(delivered).unwrap_or(i64::MAX);
+            span.set_attribute(KeyValue::new("pulse.group.delivered", delivered));
+            span.end_at(SystemTime::now());
         }
     }
 }

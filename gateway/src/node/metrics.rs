@@ -8,9 +8,11 @@ use std::{
     collections::HashSet,
     sync::{
         atomic::{AtomicU64, AtomicUsize, Ordering},
-        Arc,
+        Arc, Mutex,
     },
 };
+
+use pulse_telemetry::prometheus::{header, Histogram};
 
 use super::Node;
 
@@ -21,6 +23,8 @@ pub(crate) struct Counters {
     events_delivered: AtomicU64,
     /// Queues that overflowed; each one's owner closes its connection or stream.
     slow_consumer_closes: AtomicU64,
+    /// From an event's occurrence to its frames queued for a group, once per group dispatch.
+    push_latency: Mutex<Histogram>,
 }
 
 impl Counters {
@@ -29,6 +33,20 @@ impl Counters {
         if frames > 0 {
             self.events_delivered.fetch_add(frames, Ordering::Relaxed);
         }
+    }
+
+    /// An event that occurred at `occurred_at` (RFC 3339, as the service stamped it in its
+    /// transaction) was queued for a group's members now. One lock per event and group.
+    pub(super) fn pushed(&self, occurred_at: &str) {
+        let Ok(occurred) = chrono::DateTime::parse_from_rfc3339(occurred_at) else {
+            return;
+        };
+        let waited = chrono::Utc::now().signed_duration_since(occurred);
+        let seconds = waited.to_std().map_or(0.0, |waited| waited.as_secs_f64());
+        self.push_latency
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe(seconds);
     }
 
     /// A queue overflowed for the first time.
@@ -72,6 +90,21 @@ impl Node {
             reading.queued_bytes += queued_bytes;
         }
         reading
+    }
+
+    /// `pulse_gateway_push_latency_seconds`, the histogram of [`Counters::pushed`].
+    pub fn render_push_latency(&self, out: &mut String) {
+        header(
+            out,
+            "pulse_gateway_push_latency_seconds",
+            "histogram",
+            "From an event's occurrence in its command's transaction to its frames queued for a group's connections.",
+        );
+        self.counters
+            .push_latency
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .render(out, "pulse_gateway_push_latency_seconds", "");
     }
 }
 

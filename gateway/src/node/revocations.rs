@@ -77,7 +77,7 @@ impl Revocations {
                     }
                 }
             };
-            feed::follow(bus, topic, deliveries, retry_delay, shutdown, move |_, kind| {
+            feed::follow(bus, topic, deliveries, retry_delay, shutdown, move |_, kind, _| {
                 if let Kind::VirtualKeyRevoked(revoked) = kind {
                     match Uuid::parse_str(&revoked.virtual_key_id) {
                         Ok(key_id) => revocations.revoke(key_id),

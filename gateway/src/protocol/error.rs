@@ -82,6 +82,18 @@ pub enum HandshakeError {
 }
 
 impl HandshakeError {
+    /// The refusal's kind, as the `reason` label of the handshake-failure metric.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::UnsupportedProtocol { .. } => "unsupported_protocol",
+            Self::UnsupportedVersion { .. } => "unsupported_version",
+            Self::UnsupportedTransferFormat { .. } => "unsupported_transfer_format",
+            Self::TimedOut => "timed_out",
+            Self::TooLarge { .. } => "too_large",
+            Self::Malformed(_) => "malformed",
+        }
+    }
+
     /// The text .NET puts in the handshake response; details of malformed input stay in logs.
     pub fn client_message(&self) -> String {
         match self {

@@ -18,7 +18,8 @@ use super::{
     handshake::handshake,
     inbox::InboxReceiver,
     keep_alive::{Due, KeepAlive},
-    CloseReason, CloseSchedule, Inbound, Incoming, Replay, SessionConfig, SignalrEncoder,
+    CloseReason, CloseSchedule, Inbound, Incoming, Replay, SessionConfig, SessionMetrics,
+    SignalrEncoder,
 };
 use crate::{
     hub::{until_revoked, Arguments, Caller, HubError, HubKind, Services},
@@ -48,6 +49,8 @@ pub struct Connection {
     /// Cancelled when the credential is revoked (virtual keys; `None` for credentials that
     /// cannot be).
     pub revoked: Option<CancellationToken>,
+    /// The gateway's counts of handshakes and invocations.
+    pub metrics: Arc<SessionMetrics>,
 }
 
 /// How the connection loop ended.
@@ -89,6 +92,7 @@ pub(super) fn run_connection(
             &outbound,
             config,
             connection.transport,
+            &connection.metrics,
         ))
         .await
         else {
@@ -326,8 +330,17 @@ impl Session<'_> {
         target: String,
         arguments: Vec<serde_json::Value>,
     ) -> Option<CloseReason> {
-        let span = tracing::info_span!("invoke", %target, invocation_id = invocation_id.as_deref());
         let connection = self.connection;
+        let span = tracing::info_span!(
+            "invoke",
+            otel.kind = "server",
+            hub = connection.hub.name(),
+            method = %target,
+            invocation_id = invocation_id.as_deref(),
+        );
+        // Each invocation is a trace of its own, not a part of the
+        // connection's (which lasts as long as the connection).
+        pulse_telemetry::start_trace(&span);
         let outcome = Box::pin(
             connection
                 .hub
@@ -340,6 +353,9 @@ impl Session<'_> {
                 .instrument(span.clone()),
         )
         .await;
+        connection
+            .metrics
+            .invoked(connection.hub.name(), &target, outcome.as_ref().map(drop));
         let (outcome, close) = match outcome {
             Ok(None) => (CompletionOutcome::Void, None),
             Ok(Some(value)) => (CompletionOutcome::Result(value), None),

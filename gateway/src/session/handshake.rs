@@ -5,7 +5,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{inbox::InboxReceiver, Inbound, SessionConfig};
+use super::{inbox::InboxReceiver, Inbound, SessionConfig, SessionMetrics};
 use crate::{
     node::{Frame, Outbound},
     protocol::{AvailableTransport, Handshake, HandshakeError, Protocol, TransportType},
@@ -28,6 +28,7 @@ pub(super) async fn handshake(
     outbound: &Outbound,
     config: &SessionConfig,
     transport: TransportType,
+    metrics: &SessionMetrics,
 ) -> Option<Accepted> {
     let mut buffer = BytesMut::new();
     let deadline = Instant::now() + config.handshake_timeout;
@@ -53,6 +54,7 @@ pub(super) async fn handshake(
             Ok(None) => {}
             Err(error) => {
                 tracing::info!(%error, "handshake refused");
+                metrics.handshake_failed(&error);
                 outbound.send_final(Frame::text(error.response()));
                 return None;
             }
@@ -62,13 +64,16 @@ pub(super) async fn handshake(
                 Inbound::Data(bytes) => buffer.extend_from_slice(&bytes),
                 Inbound::Reattached => return None,
                 Inbound::Oversized { limit } => {
-                    outbound.send_final(Frame::text(HandshakeError::TooLarge { limit }.response()));
+                    let error = HandshakeError::TooLarge { limit };
+                    metrics.handshake_failed(&error);
+                    outbound.send_final(Frame::text(error.response()));
                     return None;
                 }
             },
             () = terminate.cancelled() => return None,
             () = tokio::time::sleep_until(deadline) => {
                 tracing::info!("handshake timeout");
+                metrics.handshake_failed(&HandshakeError::TimedOut);
                 outbound.send_final(Frame::text(HandshakeError::TimedOut.response()));
                 return None;
             }

@@ -10,6 +10,7 @@ mod handshake;
 mod inbox;
 mod keep_alive;
 mod link;
+mod metrics;
 mod registry;
 mod stateful;
 
@@ -20,6 +21,7 @@ pub use connection::Connection;
 pub use event_encoder::SignalrEncoder;
 pub use inbox::Inbound;
 pub use link::{FrameSource, Link, Turn};
+pub use metrics::SessionMetrics;
 pub use registry::{AttachError, Attachment, Found, Registry, RegistryLimits, Starting};
 
 use connection::run_connection;

@@ -34,6 +34,8 @@ struct Reading {
     connections: Vec<(HubKind, TransportType, usize)>,
     node: NodeMetrics,
     grpc_streams: usize,
+    /// Finished spans the export queue had no room for (the process's).
+    spans_dropped: u64,
 }
 
 pub(super) async fn metrics(State(state): State<AppState>) -> Response {
@@ -41,8 +43,12 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
         connections: state.registry.open_connections(),
         node: state.services.node.metrics(),
         grpc_streams: state.grpc_streams.get(),
+        spans_dropped: pulse_telemetry::dropped_spans(),
     };
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&reading)).into_response()
+    let mut text = render(&reading);
+    state.services.node.render_push_latency(&mut text);
+    state.session_metrics.render(&mut text);
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
 }
 
 fn render(reading: &Reading) -> String {
@@ -71,7 +77,7 @@ fn render(reading: &Reading) -> String {
         }
     }
     let node = &reading.node;
-    let metrics: [(&str, &str, &str, u64); 6] = [
+    let metrics: [(&str, &str, &str, u64); 7] = [
         (
             "pulse_gateway_grpc_streams",
             "gauge",
@@ -107,6 +113,12 @@ fn render(reading: &Reading) -> String {
             "counter",
             "Connections and streams closed because their outbound queue overflowed.",
             node.slow_consumer_closes,
+        ),
+        (
+            "pulse_spans_dropped_total",
+            "counter",
+            "Finished spans dropped because the export queue was full (the collector is slow or down).",
+            reading.spans_dropped,
         ),
     ];
     for (name, kind, help, value) in metrics {
@@ -155,6 +167,7 @@ mod tests {
                 slow_consumer_closes: 1,
             },
             grpc_streams: 4,
+            spans_dropped: 7,
         };
         let expected = "\
 # HELP pulse_gateway_connections SignalR connections open, per hub and transport.
@@ -213,6 +226,9 @@ pulse_gateway_events_delivered_total 42
 # HELP pulse_gateway_slow_consumer_closes_total Connections and streams closed because their outbound queue overflowed.
 # TYPE pulse_gateway_slow_consumer_closes_total counter
 pulse_gateway_slow_consumer_closes_total 1
+# HELP pulse_spans_dropped_total Finished spans dropped because the export queue was full (the collector is slow or down).
+# TYPE pulse_spans_dropped_total counter
+pulse_spans_dropped_total 7
 ";
         assert_eq!(render(&reading), expected);
     }
@@ -221,7 +237,7 @@ pulse_gateway_slow_consumer_closes_total 1
     fn a_fresh_gateway_shows_every_series_at_zero() {
         let text = render(&Reading::default());
         let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
-        assert_eq!(samples.len(), HubKind::ALL.len() * TRANSPORTS.len() + 6);
+        assert_eq!(samples.len(), HubKind::ALL.len() * TRANSPORTS.len() + 7);
         assert!(samples.iter().all(|l| l.ends_with(" 0")), "{text}");
         // The format ends every line, the last one included.
         assert!(text.ends_with('\n'));

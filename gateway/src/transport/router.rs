@@ -30,7 +30,10 @@ use crate::{
     node::OpenCount,
     principal::Authenticator,
     protocol::{query_value, TransportType},
-    session::{AttachError, CloseSchedule, Connection, Link, Registry, SessionConfig, Starting},
+    session::{
+        AttachError, CloseSchedule, Connection, Link, Registry, SessionConfig, SessionMetrics,
+        Starting,
+    },
 };
 
 /// Shared by every request handler.
@@ -62,6 +65,8 @@ pub struct AppState {
     pub waiting_polls: OpenCount,
     /// The developer demo's sign-in, when `--demo` asked for it; its routes exist only then.
     pub demo: Option<Demo>,
+    /// Handshakes, invocations and reconnects counted, shown by `/metrics`.
+    pub session_metrics: Arc<SessionMetrics>,
 }
 
 /// The gateway's routes. `cors_origins`: empty for same-origin only; `*` mirrors any origin
@@ -196,6 +201,7 @@ fn start(
         shutdown: state.shutdown.clone(),
         close_schedule: state.close_schedule.clone(),
         revoked: state.services.revoked(&credential.principal),
+        metrics: state.session_metrics.clone(),
     };
     let registry = state.registry.clone();
     let token = starting.token;

@@ -76,6 +76,9 @@ pub(super) async fn upgrade(
             return rejection.into_response();
         }
     };
+    if reattach {
+        state.session_metrics.reconnected();
+    }
     let tracker = state.connections.clone();
     let socket = Socket {
         limit: state.max_frame_bytes,

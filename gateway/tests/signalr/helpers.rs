@@ -21,7 +21,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub const HUB: &str = "/hubs/shopping-list";
-const SECRET: &str = "integration-test-secret";
+/// Signs the suite's tokens.
+pub const SECRET: &str = "integration-test-secret";
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// Checks `holds` until it is true, failing after [`WAIT`]: what the gateway does on its own

@@ -1,8 +1,10 @@
 //! `GET /metrics` shows what the gateway holds while clients are connected, and falls back to
-//! zero once they are gone.
+//! zero once they are gone; a service's `GET /metrics` (on its gRPC port) counts its commands
+//! and its outbox's work exactly.
 
 use std::time::Duration;
 
+use pulse_proto::lists::v1::{shopping_lists_client::ShoppingListsClient, AddItemRequest, NewItem};
 use serde_json::json;
 
 use crate::{
@@ -20,8 +22,13 @@ const SHOPPING_LIST_WEBSOCKETS: &str =
 struct Scrape(String);
 
 impl Scrape {
+    /// The gateway's metrics.
     async fn take(suite: &TestSuite) -> Self {
-        let response = reqwest::get(suite.http("/metrics"))
+        Self::of(&suite.http("/metrics")).await
+    }
+
+    async fn of(url: &str) -> Self {
+        let response = reqwest::get(url)
             .await
             .expect("scrape")
             .error_for_status()
@@ -42,13 +49,26 @@ impl Scrape {
             .parse()
             .expect("an integer sample")
     }
+
+    /// [`Scrape::value`], 0 for a series not shown yet (a label pair not seen yet).
+    fn count(&self, series: &str) -> u64 {
+        self.0
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .map_or(0, |value| value.parse().expect("an integer sample"))
+    }
 }
 
 /// Scrapes until `holds`, failing after [`WAIT`]; returns the scrape that held.
 async fn scrape_until(suite: &TestSuite, what: &str, holds: impl Fn(&Scrape) -> bool) -> Scrape {
+    scrape_url_until(&suite.http("/metrics"), what, holds).await
+}
+
+/// [`scrape_until`] for the metrics at `url`.
+async fn scrape_url_until(url: &str, what: &str, holds: impl Fn(&Scrape) -> bool) -> Scrape {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let scrape = Scrape::take(suite).await;
+        let scrape = Scrape::of(url).await;
         if holds(&scrape) {
             return scrape;
         }
@@ -113,5 +133,130 @@ async fn metrics_count_connections_members_and_deliveries_and_fall_back_to_zero(
     .await;
     // Counters do not fall back.
     assert!(gone.value("pulse_gateway_events_delivered_total") >= before + 4);
+    suite.stop().await;
+}
+
+const ADD_ITEM_OK: &str =
+    "pulse_commands_total{method=\"/pulse.lists.v1.ShoppingLists/AddItem\",status=\"OK\"}";
+const ADD_ITEM_NOT_FOUND: &str =
+    "pulse_commands_total{method=\"/pulse.lists.v1.ShoppingLists/AddItem\",status=\"NOT_FOUND\"}";
+const ADD_ITEM_TIMED: &str =
+    "pulse_command_duration_seconds_count{method=\"/pulse.lists.v1.ShoppingLists/AddItem\"}";
+
+#[tokio::test]
+async fn service_metrics_move_by_exactly_the_commands_and_events_of_a_workload() {
+    let suite = TestSuite::start().await;
+    let ann = User::new("Ann");
+    let mut client = suite.connect(&ann).await;
+    let list_id = create_list(&mut client, "Groceries").await;
+    let metrics = format!("http://{}/metrics", suite.lists);
+    let before = scrape_url_until(&metrics, "the list's event published", |scrape| {
+        scrape.value("pulse_outbox_rows") == 0 && scrape.value("pulse_relay_leader") == 1
+    })
+    .await;
+
+    let mut lists = ShoppingListsClient::connect(format!("http://{}", suite.lists))
+        .await
+        .expect("grpc");
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", suite.token(&ann))
+        .parse()
+        .expect("header");
+    let add = |list_id: &str, name: &str| {
+        let mut request = tonic::Request::new(AddItemRequest {
+            list_id: list_id.to_owned(),
+            item: Some(NewItem {
+                name: name.to_owned(),
+                ..Default::default()
+            }),
+        });
+        request
+            .metadata_mut()
+            .insert("authorization", bearer.clone());
+        request
+    };
+    let adds = 5;
+    for n in 0..adds {
+        lists
+            .add_item(add(&list_id, &format!("item {n}")))
+            .await
+            .expect("AddItem");
+    }
+    let missing = lists
+        .add_item(add(&uuid::Uuid::new_v4().to_string(), "nowhere"))
+        .await
+        .expect_err("no such list");
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+
+    let published = before.value("pulse_relay_published_total") + adds;
+    let after = scrape_url_until(&metrics, "the adds' events published", |scrape| {
+        scrape.value("pulse_relay_published_total") >= published
+            && scrape.value("pulse_outbox_rows") == 0
+    })
+    .await;
+    let moved = |series: &str| after.count(series) - before.count(series);
+    assert_eq!(moved("pulse_relay_published_total"), adds);
+    assert_eq!(moved(ADD_ITEM_OK), adds);
+    assert_eq!(moved(ADD_ITEM_NOT_FOUND), 1);
+    assert_eq!(moved(ADD_ITEM_TIMED), adds + 1);
+    assert_eq!(moved("pulse_relay_publish_failures_total"), 0);
+    assert!(after.value("pulse_relay_publish_duration_seconds_count") >= 1);
+    assert_eq!(after.value("pulse_relay_leader"), 1);
+    suite.stop().await;
+}
+
+/// `pulse_gateway_invocations_total` of the shopping-list hub.
+fn invocations(method: &str, outcome: &str) -> String {
+    format!(
+        "pulse_gateway_invocations_total{{hub=\"shopping-list\",method=\"{method}\",outcome=\"{outcome}\"}}"
+    )
+}
+
+const UNSUPPORTED_PROTOCOL: &str =
+    "pulse_gateway_handshake_failures_total{reason=\"unsupported_protocol\"}";
+
+#[tokio::test]
+async fn gateway_metrics_count_invocations_handshake_failures_and_pushes_exactly() {
+    let suite = TestSuite::start().await;
+    let ann = User::new("Ann");
+    let mut client = suite.connect(&ann).await;
+    let list_id = create_list(&mut client, "Groceries").await;
+    client.call("JoinList", json!([list_id])).await;
+    client.event("PresenceUpdate").await;
+    let before = Scrape::take(&suite).await;
+
+    let adds = 3;
+    for n in 0..adds {
+        client
+            .call("AddItem", json!([list_id, {"name": format!("item {n}")}]))
+            .await;
+        client.event("ItemAdded").await;
+    }
+    let unknown = client.invoke("NoSuchMethod", json!([])).await;
+    assert!(unknown.get("error").is_some(), "{unknown}");
+    let token = suite.token(&ann);
+    let connection_token = crate::raw::connection_token(&suite, &token, "").await;
+    let mut refused = crate::raw::WsClient::open(
+        &suite,
+        &token,
+        &connection_token,
+        pulse_gateway::protocol::Protocol::Json,
+    )
+    .await
+    .expect("websocket");
+    refused
+        .send_raw(b"{\"protocol\":\"nope\",\"version\":1}\x1e".to_vec())
+        .await;
+
+    let after = scrape_until(&suite, "the refused handshake counted", |scrape| {
+        scrape.count(UNSUPPORTED_PROTOCOL) > before.count(UNSUPPORTED_PROTOCOL)
+    })
+    .await;
+    let moved = |series: &str| after.count(series) - before.count(series);
+    assert_eq!(moved(&invocations("AddItem", "ok")), adds);
+    assert_eq!(moved(&invocations("unknown", "unknown_method")), 1);
+    assert_eq!(moved(&invocations("JoinList", "ok")), 0);
+    assert_eq!(moved(UNSUPPORTED_PROTOCOL), 1);
+    assert_eq!(moved("pulse_gateway_push_latency_seconds_count"), adds);
+    assert_eq!(moved("pulse_gateway_reconnects_total"), 0);
     suite.stop().await;
 }

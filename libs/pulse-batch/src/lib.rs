@@ -10,10 +10,16 @@
 //! Used for presence (`pulse-presence`, both services) and for the
 //! shopping-list service's `AddItem`s: implement [`Calls`] for the kind of
 //! call and keep a [`Coalescer`].
+//!
+//! A batch runs in a span of its own, a child of its first caller's span and
+//! linked to every other caller's: the trace of the first call shows the
+//! transaction its events were written in (and where they went from there),
+//! and the others point at it.
 
 use std::{fmt::Display, future::Future, pin::Pin, sync::Arc};
 
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
 /// Calls per batch at most.
 pub const BATCH_MAX: usize = 512;
@@ -60,6 +66,8 @@ pub type Outcomes<C> = Batch<<C as Calls>::Output, <C as Calls>::Error>;
 struct Job<C: Calls> {
     call: C::Call,
     reply: oneshot::Sender<Result<C::Output, C::Error>>,
+    /// The caller's span, which its batch continues.
+    span: tracing::Span,
 }
 
 /// The queue of one kind of call; cheap to clone. Its worker ends when the
@@ -98,7 +106,8 @@ impl<C: Calls> Coalescer<C> {
     /// Queues the call and waits for its outcome.
     pub async fn call(&self, call: C::Call) -> Result<C::Output, C::Error> {
         let (reply, outcome) = oneshot::channel();
-        if self.jobs.send(Job { call, reply }).await.is_err() {
+        let span = tracing::Span::current();
+        if self.jobs.send(Job { call, reply, span }).await.is_err() {
             return Err(self.calls.stopped());
         }
         match outcome.await {
@@ -117,10 +126,20 @@ async fn work<C: Calls>(calls: Arc<C>, mut queue: mpsc::Receiver<Job<C>>) {
                 Err(_) => break,
             }
         }
-        let (batch, replies): (Vec<C::Call>, Vec<_>) =
-            batch.into_iter().map(|job| (job.call, job.reply)).unzip();
-        let batch = Arc::new(batch);
-        match calls.together(batch.clone()).await {
+        let mut calls_of_batch = Vec::with_capacity(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut spans = Vec::with_capacity(batch.len());
+        for job in batch {
+            calls_of_batch.push(job.call);
+            replies.push(job.reply);
+            spans.push(job.span);
+        }
+        let batch = Arc::new(calls_of_batch);
+        let span = tracing::info_span!(parent: &spans[0], "batch", calls = batch.len());
+        for caller in &spans[1..] {
+            span.follows_from(caller);
+        }
+        match calls.together(batch.clone()).instrument(span).await {
             Ok(outcomes) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     // The caller may have gone (its request was cancelled).
@@ -129,8 +148,9 @@ async fn work<C: Calls>(calls: Arc<C>, mut queue: mpsc::Receiver<Job<C>>) {
             }
             Err(error) => {
                 tracing::debug!(%error, calls = batch.len(), "batch refused; one call at a time");
-                for (index, reply) in replies.into_iter().enumerate() {
-                    let _ = reply.send(calls.alone(batch.clone(), index).await);
+                for (index, (reply, span)) in replies.into_iter().zip(spans).enumerate() {
+                    let alone = calls.alone(batch.clone(), index).instrument(span).await;
+                    let _ = reply.send(alone);
                 }
             }
         }

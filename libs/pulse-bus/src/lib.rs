@@ -22,7 +22,8 @@ pub use replicas::StreamReplicas;
 pub use topic::{Namespace, StreamKind, Topic};
 
 /// Bytes kept free for a message's headers (its id and its predecessor's, each well under
-/// 200 bytes) when its payload is held against the broker's largest message.
+/// 200 bytes, and a 55-byte `traceparent`) when its payload is held against the broker's
+/// largest message.
 const HEADER_ROOM: usize = 1024;
 
 /// The largest message a NATS server takes unless configured otherwise (`max_payload`); the
@@ -42,6 +43,8 @@ pub struct Delivery {
     pub payload: Bytes,
     /// Position in the broker's stream (not the group's event sequence).
     pub stream_sequence: u64,
+    /// The W3C trace context the message was published in, if it was traced.
+    pub traceparent: Option<String>,
 }
 
 /// One message for [`Bus::publish_all`].
@@ -57,6 +60,9 @@ pub struct Outgoing {
     /// can then never be stored without every earlier one (JetStream's
     /// `Nats-Expected-Last-Msg-Id`).
     pub after: Option<String>,
+    /// The W3C trace context of the publish (the `traceparent` header), so a
+    /// subscriber's work continues the trace of the command that caused it.
+    pub traceparent: Option<String>,
 }
 
 /// Where a new subscription starts.
@@ -144,10 +150,7 @@ impl Bus {
     pub async fn publish_all(&self, messages: Vec<Outgoing>) -> Vec<Result<(), BusError>> {
         match self {
             Bus::Nats(bus) => bus.publish_all(messages).await,
-            Bus::Memory(bus) => messages
-                .into_iter()
-                .map(|m| bus.publish_after(&m.topic, &m.msg_id, m.payload, m.after.as_deref()))
-                .collect(),
+            Bus::Memory(bus) => messages.into_iter().map(|m| bus.publish_after(m)).collect(),
         }
     }
 

@@ -12,7 +12,9 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
-use crate::{BusError, BusErrorKind, Deliveries, Delivery, Namespace, StartAt, StreamKind, Topic};
+use crate::{
+    BusError, BusErrorKind, Deliveries, Delivery, Namespace, Outgoing, StartAt, StreamKind, Topic,
+};
 
 #[derive(Clone, Debug)]
 pub struct MemoryBus {
@@ -58,17 +60,25 @@ impl MemoryBus {
         msg_id: &str,
         payload: Bytes,
     ) -> Result<(), BusError> {
-        self.publish_after(topic, msg_id, payload, None)
+        self.publish_after(Outgoing {
+            topic: *topic,
+            msg_id: msg_id.to_owned(),
+            payload,
+            after: None,
+            traceparent: None,
+        })
     }
 
     /// Checks in JetStream's order: a duplicate is acknowledged before `after` is looked at.
-    pub(crate) fn publish_after(
-        &self,
-        topic: &Topic,
-        msg_id: &str,
-        payload: Bytes,
-        after: Option<&str>,
-    ) -> Result<(), BusError> {
+    pub(crate) fn publish_after(&self, message: Outgoing) -> Result<(), BusError> {
+        let Outgoing {
+            topic,
+            msg_id,
+            payload,
+            after,
+            traceparent,
+        } = message;
+        let (topic, msg_id, after) = (&topic, msg_id.as_str(), after.as_deref());
         let largest = crate::DEFAULT_MAX_MESSAGE_BYTES - crate::HEADER_ROOM;
         if payload.len() > largest {
             return Err(crate::too_large(payload.len(), largest));
@@ -91,6 +101,7 @@ impl MemoryBus {
         let delivery = Delivery {
             payload,
             stream_sequence: state.last_sequence,
+            traceparent,
         };
         state.log.entry(*topic).or_default().push(delivery.clone());
         if let Some(senders) = state.subscribers.get_mut(topic) {

@@ -39,6 +39,9 @@ fn server_addrs(urls: &str) -> Result<Vec<ServerAddr>, BusError> {
     Ok(servers)
 }
 
+/// The W3C trace-context header (`pulse_telemetry::TRACEPARENT`).
+const TRACEPARENT: &str = "traceparent";
+
 /// How long JetStream remembers message ids to drop re-published duplicates.
 /// Longer than any relay retry burst; consumers also de-duplicate by the
 /// group sequence, which covers anything older.
@@ -120,6 +123,7 @@ impl NatsBus {
             msg_id: msg_id.to_owned(),
             payload,
             after: None,
+            traceparent: None,
         };
         let mut results = self.publish_all(vec![message]).await;
         results.pop().unwrap_or_else(|| {
@@ -149,6 +153,9 @@ impl NatsBus {
             headers.insert(NATS_MESSAGE_ID, message.msg_id.as_str());
             if let Some(after) = &message.after {
                 headers.insert(NATS_EXPECTED_LAST_MESSAGE_ID, after.as_str());
+            }
+            if let Some(traceparent) = &message.traceparent {
+                headers.insert(TRACEPARENT, traceparent.as_str());
             }
             let sent = self
                 .jetstream
@@ -228,9 +235,16 @@ impl NatsBus {
                 let info = message
                     .info()
                     .map_err(|e| BusError::new(BusErrorKind::Subscribe, e))?;
+                // Present only on messages published with tracing on.
+                let traceparent = message
+                    .headers
+                    .as_ref()
+                    .and_then(|headers| headers.get(TRACEPARENT))
+                    .map(|value| value.as_str().to_owned());
                 Ok(Delivery {
                     stream_sequence: info.stream_sequence,
                     payload: message.payload.clone(),
+                    traceparent,
                 })
             })
             .boxed())

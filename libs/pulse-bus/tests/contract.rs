@@ -70,6 +70,7 @@ async fn publishes_many_at_once_in_order_once_per_message_id(bus: Bus) {
         msg_id: id.to_owned(),
         payload: Bytes::from(body),
         after: None,
+        traceparent: None,
     };
     let results = bus
         .publish_all(vec![
@@ -100,6 +101,7 @@ async fn stores_a_message_only_right_after_the_one_it_names(bus: Bus) {
         msg_id: id.to_owned(),
         payload: Bytes::from(id.to_owned()),
         after: after.map(str::to_owned),
+        traceparent: None,
     };
     let kinds = |results: Vec<Result<(), pulse_bus::BusError>>| {
         results
@@ -190,6 +192,49 @@ async fn replays_from_a_stream_sequence(bus: Bus) {
         .await
         .expect("publish");
     assert_eq!(next_payload(&mut replay).await, "three");
+}
+
+async fn carries_the_trace_context_of_a_message_to_its_subscribers(bus: Bus) {
+    let topic = Topic::List(Uuid::new_v4());
+    let mut sub = bus
+        .subscribe(&topic, StartAt::New)
+        .await
+        .expect("subscribe");
+    let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let message = |id: &str, traceparent: Option<&str>| Outgoing {
+        topic,
+        msg_id: id.to_owned(),
+        payload: Bytes::from(id.to_owned()),
+        after: None,
+        traceparent: traceparent.map(str::to_owned),
+    };
+    let results = bus
+        .publish_all(vec![
+            message("traced", Some(traceparent)),
+            message("plain", None),
+        ])
+        .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let mut received = Vec::new();
+    for _ in 0..2 {
+        let delivery = tokio::time::timeout(Duration::from_secs(10), sub.next())
+            .await
+            .expect("a delivery within 10 s")
+            .expect("stream open")
+            .expect("delivery ok");
+        received.push(delivery.traceparent);
+    }
+    assert_eq!(received, vec![Some(traceparent.to_owned()), None]);
+}
+
+#[tokio::test]
+async fn nats_bus_carries_the_trace_context_of_a_message_to_its_subscribers() {
+    carries_the_trace_context_of_a_message_to_its_subscribers(nats_bus().await).await;
+}
+
+#[tokio::test]
+async fn memory_bus_carries_the_trace_context_of_a_message_to_its_subscribers() {
+    carries_the_trace_context_of_a_message_to_its_subscribers(memory_bus()).await;
 }
 
 #[tokio::test]

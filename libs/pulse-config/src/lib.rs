@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use pulse_auth::{JwtKeys, JwtValidator, MasterKey, MIN_MASTER_KEY_LEN};
 use pulse_bus::{Bus, BusError, Namespace, StreamReplicas};
-use pulse_telemetry::LogFormat;
+use pulse_telemetry::{LogFormat, Telemetry};
 use secrecy::SecretString;
 
 /// A configuration value that cannot be used.
@@ -141,4 +141,18 @@ pub struct TelemetryArgs {
     /// Log line format: `text` or `json`. Levels come from `RUST_LOG`.
     #[arg(long, env = "PULSE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
+    /// OTLP/gRPC collector that spans are exported to (`http://host:4317`);
+    /// unset: no export. `OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER(_ARG)` and
+    /// `OTEL_RESOURCE_ATTRIBUTES` apply as the OpenTelemetry SDK defines them.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+}
+
+impl TelemetryArgs {
+    /// The binary's telemetry, under its service name.
+    pub fn telemetry(&self, service_name: &'static str) -> Telemetry {
+        Telemetry::new(service_name)
+            .log_format(self.log_format)
+            .otlp_endpoint(self.otlp_endpoint.clone())
+    }
 }

@@ -1,4 +1,7 @@
-use std::{convert::Infallible, future::Future, time::Duration};
+use std::{convert::Infallible, future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use axum::{http::header, response::IntoResponse};
+use pulse_telemetry::prometheus::CONTENT_TYPE;
 
 use tokio::net::TcpListener;
 use tonic::{
@@ -9,6 +12,8 @@ use tonic::{
     transport::Server,
 };
 use tonic_health::{server::HealthReporter, ServingStatus};
+
+use crate::{metrics::CommandMetrics, trace::ObserveLayer};
 
 const STREAM_WINDOW_BYTES: u32 = 256 * 1024;
 const CONNECTION_WINDOW_BYTES: u32 = 1024 * 1024;
@@ -29,11 +34,19 @@ const MAX_CONCURRENT_STREAMS: u32 = 1_000;
 /// As many as may be open bounds the memory the same way.
 const MAX_PENDING_ACCEPT_RESETS: usize = MAX_CONCURRENT_STREAMS as usize;
 
-/// Builder for a gRPC server with reflection and health already on.
+/// More of a service's metrics, rendered at each scrape after the server's
+/// own (the outbox's, which are read from the database).
+pub type MetricsSource =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = String> + Send>> + Send + Sync>;
+
+/// Builder for a gRPC server with reflection and health already on, and
+/// `GET /metrics` (Prometheus text, over HTTP/1.1) on the same port.
 pub struct GrpcServer {
     routes: RoutesBuilder,
     health: HealthReporter,
     names: Vec<&'static str>,
+    metrics: Arc<CommandMetrics>,
+    more_metrics: Option<MetricsSource>,
 }
 
 impl Default for GrpcServer {
@@ -51,7 +64,15 @@ impl GrpcServer {
             routes,
             health,
             names: Vec::new(),
+            metrics: Arc::default(),
+            more_metrics: None,
         }
+    }
+
+    /// Adds `source` to what `GET /metrics` shows.
+    pub fn with_metrics(mut self, source: MetricsSource) -> Self {
+        self.more_metrics = Some(source);
+        self
     }
 
     pub fn add_service<S>(mut self, service: S) -> Self
@@ -98,7 +119,21 @@ impl GrpcServer {
         if let Some(service) = reflection_v1alpha {
             routes.add_service(service);
         }
+        let scrape = Scrape {
+            commands: self.metrics.clone(),
+            more: self.more_metrics,
+        };
+        let router = routes.routes().into_axum_router().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let scrape = scrape.clone();
+                async move { scrape.render().await }
+            }),
+        );
+        let served: Arc<[&'static str]> = self.names.into();
         Server::builder()
+            // Prometheus scrapes `/metrics` over HTTP/1.1; gRPC stays on HTTP/2.
+            .accept_http1(true)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .http2_keepalive_timeout(Some(Duration::from_secs(10)))
             // Explicit flow-control windows: what one slow reader can make
@@ -107,7 +142,8 @@ impl GrpcServer {
             .initial_connection_window_size(Some(CONNECTION_WINDOW_BYTES))
             .max_concurrent_streams(Some(MAX_CONCURRENT_STREAMS))
             .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_ACCEPT_RESETS))
-            .add_routes(routes.routes())
+            .layer(ObserveLayer::new(self.metrics, served))
+            .add_routes(Routes::from(router))
             // Replies go out as soon as they are written: with a listener of its own tonic does
             // not set TCP_NODELAY, and Nagle's algorithm would hold a reply's last segment
             // until the client acknowledged the one before.
@@ -135,4 +171,22 @@ fn reflection(served: &[&'static str]) -> tonic_reflection::server::Builder<'sta
     served
         .iter()
         .fold(builder, |builder, name| builder.with_service_name(*name))
+}
+
+/// What `GET /metrics` reads.
+#[derive(Clone)]
+struct Scrape {
+    commands: Arc<CommandMetrics>,
+    more: Option<MetricsSource>,
+}
+
+impl Scrape {
+    async fn render(&self) -> impl IntoResponse {
+        let mut out = String::with_capacity(4096);
+        self.commands.render(&mut out);
+        if let Some(more) = &self.more {
+            out.push_str(&more().await);
+        }
+        ([(header::CONTENT_TYPE, CONTENT_TYPE)], out)
+    }
 }

@@ -9,10 +9,16 @@
 //! is de-duplicated by JetStream, and every event carries its group sequence
 //! so consumers drop anything they have already seen). Presence notices
 //! ([`enqueue_notice`]) carry no sequence; their message id is the row's id.
+//!
+//! A row keeps the trace context of the command that wrote it; the relay
+//! continues that trace (`trace`), so one trace follows an event from the
+//! command to every gateway that delivers it.
 
+mod metrics;
 mod relay;
 mod schema;
 mod store;
+mod trace;
 mod transaction;
 
 pub use relay::{Relay, RelayConfig};

@@ -8,7 +8,10 @@ use sqlx::{pool::PoolConnection, postgres::PgListener, PgConnection, Postgres};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::Outbox;
+use crate::{
+    trace::{Publishing, Traced},
+    Outbox,
+};
 
 /// What the relay publishes to, and how it paces itself.
 #[derive(Debug, Clone)]
@@ -208,14 +211,25 @@ impl Relay {
     async fn drain(&self, conn: &mut PgConnection) -> Result<usize, RelayError> {
         let mut total = 0;
         loop {
-            let rows: Vec<(i64, String, i64, Vec<u8>)> = sqlx::query!(
-                "SELECT id, topic, sequence, envelope FROM pulse_outbox ORDER BY id LIMIT $1",
+            let mut traced = Vec::new();
+            let rows: Vec<OutboxRow> = sqlx::query!(
+                "SELECT id, topic, sequence, envelope, traceparent, created_at
+                 FROM pulse_outbox ORDER BY id LIMIT $1",
                 self.config.batch_size,
             )
             .fetch_all(&mut *conn)
             .await?
             .into_iter()
-            .map(|row| (row.id, row.topic, row.sequence, row.envelope))
+            .map(|row| {
+                if let Some(traceparent) = row.traceparent {
+                    traced.push(Traced {
+                        id: row.id,
+                        traceparent,
+                        written_at: row.created_at,
+                    });
+                }
+                (row.id, row.topic, row.sequence, row.envelope)
+            })
             .collect();
             if rows.is_empty() {
                 return Ok(total);
@@ -223,7 +237,7 @@ impl Relay {
             // A short batch was everything committed when it was read; rows
             // committed since have woken the relay again.
             let everything = rows.len() < usize::try_from(self.config.batch_size).unwrap_or(0);
-            let round = self.publish_round(rows).await;
+            let round = self.publish_round(rows, traced).await;
             total += round.published.len();
             sqlx::query!(
                 "DELETE FROM pulse_outbox WHERE id = ANY($1)",
@@ -248,23 +262,37 @@ impl Relay {
     /// deleted) or is in this batch ahead of it. Returns the ids stored (or dropped as
     /// unroutable), whether a row was refused for its turn (its predecessor failed or was a
     /// duplicate; it goes again in the next round, at once), and the first other failure.
-    async fn publish_round(&self, rows: Vec<OutboxRow>) -> Round {
+    /// Rows written in a traced command (`traced`) are published in spans of that trace.
+    async fn publish_round(&self, rows: Vec<OutboxRow>, traced: Vec<Traced>) -> Round {
         let Planned {
             mut published,
-            messages,
+            mut messages,
         } = plan_round(rows);
+        let mut publishing = Publishing::start(traced);
+        publishing.stamp(&mut messages);
         let (ids, messages): (Vec<i64>, Vec<Outgoing>) = messages.into_iter().unzip();
+        let started = Instant::now();
         let results = self.bus.publish_all(messages).await;
+        let elapsed = started.elapsed();
         let mut round = Round::default();
+        let (mut acknowledged, mut failed) = (0, 0);
         for (id, result) in ids.into_iter().zip(results) {
+            publishing.finish(id, &result);
             match result {
-                Ok(()) => published.push(id),
+                Ok(()) => {
+                    acknowledged += 1;
+                    published.push(id);
+                }
                 Err(error) if error.kind() == BusErrorKind::OutOfTurn => round.out_of_turn = true,
                 Err(error) => {
+                    failed += 1;
                     round.failure.get_or_insert(error);
                 }
             }
         }
+        self.outbox
+            .relay_metrics()
+            .round(acknowledged, failed, elapsed);
         round.published = published;
         round
     }
@@ -352,6 +380,7 @@ fn plan_round(rows: Vec<OutboxRow>) -> Planned {
                 msg_id: msg_id.clone(),
                 payload,
                 after: after.replace(msg_id),
+                traceparent: None,
             };
             plan.messages.push((id, outgoing));
         }

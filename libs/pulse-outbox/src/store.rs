@@ -36,7 +36,8 @@ pub async fn enqueue_all(
 }
 
 /// Numbers the events and writes their rows (one statement); returns their
-/// numbers in order. Each group's sequence moves on by its count of events in
+/// numbers in order. Each row keeps the current span's trace context and the
+/// time it was written, from which the relay records its wait. Each group's sequence moves on by its count of events in
 /// one upsert. The rows' envelopes are stored without their numbers, which
 /// the relay fills in from the `sequence` column.
 async fn number_and_append(
@@ -62,13 +63,14 @@ async fn number_and_append(
                  SET last_sequence = pulse_event_sequences.last_sequence + EXCLUDED.last_sequence
              RETURNING topic, last_sequence
          )
-         INSERT INTO pulse_outbox (topic, sequence, envelope)
-         SELECT g.topic, next.last_sequence - g.n + g.nth, g.envelope
+         INSERT INTO pulse_outbox (topic, sequence, envelope, traceparent, created_at)
+         SELECT g.topic, next.last_sequence - g.n + g.nth, g.envelope, $3, clock_timestamp()
          FROM given g JOIN next USING (topic)
          ORDER BY g.i
          RETURNING sequence",
         &groups as &[&str],
         &bodies,
+        pulse_telemetry::current_traceparent(),
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -150,13 +152,14 @@ async fn append(conn: &mut PgConnection, envelopes: &[EventEnvelope]) -> Result<
         bodies.push(envelope.encode_to_vec());
     }
     sqlx::query!(
-        "INSERT INTO pulse_outbox (topic, sequence, envelope)
-         SELECT topic, sequence, envelope
+        "INSERT INTO pulse_outbox (topic, sequence, envelope, traceparent, created_at)
+         SELECT topic, sequence, envelope, $4, clock_timestamp()
          FROM UNNEST($1::text[], $2::bigint[], $3::bytea[]) WITH ORDINALITY AS n (topic, sequence, envelope, i)
          ORDER BY i",
         &groups,
         &sequences,
         &bodies,
+        pulse_telemetry::current_traceparent(),
     )
     .execute(&mut *conn)
     .await?;

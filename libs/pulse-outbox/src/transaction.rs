@@ -21,11 +21,14 @@ use std::{
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use tokio::sync::Notify;
 
+use crate::metrics::RelayMetrics;
+
 /// A service's database together with its outbox. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Outbox {
     pool: PgPool,
     wake: Arc<Wake>,
+    relay_metrics: Arc<RelayMetrics>,
 }
 
 /// How a commit reaches the relay of this process.
@@ -43,6 +46,7 @@ impl Outbox {
         Self {
             pool,
             wake: Arc::default(),
+            relay_metrics: Arc::default(),
         }
     }
 
@@ -71,6 +75,15 @@ impl Outbox {
 
     pub(crate) fn wake(&self) -> &Wake {
         &self.wake
+    }
+
+    pub(crate) fn relay_metrics(&self) -> &RelayMetrics {
+        &self.relay_metrics
+    }
+
+    /// Whether this process's relay is the active one.
+    pub(crate) fn is_leading(&self) -> bool {
+        self.wake.leading.load(Ordering::Acquire)
     }
 
     /// Tells the active relay that rows may have committed.

@@ -2,7 +2,7 @@
 //! outbox) and running them with the service's own gRPC API and background
 //! tasks.
 
-use std::{net::SocketAddr, num::NonZeroU32, time::Duration};
+use std::{net::SocketAddr, num::NonZeroU32, sync::Arc, time::Duration};
 
 use pulse_bus::Bus;
 use pulse_grpc::GrpcServer;
@@ -128,7 +128,8 @@ impl ServiceCore {
         &self.outbox
     }
 
-    /// Serves `server` and runs the outbox relay until `stop` is cancelled or
+    /// Serves `server`, with the outbox's metrics added to its `GET /metrics`,
+    /// and runs the outbox relay until `stop` is cancelled or
     /// the server fails; either way `stop` is cancelled, which must end every
     /// task in `background` (spawned by the service with a clone of `stop`,
     /// usually a child of its shutdown token). Waits for all of them, then
@@ -144,7 +145,12 @@ impl ServiceCore {
         let relay =
             tokio::spawn(Relay::new(self.outbox.clone(), self.bus, self.relay).run(stop.clone()));
         tracing::info!(%addr, service = name, "service listening");
+        let outbox = self.outbox.clone();
         let served = server
+            .with_metrics(Arc::new(move || {
+                let outbox = outbox.clone();
+                Box::pin(async move { outbox.metrics_text().await })
+            }))
             .serve(self.listener, stop.clone().cancelled_owned())
             .await;
         stop.cancel();

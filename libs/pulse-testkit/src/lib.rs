@@ -8,14 +8,16 @@
 //! runs ([`TestEnv`]), its lifecycle ([`RunningService`]), users with tokens
 //! and the interceptor that sends them ([`TestUser`], [`Bearer`]), a group's
 //! events as a gateway reads them ([`Events`]), the outbox's count of
-//! them ([`TestEnv::outbox_sequence`]), and the table of calls with text the
-//! database cannot store that every service must refuse ([`NulInputs`]). What stays in a service's
-//! `tests/api/helpers.rs` is what only that service has: its config, its
-//! clients, its domain steps.
+//! them ([`TestEnv::outbox_sequence`]), the table of calls with text the
+//! database cannot store that every service must refuse ([`NulInputs`]), and
+//! a collector receiving the spans the suite exports ([`TraceCollector`]).
+//! What stays in a service's `tests/api/helpers.rs` is what only that service
+//! has: its config, its clients, its domain steps.
 #![allow(clippy::unwrap_used)] // test-only crate: a failed fixture should fail the test loudly
 
 use std::time::Duration;
 
+mod collector;
 mod database;
 mod env;
 mod events;
@@ -27,6 +29,7 @@ mod proxy;
 mod running;
 mod users;
 
+pub use collector::{ReceivedSpan, TraceCollector};
 pub use database::TestDatabase;
 pub use env::TestEnv;
 pub use events::Events;
