@@ -139,6 +139,36 @@ async fn one_trace_follows_an_added_item_from_the_hub_to_the_group_dispatch() {
 }
 
 #[tokio::test]
+async fn joining_a_list_continues_the_invocations_trace_into_the_services_checks() {
+    let collector = TraceCollector::start().await;
+    // Bound whole: its guards keep the test subscriber in place.
+    let traced = Traced::start(collector.endpoint()).await;
+    // The access check and the presence entry run on tasks shared by the
+    // joiners of a crowd: they still carry the joining invocation's trace.
+    let calls = [
+        "/pulse.lists.v1.ShoppingLists/CheckAccess",
+        "/pulse.lists.v1.ShoppingLists/EnterList",
+    ];
+    collector
+        .wait_for(
+            "the JoinList trace with the service's check and entry",
+            |spans| {
+                let root = invocation(spans, "JoinList")?;
+                calls
+                    .iter()
+                    .all(|call| {
+                        spans
+                            .iter()
+                            .any(|span| span.name == *call && span.trace_id == root.trace_id)
+                    })
+                    .then_some(())
+            },
+        )
+        .await;
+    traced.suite.stop().await;
+}
+
+#[tokio::test]
 async fn commands_succeed_while_the_collector_is_down() {
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

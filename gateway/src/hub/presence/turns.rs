@@ -4,7 +4,9 @@
 //! first asker's call goes at once, everyone who asks while it runs shares
 //! the next one, and so on: a few calls instead of one each. Sharing only a
 //! call that has not started yet keeps each answer as fresh as the asker's
-//! own call would be: it is made after the asker asked.
+//! own call would be: it is made after the asker asked. A call runs in the
+//! span of the asker who made it, so the service calls it makes continue
+//! that asker's trace (the others share its outcome, as a batch's callers do).
 
 use std::{
     collections::HashMap,
@@ -15,6 +17,7 @@ use std::{
 
 use futures::{future::BoxFuture, FutureExt};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 /// A call waiting for its turn, and where its outcome will be published.
 struct Waiting<T> {
@@ -56,7 +59,7 @@ where
                 Some(Some(waiting)) => waiting.outcome.subscribe(),
                 Some(next) => {
                     *next = Some(Waiting {
-                        call: call(),
+                        call: call().in_current_span().boxed(),
                         outcome: sender,
                     });
                     outcome
@@ -64,7 +67,7 @@ where
                 None => {
                     lines.insert(key.clone(), None);
                     let first = Waiting {
-                        call: call(),
+                        call: call().in_current_span().boxed(),
                         outcome: sender,
                     };
                     tokio::spawn(self.clone().run(key, first));
