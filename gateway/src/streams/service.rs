@@ -231,6 +231,9 @@ impl Subscription {
         // send to a client that does not read.
         let forward = catch_panic(&self.member.connection_id, self.forward(&mut frames));
         let ending = tokio::select! {
+            // Forwarding sees the shutdown first once it is live, and ends naming the positions
+            // it delivered; this branch ends a stream still replaying.
+            biased;
             // A panic is a defect of ours: the stream still leaves its groups and ends with a
             // status, as for any other end.
             ending = forward => ending.unwrap_or_else(|Panicked| Err(Status::internal("internal error"))),
@@ -278,6 +281,7 @@ impl Subscription {
                     continue;
                 }
                 () = self.overflow.overflowed() => return Err(slow_consumer(&sent)),
+                () = self.shutdown.cancelled() => return Err(shutting_down(&sent)),
                 () = self.sink.0.closed() => return Ok(()),
             };
             let Some(frame) = frame else {
@@ -306,6 +310,7 @@ impl Subscription {
                 sent = self.sink.send_event(envelope) => if sent.is_err() { return Ok(()) },
                 // The event was not handed over: the status names the one before it.
                 () = self.overflow.overflowed() => return Err(slow_consumer(&sent)),
+                () = self.shutdown.cancelled() => return Err(shutting_down(&sent)),
             }
             // Only once handed over: what the slow-consumer status names must have reached the
             // client, or resuming from it would skip this event.
@@ -329,15 +334,29 @@ fn leave_all(services: &Services, follows: &[(Topic, Option<u64>)], member: &Mem
 /// The documented slow-consumer policy: the stream ends, naming the positions
 /// delivered, and the client resumes from them.
 fn slow_consumer(sent: &HashMap<String, u64>) -> Status {
+    Status::resource_exhausted(format!(
+        "client too slow; resume from the last sequence received ({})",
+        positions(sent)
+    ))
+}
+
+/// The gateway drains: the stream ends naming the positions delivered, for
+/// the client to resume from on another gateway.
+fn shutting_down(sent: &HashMap<String, u64>) -> Status {
+    Status::unavailable(format!(
+        "gateway is shutting down; resume from the last sequence received ({})",
+        positions(sent)
+    ))
+}
+
+/// `group=sequence` for every group with an event delivered, in group order.
+fn positions(sent: &HashMap<String, u64>) -> String {
     let mut positions: Vec<String> = sent
         .iter()
         .map(|(group, seq)| format!("{group}={seq}"))
         .collect();
     positions.sort();
-    Status::resource_exhausted(format!(
-        "client too slow; resume from the last sequence received ({})",
-        positions.join(", ")
-    ))
+    positions.join(", ")
 }
 
 /// `user_id` is the caller's (a user or a virtual key): `own` and `key`

@@ -178,12 +178,16 @@ async fn resume_after_a_gateway_restart_loses_nothing() {
     let seen = next_event(&mut stream).await.sequence;
 
     suite.restart_gateway().await;
+    let ended = tokio::time::timeout(WAIT, stream.message())
+        .await
+        .expect("the old stream ends with its gateway")
+        .expect_err("it ends with a status");
+    assert_eq!(ended.code(), tonic::Code::Unavailable, "{ended:?}");
     assert!(
-        matches!(
-            tokio::time::timeout(WAIT, stream.message()).await,
-            Ok(Ok(None) | Err(_))
-        ),
-        "the old stream ends with its gateway"
+        ended
+            .message()
+            .ends_with(&format!("(list_{list_id}={seen})")),
+        "the status names the position delivered: {ended:?}"
     );
     for name in ["Bread", "Eggs"] {
         add_item(&suite, &ann, &list_id, name).await;
