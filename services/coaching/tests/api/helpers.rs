@@ -6,15 +6,13 @@
 use std::net::SocketAddr;
 
 use pulse_bus::{StartAt, Topic};
-use pulse_coaching::{CoachingApp, CoachingConfig, RunError};
+use pulse_coaching::{Coaching, CoachingConfig, RunError};
 use pulse_proto::coaching::v1::coaching_client::CoachingClient;
 use pulse_proto::coaching::v1::{
     AssignGoalRequest, ChatMessage, Goal, GoalInput, InviteClientRequest, Relationship,
     RelationshipRequest, SendMessageRequest,
 };
-use pulse_testkit::{
-    connect, Authorized, Bearer, Events, RunningService, TestEnv, TestUser, EVENT_RETENTION,
-};
+use pulse_testkit::{connect, Authorized, Bearer, Events, RunningService, TestEnv, TestUser};
 use secrecy::SecretString;
 use sqlx::{Connection, PgConnection};
 
@@ -46,11 +44,7 @@ pub async fn spawn_app_with(db_max_connections: u32) -> TestApp {
         coaching_db_max_connections: db_max_connections.try_into().expect("non-zero"),
     };
     let validator = pulse_testkit::jwt_validator();
-    let app = CoachingApp::build(&config, env.service_bus().await, EVENT_RETENTION, validator)
-        .await
-        .expect("service builds");
-    let addr = app.local_addr();
-    let service = RunningService::spawn(|shutdown| app.run_until_stopped(shutdown));
+    let (addr, service) = env.start::<Coaching>(&config, validator).await;
     TestApp { addr, env, service }
 }
 

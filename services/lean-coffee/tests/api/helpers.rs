@@ -6,16 +6,14 @@
 use std::{net::SocketAddr, time::Duration};
 
 use pulse_bus::{StartAt, Topic as BusTopic};
-use pulse_lean_coffee::{LeanCoffeeApp, LeanCoffeeConfig, RunError};
+use pulse_lean_coffee::{LeanCoffee, LeanCoffeeConfig, RunError};
 use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
 use pulse_proto::leancoffee::v1::{
     AddTopicRequest, ChangeSessionStatusRequest, CreateSessionRequest, GetSessionRequest,
     ListActiveParticipantsRequest, NewTopic, Participant, ParticipationRequest, Session,
     SessionSnapshot, Topic, VoteRequest,
 };
-use pulse_testkit::{
-    connect, Authorized, Bearer, Events, RunningService, TestEnv, TestUser, EVENT_RETENTION,
-};
+use pulse_testkit::{connect, Authorized, Bearer, Events, RunningService, TestEnv, TestUser};
 use secrecy::SecretString;
 
 /// What differs between test apps.
@@ -61,11 +59,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         participant_sweep_interval: options.participant_sweep_interval,
     };
     let validator = pulse_testkit::jwt_validator();
-    let app = LeanCoffeeApp::build(&config, env.service_bus().await, EVENT_RETENTION, validator)
-        .await
-        .expect("service builds");
-    let addr = app.local_addr();
-    let service = RunningService::spawn(|shutdown| app.run_until_stopped(shutdown));
+    let (addr, service) = env.start::<LeanCoffee>(&config, validator).await;
     TestApp { addr, env, service }
 }
 

@@ -6,12 +6,11 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use pulse_bus::{StartAt, Topic};
-use pulse_lists::{ListsApp, ListsConfig, RunError};
+use pulse_lists::{Lists, ListsConfig, RunError};
 use pulse_proto::lists::v1::shopping_lists_client::ShoppingListsClient;
 use pulse_proto::lists::v1::{CreateListRequest, GetListRequest, ListSnapshot, ShoppingList};
 use pulse_testkit::{
     connect, Authorized, Bearer, Events, RunningService, TestDatabase, TestEnv, TestUser,
-    EVENT_RETENTION,
 };
 use secrecy::SecretString;
 
@@ -67,11 +66,7 @@ pub async fn spawn_app_on(db: Arc<TestDatabase>, options: AppOptions) -> TestApp
         presence_sweep_interval: options.presence_sweep_interval,
     };
     let validator = pulse_testkit::jwt_validator();
-    let app = ListsApp::build(&config, env.service_bus().await, EVENT_RETENTION, validator)
-        .await
-        .expect("service builds");
-    let addr = app.local_addr();
-    let service = RunningService::spawn(|shutdown| app.run_until_stopped(shutdown));
+    let (addr, service) = env.start::<Lists>(&config, validator).await;
     TestApp { addr, env, service }
 }
 

@@ -12,10 +12,8 @@ use pulse_proto::tasks::v1::{
     virtual_keys_client::VirtualKeysClient, CreateTaskRequest, CreateVirtualKeyRequest,
     CreatedVirtualKey, Task,
 };
-use pulse_tasks::{RunError, TasksApp, TasksConfig};
-use pulse_testkit::{
-    connect, Authorized, Bearer, Events, RunningService, TestEnv, EVENT_RETENTION,
-};
+use pulse_tasks::{RunError, TasksConfig};
+use pulse_testkit::{connect, Authorized, Bearer, Events, RunningService, TestEnv};
 use secrecy::SecretString;
 use sqlx::PgPool;
 
@@ -80,12 +78,7 @@ async fn start(env: TestEnv, options: AppOptions) -> TestApp {
     let master_key = options
         .master_key
         .map(|key| MasterKey::new(key).expect("long enough"));
-    let bus = env.service_bus().await;
-    let app = TasksApp::build(&config, bus, EVENT_RETENTION, master_key)
-        .await
-        .expect("service builds");
-    let addr = app.local_addr();
-    let service = RunningService::spawn(|shutdown| app.run_until_stopped(shutdown));
+    let (addr, service) = env.start::<pulse_tasks::Tasks>(&config, master_key).await;
     TestApp { addr, env, service }
 }
 
