@@ -7,7 +7,7 @@ use std::{collections::VecDeque, net::SocketAddr, sync::Arc, time::Duration};
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use pulse_auth::{JwtKeys, JwtValidator, TokenRequest};
-use pulse_bus::{Bus, Namespace};
+use pulse_bus::{Bus, Namespace, StreamKind};
 use pulse_gateway::{
     node::{Node, NodeStats},
     GatewayApp, GatewayConfig,
@@ -288,6 +288,15 @@ impl TestSuite {
             tasks.extend([task, coaching]);
             wiring.tasks = Some(tasks_addr);
             wiring.coaching = Some(coaching_addr);
+        }
+        // The services' relays create their streams as they start, while a
+        // test may already subscribe (a gRPC subscription to a group whose
+        // stream is missing is refused as UNAVAILABLE, to be retried): the
+        // suite has them all from the start, as a system that ran once has.
+        for kind in StreamKind::ALL {
+            bus.ensure_stream(*kind, pulse_testkit::EVENT_RETENTION)
+                .await
+                .expect("stream");
         }
         let gateway = RunningGateway::start(&bus, &validator, &wiring).await;
         Self {
