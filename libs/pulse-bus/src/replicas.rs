@@ -1,7 +1,5 @@
 //! How many copies of each stream a NATS cluster keeps.
 
-use std::fmt;
-
 /// Copies of each JetStream stream the suite creates: 1 on a single server,
 /// 3 (or 5) on a cluster, where a stream then survives the loss of a
 /// minority of its servers. JetStream allows 1 to 5.
@@ -22,12 +20,6 @@ impl StreamReplicas {
 
     pub fn get(self) -> usize {
         self.0
-    }
-}
-
-impl fmt::Display for StreamReplicas {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
     }
 }
 
