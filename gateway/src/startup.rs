@@ -20,7 +20,7 @@ use crate::{
     principal::Authenticator,
     session::{CloseSchedule, Registry},
     streams::SubscriptionService,
-    transport::{router, serve, AppState, Demo, DemoRefused, ListenLimits},
+    transport::{router, serve, AppState, Demo, DemoRefused, Forwarding, ListenLimits},
 };
 
 /// The gateway could not start.
@@ -136,8 +136,15 @@ impl GatewayApp {
             shutdown.clone(),
         )?;
         let key_checks = VirtualKeysClient::new(channels.get(&TASKS)?);
+        let registry = Arc::new(Registry::new(config.registry_limits()));
+        let forwarding = Arc::new(Forwarding::new(
+            bus.clone(),
+            registry.issuer().clone(),
+            config.long_poll_timeout,
+        ));
         let mut state = AppState {
-            registry: Arc::new(Registry::new(config.registry_limits())),
+            registry,
+            forwarding,
             services: Arc::new(Services {
                 node: Arc::new(Node::new(
                     bus.clone(),
@@ -252,6 +259,10 @@ impl GatewayApp {
             self.reap_interval,
             stop.clone(),
         ));
+        state
+            .forwarding
+            .serve_issued(state.clone(), stop.clone())
+            .await;
         let app = router(state.clone(), &self.cors_origins);
         // The listener answers on while the connections close: readiness says 503, a new
         // connection is refused (503), and a long poll can still take its Close.
