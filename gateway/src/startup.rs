@@ -183,6 +183,7 @@ impl GatewayApp {
             state.authenticator.clone(),
             config.streams(),
             state.shutdown.clone(),
+            state.close_schedule.clone(),
         );
         state.grpc_streams = subscriptions.open_streams();
         state
@@ -271,10 +272,11 @@ impl GatewayApp {
             let shutdown = state.shutdown.clone();
             let close_schedule = state.close_schedule.clone();
             let open = state.connections.clone();
+            let streams = state.grpc_streams.clone();
             let grace = self.drain_period + SHUTDOWN_GRACE;
             async move {
                 stop.cancelled().await;
-                close_schedule.start(open.len());
+                close_schedule.start(open.len() + streams.get());
                 shutdown.cancel();
                 open.close();
                 if tokio::time::timeout(grace, open.wait()).await.is_err() {
