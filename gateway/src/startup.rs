@@ -273,13 +273,20 @@ impl GatewayApp {
             let close_schedule = state.close_schedule.clone();
             let open = state.connections.clone();
             let streams = state.grpc_streams.clone();
+            let registry = state.registry.clone();
             let grace = self.drain_period + SHUTDOWN_GRACE;
             async move {
                 stop.cancelled().await;
                 close_schedule.start(open.len() + streams.get());
                 shutdown.cancel();
                 open.close();
-                if tokio::time::timeout(grace, open.wait()).await.is_err() {
+                // Then the long-polling connections that ended keep their Close for the
+                // client's next poll (which may reach this gateway through another one).
+                let closed = async {
+                    open.wait().await;
+                    registry.until_no_connection().await;
+                };
+                if tokio::time::timeout(grace, closed).await.is_err() {
                     tracing::warn!("connections still open after the shutdown grace period");
                 }
             }

@@ -18,6 +18,7 @@ use std::{
 };
 
 use bytes::{Bytes, BytesMut};
+use tokio::sync::Notify;
 use tokio_util::sync::DropGuard;
 use uuid::Uuid;
 
@@ -176,6 +177,9 @@ struct Table {
     /// Entries not started yet, and the bytes held for them.
     pending: usize,
     pending_bytes: usize,
+    /// Told when the last started connection's entry goes (see
+    /// [`Registry::until_no_connection`]).
+    emptied: Arc<Notify>,
 }
 
 impl Table {
@@ -193,6 +197,9 @@ impl Table {
     fn remove(&mut self, token: &str) {
         if let Some(entry) = self.entries.remove(token) {
             self.forget(&entry);
+            if self.entries.len() == self.pending {
+                self.emptied.notify_waiters();
+            }
         }
     }
 
@@ -530,6 +537,24 @@ impl Registry {
             table.remove(token);
         }
         expired.len()
+    }
+
+    /// Returns once no started connection is left: every one over, long-polling ones included
+    /// once their last poll took their end (their Close) or the reaper removed them.
+    /// Negotiations no transport took are not waited for.
+    pub async fn until_no_connection(&self) {
+        loop {
+            let emptied = self.table().emptied.clone();
+            // Registered before the check, so a removal in between is not missed.
+            let notified = emptied.notified();
+            {
+                let table = self.table();
+                if table.entries.len() == table.pending {
+                    return;
+                }
+            }
+            notified.await;
+        }
     }
 
     /// Connections negotiated and not yet over. An entry goes once its connection's task has

@@ -109,16 +109,21 @@ pub(super) async fn delete(
     .into_response()
 }
 
-/// A DELETE for a connection of this gateway.
+/// A DELETE for a connection of this gateway. A long-polling connection that already ended
+/// (its last poll took the Close) goes too: its client is done with it.
 pub(super) fn delete_here(state: &AppState, token: &str, hub: HubKind, user: Uuid) -> Answer {
-    let link = match state.registry.find(token, hub, user) {
-        Ok(Found::Running(TransportType::LongPolling, link)) => link,
-        Ok(Found::Running(..) | Found::NotStarted) => return Answer::NotDeletable,
-        Err(error) => return Answer::Refused(error),
-    };
-    link.terminate();
-    state.registry.remove(token);
-    Answer::Deleted
+    match state.registry.long_poll(token, hub, user) {
+        Ok(link) => {
+            link.terminate();
+            state.registry.remove(token);
+            Answer::Deleted
+        }
+        Err(AttachError::OtherTransport) => Answer::NotDeletable,
+        Err(error) => match state.registry.find(token, hub, user) {
+            Ok(Found::NotStarted) => Answer::NotDeletable,
+            _ => Answer::Refused(error),
+        },
+    }
 }
 
 /// Why a POST or DELETE cannot be served before its connection is even looked up.

@@ -19,7 +19,7 @@ const SHOPPING_LIST_WEBSOCKETS: &str =
     "pulse_gateway_connections{hub=\"shopping-list\",transport=\"WebSockets\"}";
 
 /// One scrape of the endpoint.
-struct Scrape(String);
+pub(crate) struct Scrape(String);
 
 impl Scrape {
     /// The gateway's metrics.
@@ -51,7 +51,7 @@ impl Scrape {
     }
 
     /// [`Scrape::value`], 0 for a series not shown yet (a label pair not seen yet).
-    fn count(&self, series: &str) -> u64 {
+    pub(crate) fn count(&self, series: &str) -> u64 {
         self.0
             .lines()
             .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
@@ -60,7 +60,11 @@ impl Scrape {
 }
 
 /// Scrapes until `holds`, failing after [`WAIT`]; returns the scrape that held.
-async fn scrape_until(suite: &TestSuite, what: &str, holds: impl Fn(&Scrape) -> bool) -> Scrape {
+pub(crate) async fn scrape_until(
+    suite: &TestSuite,
+    what: &str,
+    holds: impl Fn(&Scrape) -> bool,
+) -> Scrape {
     scrape_url_until(&suite.http("/metrics"), what, holds).await
 }
 
