@@ -1,6 +1,6 @@
 //! The serving half: this gateway answering other gateways' requests for its connections.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use pulse_bus::{Incoming, Requests};
@@ -15,6 +15,9 @@ use crate::{
         sends, AppState,
     },
 };
+
+/// How long a connection's start waits for its subscription on the bus.
+const SERVE_WITHIN: Duration = Duration::from_secs(2);
 
 impl Forwarding {
     /// Serves `gw.<issuer>` (claims and requests for connections this gateway negotiated)
@@ -44,10 +47,16 @@ impl Forwarding {
         let Some(name) = connection_name(token) else {
             return;
         };
-        let requests = match self.bus.serve(&name).await {
-            Ok(requests) => requests,
-            Err(error) => {
+        // Bounded: with the bus down, the connection still serves the requests that reach
+        // this gateway.
+        let requests = match tokio::time::timeout(SERVE_WITHIN, self.bus.serve(&name)).await {
+            Ok(Ok(requests)) => requests,
+            Ok(Err(error)) => {
                 tracing::warn!(%error, "requests for this connection reaching other gateways will fail");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!("the bus did not take this connection's subscription in time; requests for it reaching other gateways will fail");
                 return;
             }
         };
