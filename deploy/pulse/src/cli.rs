@@ -37,6 +37,8 @@ pub struct SuiteArgs {
     #[command(flatten)]
     pub services: ServiceConfigs,
     #[command(flatten)]
+    pub relay: RelayArgs,
+    #[command(flatten)]
     pub gateway: GatewayConfig,
     #[command(flatten)]
     pub common: CommonArgs,
@@ -61,6 +63,14 @@ pub struct CommonArgs {
     pub master_key: MasterKeyArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+}
+
+/// Settings of every domain service's outbox relay.
+#[derive(Debug, Clone, Args)]
+pub struct RelayArgs {
+    /// How often a standby replica's outbox relay tries for the relay lock unasked; a stopping leader hands it over at once, so this bounds the takeover after one killed.
+    #[arg(long, env = "PULSE_RELAY_STANDBY_RETRY", default_value = "2s", value_parser = parse_duration)]
+    pub relay_standby_retry: Duration,
 }
 
 #[derive(Debug, Args)]

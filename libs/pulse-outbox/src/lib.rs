@@ -29,3 +29,8 @@ pub use transaction::{Outbox, OutboxTransaction};
 /// The PostgreSQL channel the relay listens on: a process whose own relay is
 /// not the active one notifies it after each commit.
 pub(crate) const CHANNEL: &str = "pulse_outbox";
+
+/// The PostgreSQL channel standby relays listen on: a leader that stops
+/// notifies it as it gives up the relay lock, so a standby takes over at
+/// once instead of at its next try.
+pub(crate) const RELEASED: &str = "pulse_outbox_released";
