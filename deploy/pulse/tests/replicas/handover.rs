@@ -108,8 +108,8 @@ async fn commands_through_either_replica_are_stored_once_in_order_by_one_relay()
     let (deployment, leader, standby) = two_replicas().await;
     let user = Uuid::new_v4();
     let mut clients = [
-        lists_client(&deployment.replicas[leader], user).await,
-        lists_client(&deployment.replicas[standby], user).await,
+        lists_client(deployment.replicas[leader].addr(), user).await,
+        lists_client(deployment.replicas[standby].addr(), user).await,
     ];
     let lists = create_lists(&mut clients[1], 4).await;
     let mut names = Vec::new();
@@ -146,11 +146,11 @@ async fn a_killed_leaders_relay_is_taken_over_within_the_standby_retry_losing_an
 ) {
     let (mut deployment, leader, standby) = two_replicas().await;
     let user = Uuid::new_v4();
-    let mut client = lists_client(&deployment.replicas[standby], user).await;
+    let mut client = lists_client(deployment.replicas[standby].addr(), user).await;
     let lists = create_lists(&mut client, 4).await;
     let through_standby = Writer::start(client, lists.clone(), "standby".to_owned());
     let through_leader = Writer::start(
-        lists_client(&deployment.replicas[leader], user).await,
+        lists_client(deployment.replicas[leader].addr(), user).await,
         lists,
         "leader".to_owned(),
     );
@@ -184,12 +184,12 @@ async fn a_killed_leaders_relay_is_taken_over_within_the_standby_retry_losing_an
 async fn a_stopped_leader_finishes_its_calls_and_hands_the_relay_over_without_a_gap() {
     let (mut deployment, leader, standby) = two_replicas().await;
     let user = Uuid::new_v4();
-    let mut client = lists_client(&deployment.replicas[standby], user).await;
+    let mut client = lists_client(deployment.replicas[standby].addr(), user).await;
     let lists = create_lists(&mut client, 4).await;
     let through_standby = Writer::start(client, lists.clone(), "standby".to_owned());
     // Four callers sharing one connection to the leader, so calls are in
     // flight on it when it is told to stop.
-    let to_leader = lists_client(&deployment.replicas[leader], user).await;
+    let to_leader = lists_client(deployment.replicas[leader].addr(), user).await;
     let through_leader: Vec<Writer> = (0..4)
         .map(|n| Writer::start(to_leader.clone(), lists.clone(), format!("leader {n}")))
         .collect();

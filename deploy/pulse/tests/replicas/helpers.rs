@@ -3,7 +3,7 @@
 //! replicas started on them, callers with tokens, and the two sides of the
 //! exactly-once check — what PostgreSQL committed and what JetStream stored.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use prost::Message;
@@ -32,6 +32,9 @@ pub const STANDBY_RETRY: Duration = Duration::from_secs(2);
 /// minted here.
 const JWT_SECRET: &str = "pulse-replicas-test-secret";
 
+/// The master key the replicas are given (the task service's callers).
+pub const MASTER_KEY: &str = "replicas-test-master-key";
+
 /// A database and a NATS server of the test's own. Replicas are started on
 /// them and kept here, so they are killed before the database is dropped.
 pub struct Deployment {
@@ -56,7 +59,7 @@ impl Deployment {
             ("--nats-url", self.nats.url()),
             ("--bus-namespace", "replicas".to_owned()),
             ("--jwt-secret", JWT_SECRET.to_owned()),
-            ("--master-key", "replicas-test-master-key".to_owned()),
+            ("--master-key", MASTER_KEY.to_owned()),
             (
                 "--relay-standby-retry",
                 format!("{}ms", STANDBY_RETRY.as_millis()),
@@ -168,6 +171,9 @@ impl Deployment {
         for name in names {
             let mut stream = jetstream.get_stream(&name).await.expect("stream");
             let info = stream.info().await.expect("stream info");
+            if info.state.messages == 0 {
+                continue;
+            }
             let (first, last) = (info.state.first_sequence, info.state.last_sequence);
             for sequence in first..=last {
                 let message = stream
@@ -240,20 +246,25 @@ pub fn assert_exactly_once(stored: &[Stored], committed: &BTreeMap<String, u64>)
 }
 
 /// A caller of the lists service, as `user`, on a connection of its own to
-/// `replica`.
-pub async fn lists_client(replica: &Replica, user: Uuid) -> ShoppingListsClient<Authorized> {
-    ShoppingListsClient::with_interceptor(connect(replica.addr()).await, bearer(user))
+/// the replica at `addr`.
+pub async fn lists_client(addr: SocketAddr, user: Uuid) -> ShoppingListsClient<Authorized> {
+    ShoppingListsClient::with_interceptor(connect(addr).await, bearer(user))
 }
 
 /// A token for `user` that the replicas accept.
 pub fn bearer(user: Uuid) -> Bearer {
+    bearer_with_roles(user, Vec::new())
+}
+
+/// [`bearer`] for a user with `roles` (`service`: another service calling).
+pub fn bearer_with_roles(user: Uuid, roles: Vec<String>) -> Bearer {
     let validator = JwtValidator::new(&JwtKeys::Hs256(SecretString::from(JWT_SECRET)))
         .expect("HS256 validator");
     let token = validator
         .mint(&TokenRequest {
             sub: user,
             name: "Replica Tester".to_owned(),
-            roles: Vec::new(),
+            roles,
             exp: chrono::Utc::now().timestamp() + 3600,
         })
         .expect("token");
