@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::helpers::{
     add_item, assert_exactly_once, bearer, bearer_with_roles, create_lists, lists_client,
-    Deployment, MASTER_KEY,
+    within_a_minute, Deployment, MASTER_KEY,
 };
 
 /// One command of `service`, the `n`th, through the replica at `addr`.
@@ -97,20 +97,20 @@ async fn two_replicas_serve(service: &str, ready_key: &str) {
 
 #[tokio::test]
 async fn two_lists_replicas_serve_commands() {
-    two_replicas_serve("lists", "lists").await;
+    within_a_minute(two_replicas_serve("lists", "lists")).await;
 }
 
 #[tokio::test]
 async fn two_lean_coffee_replicas_serve_commands() {
-    two_replicas_serve("lean-coffee", "leanCoffee").await;
+    within_a_minute(two_replicas_serve("lean-coffee", "leanCoffee")).await;
 }
 
 #[tokio::test]
 async fn two_coaching_replicas_serve_commands() {
-    two_replicas_serve("coaching", "coaching").await;
+    within_a_minute(two_replicas_serve("coaching", "coaching")).await;
 }
 
 #[tokio::test]
 async fn two_tasks_replicas_serve_commands() {
-    two_replicas_serve("tasks", "tasks").await;
+    within_a_minute(two_replicas_serve("tasks", "tasks")).await;
 }

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::{
     helpers::{
-        add_item, assert_exactly_once, create_lists, lists_client, Deployment, Stored, PATIENCE,
-        STANDBY_RETRY,
+        add_item, assert_exactly_once, create_lists, lists_client, within_a_minute, Deployment,
+        Stored, PATIENCE, STANDBY_RETRY,
     },
     writer::{Writer, Written},
 };
@@ -41,6 +41,59 @@ fn stored_items(stored: &[Stored]) -> HashMap<&str, usize> {
 fn assert_acknowledged_stored_once(written: &Written, items: &HashMap<&str, usize>) {
     for name in &written.ok {
         assert_eq!(items.get(name.as_str()), Some(&1), "{name} stored once");
+    }
+}
+
+/// Commands flowing through both replicas: one caller through the
+/// standby, `to_leader` callers sharing one connection to the leader (so
+/// calls are in flight on it together), on four lists of one user.
+struct Traffic {
+    through_standby: Writer,
+    through_leader: Vec<Writer>,
+}
+
+impl Traffic {
+    async fn start(
+        deployment: &Deployment,
+        leader: usize,
+        standby: usize,
+        to_leader: usize,
+    ) -> Self {
+        let user = Uuid::new_v4();
+        let mut client = lists_client(deployment.replicas[standby].addr(), user).await;
+        let lists = create_lists(&mut client, 4).await;
+        let through_standby = Writer::start(client, lists.clone(), "standby".to_owned());
+        let connection = lists_client(deployment.replicas[leader].addr(), user).await;
+        let through_leader = (0..to_leader)
+            .map(|n| Writer::start(connection.clone(), lists.clone(), format!("leader {n}")))
+            .collect();
+        Self {
+            through_standby,
+            through_leader,
+        }
+    }
+
+    /// Waits until each caller has had `count` calls answered.
+    async fn flowing(&self, count: usize) {
+        self.through_standby.until_succeeded(count).await;
+        for writer in &self.through_leader {
+            writer.until_succeeded(count).await;
+        }
+    }
+
+    /// Waits for `count` more calls through the standby, then stops every
+    /// caller: what went through the standby, and through the leader.
+    async fn stop_after(self, count: usize) -> (Written, Written) {
+        let after = self.through_standby.succeeded() + count;
+        self.through_standby.until_succeeded(after).await;
+        let through_standby = self.through_standby.stop().await;
+        let mut through_leader = Written::default();
+        for writer in self.through_leader {
+            let written = writer.stop().await;
+            through_leader.ok.extend(written.ok);
+            through_leader.failed.extend(written.failed);
+        }
+        (through_standby, through_leader)
     }
 }
 
@@ -105,143 +158,156 @@ fn longest_pause(stored: &[Stored], since: SystemTime) -> Duration {
 
 #[tokio::test]
 async fn commands_through_either_replica_are_stored_once_in_order_by_one_relay() {
-    let (deployment, leader, standby) = two_replicas().await;
-    let user = Uuid::new_v4();
-    let mut clients = [
-        lists_client(deployment.replicas[leader].addr(), user).await,
-        lists_client(deployment.replicas[standby].addr(), user).await,
-    ];
-    let lists = create_lists(&mut clients[1], 4).await;
-    let mut names = Vec::new();
-    for n in 0..200 {
-        let name = format!("item {n}");
-        clients[n % 2]
-            .add_item(add_item(&lists[n % lists.len()], &name))
-            .await
-            .expect("added through either replica");
-        names.push(name);
-        if n % 25 == 0 {
-            assert_eq!(deployment.sole_leader(&[leader, standby]).await, leader);
+    within_a_minute(async {
+        let (deployment, leader, standby) = two_replicas().await;
+        let user = Uuid::new_v4();
+        let mut clients = [
+            lists_client(deployment.replicas[leader].addr(), user).await,
+            lists_client(deployment.replicas[standby].addr(), user).await,
+        ];
+        let lists = create_lists(&mut clients[1], 4).await;
+        let mut names = Vec::new();
+        for n in 0..200 {
+            let name = format!("item {n}");
+            clients[n % 2]
+                .add_item(add_item(&lists[n % lists.len()], &name))
+                .await
+                .expect("added through either replica");
+            names.push(name);
+            if n % 25 == 0 {
+                assert_eq!(deployment.sole_leader(&[leader, standby]).await, leader);
+            }
         }
-    }
-    deployment.outbox_drained().await;
+        deployment.outbox_drained().await;
 
-    let stored = deployment.stored().await;
-    let events = assert_exactly_once(&stored, &deployment.committed().await);
-    let items = stored_items(&stored);
-    assert_eq!(items.len(), names.len(), "every add stored, nothing else");
-    assert_acknowledged_stored_once(
-        &Written {
-            ok: names,
-            failed: Vec::new(),
-        },
-        &items,
-    );
-    assert_eq!(deployment.sole_leader(&[leader, standby]).await, leader);
-    println!("200 adds through 2 replicas: {events} events stored once, in order, by one relay");
+        let stored = deployment.stored().await;
+        let events = assert_exactly_once(&stored, &deployment.committed().await);
+        let items = stored_items(&stored);
+        assert_eq!(items.len(), names.len(), "every add stored, nothing else");
+        assert_acknowledged_stored_once(
+            &Written {
+                ok: names,
+                failed: Vec::new(),
+            },
+            &items,
+        );
+        assert_eq!(deployment.sole_leader(&[leader, standby]).await, leader);
+        println!(
+            "200 adds through 2 replicas: {events} events stored once, in order, by one relay"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
-async fn a_killed_leaders_relay_is_taken_over_within_the_standby_retry_losing_and_repeating_nothing(
-) {
-    let (mut deployment, leader, standby) = two_replicas().await;
-    let user = Uuid::new_v4();
-    let mut client = lists_client(deployment.replicas[standby].addr(), user).await;
-    let lists = create_lists(&mut client, 4).await;
-    let through_standby = Writer::start(client, lists.clone(), "standby".to_owned());
-    let through_leader = Writer::start(
-        lists_client(deployment.replicas[leader].addr(), user).await,
-        lists,
-        "leader".to_owned(),
-    );
-    through_standby.until_succeeded(50).await;
-    through_leader.until_succeeded(50).await;
+async fn a_killed_leaders_relay_is_taken_over_within_the_retry() {
+    within_a_minute(async {
+        let (mut deployment, leader, standby) = two_replicas().await;
+        let traffic = Traffic::start(&deployment, leader, standby, 1).await;
+        traffic.flowing(50).await;
 
-    deployment.replicas[leader].kill().await;
-    let left_behind = deployment.waiting().await;
-    let takeover = leads(&deployment, standby).await;
-    let after = through_standby.succeeded() + 50;
-    through_standby.until_succeeded(after).await;
-    let (standby_written, leader_written) =
-        (through_standby.stop().await, through_leader.stop().await);
-    let (_, events) = settled(&deployment, &standby_written, &leader_written).await;
-    println!(
-        "SIGKILL of the leader: {left_behind} events committed and unpublished when it died; \
-         standby leads after {takeover:?} (bound: {STANDBY_RETRY:?} retry + 1 s); {events} events stored once in order; {} calls OK through the standby, {} OK and {} failed through the killed leader",
-        standby_written.ok.len(),
-        leader_written.ok.len(),
-        leader_written.failed.len(),
-    );
-    // PostgreSQL ends a killed process's session at once (the kernel closes
-    // its socket); the standby's next try, at most STANDBY_RETRY later, wins.
-    assert!(
-        takeover < STANDBY_RETRY + Duration::from_secs(1),
-        "takeover took {takeover:?}"
-    );
+        deployment.replicas[leader].kill().await;
+        let left_behind = deployment.waiting().await;
+        let takeover = leads(&deployment, standby).await;
+        let (standby_written, leader_written) = traffic.stop_after(50).await;
+        let (_, events) = settled(&deployment, &standby_written, &leader_written).await;
+        println!(
+            "SIGKILL of the leader: {left_behind} events unpublished when it died; \
+             the standby leads after {takeover:?} (retry {STANDBY_RETRY:?}); \
+             {events} events stored once in order; {} calls OK through the standby, \
+             {} OK and {} failed through the killed leader",
+            standby_written.ok.len(),
+            leader_written.ok.len(),
+            leader_written.failed.len(),
+        );
+        // PostgreSQL ends a killed process's session at once (the kernel
+        // closes its socket); the standby's next try, at most STANDBY_RETRY
+        // later, wins.
+        assert!(
+            takeover < STANDBY_RETRY + Duration::from_secs(1),
+            "takeover took {takeover:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_leader_killed_with_events_unpublished_leaves_them_to_the_standby() {
+    within_a_minute(async {
+        let (mut deployment, leader, standby) = two_replicas().await;
+        let traffic = Traffic::start(&deployment, leader, standby, 1).await;
+        traffic.flowing(20).await;
+
+        // With NATS gone the relay cannot publish: commands through both
+        // replicas keep committing, and their events pile up in the outbox.
+        deployment.nats.stop();
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while deployment.waiting().await < 50 {
+            assert!(tokio::time::Instant::now() < deadline, "no events piled up");
+            // Only paces the polling.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        deployment.replicas[leader].kill().await;
+        let left_behind = deployment.waiting().await;
+        deployment.nats.restart();
+        let takeover = leads(&deployment, standby).await;
+        let (standby_written, leader_written) = traffic.stop_after(20).await;
+        let (_, events) = settled(&deployment, &standby_written, &leader_written).await;
+        println!(
+            "SIGKILL of the leader with {left_behind} events unpublished (NATS down): \
+             the standby leads {takeover:?} after NATS is back and publishes them; \
+             {events} events stored once in order"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_stopped_leader_finishes_its_calls_and_hands_the_relay_over_without_a_gap() {
-    let (mut deployment, leader, standby) = two_replicas().await;
-    let user = Uuid::new_v4();
-    let mut client = lists_client(deployment.replicas[standby].addr(), user).await;
-    let lists = create_lists(&mut client, 4).await;
-    let through_standby = Writer::start(client, lists.clone(), "standby".to_owned());
-    // Four callers sharing one connection to the leader, so calls are in
-    // flight on it when it is told to stop.
-    let to_leader = lists_client(deployment.replicas[leader].addr(), user).await;
-    let through_leader: Vec<Writer> = (0..4)
-        .map(|n| Writer::start(to_leader.clone(), lists.clone(), format!("leader {n}")))
-        .collect();
-    through_standby.until_succeeded(50).await;
-    for writer in &through_leader {
-        writer.until_succeeded(20).await;
-    }
+    within_a_minute(async {
+        let (mut deployment, leader, standby) = two_replicas().await;
+        let traffic = Traffic::start(&deployment, leader, standby, 4).await;
+        traffic.flowing(20).await;
 
-    let stopped_at = SystemTime::now();
-    deployment.replicas[leader].terminate();
-    let takeover = leads(&deployment, standby).await;
-    let status = deployment.replicas[leader].exits_within(PATIENCE).await;
-    assert!(
-        status.success(),
-        "the stopped replica exits cleanly: {status}"
-    );
-    let after = through_standby.succeeded() + 50;
-    through_standby.until_succeeded(after).await;
-    let standby_written = through_standby.stop().await;
-    let mut leader_written = Written::default();
-    for writer in through_leader {
-        let written = writer.stop().await;
-        leader_written.ok.extend(written.ok);
-        leader_written.failed.extend(written.failed);
-    }
-    let (stored, events) = settled(&deployment, &standby_written, &leader_written).await;
-    let items = stored_items(&stored);
-    // A call the stopping replica did not take changed nothing: refused
-    // (UNAVAILABLE: the connection refused, or the stream refused after
-    // GOAWAY) or never sent (CANCELLED: the client's connection closed
-    // before it went out).
-    for (name, code) in &leader_written.failed {
+        let stopped_at = SystemTime::now();
+        deployment.replicas[leader].terminate();
+        let takeover = leads(&deployment, standby).await;
+        let status = deployment.replicas[leader].exits_within(PATIENCE).await;
         assert!(
-            matches!(code, tonic::Code::Unavailable | tonic::Code::Cancelled),
-            "{name} failed with {code:?}"
+            status.success(),
+            "the stopped replica exits cleanly: {status}"
+        );
+        let (standby_written, leader_written) = traffic.stop_after(50).await;
+        let (stored, events) = settled(&deployment, &standby_written, &leader_written).await;
+        let items = stored_items(&stored);
+        // A call the stopping replica did not take changed nothing: refused
+        // (UNAVAILABLE: the connection refused, or the stream refused after
+        // GOAWAY) or never sent (CANCELLED: the client's connection closed
+        // before it went out).
+        for (name, code) in &leader_written.failed {
+            assert!(
+                matches!(code, tonic::Code::Unavailable | tonic::Code::Cancelled),
+                "{name} failed with {code:?}"
+            );
+            assert!(
+                !items.contains_key(name.as_str()),
+                "refused {name} was stored"
+            );
+        }
+        let pause = longest_pause(&stored, stopped_at);
+        println!(
+            "SIGTERM of the leader: the standby leads after {takeover:?}; \
+             longest pause between stored events since: {pause:?} (retry {STANDBY_RETRY:?}); \
+             {events} events stored once in order; {} calls OK through the standby, \
+             {} OK and {} refused through the stopped leader",
+            standby_written.ok.len(),
+            leader_written.ok.len(),
+            leader_written.failed.len(),
         );
         assert!(
-            !items.contains_key(name.as_str()),
-            "refused {name} was stored"
+            pause < STANDBY_RETRY / 4,
+            "the relay paused {pause:?} in the hand-over"
         );
-    }
-    let pause = longest_pause(&stored, stopped_at);
-    println!(
-        "SIGTERM of the leader: standby leads after {takeover:?}; longest pause between stored events since: {pause:?} \
-         (standby retry {STANDBY_RETRY:?}); {events} events stored once in order; {} calls OK through the standby, \
-         {} OK and {} refused through the stopped leader",
-        standby_written.ok.len(),
-        leader_written.ok.len(),
-        leader_written.failed.len(),
-    );
-    assert!(
-        pause < STANDBY_RETRY / 4,
-        "the relay paused {pause:?} in the hand-over"
-    );
+    })
+    .await;
 }

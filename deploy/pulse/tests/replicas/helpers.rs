@@ -24,6 +24,17 @@ use crate::replica::Replica;
 /// is failing.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
+/// Longest a test may run; past it, it fails and its processes are killed.
+const TEST_LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs a test's body, failing it if it takes longer than [`TEST_LIMIT`]:
+/// its deployment is dropped either way, killing every replica.
+pub async fn within_a_minute(test: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(TEST_LIMIT, test)
+        .await
+        .expect("the test ends within a minute");
+}
+
 /// How often a standby relay tries for the lock unasked: the `pulse`
 /// default, given explicitly so the bounds below are read from one place.
 pub const STANDBY_RETRY: Duration = Duration::from_secs(2);
