@@ -10,6 +10,13 @@
 //! so consumers drop anything they have already seen). Presence notices
 //! ([`enqueue_notice`]) carry no sequence; their message id is the row's id.
 //!
+//! Of several replicas on one database, one relays: the holder of an
+//! advisory lock. The others stand by; a leader that stops publishes what
+//! is waiting, then gives the lock up and notifies them (channel
+//! `pulse_outbox_released`), so one takes over at once; one that dies loses
+//! the lock with its session, and a standby takes it at its next try
+//! ([`RelayConfig::standby_retry`]).
+//!
 //! A row keeps the trace context of the command that wrote it; the relay
 //! continues that trace (`trace`), so one trace follows an event from the
 //! command to every gateway that delivers it.
