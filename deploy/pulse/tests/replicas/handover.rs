@@ -222,9 +222,9 @@ async fn a_killed_leaders_relay_is_taken_over_within_the_retry() {
         );
         // PostgreSQL ends a killed process's session at once (the kernel
         // closes its socket); the standby's next try, at most STANDBY_RETRY
-        // later, wins.
+        // later, wins (the margin is for a loaded machine).
         assert!(
-            takeover < STANDBY_RETRY + Duration::from_secs(1),
+            takeover < STANDBY_RETRY + Duration::from_millis(1500),
             "takeover took {takeover:?}"
         );
     })
@@ -304,8 +304,10 @@ async fn a_stopped_leader_finishes_its_calls_and_hands_the_relay_over_without_a_
             leader_written.ok.len(),
             leader_written.failed.len(),
         );
+        // 20-80 ms on a quiet machine, ~200 ms with three such runs at
+        // once on two cores; a standby left to its retry would wait 2 s.
         assert!(
-            pause < STANDBY_RETRY / 4,
+            pause < STANDBY_RETRY / 2,
             "the relay paused {pause:?} in the hand-over"
         );
     })
