@@ -3,7 +3,7 @@
 //! replicas started on them, callers with tokens, and the two sides of the
 //! exactly-once check — what PostgreSQL committed and what JetStream stored.
 
-use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
 use futures::StreamExt;
 use prost::Message;
@@ -36,7 +36,8 @@ pub async fn within_a_minute(test: impl std::future::Future<Output = ()>) {
 }
 
 /// How often a standby relay tries for the lock unasked: the `pulse`
-/// default, given explicitly so the bounds below are read from one place.
+/// default, passed explicitly, so the replicas' setting and the takeover
+/// bounds the tests assert are one number.
 pub const STANDBY_RETRY: Duration = Duration::from_secs(2);
 
 /// The secret the replicas check tokens with; only has to match the tokens
@@ -50,7 +51,7 @@ pub const MASTER_KEY: &str = "replicas-test-master-key";
 /// them and kept here, so they are killed before the database is dropped.
 pub struct Deployment {
     pub replicas: Vec<Replica>,
-    pub db: Arc<TestDatabase>,
+    pub db: TestDatabase,
     pub nats: NatsServer,
 }
 
@@ -58,7 +59,7 @@ impl Deployment {
     pub async fn new() -> Self {
         Self {
             replicas: Vec::new(),
-            db: Arc::new(TestDatabase::create().await),
+            db: TestDatabase::create().await,
             nats: NatsServer::start(),
         }
     }
