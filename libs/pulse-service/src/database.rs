@@ -19,7 +19,7 @@ pub fn is_contention(error: &sqlx::Error) -> bool {
 /// The constraint a unique or foreign-key violation names: a request that
 /// collided with a row the service's own check did not see (a collaborator
 /// shared twice), which the service reports as the client error its check
-/// gives (the `constraints` of [`crate::service_error_conversions!`]).
+/// gives ([`crate::Refusals::on_constraint`]).
 /// Other failures, and violations of other kinds (`CHECK`, `NOT NULL`: the
 /// service's own validation keeps those out), are `None`.
 pub fn violated_constraint(error: &sqlx::Error) -> Option<&str> {

@@ -9,13 +9,13 @@
 //!   service's background tasks until stopped; stopping finishes the calls
 //!   in flight, has the relay publish what they committed and hand its lock
 //!   to a standby replica, then closes the pool;
-//! * [`ServiceError`] is the one vocabulary of refusals: each service maps
-//!   its own error enum into it, and its one exhaustive match decides the
-//!   gRPC status of each ([`service_error_conversions!`] writes the `?`
-//!   conversions around it); [`StorageError`] is what every service's error
-//!   enum carries for database failures, sorted by what callers are told
-//!   (retry after a lost race, retry later while the database is
-//!   unavailable, "internal error" otherwise);
+//! * [`ServiceError`] is the one vocabulary of refusals, and its one
+//!   exhaustive match decides the gRPC status of each; [`CallError`] is
+//!   every service's error, holding the refusals all services give, the
+//!   service's own ([`Refusals`], which it sorts into the vocabulary) and
+//!   [`StorageError`], what every service answers database failures with,
+//!   sorted by what callers are told (retry after a lost race, retry later
+//!   while the database is unavailable, "internal error" otherwise);
 //! * [`text`] checks client text alike in every service (trimmed,
 //!   required or optional, at most so many characters, no NUL, which
 //!   PostgreSQL cannot store), and [`parse_uuid`] and [`check_web_url`]
@@ -38,7 +38,7 @@ pub mod text;
 
 pub use app::{App, Domain};
 pub use database::{is_contention, violated_constraint};
-pub use error::ServiceError;
+pub use error::{CallError, Refusals, ServiceError};
 pub use formats::{check_web_url, parse_uuid, timestamp};
 pub use periodic::every;
 pub use runtime::{bind, RunError, StartupError};

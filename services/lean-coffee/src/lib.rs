@@ -26,4 +26,4 @@ pub use config::LeanCoffeeConfig;
 pub use pulse_service::{RunError, StartupError};
 pub use startup::{LeanCoffee, LeanCoffeeApp};
 
-pub(crate) use error::LeanCoffeeError;
+pub(crate) use error::{LeanCoffeeError, LeanCoffeeRefusal};

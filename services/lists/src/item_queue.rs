@@ -37,12 +37,12 @@ impl Calls for ItemAdds {
         Box::pin(async move {
             only(
                 store.add_items(&calls[index..=index]).await,
-                ListsError::stopping,
+                crate::error::stopping,
             )
         })
     }
 
     fn stopped(&self) -> ListsError {
-        ListsError::stopping()
+        crate::error::stopping()
     }
 }

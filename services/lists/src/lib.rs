@@ -27,4 +27,4 @@ pub use config::ListsConfig;
 pub use pulse_service::{RunError, StartupError};
 pub use startup::{Lists, ListsApp};
 
-pub(crate) use error::ListsError;
+pub(crate) use error::{ListsError, ListsRefusal};

@@ -53,7 +53,7 @@ impl Presence for Store {
     }
 
     fn stopped(&self) -> ListsError {
-        ListsError::stopping()
+        crate::error::stopping()
     }
 
     async fn sweep(&self, timeout: Duration) -> Result<u64, ListsError> {

@@ -1,15 +1,25 @@
 //! Validation of the free text users and services send, by
 //! `pulse_service::text` as in every service; this service words the
-//! refusals as whole sentences naming the field (see its `From<TextError>`),
-//! so the gateway can show them as-is.
+//! refusals as whole sentences naming the field ([`worded`]), so the gateway
+//! can show them as-is.
 
-use pulse_service::text;
+use pulse_service::text::{self, TextError};
 
 use crate::CoachingError;
 
+/// Text refused by `pulse_service::text`, in this service's own sentences
+/// ("Title cannot be empty"), which its clients show as they are.
+fn worded(error: TextError) -> CoachingError {
+    CoachingError::Invalid(match error {
+        TextError::Empty { field } => format!("{field} cannot be empty"),
+        TextError::TooLong { field, max } => format!("{field} cannot exceed {max} characters"),
+        nul @ TextError::Nul { .. } => nul.to_string(),
+    })
+}
+
 /// A required text: trimmed, non-empty, at most `max` characters.
 pub fn required(label: &str, value: &str, max: usize) -> Result<String, CoachingError> {
-    Ok(text::required(label, value, max)?)
+    text::required(label, value, max).map_err(worded)
 }
 
 /// An optional text: trimmed; blank means absent.
@@ -18,12 +28,12 @@ pub fn optional(
     value: Option<String>,
     max: usize,
 ) -> Result<Option<String>, CoachingError> {
-    Ok(text::optional(label, value.as_deref(), max)?)
+    text::optional(label, value.as_deref(), max).map_err(worded)
 }
 
 /// At most `max` characters (not bytes), and no NUL, for text kept as sent.
 pub fn check(label: &str, value: &str, max: usize) -> Result<(), CoachingError> {
-    Ok(text::check(label, value, max)?)
+    text::check(label, value, max).map_err(worded)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::text;
-use crate::LeanCoffeeError;
+use crate::{LeanCoffeeError, LeanCoffeeRefusal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionStatus {
@@ -114,7 +114,9 @@ impl Session {
     /// Topics and votes may change only while the session is not over.
     pub fn require_open(&self) -> Result<(), LeanCoffeeError> {
         if self.status.is_closed() {
-            Err(LeanCoffeeError::SessionClosed(self.status))
+            Err(LeanCoffeeError::Own(LeanCoffeeRefusal::SessionClosed(
+                self.status,
+            )))
         } else {
             Ok(())
         }
@@ -259,7 +261,7 @@ mod tests {
         for closed in [Completed, Cancelled] {
             assert!(matches!(
                 session(closed).require_open(),
-                Err(LeanCoffeeError::SessionClosed(status)) if status == closed
+                Err(LeanCoffeeError::Own(LeanCoffeeRefusal::SessionClosed(status))) if status == closed
             ));
         }
     }

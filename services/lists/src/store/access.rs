@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::rows::{shopping_list, stored_permission};
 use crate::domain::{require, Action, Permission, ShoppingList};
-use crate::ListsError;
+use crate::{ListsError, ListsRefusal};
 
 /// A list and what the caller may do with it (`None`: no access).
 #[derive(Debug, Clone)]
@@ -26,7 +26,7 @@ impl ListAccess {
     pub fn require_editable(&self) -> Result<Permission, ListsError> {
         let permission = self.require(Action::EditItems)?;
         if self.list.is_archived {
-            return Err(ListsError::Archived);
+            return Err(ListsError::Own(ListsRefusal::Archived));
         }
         Ok(permission)
     }
