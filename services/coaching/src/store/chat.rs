@@ -116,7 +116,7 @@ impl Store {
         before: Option<Uuid>,
         limit: PageLimit,
     ) -> Result<ConversationPage, CoachingError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.outbox.pool().acquire().await?;
         let (user_a, user_b) = pair(user_id, other_id);
         let conversation_id = sqlx::query_scalar!(
             "SELECT id FROM conversations WHERE user_a = $1 AND user_b = $2",
@@ -192,7 +192,7 @@ impl Store {
              ORDER BY last.sent_at DESC, last.id DESC"#,
             user_id,
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.outbox.pool())
         .await?;
         Ok(all(rows
             .into_iter()

@@ -123,7 +123,7 @@ impl Store {
         viewer_id: Uuid,
         owner_id: Uuid,
     ) -> Result<Vec<Goal>, CoachingError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.outbox.pool().acquire().await?;
         let trains = trains(&mut conn, viewer_id, owner_id).await?;
         require_goal_viewer(viewer_id, owner_id, trains)?;
         let rows = sqlx::query_as!(
@@ -146,7 +146,7 @@ impl Store {
         viewer_id: Uuid,
         goal_id: Uuid,
     ) -> Result<Vec<GoalProgress>, CoachingError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.outbox.pool().acquire().await?;
         let owner_id = goal(&mut conn, goal_id).await?.user_id;
         let trains = trains(&mut conn, viewer_id, owner_id).await?;
         require_goal_viewer(viewer_id, owner_id, trains)?;

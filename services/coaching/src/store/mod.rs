@@ -17,7 +17,7 @@ mod rows;
 use pulse_bus::Topic;
 use pulse_outbox::Outbox;
 use pulse_proto::events::v1::event::Kind;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::CoachingError;
@@ -25,17 +25,14 @@ use crate::CoachingError;
 /// The service's database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
-    pool: PgPool,
-    /// Begins the transactions that write events, so each commit wakes the relay.
+    /// Holds the pool, and begins the transactions that write events, so
+    /// each commit wakes the relay.
     outbox: Outbox,
 }
 
 impl Store {
     pub(crate) fn new(outbox: Outbox) -> Self {
-        Self {
-            pool: outbox.pool().clone(),
-            outbox,
-        }
+        Self { outbox }
     }
 }
 

@@ -33,7 +33,7 @@ impl Store {
             user_id,
             i64::from(limit.get()),
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.outbox.pool())
         .await?;
         Ok(all(rows))
     }

@@ -93,7 +93,7 @@ impl Store {
              ORDER BY r.created_at DESC, r.id DESC",
             user_id,
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.outbox.pool())
         .await?;
         rows.into_iter().map(Relationship::try_from).collect()
     }

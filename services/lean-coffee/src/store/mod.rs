@@ -20,7 +20,7 @@ mod votes;
 use pulse_bus::Topic as BusTopic;
 use pulse_outbox::Outbox;
 use pulse_proto::events::v1::event::Kind;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 pub(crate) use self::presence::{Participation, Touching};
@@ -31,17 +31,14 @@ use crate::LeanCoffeeError;
 /// The service's database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
-    pool: PgPool,
-    /// Begins the transactions that write events, so each commit wakes the relay.
+    /// Holds the pool, and begins the transactions that write events, so
+    /// each commit wakes the relay.
     outbox: Outbox,
 }
 
 impl Store {
     pub(crate) fn new(outbox: Outbox) -> Self {
-        Self {
-            pool: outbox.pool().clone(),
-            outbox,
-        }
+        Self { outbox }
     }
 }
 

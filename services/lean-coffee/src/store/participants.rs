@@ -24,7 +24,7 @@ impl Store {
         &self,
         session_id: Uuid,
     ) -> Result<Vec<Participant>, LeanCoffeeError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.outbox.pool().acquire().await?;
         session(&mut conn, session_id, Hold::Read).await?;
         let rows = sqlx::query_as!(
             ParticipantRow,
@@ -51,7 +51,7 @@ impl Store {
              WHERE last_seen < now() - make_interval(secs => $1)",
             seconds,
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.outbox.pool())
         .await?;
         let mut removed = 0;
         for row in stale {

@@ -269,7 +269,7 @@ impl Presence for Store {
             &column(entries, |e| e.connection.as_str().to_owned()),
             &column(entries, |e| e.user_id),
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.outbox.pool())
         .await?;
         let touched: HashSet<(Uuid, &str)> = touched
             .iter()

@@ -32,7 +32,7 @@ impl Store {
             new.scheduled_start_time,
             Utc::now(),
         )
-        .fetch_one(&self.pool)
+        .fetch_one(self.outbox.pool())
         .await?;
         row.try_into()
     }
@@ -46,7 +46,7 @@ impl Store {
         actor: &Actor,
         session_id: Uuid,
     ) -> Result<SessionSnapshot, LeanCoffeeError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.pool().begin().await?;
         sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
@@ -100,7 +100,7 @@ impl Store {
              ORDER BY s.created_at DESC, s.id",
             actor.id,
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.outbox.pool())
         .await?;
         convert(rows)
     }

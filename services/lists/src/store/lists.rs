@@ -57,7 +57,7 @@ impl Store {
         actor: &UserRef,
         list_id: Uuid,
     ) -> Result<ListSnapshot, ListsError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.pool().begin().await?;
         sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
@@ -109,7 +109,7 @@ impl Store {
             actor.id,
             include_archived,
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.outbox.pool())
         .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
@@ -196,7 +196,7 @@ impl Store {
         user_id: Uuid,
         list_id: Uuid,
     ) -> Result<Permission, ListsError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.outbox.pool().acquire().await?;
         let access = access::read(&mut conn, list_id, user_id).await?;
         access.require(Action::Read)
     }

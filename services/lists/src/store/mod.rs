@@ -21,7 +21,6 @@ mod users;
 use std::sync::Arc;
 
 use pulse_outbox::Outbox;
-use sqlx::PgPool;
 
 use known_names::KnownNames;
 
@@ -32,8 +31,8 @@ pub(crate) use presence::{Entering, Exiting, Touching};
 /// The service's database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
-    pool: PgPool,
-    /// Begins the transactions that write events, so each commit wakes the relay.
+    /// Holds the pool, and begins the transactions that write events, so
+    /// each commit wakes the relay.
     outbox: Outbox,
     /// Names recorded lately, shared by the store's clones.
     known_names: Arc<KnownNames>,
@@ -42,7 +41,6 @@ pub(crate) struct Store {
 impl Store {
     pub(crate) fn new(outbox: Outbox) -> Self {
         Self {
-            pool: outbox.pool().clone(),
             outbox,
             known_names: Arc::default(),
         }

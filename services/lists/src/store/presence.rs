@@ -137,7 +137,7 @@ impl Store {
             connection_id,
             user_id,
         )
-        .execute(&self.pool)
+        .execute(self.outbox.pool())
         .await?
         .rows_affected();
         if touched == 0 {
@@ -194,7 +194,7 @@ impl Store {
              WHERE last_seen < now() - make_interval(secs => $1)",
             seconds,
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.outbox.pool())
         .await?;
         let mut removed = 0;
         for row in stale {
@@ -595,7 +595,7 @@ impl Store {
             &entries.iter().map(|e| e.connection_id.clone()).collect::<Vec<_>>(),
             &entries.iter().map(|e| e.user_id).collect::<Vec<_>>(),
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.outbox.pool())
         .await?;
         let touched: HashSet<(Uuid, &str)> = touched
             .iter()

@@ -46,7 +46,7 @@ impl Store {
                 id,
                 name,
             )
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.outbox.pool())
             .await?;
             if let Some(display_name) = found {
                 self.known_names.stored([(id, display_name.as_str())]);
@@ -95,7 +95,7 @@ impl Store {
                 &ids,
                 &given,
             )
-            .fetch_all(&self.pool)
+            .fetch_all(self.outbox.pool())
             .await?
             .into_iter()
             .map(|row| (row.id, row.display_name))

@@ -51,7 +51,7 @@ impl Store {
     /// Every key, newest first.
     pub(crate) async fn list_keys(&self) -> Result<Vec<VirtualKey>, TasksError> {
         let rows = query_keys!("SELECT", "FROM virtual_keys ORDER BY created_at DESC, id")
-            .fetch_all(&self.pool)
+            .fetch_all(self.outbox.pool())
             .await?;
         convert(rows)
     }
@@ -140,7 +140,7 @@ impl Store {
             "FROM virtual_keys WHERE key_hash = $1",
             Secret::hash_of(presented),
         )
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.outbox.pool())
         .await?;
         VirtualKey::try_from(row.ok_or(INVALID)?)?.require_active()
     }

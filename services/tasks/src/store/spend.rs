@@ -31,7 +31,7 @@ impl Store {
             spend.amount.micros(),
             spend.description.as_deref(),
         )
-        .execute(&self.pool)
+        .execute(self.outbox.pool())
         .await?
         .rows_affected();
         if stored == 0 {
@@ -52,7 +52,7 @@ impl Store {
                     OR k.last_spend_update_at <= now() - make_interval(secs => $1))",
             window.as_secs_f64(),
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.outbox.pool())
         .await?;
         Ok(keys)
     }

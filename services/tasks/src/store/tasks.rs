@@ -33,7 +33,7 @@ impl Store {
             TaskStatus::Pending.as_str(),
             now,
         )
-        .fetch_one(&self.pool)
+        .fetch_one(self.outbox.pool())
         .await?;
         row.try_into()
     }
@@ -52,7 +52,7 @@ impl Store {
             task_id,
             virtual_key_id,
         )
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.outbox.pool())
         .await?;
         row.ok_or(NOT_FOUND)?.try_into()
     }
@@ -72,7 +72,7 @@ impl Store {
             virtual_key_id,
             kind.map(Named::as_str),
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.outbox.pool())
         .await?;
         convert(rows)
     }
