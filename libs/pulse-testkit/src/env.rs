@@ -1,14 +1,13 @@
 //! Where a service under test runs: a database of its own and a bus
 //! namespace of its own, so tests run in parallel without seeing each
 //! other's rows or events. A test that restarts the service, or starts a
-//! second instance, starts it in the same environment.
+//! second instance, starts it in the same environment ([`crate::TestService`]).
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use pulse_bus::{Bus, Namespace, StartAt, Topic};
-use pulse_service::{App, Domain, RunError};
 
-use crate::{Events, RunningService, TestDatabase, EVENT_RETENTION};
+use crate::{Events, TestDatabase};
 
 /// A service's database and bus namespace, and the test's own connection to
 /// that namespace. Cheap to clone: clones share the database, which lives as
@@ -42,29 +41,6 @@ impl TestEnv {
             namespace,
             bus,
         }
-    }
-
-    /// Builds the domain service `D` (its `config` pointing at this
-    /// environment's database) on a bus connection of its own, and runs it
-    /// until the handle is stopped or dropped; where it listens.
-    pub async fn start<D: Domain>(
-        &self,
-        config: &D::Config,
-        credential: D::Credential,
-    ) -> (SocketAddr, RunningService<RunError>) {
-        let app = App::<D>::build(
-            config,
-            self.service_bus().await,
-            EVENT_RETENTION,
-            credential,
-        )
-        .await
-        .expect("service builds");
-        let addr = app.local_addr();
-        (
-            addr,
-            RunningService::spawn(|shutdown| app.run_until_stopped(shutdown)),
-        )
     }
 
     /// A connection of the service's own to the namespace.

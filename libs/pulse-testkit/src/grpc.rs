@@ -1,12 +1,13 @@
 //! Talking to a service under test over gRPC, as a caller with a credential
 //! (or without one), and checking how it refuses.
 
+use std::future::Future;
 use std::net::SocketAddr;
 
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
-use tonic::{Code, Status};
+use tonic::{Code, Response, Status};
 
 /// The channel type of every test client: `FooClient<Authorized>`.
 pub type Authorized = InterceptedService<Channel, Bearer>;
@@ -54,4 +55,13 @@ pub async fn connect(addr: SocketAddr) -> Channel {
 pub fn assert_refused(status: &Status, code: Code, message: &str) {
     assert_eq!(status.code(), code, "{status:?}");
     assert_eq!(status.message(), message);
+}
+
+/// Asserts that `call`, sent without a credential, is refused as
+/// `UNAUTHENTICATED` with the text every service gives for it.
+pub async fn assert_needs_bearer<T>(call: impl Future<Output = Result<Response<T>, Status>>) {
+    match call.await {
+        Ok(_) => panic!("a call without a token was accepted"),
+        Err(status) => assert_refused(&status, Code::Unauthenticated, "missing bearer token"),
+    }
 }

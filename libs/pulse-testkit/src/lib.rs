@@ -5,7 +5,8 @@
 //!
 //! The rest is the harness every service's API tests share, so that a fifth
 //! service copies the pattern and not the code: where a service under test
-//! runs ([`TestEnv`]), its lifecycle ([`RunningService`]), users with tokens
+//! runs ([`TestEnv`]), the service itself and its lifecycle ([`TestService`],
+//! [`RunningService`]), users with tokens
 //! and the interceptor that sends them ([`TestUser`], [`Bearer`]), a group's
 //! events as a gateway reads them ([`Events`]), the outbox's count of
 //! them ([`TestEnv::outbox_sequence`]), the table of calls with text the
@@ -27,17 +28,19 @@ mod nul;
 mod outbox;
 mod proxy;
 mod running;
+mod service;
 mod users;
 
 pub use collector::{ReceivedSpan, TraceCollector};
 pub use database::TestDatabase;
 pub use env::TestEnv;
 pub use events::Events;
-pub use grpc::{assert_refused, connect, Authorized, Bearer};
+pub use grpc::{assert_needs_bearer, assert_refused, connect, Authorized, Bearer};
 pub use nats::NatsServer;
 pub use nul::NulInputs;
 pub use proxy::TcpProxy;
 pub use running::RunningService;
+pub use service::TestService;
 pub use users::{jwt_validator, TestUser};
 
 /// Longest wait for anything that should happen (an event, a shutdown). Long,

@@ -3,16 +3,14 @@
 //! subscriptions to users' groups as a gateway would hold them. The parts
 //! every service's tests share are in `pulse-testkit`.
 
-use std::net::SocketAddr;
-
 use pulse_bus::{StartAt, Topic};
-use pulse_coaching::{Coaching, CoachingConfig, RunError};
+use pulse_coaching::{Coaching, CoachingConfig};
 use pulse_proto::coaching::v1::coaching_client::CoachingClient;
 use pulse_proto::coaching::v1::{
     AssignGoalRequest, ChatMessage, Goal, GoalInput, InviteClientRequest, Relationship,
     RelationshipRequest, SendMessageRequest,
 };
-use pulse_testkit::{connect, Authorized, Bearer, Events, RunningService, TestEnv, TestUser};
+use pulse_testkit::{Authorized, Bearer, Events, TestEnv, TestService, TestUser};
 use secrecy::SecretString;
 use sqlx::{Connection, PgConnection};
 
@@ -25,9 +23,7 @@ pub type Client = CoachingClient<Authorized>;
 
 /// A running service. Dropping it cancels the service.
 pub struct TestApp {
-    addr: SocketAddr,
-    env: TestEnv,
-    service: RunningService<RunError>,
+    service: TestService,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -44,37 +40,37 @@ pub async fn spawn_app_with(db_max_connections: u32) -> TestApp {
         coaching_db_max_connections: db_max_connections.try_into().expect("non-zero"),
     };
     let validator = pulse_testkit::jwt_validator();
-    let (addr, service) = env.start::<Coaching>(&config, validator).await;
-    TestApp { addr, env, service }
+    let service = TestService::start::<Coaching>(env, &config, validator).await;
+    TestApp { service }
 }
 
 impl TestApp {
     /// A client acting as `user` (with their roles), on a connection of
     /// its own.
     pub async fn client(&self, user: &TestUser) -> Client {
-        CoachingClient::with_interceptor(connect(self.addr).await, user.bearer())
+        CoachingClient::new(self.service.channel(user.bearer()).await)
     }
 
     /// A client that sends no credential.
     pub async fn anonymous_client(&self) -> Client {
-        CoachingClient::with_interceptor(connect(self.addr).await, Bearer::new(None))
+        CoachingClient::new(self.service.channel(Bearer::new(None)).await)
     }
 
     /// Every event of the group published from now on.
     pub async fn subscribe(&self, topic: Topic) -> Events {
-        self.env.subscribe(&topic, StartAt::New).await
+        self.service.env().subscribe(&topic, StartAt::New).await
     }
 
     /// How many events the group has had (committed to the outbox). A call
     /// that returned has committed, so this is exact, with no waiting.
     pub async fn sequence(&self, topic: Topic) -> u64 {
-        self.env.outbox_sequence(&topic).await
+        self.service.env().outbox_sequence(&topic).await
     }
 
     /// A direct connection to the service's database, for what the API
     /// cannot arrange (messages sharing one timestamp).
     pub async fn db_connection(&self) -> PgConnection {
-        PgConnection::connect(&self.env.db.url())
+        PgConnection::connect(&self.service.env().db.url())
             .await
             .expect("database connection")
     }

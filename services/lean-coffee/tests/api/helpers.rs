@@ -6,14 +6,14 @@
 use std::{net::SocketAddr, time::Duration};
 
 use pulse_bus::{StartAt, Topic as BusTopic};
-use pulse_lean_coffee::{LeanCoffee, LeanCoffeeConfig, RunError};
+use pulse_lean_coffee::{LeanCoffee, LeanCoffeeConfig};
 use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
 use pulse_proto::leancoffee::v1::{
     AddTopicRequest, ChangeSessionStatusRequest, CreateSessionRequest, GetSessionRequest,
     ListActiveParticipantsRequest, NewTopic, Participant, ParticipationRequest, Session,
     SessionSnapshot, Topic, VoteRequest,
 };
-use pulse_testkit::{connect, Authorized, Bearer, Events, RunningService, TestEnv, TestUser};
+use pulse_testkit::{Authorized, Bearer, Events, TestEnv, TestService, TestUser};
 use secrecy::SecretString;
 
 /// What differs between test apps.
@@ -40,9 +40,7 @@ pub type Client = LeanCoffeeClient<Authorized>;
 
 /// A running service. Dropping it cancels the service.
 pub struct TestApp {
-    addr: SocketAddr,
-    env: TestEnv,
-    service: RunningService<RunError>,
+    service: TestService,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -59,35 +57,35 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         participant_sweep_interval: options.participant_sweep_interval,
     };
     let validator = pulse_testkit::jwt_validator();
-    let (addr, service) = env.start::<LeanCoffee>(&config, validator).await;
-    TestApp { addr, env, service }
+    let service = TestService::start::<LeanCoffee>(env, &config, validator).await;
+    TestApp { service }
 }
 
 impl TestApp {
     /// The service's address, for clients sharing one connection.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.service.addr()
     }
 
     /// The service's database, for checks and counts the API does not offer.
     pub fn database_url(&self) -> String {
-        self.env.db.url()
+        self.service.env().db.url()
     }
 
     /// A client acting as `user`, on a connection of its own.
     pub async fn client(&self, user: &TestUser) -> Client {
-        LeanCoffeeClient::with_interceptor(connect(self.addr).await, user.bearer())
+        LeanCoffeeClient::new(self.service.channel(user.bearer()).await)
     }
 
     /// A client that sends no credential.
     pub async fn anonymous_client(&self) -> Client {
-        LeanCoffeeClient::with_interceptor(connect(self.addr).await, Bearer::new(None))
+        LeanCoffeeClient::new(self.service.channel(Bearer::new(None)).await)
     }
 
     /// Every event of the session published from now on.
     pub async fn subscribe(&self, session_id: &str) -> Events {
         let topic = BusTopic::Session(session_id.parse().expect("session id"));
-        self.env.subscribe(&topic, StartAt::New).await
+        self.service.env().subscribe(&topic, StartAt::New).await
     }
 
     /// Cancels the service and waits until it has stopped.

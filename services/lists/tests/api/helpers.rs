@@ -6,12 +6,10 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use pulse_bus::{StartAt, Topic};
-use pulse_lists::{Lists, ListsConfig, RunError};
+use pulse_lists::{Lists, ListsConfig};
 use pulse_proto::lists::v1::shopping_lists_client::ShoppingListsClient;
 use pulse_proto::lists::v1::{CreateListRequest, GetListRequest, ListSnapshot, ShoppingList};
-use pulse_testkit::{
-    connect, Authorized, Bearer, Events, RunningService, TestDatabase, TestEnv, TestUser,
-};
+use pulse_testkit::{Authorized, Bearer, Events, TestDatabase, TestEnv, TestService, TestUser};
 use secrecy::SecretString;
 
 /// What differs between test apps.
@@ -42,9 +40,7 @@ pub type Client = ShoppingListsClient<Authorized>;
 
 /// A running service. Dropping it cancels the service.
 pub struct TestApp {
-    addr: SocketAddr,
-    env: TestEnv,
-    service: RunningService<RunError>,
+    service: TestService,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -66,14 +62,14 @@ pub async fn spawn_app_on(db: Arc<TestDatabase>, options: AppOptions) -> TestApp
         presence_sweep_interval: options.presence_sweep_interval,
     };
     let validator = pulse_testkit::jwt_validator();
-    let (addr, service) = env.start::<Lists>(&config, validator).await;
-    TestApp { addr, env, service }
+    let service = TestService::start::<Lists>(env, &config, validator).await;
+    TestApp { service }
 }
 
 impl TestApp {
     /// Where the service listens, for clients built by the test itself.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.service.addr()
     }
 
     /// A client acting as `user`.
@@ -87,7 +83,7 @@ impl TestApp {
     }
 
     pub async fn client_with(&self, bearer: Bearer) -> Client {
-        ShoppingListsClient::with_interceptor(connect(self.addr).await, bearer)
+        ShoppingListsClient::new(self.service.channel(bearer).await)
     }
 
     /// Every event of the list published from now on.
@@ -97,7 +93,7 @@ impl TestApp {
 
     pub async fn subscribe_from(&self, list_id: &str, start: StartAt) -> Events {
         let topic = Topic::List(list_id.parse().expect("list id"));
-        self.env.subscribe(&topic, start).await
+        self.service.env().subscribe(&topic, start).await
     }
 
     /// Cancels the service and waits until it has stopped.

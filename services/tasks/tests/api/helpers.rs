@@ -3,7 +3,7 @@
 //! and subscriptions to groups as a gateway would hold them. The parts every
 //! service's tests share are in `pulse-testkit`.
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use pulse_auth::MasterKey;
 use pulse_bus::{StartAt, Topic};
@@ -12,8 +12,8 @@ use pulse_proto::tasks::v1::{
     virtual_keys_client::VirtualKeysClient, CreateTaskRequest, CreateVirtualKeyRequest,
     CreatedVirtualKey, Task,
 };
-use pulse_tasks::{RunError, TasksConfig};
-use pulse_testkit::{connect, Authorized, Bearer, Events, RunningService, TestEnv};
+use pulse_tasks::TasksConfig;
+use pulse_testkit::{Authorized, Bearer, Events, TestEnv, TestService};
 use secrecy::SecretString;
 use sqlx::PgPool;
 
@@ -51,11 +51,7 @@ pub type Producers = ProducersClient<Authorized>;
 
 /// A running service. Dropping it cancels the service.
 pub struct TestApp {
-    addr: SocketAddr,
-    /// Its database and bus namespace, for the next instance too (after a
-    /// restart, or scaled out).
-    env: TestEnv,
-    service: RunningService<RunError>,
+    service: TestService,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -78,8 +74,8 @@ async fn start(env: TestEnv, options: AppOptions) -> TestApp {
     let master_key = options
         .master_key
         .map(|key| MasterKey::new(key).expect("long enough"));
-    let (addr, service) = env.start::<pulse_tasks::Tasks>(&config, master_key).await;
-    TestApp { addr, env, service }
+    let service = TestService::start::<pulse_tasks::Tasks>(env, &config, master_key).await;
+    TestApp { service }
 }
 
 impl TestApp {
@@ -90,7 +86,7 @@ impl TestApp {
 
     /// `VirtualKeys` bearing `credential` (nothing when `None`).
     pub async fn keys_as(&self, credential: Option<&str>) -> Keys {
-        VirtualKeysClient::with_interceptor(connect(self.addr).await, Bearer::new(credential))
+        VirtualKeysClient::new(self.service.channel(Bearer::new(credential)).await)
     }
 
     /// `Producers` bearing the master key.
@@ -99,30 +95,32 @@ impl TestApp {
     }
 
     pub async fn producers_as(&self, credential: Option<&str>) -> Producers {
-        ProducersClient::with_interceptor(connect(self.addr).await, Bearer::new(credential))
+        ProducersClient::new(self.service.channel(Bearer::new(credential)).await)
     }
 
     /// `Tasks` bearing `credential` (a virtual key's secret, or anything else
     /// to see it refused).
     pub async fn tasks_as(&self, credential: Option<&str>) -> Tasks {
-        TasksClient::with_interceptor(connect(self.addr).await, Bearer::new(credential))
+        TasksClient::new(self.service.channel(Bearer::new(credential)).await)
     }
 
     /// The service's database, for what the API does not show.
     pub async fn db(&self) -> PgPool {
-        PgPool::connect(&self.env.db.url()).await.expect("database")
+        PgPool::connect(&self.service.env().db.url())
+            .await
+            .expect("database")
     }
 
     /// How many events the service has numbered for `topic`'s group: with
     /// the events already received, proof that nothing else was (or will
     /// be) sent.
     pub async fn sequence(&self, topic: Topic) -> u64 {
-        self.env.outbox_sequence(&topic).await
+        self.service.env().outbox_sequence(&topic).await
     }
 
     /// Every event of `topic` published from now on.
     pub async fn subscribe(&self, topic: Topic) -> Events {
-        self.env.subscribe(&topic, StartAt::New).await
+        self.service.env().subscribe(&topic, StartAt::New).await
     }
 
     /// Cancels the service and waits until it has stopped.
@@ -133,13 +131,13 @@ impl TestApp {
     /// Starts a second instance on the same database and bus namespace, as
     /// a scaled-out deployment runs them.
     pub async fn another_instance(&self, options: AppOptions) -> TestApp {
-        start(self.env.clone(), options).await
+        start(self.service.env().clone(), options).await
     }
 
     /// Stops this service and starts a new one on the same database and bus
     /// namespace, as a deployment restart would.
     pub async fn restart(self, options: AppOptions) -> TestApp {
-        let env = self.env.clone();
+        let env = self.service.env().clone();
         self.stop().await;
         start(env, options).await
     }
