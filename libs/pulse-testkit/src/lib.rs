@@ -9,7 +9,8 @@
 //! [`RunningService`]), users with tokens
 //! and the interceptor that sends them ([`TestUser`], [`Bearer`]), a group's
 //! events as a gateway reads them ([`Events`]), the outbox's count of
-//! them ([`TestEnv::outbox_sequence`]), the table of calls with text the
+//! them ([`TestEnv::outbox_sequence`]), the text of a refusal a unit test
+//! checks ([`invalid_message`]), the table of calls with text the
 //! database cannot store that every service must refuse ([`NulInputs`]), and
 //! a collector receiving the spans the suite exports ([`TraceCollector`]).
 //! What stays in a service's `tests/api/helpers.rs` is what only that service
@@ -27,6 +28,7 @@ mod nats;
 mod nul;
 mod outbox;
 mod proxy;
+mod refusal;
 mod running;
 mod service;
 mod users;
@@ -39,6 +41,7 @@ pub use grpc::{assert_needs_bearer, assert_refused, connect, Authorized, Bearer}
 pub use nats::NatsServer;
 pub use nul::NulInputs;
 pub use proxy::TcpProxy;
+pub use refusal::invalid_message;
 pub use running::RunningService;
 pub use service::TestService;
 pub use users::{jwt_validator, TestUser};

@@ -123,13 +123,7 @@ impl ConversationPage {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn refusal(result: Result<NewMessage, CoachingError>) -> String {
-        match result {
-            Err(CoachingError::Invalid(message)) => message,
-            other => panic!("expected Invalid, got {other:?}"),
-        }
-    }
+    use pulse_testkit::invalid_message as refusal;
 
     fn message(sender_id: Uuid, recipient_id: Uuid) -> ChatMessage {
         ChatMessage {

@@ -175,13 +175,7 @@ impl NewProgress {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn refusal<T: std::fmt::Debug>(result: Result<T, CoachingError>) -> String {
-        match result {
-            Err(CoachingError::Invalid(message)) => message,
-            other => panic!("expected Invalid, got {other:?}"),
-        }
-    }
+    use pulse_testkit::invalid_message as refusal;
 
     #[test]
     fn a_goal_needs_a_type_and_keeps_its_targets_and_date() {

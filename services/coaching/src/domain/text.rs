@@ -39,13 +39,7 @@ pub fn check(label: &str, value: &str, max: usize) -> Result<(), CoachingError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn message(result: Result<impl std::fmt::Debug, CoachingError>) -> String {
-        match result {
-            Err(CoachingError::Invalid(message)) => message,
-            other => panic!("expected Invalid, got {other:?}"),
-        }
-    }
+    use pulse_testkit::invalid_message as message;
 
     #[test]
     fn required_text_is_trimmed_and_must_not_be_blank() {

@@ -36,13 +36,7 @@ pub fn description(value: Option<String>) -> Result<Option<String>, LeanCoffeeEr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn message(result: Result<impl std::fmt::Debug, LeanCoffeeError>) -> String {
-        match result {
-            Err(LeanCoffeeError::Invalid(message)) => message,
-            other => panic!("expected Invalid, got {other:?}"),
-        }
-    }
+    use pulse_testkit::invalid_message as message;
 
     #[test]
     fn title_is_trimmed_and_required() {

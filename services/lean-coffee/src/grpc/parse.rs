@@ -44,12 +44,10 @@ mod tests {
 
     #[test]
     fn bad_session_id_names_the_field() {
-        match id("sessionId", "nope") {
-            Err(LeanCoffeeError::Invalid(message)) => {
-                assert_eq!(message, "sessionId is not a UUID")
-            }
-            other => panic!("expected Invalid, got {other:?}"),
-        }
+        assert_eq!(
+            pulse_testkit::invalid_message(id("sessionId", "nope")),
+            "sessionId is not a UUID"
+        );
     }
 
     #[test]

@@ -143,15 +143,10 @@ mod tests {
 
     #[test]
     fn unknown_permission_names_the_choices() {
-        match Permission::assignable("Boss") {
-            Err(ListsError::Invalid(message)) => {
-                assert_eq!(
-                    message,
-                    "unknown permission 'Boss' (expected Editor or Viewer)"
-                );
-            }
-            other => panic!("expected Invalid, got {other:?}"),
-        }
+        assert_eq!(
+            pulse_testkit::invalid_message(Permission::assignable("Boss")),
+            "unknown permission 'Boss' (expected Editor or Viewer)"
+        );
     }
 
     #[test]

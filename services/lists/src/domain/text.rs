@@ -69,13 +69,7 @@ pub fn quantity(value: f64) -> Result<f64, ListsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn message(result: Result<impl std::fmt::Debug, ListsError>) -> String {
-        match result {
-            Err(ListsError::Invalid(message)) => message,
-            other => panic!("expected Invalid, got {other:?}"),
-        }
-    }
+    use pulse_testkit::invalid_message as message;
 
     #[test]
     fn name_is_trimmed() {

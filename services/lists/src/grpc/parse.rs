@@ -90,10 +90,10 @@ mod tests {
 
     #[test]
     fn bad_list_id_names_the_field() {
-        match id("listId", "nope") {
-            Err(ListsError::Invalid(message)) => assert_eq!(message, "listId is not a UUID"),
-            other => panic!("expected Invalid, got {other:?}"),
-        }
+        assert_eq!(
+            pulse_testkit::invalid_message(id("listId", "nope")),
+            "listId is not a UUID"
+        );
     }
 
     #[test]
@@ -108,12 +108,10 @@ mod tests {
                 position: 1,
             },
         ];
-        match item_positions(positions) {
-            Err(ListsError::Invalid(message)) => {
-                assert_eq!(message, "itemPositions[1].itemId is not a UUID")
-            }
-            other => panic!("expected Invalid, got {other:?}"),
-        }
+        assert_eq!(
+            pulse_testkit::invalid_message(item_positions(positions)),
+            "itemPositions[1].itemId is not a UUID"
+        );
     }
 
     #[test]

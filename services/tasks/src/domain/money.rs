@@ -79,10 +79,7 @@ mod tests {
     use super::*;
 
     fn refusal(value: f64) -> String {
-        match Money::positive("amount", value) {
-            Err(TasksError::Invalid(message)) => message,
-            other => panic!("expected Invalid, got {other:?}"),
-        }
+        pulse_testkit::invalid_message(Money::positive("amount", value))
     }
 
     #[test]

@@ -148,13 +148,7 @@ impl ConfigurationChange {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn refusal<T: std::fmt::Debug>(result: Result<T, TasksError>) -> String {
-        match result {
-            Err(TasksError::Invalid(message)) => message,
-            other => panic!("expected Invalid, got {other:?}"),
-        }
-    }
+    use pulse_testkit::invalid_message as refusal;
 
     #[test]
     fn provider_health_has_a_default_message() {

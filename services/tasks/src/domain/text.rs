@@ -42,13 +42,7 @@ pub fn percentage(field: &str, value: i32) -> Result<i32, TasksError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn message<T: std::fmt::Debug>(result: Result<T, TasksError>) -> String {
-        match result {
-            Err(TasksError::Invalid(message)) => message,
-            other => panic!("expected Invalid, got {other:?}"),
-        }
-    }
+    use pulse_testkit::invalid_message as message;
 
     #[test]
     fn required_text_is_trimmed_and_must_be_there() {

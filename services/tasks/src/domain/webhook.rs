@@ -97,10 +97,7 @@ mod tests {
     }
 
     fn refusal(report: WebhookReport<'_>) -> String {
-        match WebhookDelivery::new(Uuid::new_v4(), report) {
-            Err(TasksError::Invalid(message)) => message,
-            other => panic!("expected Invalid, got {other:?}"),
-        }
+        pulse_testkit::invalid_message(WebhookDelivery::new(Uuid::new_v4(), report))
     }
 
     #[test]
