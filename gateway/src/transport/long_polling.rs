@@ -76,6 +76,7 @@ async fn poll(state: &AppState, link: Link, token: &str) -> Response {
             None => break,
         }
     }
+    frames.written();
     if body.is_empty() {
         // Ended and fully delivered: the connection is over for the client too.
         state.registry.remove(token);
