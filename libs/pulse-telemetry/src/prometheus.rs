@@ -106,6 +106,25 @@ pub fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl 
     let _ = writeln!(out, "{name} {value}");
 }
 
+/// What the process's exports lost: `pulse_spans_dropped_total` (see [`crate::dropped_spans`])
+/// and `pulse_metric_exports_failed_total` (see [`crate::failed_metric_exports`]).
+pub fn export_counters(out: &mut String, spans_dropped: u64, metric_exports_failed: u64) {
+    single(
+        out,
+        "pulse_spans_dropped_total",
+        "counter",
+        "Finished spans dropped because the export queue was full (the collector is slow or down).",
+        spans_dropped,
+    );
+    single(
+        out,
+        "pulse_metric_exports_failed_total",
+        "counter",
+        "OTLP metric exports dropped because the collector failed or did not answer in time.",
+        metric_exports_failed,
+    );
+}
+
 /// The `# HELP` and `# TYPE` lines of a metric.
 pub fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
