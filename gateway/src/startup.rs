@@ -20,7 +20,7 @@ use crate::{
     principal::Authenticator,
     session::{CloseSchedule, Registry},
     streams::SubscriptionService,
-    transport::{router, serve, AppState, Demo, DemoRefused, ListenLimits},
+    transport::{metrics_source, router, serve, AppState, Demo, DemoRefused, ListenLimits},
 };
 
 /// The gateway could not start.
@@ -244,6 +244,7 @@ impl GatewayApp {
                     SubscriptionsServer::new(self.subscriptions)
                         .max_decoding_message_size(MAX_SUBSCRIBE_REQUEST_BYTES),
                 )
+                .export_metrics_as("gateway-subscriptions")
                 .serve(self.grpc_listener, stop.clone().cancelled_owned()),
         );
         let reaper = tokio::spawn(reap(
@@ -252,6 +253,7 @@ impl GatewayApp {
             self.reap_interval,
             stop.clone(),
         ));
+        let _exported = pulse_telemetry::export_metrics("gateway", metrics_source(state.clone()));
         let app = router(state.clone(), &self.cors_origins);
         // The listener answers on while the connections close: readiness says 503, a new
         // connection is refused (503), and a long poll can still take its Close.

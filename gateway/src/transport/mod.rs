@@ -16,4 +16,5 @@ mod websocket;
 
 pub use demo::{Demo, DemoRefused};
 pub use listen::{serve, ListenLimits};
+pub(crate) use metrics::source as metrics_source;
 pub use router::{router, AppState};

@@ -19,7 +19,7 @@ const SHOPPING_LIST_WEBSOCKETS: &str =
     "pulse_gateway_connections{hub=\"shopping-list\",transport=\"WebSockets\"}";
 
 /// One scrape of the endpoint.
-struct Scrape(String);
+pub(crate) struct Scrape(String);
 
 impl Scrape {
     /// The gateway's metrics.
@@ -27,7 +27,7 @@ impl Scrape {
         Self::of(&suite.http("/metrics")).await
     }
 
-    async fn of(url: &str) -> Self {
+    pub(crate) async fn of(url: &str) -> Self {
         let response = reqwest::get(url)
             .await
             .expect("scrape")
@@ -41,7 +41,7 @@ impl Scrape {
     }
 
     /// The value of the sample named `series` (a name, with its labels if it has any).
-    fn value(&self, series: &str) -> u64 {
+    pub(crate) fn value(&self, series: &str) -> u64 {
         self.0
             .lines()
             .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
@@ -51,7 +51,7 @@ impl Scrape {
     }
 
     /// [`Scrape::value`], 0 for a series not shown yet (a label pair not seen yet).
-    fn count(&self, series: &str) -> u64 {
+    pub(crate) fn count(&self, series: &str) -> u64 {
         self.0
             .lines()
             .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
@@ -65,7 +65,11 @@ async fn scrape_until(suite: &TestSuite, what: &str, holds: impl Fn(&Scrape) -> 
 }
 
 /// [`scrape_until`] for the metrics at `url`.
-async fn scrape_url_until(url: &str, what: &str, holds: impl Fn(&Scrape) -> bool) -> Scrape {
+pub(crate) async fn scrape_url_until(
+    url: &str,
+    what: &str,
+    holds: impl Fn(&Scrape) -> bool,
+) -> Scrape {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let scrape = Scrape::of(url).await;
@@ -136,11 +140,11 @@ async fn metrics_count_connections_members_and_deliveries_and_fall_back_to_zero(
     suite.stop().await;
 }
 
-const ADD_ITEM_OK: &str =
+pub(crate) const ADD_ITEM_OK: &str =
     "pulse_commands_total{method=\"/pulse.lists.v1.ShoppingLists/AddItem\",status=\"OK\"}";
 const ADD_ITEM_NOT_FOUND: &str =
     "pulse_commands_total{method=\"/pulse.lists.v1.ShoppingLists/AddItem\",status=\"NOT_FOUND\"}";
-const ADD_ITEM_TIMED: &str =
+pub(crate) const ADD_ITEM_TIMED: &str =
     "pulse_command_duration_seconds_count{method=\"/pulse.lists.v1.ShoppingLists/AddItem\"}";
 
 #[tokio::test]
@@ -205,7 +209,7 @@ async fn service_metrics_move_by_exactly_the_commands_and_events_of_a_workload()
 }
 
 /// `pulse_gateway_invocations_total` of the shopping-list hub.
-fn invocations(method: &str, outcome: &str) -> String {
+pub(crate) fn invocations(method: &str, outcome: &str) -> String {
     format!(
         "pulse_gateway_invocations_total{{hub=\"shopping-list\",method=\"{method}\",outcome=\"{outcome}\"}}"
     )

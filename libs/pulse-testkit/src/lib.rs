@@ -10,7 +10,7 @@
 //! events as a gateway reads them ([`Events`]), the outbox's count of
 //! them ([`TestEnv::outbox_sequence`]), the table of calls with text the
 //! database cannot store that every service must refuse ([`NulInputs`]), and
-//! a collector receiving the spans the suite exports ([`TraceCollector`]).
+//! a collector receiving the spans and metrics the suite exports ([`Collector`]).
 //! What stays in a service's `tests/api/helpers.rs` is what only that service
 //! has: its config, its clients, its domain steps.
 #![allow(clippy::unwrap_used)] // test-only crate: a failed fixture should fail the test loudly
@@ -29,7 +29,7 @@ mod proxy;
 mod running;
 mod users;
 
-pub use collector::{ReceivedSpan, TraceCollector};
+pub use collector::{Collector, MetricKind, ReceivedPoint, ReceivedSpan};
 pub use database::TestDatabase;
 pub use env::TestEnv;
 pub use events::Events;
