@@ -20,7 +20,9 @@ use crate::{
     principal::Authenticator,
     session::{CloseSchedule, Registry},
     streams::SubscriptionService,
-    transport::{metrics_source, router, serve, AppState, Demo, DemoRefused, ListenLimits},
+    transport::{
+        metrics_source, router, serve, AppState, Demo, DemoRefused, Forwarding, ListenLimits,
+    },
 };
 
 /// The gateway could not start.
@@ -136,8 +138,15 @@ impl GatewayApp {
             shutdown.clone(),
         )?;
         let key_checks = VirtualKeysClient::new(channels.get(&TASKS)?);
+        let registry = Arc::new(Registry::new(config.registry_limits()));
+        let forwarding = Arc::new(Forwarding::new(
+            bus.clone(),
+            registry.issuer().clone(),
+            config.long_poll_timeout,
+        ));
         let mut state = AppState {
-            registry: Arc::new(Registry::new(config.registry_limits())),
+            registry,
+            forwarding,
             services: Arc::new(Services {
                 node: Arc::new(Node::new(
                     bus.clone(),
@@ -176,6 +185,7 @@ impl GatewayApp {
             state.authenticator.clone(),
             config.streams(),
             state.shutdown.clone(),
+            state.close_schedule.clone(),
         );
         state.grpc_streams = subscriptions.open_streams();
         state
@@ -253,6 +263,10 @@ impl GatewayApp {
             self.reap_interval,
             stop.clone(),
         ));
+        state
+            .forwarding
+            .serve_issued(state.clone(), stop.clone())
+            .await;
         let _exported = pulse_telemetry::export_metrics("gateway", metrics_source(state.clone()));
         let app = router(state.clone(), &self.cors_origins);
         // The listener answers on while the connections close: readiness says 503, a new
@@ -262,13 +276,21 @@ impl GatewayApp {
             let shutdown = state.shutdown.clone();
             let close_schedule = state.close_schedule.clone();
             let open = state.connections.clone();
+            let streams = state.grpc_streams.clone();
+            let registry = state.registry.clone();
             let grace = self.drain_period + SHUTDOWN_GRACE;
             async move {
                 stop.cancelled().await;
-                close_schedule.start(open.len());
+                close_schedule.start(open.len() + streams.get());
                 shutdown.cancel();
                 open.close();
-                if tokio::time::timeout(grace, open.wait()).await.is_err() {
+                // Then the long-polling connections that ended keep their Close for the
+                // client's next poll (which may reach this gateway through another one).
+                let closed = async {
+                    open.wait().await;
+                    registry.until_no_connection().await;
+                };
+                if tokio::time::timeout(grace, closed).await.is_err() {
                     tracing::warn!("connections still open after the shutdown grace period");
                 }
             }

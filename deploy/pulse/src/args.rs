@@ -6,13 +6,18 @@
 
 use clap::{error::ErrorKind, ArgMatches, Args, Command, FromArgMatches, Subcommand};
 
-use crate::{cli::CommonArgs, registry::Configured, services::SERVICES};
+use crate::{
+    cli::{CommonArgs, RelayArgs},
+    registry::Configured,
+    services::SERVICES,
+};
 
 /// `pulse lists`, `pulse lean-coffee`, …: one service with the shared
 /// settings.
 #[derive(Debug)]
 pub struct ServiceCommand {
     pub service: Box<dyn Configured>,
+    pub relay: RelayArgs,
     pub common: CommonArgs,
 }
 
@@ -32,6 +37,7 @@ impl FromArgMatches for ServiceCommand {
         };
         Ok(Self {
             service: service.configure(matches)?,
+            relay: RelayArgs::from_arg_matches(matches)?,
             common: CommonArgs::from_arg_matches(matches)?,
         })
     }
@@ -46,7 +52,7 @@ impl Subcommand for ServiceCommand {
     fn augment_subcommands(command: Command) -> Command {
         SERVICES.iter().fold(command, |command, service| {
             let facts = service.facts();
-            let own = service.augment(Command::new(facts.command));
+            let own = RelayArgs::augment_args(service.augment(Command::new(facts.command)));
             // After the shared settings, whose doc line would be the about.
             command.subcommand(CommonArgs::augment_args(own).about(facts.about))
         })

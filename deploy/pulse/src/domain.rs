@@ -9,7 +9,10 @@ use tokio_util::sync::CancellationToken;
 
 use pulse_service::{App, Domain};
 
-use crate::shared::{FromShared, Shared};
+use crate::{
+    cli::RelayArgs,
+    shared::{FromShared, Shared},
+};
 
 /// One domain service as `pulse` runs it: its own settings, how it is built
 /// on a listener bound beforehand, and how it runs.
@@ -22,11 +25,12 @@ pub trait DomainService: Send + Sized + 'static {
     fn addr(config: &Self::Config) -> SocketAddr;
 
     /// Builds the service on `listener` (bound before any outgoing
-    /// connection) with what the process shares.
+    /// connection) with what the process shares and its relay settings.
     fn build_on(
         listener: TcpListener,
         config: &Self::Config,
         shared: &Shared,
+        relay: &RelayArgs,
     ) -> impl Future<Output = anyhow::Result<Self>> + Send;
 
     /// The bound address (the real port when configured with port 0).
@@ -57,16 +61,18 @@ where
         listener: TcpListener,
         config: &D::Config,
         shared: &Shared,
+        relay: &RelayArgs,
     ) -> anyhow::Result<Self> {
         let credential = shared.credential()?;
-        Ok(App::build_on(
+        let app = App::build_on(
             listener,
             config,
             shared.bus.clone(),
             shared.event_retention,
             credential,
         )
-        .await?)
+        .await?;
+        Ok(app.relay_standby_retry(relay.relay_standby_retry))
     }
 
     fn local_addr(&self) -> SocketAddr {

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    cli::RelayArgs,
     domain::{DomainService, Facts},
     shared::Shared,
 };
@@ -33,6 +34,7 @@ pub trait Configured: fmt::Debug + Send + Sync {
         &'a self,
         listener: TcpListener,
         shared: &'a Shared,
+        relay: &'a RelayArgs,
     ) -> BoxFuture<'a, anyhow::Result<Box<dyn Built>>>;
 }
 
@@ -101,9 +103,10 @@ impl<S: DomainService> Configured for Config<S> {
         &'a self,
         listener: TcpListener,
         shared: &'a Shared,
+        relay: &'a RelayArgs,
     ) -> BoxFuture<'a, anyhow::Result<Box<dyn Built>>> {
         Box::pin(async move {
-            let app = S::build_on(listener, &self.config, shared)
+            let app = S::build_on(listener, &self.config, shared, relay)
                 .await
                 .with_context(|| format!("starting the {}", self.facts.title))?;
             Ok(Box::new(Running {

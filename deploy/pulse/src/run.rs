@@ -87,7 +87,7 @@ async fn build_suite(args: &SuiteArgs) -> anyhow::Result<Suite> {
     let mut services = Vec::new();
     let mut gateway_config = args.gateway.clone();
     for (service, listener) in args.services.0.iter().zip(listeners) {
-        let built = service.build(listener, &shared).await?;
+        let built = service.build(listener, &shared, &args.relay).await?;
         let url = format!("http://{}", built.local_addr());
         gateway_config.services.set(service.facts().command, url);
         services.push(built);
@@ -115,12 +115,16 @@ async fn bind(addr: SocketAddr, service: &str) -> anyhow::Result<TcpListener> {
 /// One service alone (`pulse lists`, …): it reads only the credential
 /// settings its callers present.
 async fn service(args: ServiceCommand) -> anyhow::Result<()> {
-    let ServiceCommand { service, common } = args;
+    let ServiceCommand {
+        service,
+        relay,
+        common,
+    } = args;
     let facts = service.facts();
     let _telemetry = common.telemetry.telemetry(facts.telemetry).init();
     let listener = bind(service.addr(), facts.title).await?;
     let shared = Shared::connect(&common, &[facts.credential]).await?;
-    let app = service.build(listener, &shared).await?;
+    let app = service.build(listener, &shared, &relay).await?;
     ready(&[(facts.ready_key, app.local_addr().to_string())]);
     app.run(stop_on_signal()).await
 }

@@ -17,6 +17,7 @@ mod event_payload;
 mod framing;
 mod handshake;
 mod hub_protocol;
+mod issuer;
 mod json;
 mod message;
 mod msgpack;
@@ -29,6 +30,7 @@ pub use event_payload::EventPayload;
 pub use framing::{MessageReader, DEFAULT_MAX_MESSAGE_SIZE};
 pub use handshake::Handshake;
 pub use hub_protocol::{Protocol, TransferFormat};
+pub use issuer::Issuer;
 pub use message::{CompletionOutcome, HubMessage};
 pub use negotiate::{
     query_value, wants_stateful_reconnect, AvailableTransport, ConnectionIds, NegotiateErrorBody,

@@ -1,12 +1,11 @@
 //! The pure half of `POST {hub}/negotiate`: reading the query values, choosing ids, and the
 //! response bodies. The HTTP handler (status 200 even for errors) lives in the transport layer.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::{Serialize, Serializer};
 
 use super::error::NegotiateError;
 use super::hub_protocol::TransferFormat;
+use super::issuer::Issuer;
 
 /// The negotiate protocol version answered; requests above 1 are answered with 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,12 +63,6 @@ pub fn wants_stateful_reconnect(value: Option<&str>) -> bool {
     value.is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
 }
 
-/// A new URL-safe id: 16 random bytes as unpadded base64url (22 characters), like .NET. The JS
-/// client appends the token to URLs without encoding it, so it must not need any.
-fn generate_id() -> String {
-    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>())
-}
-
 /// The two names of a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionIds {
@@ -81,12 +74,14 @@ pub struct ConnectionIds {
 }
 
 impl ConnectionIds {
-    /// Fresh ids for a connection negotiated with `version`.
-    pub fn generate(version: NegotiateVersion) -> Self {
-        let id = generate_id();
+    /// Fresh ids for a connection negotiated with `version` on the gateway `issuer`: URL-safe
+    /// (the JS client appends the token to URLs without encoding it), unguessable (16 random
+    /// bytes, as .NET's), each starting with the issuer's tag.
+    pub fn generate(version: NegotiateVersion, issuer: &Issuer) -> Self {
+        let id = issuer.new_id();
         let token = match version {
             NegotiateVersion::V0 => id.clone(),
-            NegotiateVersion::V1 => generate_id(),
+            NegotiateVersion::V1 => issuer.new_id(),
         };
         Self { id, token }
     }
@@ -329,20 +324,10 @@ mod tests {
     }
 
     #[test]
-    fn generated_ids_are_22_url_safe_characters_and_distinct() {
-        let first = generate_id();
-        assert_eq!(first.len(), 22);
-        assert!(first
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'));
-        assert_ne!(first, generate_id());
-    }
-
-    #[test]
     fn version_0_uses_the_id_as_token_and_version_1_a_separate_secret() {
-        let v0 = ConnectionIds::generate(NegotiateVersion::V0);
+        let v0 = ConnectionIds::generate(NegotiateVersion::V0, &Issuer::default());
         assert_eq!(v0.id, v0.token);
-        let v1 = ConnectionIds::generate(NegotiateVersion::V1);
+        let v1 = ConnectionIds::generate(NegotiateVersion::V1, &Issuer::default());
         assert_ne!(v1.id, v1.token);
     }
 }

@@ -22,7 +22,9 @@ pub use event_encoder::SignalrEncoder;
 pub use inbox::Inbound;
 pub use link::{FrameSource, Link, Turn};
 pub use metrics::SessionMetrics;
-pub use registry::{AttachError, Attachment, Found, Registry, RegistryLimits, Starting};
+pub use registry::{
+    AttachError, Attachment, ClaimRefused, Claimed, Found, Registry, RegistryLimits, Starting,
+};
 
 use connection::run_connection;
 use stateful::{Incoming, Replay};

@@ -18,14 +18,15 @@ use std::{
 };
 
 use bytes::{Bytes, BytesMut};
-use pulse_auth::Identity;
+use tokio::sync::Notify;
+use tokio_util::sync::DropGuard;
 use uuid::Uuid;
 
 use super::Link;
 use crate::{
     hub::HubKind,
     principal::{Principal, PrincipalKind},
-    protocol::{ConnectionIds, NegotiateVersion, TransportType},
+    protocol::{ConnectionIds, Issuer, NegotiateVersion, TransportType},
 };
 
 /// What clients may make the registry hold.
@@ -84,6 +85,8 @@ struct Entry {
     /// Negotiate agreed on stateful reconnect (used only if the transport is a WebSocket).
     stateful: bool,
     state: State,
+    /// Ends what serves this connection to other gateways when the entry goes.
+    forwarding: Option<DropGuard>,
 }
 
 /// How a transport request relates to its connection.
@@ -135,6 +138,25 @@ pub enum Found {
     NotStarted,
 }
 
+/// A negotiated connection handed over by the gateway that negotiated it to the one its first
+/// transport request reached (see [`Registry::claim`] and [`Registry::adopt`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub connection_id: Arc<str>,
+    pub stateful: bool,
+    /// Sends held for it (see `State::Negotiated`).
+    pub early: Bytes,
+}
+
+/// Why a connection cannot be claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimRefused {
+    /// Unknown here, or of another hub or user.
+    NotFound,
+    /// A transport request started it already (here or, after a claim, elsewhere).
+    Started,
+}
+
 /// What starting a connection needs from the registry.
 #[derive(Debug, Clone)]
 pub struct Starting {
@@ -155,6 +177,9 @@ struct Table {
     /// Entries not started yet, and the bytes held for them.
     pending: usize,
     pending_bytes: usize,
+    /// Told when the last started connection's entry goes (see
+    /// [`Registry::until_no_connection`]).
+    emptied: Arc<Notify>,
 }
 
 impl Table {
@@ -172,6 +197,9 @@ impl Table {
     fn remove(&mut self, token: &str) {
         if let Some(entry) = self.entries.remove(token) {
             self.forget(&entry);
+            if self.entries.len() == self.pending {
+                self.emptied.notify_waiters();
+            }
         }
     }
 
@@ -199,10 +227,25 @@ impl Table {
     }
 }
 
+/// The entry of `token`, if it is a connection of `hub` and `user_id`: a token is no use to
+/// anyone else.
+fn entry_of<'a>(
+    entries: &'a mut HashMap<String, Entry>,
+    token: &str,
+    hub: HubKind,
+    user_id: Uuid,
+) -> Option<&'a mut Entry> {
+    entries
+        .get_mut(token)
+        .filter(|e| e.hub == hub && e.user_id == user_id)
+}
+
 #[derive(Debug, Default)]
 pub struct Registry {
     table: Mutex<Table>,
     limits: RegistryLimits,
+    /// Starts every token this registry issues.
+    issuer: Issuer,
 }
 
 impl Registry {
@@ -210,7 +253,13 @@ impl Registry {
         Self {
             table: Mutex::default(),
             limits,
+            issuer: Issuer::default(),
         }
+    }
+
+    /// The tag this registry's tokens start with.
+    pub fn issuer(&self) -> &Issuer {
+        &self.issuer
     }
 
     fn table(&self) -> MutexGuard<'_, Table> {
@@ -234,7 +283,7 @@ impl Registry {
         {
             return Err(AttachError::Busy);
         }
-        let ids = ConnectionIds::generate(version);
+        let ids = ConnectionIds::generate(version, &self.issuer);
         table.insert(
             ids.token.clone(),
             Entry {
@@ -246,6 +295,7 @@ impl Registry {
                     at: Instant::now(),
                     early: BytesMut::new(),
                 },
+                forwarding: None,
             },
         );
         Ok(ids)
@@ -258,17 +308,14 @@ impl Registry {
         &self,
         token: &str,
         hub: HubKind,
-        identity: &Identity,
+        user_id: Uuid,
         transport: TransportType,
         start: impl FnOnce(Starting) -> Link,
     ) -> Result<Attachment, AttachError> {
         let mut table = self.table();
         let table = &mut *table;
-        let entry = table
-            .entries
-            .get_mut(token)
-            .filter(|e| e.hub == hub && e.user_id == identity.user_id)
-            .ok_or(AttachError::NotFound)?;
+        let entry =
+            entry_of(&mut table.entries, token, hub, user_id).ok_or(AttachError::NotFound)?;
         match &mut entry.state {
             State::Negotiated { early, .. } => {
                 table.pending -= 1;
@@ -315,7 +362,7 @@ impl Registry {
     ) -> Result<Link, AttachError> {
         let mut table = self.table();
         table.admit(principal, &self.limits)?;
-        let ids = ConnectionIds::generate(NegotiateVersion::V1);
+        let ids = ConnectionIds::generate(NegotiateVersion::V1, &self.issuer);
         let connection_id: Arc<str> = Arc::from(ids.id.as_str());
         let link = start(Starting {
             connection_id: connection_id.clone(),
@@ -334,30 +381,98 @@ impl Registry {
                     transport: TransportType::WebSockets,
                     link: link.clone(),
                 },
+                forwarding: None,
             },
         );
         Ok(link)
     }
 
-    /// The connection a POST or DELETE addresses.
-    pub fn find(
+    /// Hands a negotiated connection no transport took yet to another gateway: the entry goes
+    /// from here, and what that gateway needs to start it is returned.
+    pub fn claim(&self, token: &str, hub: HubKind, user_id: Uuid) -> Result<Claimed, ClaimRefused> {
+        let mut table = self.table();
+        let entry =
+            entry_of(&mut table.entries, token, hub, user_id).ok_or(ClaimRefused::NotFound)?;
+        let State::Negotiated { early, .. } = &entry.state else {
+            return Err(ClaimRefused::Started);
+        };
+        let claimed = Claimed {
+            connection_id: entry.connection_id.clone(),
+            stateful: entry.stateful,
+            early: Bytes::copy_from_slice(early),
+        };
+        table.remove(token);
+        Ok(claimed)
+    }
+
+    /// Starts here a connection claimed from the gateway that negotiated it, for its first
+    /// transport request (which reached this gateway). Held to this gateway's per-owner limit.
+    pub fn adopt(
         &self,
         token: &str,
         hub: HubKind,
-        identity: &Identity,
-    ) -> Result<Found, AttachError> {
-        match self
-            .table()
-            .entries
-            .get(token)
-            .filter(|e| e.hub == hub && e.user_id == identity.user_id)
-            .map(|e| &e.state)
-        {
+        principal: &Principal,
+        claimed: Claimed,
+        transport: TransportType,
+        start: impl FnOnce(Starting) -> Link,
+    ) -> Result<Link, AttachError> {
+        let mut table = self.table();
+        table.admit(principal, &self.limits)?;
+        let stateful = claimed.stateful && transport == TransportType::WebSockets;
+        let link = start(Starting {
+            connection_id: claimed.connection_id.clone(),
+            token: token.to_owned(),
+            stateful,
+            early: claimed.early,
+        });
+        table.insert(
+            token.to_owned(),
+            Entry {
+                connection_id: claimed.connection_id,
+                hub,
+                user_id: principal.id(),
+                stateful,
+                state: State::Attached {
+                    transport,
+                    link: link.clone(),
+                },
+                forwarding: None,
+            },
+        );
+        Ok(link)
+    }
+
+    /// Keeps `guard` until the connection's entry goes (at once if it is gone already), so
+    /// what serves the connection to other gateways lives exactly as long as it can be found.
+    pub fn keep_until_removed(&self, token: &str, guard: DropGuard) {
+        if let Some(entry) = self.table().entries.get_mut(token) {
+            entry.forwarding = Some(guard);
+        }
+    }
+
+    /// The connection a POST or DELETE addresses.
+    pub fn find(&self, token: &str, hub: HubKind, user_id: Uuid) -> Result<Found, AttachError> {
+        match entry_of(&mut self.table().entries, token, hub, user_id).map(|e| &e.state) {
             Some(State::Attached { transport, link }) if !link.is_ended() => {
                 Ok(Found::Running(*transport, link.clone()))
             }
             Some(State::Negotiated { .. }) => Ok(Found::NotStarted),
             Some(State::Attached { .. }) | None => Err(AttachError::NotFound),
+        }
+    }
+
+    /// The long-polling connection a poll asked another gateway for addresses: running, or
+    /// ended with its last frames still to take. Never starts one.
+    pub fn long_poll(&self, token: &str, hub: HubKind, user_id: Uuid) -> Result<Link, AttachError> {
+        match entry_of(&mut self.table().entries, token, hub, user_id).map(|e| &e.state) {
+            Some(State::Attached {
+                transport: TransportType::LongPolling,
+                link,
+            }) => Ok(link.clone()),
+            Some(State::Attached { link, .. }) if !link.is_ended() => {
+                Err(AttachError::OtherTransport)
+            }
+            Some(_) | None => Err(AttachError::NotFound),
         }
     }
 
@@ -368,17 +483,14 @@ impl Registry {
         &self,
         token: &str,
         hub: HubKind,
-        identity: &Identity,
+        user_id: Uuid,
         data: &[u8],
         limit: usize,
     ) -> Result<Option<Link>, AttachError> {
         let mut table = self.table();
         let table = &mut *table;
-        let entry = table
-            .entries
-            .get_mut(token)
-            .filter(|e| e.hub == hub && e.user_id == identity.user_id)
-            .ok_or(AttachError::NotFound)?;
+        let entry =
+            entry_of(&mut table.entries, token, hub, user_id).ok_or(AttachError::NotFound)?;
         match &mut entry.state {
             State::Negotiated { early, .. } if early.len() + data.len() > limit => {
                 Err(AttachError::TooEarly)
@@ -427,6 +539,24 @@ impl Registry {
         expired.len()
     }
 
+    /// Returns once no started connection is left: every one over, long-polling ones included
+    /// once their last poll took their end (their Close) or the reaper removed them.
+    /// Negotiations no transport took are not waited for.
+    pub async fn until_no_connection(&self) {
+        loop {
+            let emptied = self.table().emptied.clone();
+            // Registered before the check, so a removal in between is not missed.
+            let notified = emptied.notified();
+            {
+                let table = self.table();
+                if table.entries.len() == table.pending {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
     /// Connections negotiated and not yet over. An entry goes once its connection's task has
     /// finished (a long-polling one when its last poll took the end), so zero means no
     /// connection is left running.
@@ -465,6 +595,8 @@ mod tests;
 /// What `open_connections` counts (the other registry tests are in `registry/tests.rs`).
 #[cfg(test)]
 mod open_connection_tests {
+    use pulse_auth::Identity;
+
     use super::*;
     use crate::hub::{chat, shopping_list};
 
@@ -486,7 +618,7 @@ mod open_connection_tests {
                 .expect("negotiated")
                 .token;
             registry
-                .attach(&token, hub, &ann.identity, transport, |s| {
+                .attach(&token, hub, ann.identity.user_id, transport, |s| {
                     Link::unconnected(s.stateful)
                 })
                 .expect("starts");

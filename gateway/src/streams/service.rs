@@ -3,7 +3,7 @@
 use std::{
     collections::{HashMap, HashSet},
     pin::Pin,
-    sync::Arc,
+    sync::{Arc, OnceLock},
     time::Duration,
 };
 
@@ -19,7 +19,7 @@ use pulse_proto::{
     },
     revoked_member, EventName,
 };
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, time::Instant};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
@@ -34,6 +34,7 @@ use crate::{
     hub::{authorize, until_revoked, HubError, OnBehalf, Requester, Services, ACCESS_DENIED},
     node::{outbound, Member, OpenCount, Opened, Outbound, OutboundReceiver},
     principal::{AuthFailure, Authenticator},
+    session::CloseSchedule,
     task_boundary::{catch_panic, Panicked},
 };
 
@@ -64,8 +65,9 @@ pub struct SubscriptionService {
     authenticator: Authenticator,
     config: StreamConfig,
     /// Cancelled when the gateway stops: streams end (resumably) instead of
-    /// holding the shutdown open.
+    /// holding the shutdown open, each at its turn in `close_schedule`.
     shutdown: CancellationToken,
+    close_schedule: Arc<CloseSchedule>,
     /// Subscriptions running now, for the metrics endpoint.
     open: OpenCount,
 }
@@ -77,6 +79,7 @@ impl SubscriptionService {
         authenticator: Authenticator,
         config: StreamConfig,
         shutdown: CancellationToken,
+        close_schedule: Arc<CloseSchedule>,
     ) -> Self {
         Self {
             services,
@@ -84,6 +87,7 @@ impl SubscriptionService {
             authenticator,
             config,
             shutdown,
+            close_schedule,
             open: OpenCount::default(),
         }
     }
@@ -104,6 +108,11 @@ impl Subscriptions for SubscriptionService {
         &self,
         request: Request<SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
+        if self.shutdown.is_cancelled() {
+            return Err(Status::unavailable(
+                "gateway is shutting down; subscribe through another gateway",
+            ));
+        }
         let token = bearer(&request)
             .ok_or_else(|| Status::unauthenticated("missing bearer token"))?
             .to_owned();
@@ -159,6 +168,8 @@ impl Subscriptions for SubscriptionService {
             bus: self.bus.clone(),
             config: self.config.clone(),
             shutdown: self.shutdown.clone(),
+            close_schedule: self.close_schedule.clone(),
+            closing_at: OnceLock::new(),
             revoked: self.services.revoked(&principal),
             expiry: principal.expiry(),
             user_id: identity.user_id,
@@ -209,6 +220,9 @@ struct Subscription {
     bus: Bus,
     config: StreamConfig,
     shutdown: CancellationToken,
+    close_schedule: Arc<CloseSchedule>,
+    /// This stream's turn to end once the gateway drains, taken when the drain starts.
+    closing_at: OnceLock<Instant>,
     /// Cancelled when the credential is revoked (virtual keys).
     revoked: Option<CancellationToken>,
     /// The credential's lifetime ends: the stream ends, as a hub connection closes.
@@ -237,7 +251,7 @@ impl Subscription {
             // A panic is a defect of ours: the stream still leaves its groups and ends with a
             // status, as for any other end.
             ending = forward => ending.unwrap_or_else(|Panicked| Err(Status::internal("internal error"))),
-            () = self.shutdown.cancelled() => Err(Status::unavailable(
+            () = self.turn_to_close() => Err(Status::unavailable(
                 "gateway is shutting down; resume from the last sequence received",
             )),
             () = until_revoked(self.revoked.as_ref()) => Err(Status::permission_denied("credential revoked")),
@@ -251,6 +265,15 @@ impl Subscription {
                 self.last_word.send(Err(status));
             }
         }
+    }
+
+    /// Ready at this stream's turn once the gateway drains: streams end spread over the drain
+    /// period, as SignalR connections close, so their clients do not all resubscribe to the
+    /// other gateways at once. Every caller waits for the same instant.
+    async fn turn_to_close(&self) {
+        self.shutdown.cancelled().await;
+        let at = *self.closing_at.get_or_init(|| self.close_schedule.turn());
+        tokio::time::sleep_until(at).await;
     }
 
     async fn forward(&self, frames: &mut OutboundReceiver) -> Result<(), Status> {
@@ -281,7 +304,7 @@ impl Subscription {
                     continue;
                 }
                 () = self.overflow.overflowed() => return Err(slow_consumer(&sent)),
-                () = self.shutdown.cancelled() => return Err(shutting_down(&sent)),
+                () = self.turn_to_close() => return Err(shutting_down(&sent)),
                 () = self.sink.0.closed() => return Ok(()),
             };
             let Some(frame) = frame else {
@@ -310,7 +333,7 @@ impl Subscription {
                 sent = self.sink.send_event(envelope) => if sent.is_err() { return Ok(()) },
                 // The event was not handed over: the status names the one before it.
                 () = self.overflow.overflowed() => return Err(slow_consumer(&sent)),
-                () = self.shutdown.cancelled() => return Err(shutting_down(&sent)),
+                () = self.turn_to_close() => return Err(shutting_down(&sent)),
             }
             // Only once handed over: what the slow-consumer status names must have reached the
             // client, or resuming from it would skip this event.

@@ -8,31 +8,28 @@
 //! longer than the disconnect timeout is reaped. No keep-alive Pings flow: polling is the
 //! keep-alive.
 
-use axum::{
-    http::{header, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
-};
+use bytes::Bytes;
 
-use super::AppState;
+use super::{answer::Answer, AppState};
 use crate::{
     node::Opened,
-    session::{Attachment, Link, Turn},
+    session::{AttachError, Attachment, Link, Turn},
 };
 
 /// Most bytes one poll response carries; the rest waits for the next poll.
-const MAX_POLL_BYTES: usize = 1024 * 1024;
+pub(super) const MAX_POLL_BYTES: usize = 1024 * 1024;
 
 /// `GET {hub}?id=` without upgrade or event-stream `Accept`.
-pub(super) async fn attach(state: &AppState, attachment: Attachment, token: &str) -> Response {
+pub(super) async fn attach(state: &AppState, attachment: Attachment, token: &str) -> Answer {
     match attachment {
         Attachment::Started(link) => {
             let turn = link.take_turn();
             link.release_turn(&turn);
-            answer(StatusCode::OK, Vec::new())
+            Answer::Polled(Bytes::new())
         }
-        Attachment::Poll(link) => poll(state, link, token).await,
+        Attachment::Poll(link) => poll(state, link, token, MAX_POLL_BYTES).await,
         // Only WebSockets are reattached; a poll never gets this.
-        Attachment::Reattach(_) => StatusCode::CONFLICT.into_response(),
+        Attachment::Reattach(_) => Answer::Refused(AttachError::AlreadyActive),
     }
 }
 
@@ -50,7 +47,9 @@ impl Drop for PollTurn {
     }
 }
 
-async fn poll(state: &AppState, link: Link, token: &str) -> Response {
+/// One poll of a running connection: the frames queued, up to about `max_bytes` (the first
+/// frame whole, then whole frames until the body reaches `max_bytes`).
+pub(super) async fn poll(state: &AppState, link: Link, token: &str, max_bytes: usize) -> Answer {
     let turn = PollTurn {
         turn: link.take_turn(),
         link,
@@ -59,18 +58,18 @@ async fn poll(state: &AppState, link: Link, token: &str) -> Response {
     let (link, superseded) = (&turn.link, &turn.turn.superseded);
     let mut frames = tokio::select! {
         frames = link.frames() => frames,
-        () = superseded.cancelled() => return answer(StatusCode::NO_CONTENT, Vec::new()),
+        () = superseded.cancelled() => return Answer::PollOver,
     };
     let first = tokio::select! {
         frame = frames.next() => frame,
         () = link.ended() => None,
-        () = superseded.cancelled() => return answer(StatusCode::NO_CONTENT, Vec::new()),
-        () = tokio::time::sleep(state.poll_timeout) => return answer(StatusCode::OK, Vec::new()),
+        () = superseded.cancelled() => return Answer::PollOver,
+        () = tokio::time::sleep(state.poll_timeout) => return Answer::Polled(Bytes::new()),
     };
     let mut body = first
         .map(|frame| frame.bytes().to_vec())
         .unwrap_or_default();
-    while body.len() < MAX_POLL_BYTES {
+    while body.len() < max_bytes {
         match frames.try_next() {
             Some(frame) => body.extend_from_slice(frame.bytes()),
             None => break,
@@ -80,27 +79,7 @@ async fn poll(state: &AppState, link: Link, token: &str) -> Response {
     if body.is_empty() {
         // Ended and fully delivered: the connection is over for the client too.
         state.registry.remove(token);
-        return answer(StatusCode::NO_CONTENT, Vec::new());
+        return Answer::PollOver;
     }
-    answer(StatusCode::OK, body)
-}
-
-/// A poll response with the headers .NET sends (no caching anywhere on the way).
-fn answer(status: StatusCode, body: Vec<u8>) -> Response {
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache, no-store"),
-    );
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::EXPIRES,
-        HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
-    );
-    response
+    Answer::Polled(Bytes::from(body))
 }

@@ -19,8 +19,10 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::{
+    answer::Answer,
     credentials::{authenticate, Credential},
     demo::{self, Demo},
+    forwarding::{Ask, Claim, Forwarding},
     long_polling, metrics,
     negotiate::negotiate,
     sends, sse, web_app, websocket,
@@ -31,8 +33,8 @@ use crate::{
     principal::Authenticator,
     protocol::{query_value, TransportType},
     session::{
-        AttachError, CloseSchedule, Connection, Link, Registry, SessionConfig, SessionMetrics,
-        Starting,
+        AttachError, Attachment, ClaimRefused, CloseSchedule, Connection, Link, Registry,
+        SessionConfig, SessionMetrics, Starting,
     },
 };
 
@@ -40,6 +42,8 @@ use crate::{
 #[derive(Clone)]
 pub struct AppState {
     pub registry: Arc<Registry>,
+    /// Reaches the gateway holding a connection this one does not (no sticky sessions).
+    pub forwarding: Arc<Forwarding>,
     /// Shared, not copied, by every connection: it is several hundred bytes.
     pub services: Arc<Services>,
     pub authenticator: Authenticator,
@@ -165,20 +169,76 @@ async fn connect(State(state): State<AppState>, hub: HubKind, request: Request) 
         }
         return (StatusCode::BAD_REQUEST, "Connection ID required").into_response();
     };
-    let attachment =
-        state
-            .registry
-            .attach(token, hub, &credential.principal.identity, transport, |s| {
-                start(&state, hub, &credential, transport, s)
-            });
+    let attachment = state
+        .registry
+        .attach(token, hub, credential.principal.id(), transport, |s| {
+            start(&state, hub, &credential, transport, s)
+        });
     let attachment = match attachment {
         Ok(attachment) => attachment,
+        Err(AttachError::NotFound) => {
+            match connect_elsewhere(&state, hub, &credential, transport, token).await {
+                Ok(attachment) => attachment,
+                Err(answer) => return answer.into_response(),
+            }
+        }
         Err(error) => return refusal(error),
     };
+    if matches!(attachment, Attachment::Started(_)) && transport != TransportType::WebSockets {
+        state.forwarding.serve_connection(&state, token).await;
+    }
     match transport {
         TransportType::WebSockets => websocket::attach(state, request, attachment).await,
         TransportType::ServerSentEvents => sse::attach(attachment).await,
-        TransportType::LongPolling => long_polling::attach(&state, attachment, token).await,
+        TransportType::LongPolling => long_polling::attach(&state, attachment, token)
+            .await
+            .into_response(),
+    }
+}
+
+/// A transport request for a connection this gateway does not hold: a poll of a long-polling
+/// connection another gateway runs is answered by it; the first request of a connection another
+/// gateway negotiated claims it from there and starts it here.
+async fn connect_elsewhere(
+    state: &AppState,
+    hub: HubKind,
+    credential: &Credential,
+    transport: TransportType,
+    token: &str,
+) -> Result<Attachment, Answer> {
+    let user = credential.principal.id();
+    let poll_elsewhere = || async {
+        let max_bytes = state.forwarding.poll_limit();
+        let poll = Ask::Poll { max_bytes };
+        state.forwarding.ask(token, hub, user, poll).await
+    };
+    if transport == TransportType::LongPolling {
+        match poll_elsewhere().await {
+            Answer::Refused(AttachError::NotFound) => {}
+            answer => return Err(answer),
+        }
+    }
+    if state.shutdown.is_cancelled() {
+        return Err(Answer::Refused(AttachError::Draining));
+    }
+    match state.forwarding.claim(token, hub, user, transport).await {
+        Claim::Claimed(claimed) => state
+            .registry
+            .adopt(token, hub, &credential.principal, claimed, transport, |s| {
+                start(state, hub, credential, transport, s)
+            })
+            .map(Attachment::Started)
+            .map_err(Answer::Refused),
+        Claim::Refused(ClaimRefused::Started) => Err(match transport {
+            // Started elsewhere a moment ago; its gateway answers the poll.
+            TransportType::LongPolling => poll_elsewhere().await,
+            TransportType::ServerSentEvents => Answer::Refused(AttachError::AlreadyActive),
+            // A stateful WebSocket coming back to another gateway: refused at once, so the
+            // client starts afresh (see `forwarding`).
+            TransportType::WebSockets => Answer::Refused(AttachError::NotFound),
+        }),
+        Claim::Refused(ClaimRefused::NotFound) => Err(Answer::Refused(AttachError::NotFound)),
+        Claim::Unanswered => Err(Answer::Unanswered),
     }
 }
 

@@ -3,14 +3,17 @@
 
 use axum::{
     extract::{Request, State},
-    http::{header, HeaderMap, StatusCode, Uri},
+    http::{HeaderMap, StatusCode, Uri},
     response::{IntoResponse, Response},
 };
+use bytes::Bytes;
+use uuid::Uuid;
 
 use super::{
+    answer::Answer,
     body,
     credentials::{authenticate, Credential, Refusal},
-    router::refusal,
+    forwarding::Ask,
     AppState,
 };
 use crate::{
@@ -19,8 +22,8 @@ use crate::{
     session::{AttachError, Found, Link},
 };
 
-/// `POST {hub}?id=`: feeds the body to the connection, answering once it is taken. A body for a
-/// connection no transport request has started yet is held for it.
+/// `POST {hub}?id=`: feeds the body to the connection, answering once it is taken; a
+/// connection another gateway holds gets it from that gateway.
 pub(super) async fn send(
     State(state): State<AppState>,
     hub: HubKind,
@@ -30,57 +33,60 @@ pub(super) async fn send(
         Ok(found) => found,
         Err(refused) => return refused.into_response(),
     };
-    let found = match state
-        .registry
-        .find(&token, hub, &credential.principal.identity)
-    {
-        Ok(found) => found,
-        Err(error) => return refusal(error),
-    };
-    let link = match found {
-        Found::Running(TransportType::WebSockets, _) => {
-            return (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "POST requests are not allowed for WebSocket connections.",
-            )
-                .into_response()
-        }
-        Found::Running(_, link) => Some(link),
-        Found::NotStarted => None,
-    };
-    // The JS client never overlaps sends; two at once would interleave records.
-    let _posting = match link.as_ref().map(Link::try_post) {
-        Some(None) => return (StatusCode::CONFLICT, "Another send is in progress").into_response(),
-        Some(Some(guard)) => Some(guard),
-        None => None,
-    };
+    let user = credential.principal.id();
     let (parts, body) = request.into_parts();
     let body = match body::read(&parts.headers, body, state.max_frame_bytes).await {
         Ok(body) => body,
         Err(error) => return error.into_response(),
     };
+    match state.registry.find(&token, hub, user) {
+        Err(AttachError::NotFound) => {
+            state
+                .forwarding
+                .ask(&token, hub, user, Ask::Send(body))
+                .await
+        }
+        _ => send_here(&state, &token, hub, user, body).await,
+    }
+    .into_response()
+}
+
+/// A send for a connection of this gateway, asked by a client here or by another gateway.
+/// A body for a connection no transport request has started yet is held for it.
+pub(super) async fn send_here(
+    state: &AppState,
+    token: &str,
+    hub: HubKind,
+    user: Uuid,
+    body: Bytes,
+) -> Answer {
+    let link = match state.registry.find(token, hub, user) {
+        Ok(Found::Running(TransportType::WebSockets, _)) => return Answer::WebSocketSend,
+        Ok(Found::Running(_, link)) => Some(link),
+        Ok(Found::NotStarted) => None,
+        Err(error) => return Answer::Refused(error),
+    };
+    // The JS client never overlaps sends; two at once would interleave records.
+    let _posting = match link.as_ref().map(Link::try_post) {
+        Some(None) => return Answer::SendInProgress,
+        Some(Some(guard)) => Some(guard),
+        None => None,
+    };
     let link = match link {
         Some(link) => link,
-        None => match state.registry.hold(
-            &token,
-            hub,
-            &credential.principal.identity,
-            &body,
-            state.max_frame_bytes,
-        ) {
-            Ok(None) => return sent(),
+        None => match state
+            .registry
+            .hold(token, hub, user, &body, state.max_frame_bytes)
+        {
+            Ok(None) => return Answer::Sent,
             Ok(Some(started)) => started,
-            Err(error) => return refusal(error),
+            Err(error) => return Answer::Refused(error),
         },
     };
     if !link.push(body).await {
-        return refusal(AttachError::NotFound);
+        return Answer::Refused(AttachError::NotFound);
     }
-    sent()
-}
-
-fn sent() -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")]).into_response()
+    Answer::Sent
 }
 
 /// `DELETE {hub}?id=`: the long-polling client stops (202); a pending poll gets 204.
@@ -93,23 +99,31 @@ pub(super) async fn delete(
         Ok(found) => found,
         Err(refused) => return refused.into_response(),
     };
-    let link = match state
-        .registry
-        .find(&token, hub, &credential.principal.identity)
-    {
-        Ok(Found::Running(TransportType::LongPolling, link)) => link,
-        Ok(Found::Running(..) | Found::NotStarted) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                "Cannot terminate this connection using the DELETE endpoint.",
-            )
-                .into_response()
+    let user = credential.principal.id();
+    match delete_here(&state, &token, hub, user) {
+        Answer::Refused(AttachError::NotFound) => {
+            state.forwarding.ask(&token, hub, user, Ask::Delete).await
         }
-        Err(error) => return refusal(error),
-    };
-    link.terminate();
-    state.registry.remove(&token);
-    StatusCode::ACCEPTED.into_response()
+        answer => answer,
+    }
+    .into_response()
+}
+
+/// A DELETE for a connection of this gateway. A long-polling connection that already ended
+/// (its last poll took the Close) goes too: its client is done with it.
+pub(super) fn delete_here(state: &AppState, token: &str, hub: HubKind, user: Uuid) -> Answer {
+    match state.registry.long_poll(token, hub, user) {
+        Ok(link) => {
+            link.terminate();
+            state.registry.remove(token);
+            Answer::Deleted
+        }
+        Err(AttachError::OtherTransport) => Answer::NotDeletable,
+        Err(error) => match state.registry.find(token, hub, user) {
+            Ok(Found::NotStarted) => Answer::NotDeletable,
+            _ => Answer::Refused(error),
+        },
+    }
 }
 
 /// Why a POST or DELETE cannot be served before its connection is even looked up.

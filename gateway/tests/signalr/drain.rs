@@ -9,6 +9,8 @@ use reqwest::StatusCode;
 use tokio::time::Instant;
 
 use crate::helpers::{SuiteOptions, TestSuite, User, HUB};
+use crate::metrics::scrape_until;
+use crate::transports::long_polling;
 
 /// Enough that their closes, a millisecond apart, take a fifth of a second:
 /// the window in which the test asks the draining gateway for readiness and
@@ -75,5 +77,31 @@ async fn a_stopping_gateway_turns_new_clients_away_and_closes_its_own_spread_out
         "all closed within {:?}",
         last - stopped_at
     );
+    suite.stop().await;
+}
+
+/// A long-polling connection closed by the drain keeps its Close for the client's next poll:
+/// the gateway waits for that poll (within its grace) before it stops answering.
+#[tokio::test]
+async fn a_long_polling_client_takes_its_close_from_a_draining_gateway() {
+    let suite = TestSuite::start().await;
+    let token = suite.token(&User::new("Ann"));
+    let lp = long_polling(&suite, &token).await;
+    suite.begin_gateway_shutdown();
+    // The connection closed at its turn, with no poll waiting for its Close.
+    let polling = "pulse_gateway_connections{hub=\"shopping-list\",transport=\"LongPolling\"}";
+    scrape_until(&suite, "the connection closed", |scrape| {
+        scrape.count(polling) == 0
+    })
+    .await;
+
+    let last = lp.poll().await;
+    assert_eq!(last.status(), StatusCode::OK);
+    let close = last.text().await.expect("body");
+    assert!(
+        close.starts_with("{\"type\":7,") && close.contains("\"allowReconnect\":true"),
+        "{close}"
+    );
+    assert_eq!(lp.delete().await, StatusCode::ACCEPTED);
     suite.stop().await;
 }

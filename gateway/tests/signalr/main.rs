@@ -14,6 +14,7 @@ mod limits_http;
 mod logs;
 mod metric_export;
 mod metrics;
+mod no_sticky;
 mod presence;
 mod raw;
 mod slow_consumer;
@@ -123,7 +124,8 @@ async fn negotiate_answers_both_versions_with_url_safe_ids() {
         .expect("json");
     assert_eq!(v1["negotiateVersion"], 1);
     let connection_token = v1["connectionToken"].as_str().expect("token");
-    assert_eq!(connection_token.len(), 22);
+    // The issuing gateway's 11-character tag, then 22 characters of 16 random bytes (as .NET).
+    assert_eq!(connection_token.len(), 33);
     assert!(connection_token
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));

@@ -60,7 +60,11 @@ impl Scrape {
 }
 
 /// Scrapes until `holds`, failing after [`WAIT`]; returns the scrape that held.
-async fn scrape_until(suite: &TestSuite, what: &str, holds: impl Fn(&Scrape) -> bool) -> Scrape {
+pub(crate) async fn scrape_until(
+    suite: &TestSuite,
+    what: &str,
+    holds: impl Fn(&Scrape) -> bool,
+) -> Scrape {
     scrape_url_until(&suite.http("/metrics"), what, holds).await
 }
 

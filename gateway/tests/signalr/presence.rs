@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::{
     create_list,
-    helpers::{SuiteOptions, TestSuite, User},
+    helpers::{RawClient, SuiteOptions, TestSuite, User, HUB},
 };
 
 fn sequence(payload: &Value) -> u64 {
@@ -205,5 +205,55 @@ async fn crowd_joins_one_list_through_the_gateway() {
         "{TABS} connections closed at once; every UserLeft arrived in {:?}",
         started.elapsed()
     );
+    suite.stop().await;
+}
+
+/// Issue 14 item 3: a user's tabs on three gateways are one active user. Each gateway holds its
+/// own stay at the service, which counts the user's stays, so closing two tabs (on two
+/// gateways) tells nobody anything, and the last one out leaves once.
+#[tokio::test]
+async fn tabs_on_three_gateways_are_one_active_user_until_the_last_closes() {
+    let mut suite = TestSuite::start().await;
+    let gateways = [
+        suite.gateway,
+        suite.start_extra_gateway().await,
+        suite.start_extra_gateway().await,
+    ];
+    let (ann, bob) = (User::new("Ann"), User::new("Bob"));
+    let mut owner = suite.connect(&ann).await;
+    let list_id = create_list(&mut owner, "Everywhere").await;
+    let share = json!([list_id, {"userId": bob.id.to_string(), "displayName": bob.name, "permission": "Viewer"}]);
+    owner.call("ShareList", share).await;
+    owner.call("JoinList", json!([list_id])).await;
+
+    let mut tabs = Vec::new();
+    for gateway in gateways {
+        let mut tab = RawClient::connect_to(gateway, HUB, &suite.token(&bob)).await;
+        tab.call("JoinList", json!([list_id])).await;
+        tabs.push(tab);
+    }
+    assert_eq!(
+        owner.event("UserJoined").await["user"]["id"],
+        bob.id.to_string()
+    );
+    owner.expect_no_event(Duration::from_millis(500)).await;
+    assert_eq!(
+        present(&suite, &ann, &list_id).await,
+        [ann.id.to_string(), bob.id.to_string()]
+    );
+
+    let last = tabs.pop().expect("the third tab");
+    drop(tabs);
+    owner.expect_no_event(Duration::from_millis(500)).await;
+    assert_eq!(
+        present(&suite, &ann, &list_id).await,
+        [ann.id.to_string(), bob.id.to_string()],
+        "two tabs closed, one open: still present"
+    );
+
+    drop(last);
+    assert_eq!(owner.event("UserLeft").await["userId"], bob.id.to_string());
+    owner.expect_no_event(Duration::from_millis(500)).await;
+    assert_eq!(present(&suite, &ann, &list_id).await, [ann.id.to_string()]);
     suite.stop().await;
 }

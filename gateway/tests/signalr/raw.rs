@@ -2,7 +2,7 @@
 //! speak MessagePack or JSON over a WebSocket frame by frame (and drop the socket without a close
 //! handshake), and drive Server-Sent Events and long polling request by request.
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
@@ -18,8 +18,15 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// `POST {HUB}/negotiate` with an extra query (`&useStatefulReconnect=true`); the whole body.
 pub async fn negotiate(suite: &TestSuite, token: &str, extra_query: &str) -> Value {
+    negotiate_at(suite.gateway, token, extra_query).await
+}
+
+/// [`negotiate`] on the gateway at `gateway`.
+pub async fn negotiate_at(gateway: SocketAddr, token: &str, extra_query: &str) -> Value {
     reqwest::Client::new()
-        .post(suite.http(&format!("{HUB}/negotiate?negotiateVersion=1{extra_query}")))
+        .post(format!(
+            "http://{gateway}{HUB}/negotiate?negotiateVersion=1{extra_query}"
+        ))
         .bearer_auth(token)
         .send()
         .await
@@ -52,10 +59,17 @@ impl WsClient {
         connection_token: &str,
         protocol: Protocol,
     ) -> Result<Self, String> {
-        let url = format!(
-            "ws://{}{HUB}?id={connection_token}&access_token={token}",
-            suite.gateway
-        );
+        Self::open_at(suite.gateway, token, connection_token, protocol).await
+    }
+
+    /// [`WsClient::open`] on the gateway at `gateway`.
+    pub async fn open_at(
+        gateway: SocketAddr,
+        token: &str,
+        connection_token: &str,
+        protocol: Protocol,
+    ) -> Result<Self, String> {
+        let url = format!("ws://{gateway}{HUB}?id={connection_token}&access_token={token}");
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .map_err(|error| error.to_string())?;

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use futures::future::join_all;
+use tokio::time::Instant;
+
 use pulse_proto::{
     events::v1::event::Kind as EventKind,
     gateway::v1::{
@@ -14,7 +17,7 @@ use pulse_proto::{
 use serde_json::{json, Value};
 use tonic::{Code, Streaming};
 
-use crate::helpers::{TestSuite, User};
+use crate::helpers::{SuiteOptions, TestSuite, User};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -591,6 +594,65 @@ async fn a_stream_ends_unauthenticated_when_its_token_expires() {
     assert_eq!(
         (ended.code(), ended.message()),
         (Code::Unauthenticated, "Authentication expired.")
+    );
+    suite.stop().await;
+}
+
+/// Issue 14 item 4: a draining gateway ends its gRPC streams as it closes SignalR connections,
+/// spread over the drain period (a millisecond apart here), each with UNAVAILABLE naming the
+/// position it delivered, so their clients do not all resubscribe elsewhere at once.
+#[tokio::test]
+async fn a_draining_gateway_ends_its_streams_spread_out_naming_their_positions() {
+    const STREAMS: usize = 100;
+    let suite = TestSuite::start_with_options(SuiteOptions {
+        gateway_args: vec!["--drain-period".into(), "10s".into()],
+        ..SuiteOptions::default()
+    })
+    .await;
+    let ann = User::new("Ann");
+    let mut hub = suite.connect(&ann).await;
+    let list = hub.call("CreateList", json!([{"name": "Groceries"}])).await;
+    let list_id = list["id"].as_str().expect("id").to_owned();
+    let mut streams = Vec::with_capacity(STREAMS);
+    for _ in 0..STREAMS {
+        let stream = subscribe(&suite, &ann, follow_list(&list_id, None)).await;
+        streams.push(stream.expect("subscribe"));
+    }
+    add_item(&suite, &ann, &list_id, "Milk").await;
+    let mut seen = 0;
+    for stream in &mut streams {
+        seen = next_event(stream).await.sequence;
+    }
+
+    let stopped_at = Instant::now();
+    suite.begin_gateway_shutdown();
+    let ends = join_all(streams.iter_mut().map(|stream| async {
+        let status = loop {
+            match tokio::time::timeout(WAIT, stream.message()).await {
+                Ok(Ok(Some(_heartbeat))) => continue,
+                Ok(Ok(None)) => panic!("the stream ended without a status"),
+                Ok(Err(status)) => break status,
+                Err(_) => panic!("the stream did not end in time"),
+            }
+        };
+        (status, Instant::now())
+    }))
+    .await;
+    for (status, _) in &ends {
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+        assert!(
+            status
+                .message()
+                .ends_with(&format!("(list_{list_id}={seen})")),
+            "names the position delivered: {status:?}"
+        );
+    }
+    // 101 turns (the streams and the hub connection), a millisecond apart.
+    let last = ends.iter().map(|(_, at)| *at).max().expect("ends");
+    assert!(
+        last - stopped_at >= Duration::from_millis(STREAMS as u64 - 1),
+        "all ended within {:?}",
+        last - stopped_at
     );
     suite.stop().await;
 }

@@ -20,7 +20,7 @@ fn closes_with_reconnect_allowed(message: &HubMessage) -> bool {
 }
 
 /// A long-polling connection past its first poll and handshake.
-async fn long_polling(suite: &TestSuite, token: &str) -> HttpConnection {
+pub(crate) async fn long_polling(suite: &TestSuite, token: &str) -> HttpConnection {
     let lp = HttpConnection::negotiate(suite, token).await;
     assert_eq!(lp.poll().await.status(), StatusCode::OK);
     assert_eq!(lp.post(HANDSHAKE).await, StatusCode::OK);

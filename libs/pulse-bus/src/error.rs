@@ -39,6 +39,10 @@ pub enum BusErrorKind {
     Stream,
     /// The namespace cannot be a subject token and stream name.
     InvalidNamespace,
+    /// Nobody serves the name a request was sent to ([`crate::Bus::request`]).
+    NoResponder,
+    /// A request got no answer in time, or could not be sent.
+    Request,
 }
 
 impl BusError {
@@ -66,6 +70,8 @@ impl fmt::Display for BusErrorKind {
             BusErrorKind::Subscribe => "subscription failed",
             BusErrorKind::Stream => "stream setup failed",
             BusErrorKind::InvalidNamespace => "invalid bus namespace",
+            BusErrorKind::NoResponder => "nobody serves the request's name",
+            BusErrorKind::Request => "request not answered",
         })
     }
 }

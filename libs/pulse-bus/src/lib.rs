@@ -10,6 +10,7 @@ mod error;
 mod memory;
 mod nats;
 mod replicas;
+mod requests;
 mod topic;
 
 use std::time::Duration;
@@ -19,6 +20,7 @@ use futures::stream::BoxStream;
 
 pub use error::{BusError, BusErrorKind};
 pub use replicas::StreamReplicas;
+pub use requests::{Incoming, Requests, ServiceName};
 pub use topic::{Namespace, StreamKind, Topic};
 
 /// Bytes kept free for a message's headers (its id and its predecessor's, each well under

@@ -13,13 +13,15 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use crate::{
-    BusError, BusErrorKind, Deliveries, Delivery, Namespace, Outgoing, StartAt, StreamKind, Topic,
+    requests::Responders, BusError, BusErrorKind, Deliveries, Delivery, Namespace, Outgoing,
+    StartAt, StreamKind, Topic,
 };
 
 #[derive(Clone, Debug)]
 pub struct MemoryBus {
     namespace: Namespace,
     state: Arc<Mutex<State>>,
+    responders: Responders,
 }
 
 #[derive(Debug, Default)]
@@ -40,7 +42,12 @@ impl MemoryBus {
         Self {
             namespace,
             state: Arc::default(),
+            responders: Responders::default(),
         }
+    }
+
+    pub(crate) fn responders(&self) -> &Responders {
+        &self.responders
     }
 
     pub(crate) fn namespace(&self) -> &Namespace {

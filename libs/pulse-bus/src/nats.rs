@@ -84,6 +84,10 @@ impl NatsBus {
         &self.namespace
     }
 
+    pub(crate) fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
     pub(crate) async fn ensure_stream(
         &self,
         kind: StreamKind,

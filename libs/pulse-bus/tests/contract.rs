@@ -5,7 +5,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::StreamExt;
 use pulse_bus::{
-    Bus, BusErrorKind, Deliveries, Namespace, Outgoing, StartAt, StreamKind, StreamReplicas, Topic,
+    Bus, BusErrorKind, Deliveries, Namespace, Outgoing, ServiceName, StartAt, StreamKind,
+    StreamReplicas, Topic,
 };
 use uuid::Uuid;
 
@@ -225,6 +226,83 @@ async fn carries_the_trace_context_of_a_message_to_its_subscribers(bus: Bus) {
         received.push(delivery.traceparent);
     }
     assert_eq!(received, vec![Some(traceparent.to_owned()), None]);
+}
+
+async fn answers_requests_to_a_served_name_and_tells_when_nobody_serves_it(bus: Bus) {
+    let name = ServiceName::new(&["conn", &Uuid::new_v4().simple().to_string()]).expect("name");
+    let asked = bus
+        .request(&name, Bytes::from("anyone?"), Duration::from_secs(5))
+        .await;
+    assert_eq!(
+        asked.map_err(|e| e.kind()),
+        Err(BusErrorKind::NoResponder),
+        "nobody serves it yet"
+    );
+
+    let mut requests = bus.serve(&name).await.expect("serve");
+    let server = tokio::spawn(async move {
+        while let Some(request) = requests.next().await {
+            let mut answer = b"re: ".to_vec();
+            answer.extend_from_slice(&request.payload);
+            request.respond(Bytes::from(answer)).await.expect("respond");
+        }
+    });
+    for question in ["one", "two"] {
+        let answer = bus
+            .request(&name, Bytes::from(question), Duration::from_secs(5))
+            .await
+            .expect("answered");
+        assert_eq!(answer, format!("re: {question}"));
+    }
+
+    server.abort();
+    let _ = server.await;
+    // Dropping the stream stops serving; NATS learns of the unsubscribe
+    // asynchronously, so ask until it answers no-responder.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let asked = bus
+            .request(
+                &name,
+                Bytes::from("still there?"),
+                Duration::from_millis(500),
+            )
+            .await;
+        match asked.map_err(|e| e.kind()) {
+            Err(BusErrorKind::NoResponder) => break,
+            other => assert!(
+                tokio::time::Instant::now() < deadline,
+                "still served after the stream was dropped: {other:?}"
+            ),
+        }
+    }
+}
+
+async fn refuses_a_request_larger_than_the_broker_takes(bus: Bus) {
+    let name = ServiceName::new(&["big"]).expect("name");
+    let too_large = Bytes::from(vec![0u8; bus.largest_request() + 1]);
+    let asked = bus.request(&name, too_large, Duration::from_secs(1)).await;
+    assert_eq!(asked.map_err(|e| e.kind()), Err(BusErrorKind::TooLarge));
+}
+
+#[tokio::test]
+async fn nats_bus_answers_requests_to_a_served_name_and_tells_when_nobody_serves_it() {
+    answers_requests_to_a_served_name_and_tells_when_nobody_serves_it(nats_bus().await).await;
+}
+
+#[tokio::test]
+async fn memory_bus_answers_requests_to_a_served_name_and_tells_when_nobody_serves_it() {
+    answers_requests_to_a_served_name_and_tells_when_nobody_serves_it(memory_bus()).await;
+}
+
+#[tokio::test]
+async fn nats_bus_refuses_a_request_larger_than_the_broker_takes() {
+    refuses_a_request_larger_than_the_broker_takes(nats_bus().await).await;
+}
+
+#[tokio::test]
+async fn memory_bus_refuses_a_request_larger_than_the_broker_takes() {
+    refuses_a_request_larger_than_the_broker_takes(memory_bus()).await;
 }
 
 #[tokio::test]

@@ -24,6 +24,10 @@ pub struct RelayConfig {
     pub batch_size: i64,
     /// Safety net when a notification is missed (listener reconnect).
     pub poll_interval: Duration,
+    /// How often a standby tries for the lock unasked. A leader that stops
+    /// hands the lock over at once (see `hand_over`); this bounds the
+    /// takeover after one that died without doing so.
+    pub standby_retry: Duration,
     /// Wait before retrying after the bus or the database failed.
     pub retry_delay: Duration,
 }
@@ -35,6 +39,7 @@ impl RelayConfig {
             retention,
             batch_size: 256,
             poll_interval: Duration::from_secs(1),
+            standby_retry: Duration::from_secs(2),
             retry_delay: Duration::from_millis(500),
         }
     }
@@ -71,13 +76,15 @@ impl Relay {
     /// Runs until `shutdown` is cancelled. Commands keep committing while the
     /// bus is down; their events wait here and go out in order once it is back.
     /// If the connection holding the lock fails, the lock is gone with it: the
-    /// relay stands for election again.
+    /// relay stands for election again. Cancel `shutdown` only once nothing
+    /// of this process commits any more: a leader then publishes what was
+    /// committed before it stops, and hands the lock over.
     pub async fn run(self, shutdown: CancellationToken) {
         while let Some(leader) = self.become_leader(&shutdown).await {
             if self.ensure_streams(&shutdown).await {
                 self.lead(leader, &shutdown).await;
             } else {
-                release(leader).await;
+                hand_over(leader).await;
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,
@@ -89,34 +96,33 @@ impl Relay {
     /// Relays as the active instance, reading and deleting rows on the
     /// connection that holds the lock, until shut down or that connection
     /// fails. Woken by commits in this process, by notifications from other
-    /// processes, and by the poll interval as a safety net.
+    /// processes, and by the poll interval as a safety net. Shut down, it
+    /// publishes what is waiting, then hands the lock over.
     async fn lead(&self, mut leader: PoolConnection<Postgres>, shutdown: &CancellationToken) {
-        // A published row's delete need not wait for its flush: a delete lost
-        // in a crash republishes rows that JetStream de-duplicates by id.
-        if let Err(error) = sqlx::query!("SET synchronous_commit = off")
-            .execute(&mut *leader)
-            .await
-        {
+        if let Err(error) = prepare(&mut leader).await {
             tracing::warn!(%error, "outbox relay cannot prepare its connection");
-            release(leader).await;
+            hand_over(leader).await;
             return;
         }
+        tracing::info!("outbox relay leading");
         let wake = self.outbox.wake();
         wake.leading.store(true, Ordering::Release);
         let mut listener = None;
         // A failed LISTEN is tried again after the retry delay, not on every
         // wake-up; meanwhile the poll interval is the safety net.
         let mut listen_at = Instant::now();
+        let mut connected = true;
         loop {
             if listener.is_none() && Instant::now() >= listen_at {
-                listener = self.listen().await;
+                listener = self.listen(crate::CHANNEL).await;
                 listen_at = Instant::now() + self.config.retry_delay;
             }
-            match self.drain(&mut leader).await {
+            match self.drain(&mut leader, i64::MAX).await {
                 Ok(0) => {}
                 Ok(published) => tracing::debug!(published, "outbox relayed"),
                 Err(RelayError::Database(error)) => {
                     tracing::warn!(%error, "outbox relay lost its database connection; standing for election again");
+                    connected = false;
                     break;
                 }
                 Err(RelayError::Bus(error)) => {
@@ -140,17 +146,49 @@ impl Relay {
                 () = tokio::time::sleep(self.config.poll_interval) => {}
             }
         }
+        if connected && shutdown.is_cancelled() {
+            self.publish_the_rest(&mut leader).await;
+        }
+        hand_over(leader).await;
         wake.leading.store(false, Ordering::Release);
-        release(leader).await;
+        tracing::info!("outbox relay no longer leading");
+    }
+
+    /// A stopping leader's last drain: every row committed before it began
+    /// (the last calls of this process among them), so the next leader
+    /// starts with nothing of this one's waiting. It stops at the newest row
+    /// there now, so a busy database cannot keep a stopping process; what
+    /// fails or commits later is the next leader's.
+    async fn publish_the_rest(&self, leader: &mut PgConnection) {
+        let newest = sqlx::query_scalar!("SELECT max(id) FROM pulse_outbox")
+            .fetch_one(&mut *leader)
+            .await;
+        let published = match newest {
+            Ok(None) => Ok(0),
+            Ok(Some(newest)) => self.drain(leader, newest).await,
+            Err(error) => Err(error.into()),
+        };
+        match published {
+            Ok(published) => tracing::info!(published, "outbox relay published the rest"),
+            Err(error) => tracing::warn!(%error, "outbox relay leaves rows to the next leader"),
+        }
     }
 
     /// Waits until this instance holds the relay lock; the connection holding
-    /// it is returned and kept for the relay's lifetime.
+    /// it is returned and kept for the relay's lifetime. Tries when a leader
+    /// hands the lock over (a notification on [`crate::RELEASED`]) and every
+    /// `standby_retry`, which bounds the wait after a leader died instead.
     async fn become_leader(
         &self,
         shutdown: &CancellationToken,
     ) -> Option<PoolConnection<Postgres>> {
+        let mut released = None;
         loop {
+            // Listening before trying: a hand-over between a failed try and
+            // the wait is not missed.
+            if released.is_none() {
+                released = self.listen(crate::RELEASED).await;
+            }
             let attempt = async {
                 let mut conn = self.outbox.pool().acquire().await?;
                 let won = sqlx::query_scalar!(
@@ -165,9 +203,16 @@ impl Relay {
                 Ok(None) => tracing::debug!("another relay is active; standing by"),
                 Err(error) => tracing::warn!(%error, "cannot take the relay lock"),
             }
+            let handed_over = async {
+                match released.as_mut() {
+                    Some(listener) => listener.recv().await.map(|_| ()),
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = shutdown.cancelled() => return None,
-                () = tokio::time::sleep(self.config.poll_interval * 2) => {}
+                result = handed_over => if result.is_err() { released = None },
+                () = tokio::time::sleep(self.config.standby_retry) => {}
             }
         }
     }
@@ -189,33 +234,35 @@ impl Relay {
         true
     }
 
-    /// Subscribes to the commits of other processes. A failure is logged
-    /// rather than returned: the relay keeps relaying on its poll interval and
-    /// its own process's commits until a later attempt succeeds.
-    async fn listen(&self) -> Option<PgListener> {
+    /// Subscribes to `channel`: the commits of other processes, or a
+    /// leader's hand-over. A failure is logged rather than returned: the
+    /// relay falls back on its timers until a later attempt succeeds.
+    async fn listen(&self, channel: &str) -> Option<PgListener> {
         let listening = async {
             let mut listener = PgListener::connect_with(self.outbox.pool()).await?;
-            listener.listen(crate::CHANNEL).await?;
+            listener.listen(channel).await?;
             Ok::<_, sqlx::Error>(listener)
         };
         match listening.await {
             Ok(listener) => Some(listener),
             Err(error) => {
-                tracing::warn!(%error, retry_in = ?self.config.retry_delay, "outbox relay cannot listen for commits; polling until it can");
+                tracing::warn!(%error, channel, "outbox relay cannot listen; relying on its timers until it can");
                 None
             }
         }
     }
 
-    /// Publishes every pending row; returns how many.
-    async fn drain(&self, conn: &mut PgConnection) -> Result<usize, RelayError> {
+    /// Publishes every pending row with an id up to `through`; returns how
+    /// many.
+    async fn drain(&self, conn: &mut PgConnection, through: i64) -> Result<usize, RelayError> {
         let mut total = 0;
         loop {
             let mut traced = Vec::new();
             let rows: Vec<OutboxRow> = sqlx::query!(
                 "SELECT id, topic, sequence, envelope, traceparent, created_at
-                 FROM pulse_outbox ORDER BY id LIMIT $1",
+                 FROM pulse_outbox WHERE id <= $2 ORDER BY id LIMIT $1",
                 self.config.batch_size,
+                through,
             )
             .fetch_all(&mut *conn)
             .await?
@@ -321,9 +368,58 @@ fn numbered(envelope: Vec<u8>, sequence: i64) -> Option<Bytes> {
     Some(Bytes::from(decoded.encode_to_vec()))
 }
 
-/// Closes the connection that held the lock instead of returning it to the
-/// pool, where its session lock and settings would outlive the relay.
-async fn release(leader: PoolConnection<Postgres>) {
+/// How long PostgreSQL waits on a silent leader connection before it probes
+/// it, how often it probes, and how many unanswered probes end the session
+/// (and the lock with it): a leader whose host vanished (no FIN, no reset,
+/// unlike a killed process, whose socket the kernel closes at once) loses
+/// the lock within 5 + 5 × 1 = 10 s. A live leader answers the probes.
+const KEEPALIVE_IDLE_SECS: &str = "5";
+const KEEPALIVE_INTERVAL_SECS: &str = "1";
+const KEEPALIVE_COUNT: &str = "5";
+/// The same bound while PostgreSQL has data the vanished host never
+/// acknowledged (keepalives do not probe then): `tcp_user_timeout`.
+const UNACKNOWLEDGED_MS: &str = "10000";
+
+/// Readies the connection holding the lock. A published row's delete need
+/// not wait for its flush: a delete lost in a crash republishes rows that
+/// JetStream de-duplicates by id. The keepalive settings bound how long the
+/// lock outlives a leader's vanished host (they do nothing on a Unix socket,
+/// where there is no host to lose).
+async fn prepare(leader: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT concat_ws(',',
+                set_config('synchronous_commit', 'off', false),
+                set_config('tcp_keepalives_idle', $1, false),
+                set_config('tcp_keepalives_interval', $2, false),
+                set_config('tcp_keepalives_count', $3, false),
+                set_config('tcp_user_timeout', $4, false)) AS "settings!""#,
+        KEEPALIVE_IDLE_SECS,
+        KEEPALIVE_INTERVAL_SECS,
+        KEEPALIVE_COUNT,
+        UNACKNOWLEDGED_MS,
+    )
+    .fetch_one(leader)
+    .await?;
+    Ok(())
+}
+
+/// Gives up the lock and tells the standbys in one statement (the unlock is
+/// immediate, the notification goes out as the statement commits, so a
+/// standby it reaches finds the lock free): one takes over now rather than
+/// at its next `standby_retry`. Then closes the connection instead of
+/// returning it to the pool, where its settings would outlive the relay;
+/// the close also releases the lock if the statement failed.
+async fn hand_over(mut leader: PoolConnection<Postgres>) {
+    let handed = sqlx::query_scalar!(
+        r#"SELECT pg_advisory_unlock(hashtext('pulse_outbox_relay')) AS "unlocked!"
+           FROM pg_notify($1, '')"#,
+        crate::RELEASED,
+    )
+    .fetch_one(&mut *leader)
+    .await;
+    if let Err(error) = handed {
+        tracing::debug!(%error, "the relay lock goes with its connection");
+    }
     if let Err(error) = leader.close().await {
         tracing::debug!(%error, "closing the relay's connection failed");
     }

@@ -1,17 +1,23 @@
 //! How a committed row reaches the relay: straight from a commit in the
 //! relay's own process, by a notification from any other process, and again
 //! after the relay lost the connection that made it the active one. The poll
-//! interval is an hour in every test, so a row that arrives arrived by the
-//! path under test, not by polling. Last, a group's rows read together go out
-//! in order, and a row the broker refuses holds its own group only.
+//! interval and the standby's retry are an hour in every test, so a row that
+//! arrives arrived by the path under test, not by polling. A stopping relay
+//! hands its lock to a standby at once, and a row published by a leader that
+//! died before deleting it goes out once. Last, a group's rows read together
+//! go out in order, and a row the broker refuses holds its own group only.
 
 use std::time::Duration;
 
 use futures::StreamExt;
+use prost::Message;
 use pulse_bus::{StartAt, Topic};
 use pulse_outbox::{Outbox, Relay, RelayConfig};
-use pulse_proto::{events::v1::event::Kind, lists::v1::ItemDeleted};
-use pulse_testkit::{Events, RunningService, TestEnv};
+use pulse_proto::{
+    events::v1::{event::Kind, Event, EventEnvelope},
+    lists::v1::ItemDeleted,
+};
+use pulse_testkit::{Events, RunningService, TestEnv, EVENT_RETENTION};
 use sqlx::{postgres::PgPoolOptions, PgPool};
 use uuid::Uuid;
 
@@ -28,19 +34,27 @@ async fn pool(env: &TestEnv) -> PgPool {
 /// An outbox on the test database with its relay running, and a
 /// subscription to one list's group.
 async fn relayed(env: &TestEnv, topic: &Topic) -> (Outbox, RunningService<()>, Events) {
+    let (outbox, running) = relay_on_own_pool(env, topic).await;
+    let events = env.subscribe(topic, StartAt::New).await;
+    (outbox, running, events)
+}
+
+/// Another process's outbox on the test database, and its relay running:
+/// the active one if it gets the lock, a standby otherwise.
+async fn relay_on_own_pool(env: &TestEnv, topic: &Topic) -> (Outbox, RunningService<()>) {
     let outbox = Outbox::new(pool(env).await);
     pulse_outbox::ensure_schema(outbox.pool())
         .await
         .expect("outbox schema");
     let mut config = RelayConfig::new(vec![topic.kind()], Duration::from_secs(60));
     config.poll_interval = NEVER;
+    config.standby_retry = NEVER;
     let relay = Relay::new(outbox.clone(), env.service_bus().await, config);
     let running = RunningService::spawn(|stop| async move {
         relay.run(stop).await;
         Ok(())
     });
-    let events = env.subscribe(topic, StartAt::New).await;
-    (outbox, running, events)
+    (outbox, running)
 }
 
 /// An event naming `item_id`, so a test can tell which one arrived.
@@ -134,6 +148,114 @@ async fn a_relay_whose_connection_dies_leads_again_and_publishes_what_follows() 
         holder.is_some_and(|pid| pid != leader),
         "the relay took its lock again on a new connection: {holder:?}"
     );
+    relay.stop().await;
+}
+
+/// Waits until a backend other than `leader` has tried for the relay lock
+/// and been refused: a standby stands by.
+async fn standing_by(observer: &PgPool, leader: i32) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let tried: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> $1
+             AND query LIKE '%pg_try_advisory_lock%' AND state = 'idle'",
+        )
+        .bind(leader)
+        .fetch_one(observer)
+        .await
+        .expect("pg_stat_activity");
+        if tried > 0 {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no standby tried");
+        // Only paces the polling.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_stopping_relay_hands_its_lock_to_a_standby_at_once() {
+    let env = TestEnv::new().await;
+    let topic = Topic::List(Uuid::new_v4());
+    let (outbox, leader_relay, mut events) = relayed(&env, &topic).await;
+    commit_event(&outbox, &topic).await;
+    events.expect(1).await;
+    let observer = pool(&env).await;
+    let leader = lock_holder(&observer).await.expect("the first relay leads");
+    let (standby_outbox, standby) = relay_on_own_pool(&env, &topic).await;
+    standing_by(&observer, leader).await;
+
+    // A commit the stopping leader must still publish, then the stop: the
+    // standby never retries on its own, so only the hand-over can wake it.
+    commit_event(&outbox, &topic).await;
+    leader_relay.stop().await;
+    events.expect(2).await;
+    commit_event(&standby_outbox, &topic).await;
+    events.expect(3).await;
+    let holder = lock_holder(&observer).await;
+    assert!(
+        holder.is_some_and(|pid| pid != leader),
+        "the standby holds the lock: {holder:?}"
+    );
+    standby.stop().await;
+}
+
+/// The envelope the relay publishes for `topic`'s event `sequence`.
+fn published(topic: &Topic, sequence: u64, kind: Kind) -> bytes::Bytes {
+    EventEnvelope {
+        group: topic.group(),
+        sequence,
+        event: Some(Event { kind: Some(kind) }),
+        ..EventEnvelope::default()
+    }
+    .encode_to_vec()
+    .into()
+}
+
+#[tokio::test]
+async fn rows_a_dead_leader_published_but_did_not_delete_go_out_once() {
+    let env = TestEnv::new().await;
+    let topic = Topic::List(Uuid::new_v4());
+    let outbox = Outbox::new(pool(&env).await);
+    pulse_outbox::ensure_schema(outbox.pool())
+        .await
+        .expect("outbox schema");
+    commit_together(
+        &outbox,
+        (0..3)
+            .map(|n| (topic, deleted(n.to_string()), None))
+            .collect(),
+    )
+    .await;
+    // What a leader killed mid-round leaves: the first two rows are in the
+    // stream under their message ids, and all three are still in the outbox.
+    let mut events = env.subscribe(&topic, StartAt::StreamSequence(1)).await;
+    let bus = env.service_bus().await;
+    // A round trip first, as the relay's own start makes: until the server
+    // has introduced itself, the client knows no payload limit.
+    bus.ensure_stream(topic.kind(), EVENT_RETENTION)
+        .await
+        .expect("stream");
+    for sequence in 1..=2 {
+        let kind = deleted((sequence - 1).to_string());
+        bus.publish(
+            &topic,
+            &format!("{}:{sequence}", topic.group()),
+            published(&topic, sequence, kind),
+        )
+        .await
+        .expect("published by the leader that died");
+    }
+
+    let (_, relay) = relay_on_own_pool(&env, &topic).await;
+    for sequence in 1..=3 {
+        events.expect(sequence).await;
+    }
+    commit_event(&outbox, &topic).await;
+    // The next is 4: nothing went twice in between.
+    events.expect(4).await;
+    assert_eq!(env.outbox_sequence(&topic).await, 4);
     relay.stop().await;
 }
 

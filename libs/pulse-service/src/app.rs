@@ -105,9 +105,20 @@ impl<D: Domain> App<D> {
         self.core.local_addr()
     }
 
+    /// How often the outbox relay, while another replica's holds the lock,
+    /// tries for it unasked (`--relay-standby-retry`; 2 s unless set): what
+    /// bounds the takeover after a replica died without handing over.
+    #[must_use]
+    pub fn relay_standby_retry(mut self, retry: Duration) -> Self {
+        self.core.set_relay_standby_retry(retry);
+        self
+    }
+
     /// Serves gRPC and runs the outbox relay and the domain's background
     /// tasks until `shutdown` is cancelled (or the server fails, which stops
-    /// the rest). Events still in the outbox stay there for the next start.
+    /// the rest). Stopping finishes the calls in flight and has the relay
+    /// publish what they committed and hand its lock to a standby replica
+    /// (see `ServiceCore::serve`).
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), RunError> {
         let stop = shutdown.child_token();
         let (server, background) = self.domain.serve(self.core.outbox().clone(), &stop);

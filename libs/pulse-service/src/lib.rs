@@ -6,7 +6,9 @@
 //!   missing, migrates it with the service's migrations, prepares the outbox
 //!   tables and takes the listener ([`ServiceCore::local_addr`] is final);
 //! * [`ServiceCore::serve`] runs the gRPC server, the outbox relay and the
-//!   service's background tasks until stopped, then closes the pool;
+//!   service's background tasks until stopped; stopping finishes the calls
+//!   in flight, has the relay publish what they committed and hand its lock
+//!   to a standby replica, then closes the pool;
 //! * [`ServiceError`] is the one vocabulary of refusals: each service maps
 //!   its own error enum into it, and its one exhaustive match decides the
 //!   gRPC status of each ([`service_error_conversions!`] writes the `?`

@@ -128,12 +128,24 @@ impl ServiceCore {
         &self.outbox
     }
 
+    /// How often the relay, while another instance's holds the lock, tries
+    /// for it unasked (see [`RelayConfig::standby_retry`]).
+    pub fn set_relay_standby_retry(&mut self, retry: Duration) {
+        self.relay.standby_retry = retry;
+    }
+
     /// Serves `server`, with the outbox's metrics added to its `GET /metrics`,
-    /// and runs the outbox relay until `stop` is cancelled or
-    /// the server fails; either way `stop` is cancelled, which must end every
-    /// task in `background` (spawned by the service with a clone of `stop`,
-    /// usually a child of its shutdown token). Waits for all of them, then
-    /// closes the pool. Events still in the outbox stay for the next start.
+    /// and runs the outbox relay until `stop` is cancelled or the server
+    /// fails; either way `stop` is cancelled, which must end every task in
+    /// `background` (spawned by the service with a clone of `stop`, usually a
+    /// child of its shutdown token).
+    ///
+    /// Stopping hands the relay over without a gap: the server stops
+    /// accepting and finishes the calls in flight, the background tasks end,
+    /// and only then is the relay stopped, so it publishes every row those
+    /// committed before it gives up its lock and wakes a standby replica.
+    /// Then the pool closes. Events still in the outbox (NATS down) stay for
+    /// the next leader.
     pub async fn serve(
         self,
         server: GrpcServer,
@@ -142,8 +154,10 @@ impl ServiceCore {
     ) -> Result<(), RunError> {
         let addr = self.local_addr();
         let name = self.name;
-        let relay =
-            tokio::spawn(Relay::new(self.outbox.clone(), self.bus, self.relay).run(stop.clone()));
+        let relay_stop = CancellationToken::new();
+        let relay = tokio::spawn(
+            Relay::new(self.outbox.clone(), self.bus, self.relay).run(relay_stop.clone()),
+        );
         tracing::info!(%addr, service = name, "service listening");
         let outbox = self.outbox.clone();
         let served = server
@@ -155,15 +169,14 @@ impl ServiceCore {
             .serve(self.listener, stop.clone().cancelled_owned())
             .await;
         stop.cancel();
-        let relay_result = relay.await;
         let mut background_result = Ok(());
         for task in background {
             if let Err(error) = task.await {
                 background_result = Err(error);
             }
         }
-        // Closing (not just dropping) the pool ends the relay's session and
-        // with it the advisory lock, so the next instance can take over at once.
+        relay_stop.cancel();
+        let relay_result = relay.await;
         self.outbox.pool().close().await;
         tracing::info!(%addr, service = name, "service stopped");
         served?;

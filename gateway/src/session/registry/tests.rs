@@ -1,3 +1,5 @@
+use pulse_auth::Identity;
+
 use super::*;
 use crate::hub::shopping_list;
 
@@ -38,7 +40,7 @@ fn attach(
     who: &Identity,
     transport: TransportType,
 ) -> Result<Attachment, AttachError> {
-    registry.attach(token, HUB, who, transport, |starting| {
+    registry.attach(token, HUB, who.user_id, transport, |starting| {
         Link::unconnected(starting.stateful)
     })
 }
@@ -112,7 +114,7 @@ fn another_user_or_an_unknown_token_is_not_found() {
         Err(AttachError::NotFound)
     );
     assert_eq!(
-        registry.find(&token, HUB, &other).map(|_| ()),
+        registry.find(&token, HUB, other.user_id).map(|_| ()),
         Err(AttachError::NotFound)
     );
 }
@@ -140,7 +142,7 @@ fn unused_negotiations_and_idle_connections_are_reaped_busy_ones_kept() {
         Err(AttachError::NotFound)
     );
     assert_eq!(registry.len(), 1);
-    assert!(registry.find(&busy, HUB, &ann).is_ok());
+    assert!(registry.find(&busy, HUB, ann.user_id).is_ok());
 }
 
 #[test]
@@ -228,7 +230,7 @@ fn bytes_held_for_negotiations_are_capped_in_all() {
     );
     let hold = |token: &str, bytes: usize| {
         registry
-            .hold(token, HUB, &ann, &vec![b'x'; bytes], 1000)
+            .hold(token, HUB, ann.user_id, &vec![b'x'; bytes], 1000)
             .map(|_| ())
     };
     hold(&first, 60).expect("held");
@@ -245,4 +247,75 @@ fn bytes_held_for_negotiations_are_capped_in_all() {
     negotiate_as(&registry, &who).expect("room again");
     registry.remove(&second);
     hold(&negotiated(&registry, &ann, false), 100).expect("all released");
+}
+
+#[test]
+fn a_negotiated_connection_is_claimed_once_with_what_was_sent_for_it_and_started_where_claimed() {
+    let (issuing, adopting) = (Registry::default(), Registry::default());
+    let ann = identity();
+    let token = negotiated(&issuing, &ann, true);
+    assert_eq!(
+        issuing.issuer().as_str(),
+        &token[..11],
+        "the token names its issuer"
+    );
+    assert_eq!(
+        issuing
+            .hold(&token, HUB, ann.user_id, b"{}\x1e", 1024)
+            .map(|l| l.is_some()),
+        Ok(false)
+    );
+    assert_eq!(
+        issuing.claim(&token, HUB, identity().user_id),
+        Err(ClaimRefused::NotFound),
+        "another user cannot claim it"
+    );
+
+    let claimed = issuing.claim(&token, HUB, ann.user_id).expect("claimed");
+    assert_eq!(&claimed.early[..], b"{}\x1e");
+    assert!(claimed.stateful);
+    assert_eq!(issuing.len(), 0, "the issuer holds it no more");
+    assert_eq!(
+        issuing.claim(&token, HUB, ann.user_id),
+        Err(ClaimRefused::NotFound)
+    );
+
+    let mut early = None;
+    let link = adopting
+        .adopt(
+            &token,
+            HUB,
+            &principal(&ann, PrincipalKind::User),
+            claimed,
+            TransportType::LongPolling,
+            |s| {
+                early = Some(s.early.clone());
+                assert!(!s.stateful, "stateful reconnect is for WebSockets only");
+                Link::unconnected(s.stateful)
+            },
+        )
+        .expect("adopted");
+    assert_eq!(early.as_deref(), Some(&b"{}\x1e"[..]));
+    assert!(matches!(
+        adopting.find(&token, HUB, ann.user_id),
+        Ok(Found::Running(TransportType::LongPolling, _))
+    ));
+    assert!(matches!(
+        attach(&adopting, &token, &ann, TransportType::LongPolling),
+        Ok(Attachment::Poll(_))
+    ));
+    drop(link);
+}
+
+#[test]
+fn a_started_connection_cannot_be_claimed() {
+    let registry = Registry::default();
+    let ann = identity();
+    let token = negotiated(&registry, &ann, false);
+    attach(&registry, &token, &ann, TransportType::ServerSentEvents).expect("started");
+    assert_eq!(
+        registry.claim(&token, HUB, ann.user_id),
+        Err(ClaimRefused::Started)
+    );
+    assert!(registry.find(&token, HUB, ann.user_id).is_ok());
 }

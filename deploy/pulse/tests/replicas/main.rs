@@ -1,0 +1,13 @@
+//! Service replicas as separate OS processes of the real `pulse` binary on
+//! one database and one NATS: any replica serves any command, exactly one
+//! relays, and when the one relaying is killed (SIGKILL) or stopped
+//! (SIGTERM) another takes over with nothing lost or stored twice; and two
+//! replicas of each of the four services serve its commands.
+//! `cargo test -p pulse --test replicas -- --nocapture` prints the figures.
+#![allow(clippy::unwrap_used)] // a failed fixture should fail the test loudly
+
+mod every_service;
+mod handover;
+mod helpers;
+mod replica;
+mod writer;
