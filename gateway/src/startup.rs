@@ -20,7 +20,9 @@ use crate::{
     principal::Authenticator,
     session::{CloseSchedule, Registry},
     streams::SubscriptionService,
-    transport::{router, serve, AppState, Demo, DemoRefused, Forwarding, ListenLimits},
+    transport::{
+        metrics_source, router, serve, AppState, Demo, DemoRefused, Forwarding, ListenLimits,
+    },
 };
 
 /// The gateway could not start.
@@ -252,6 +254,7 @@ impl GatewayApp {
                     SubscriptionsServer::new(self.subscriptions)
                         .max_decoding_message_size(MAX_SUBSCRIBE_REQUEST_BYTES),
                 )
+                .export_metrics_as("gateway-subscriptions")
                 .serve(self.grpc_listener, stop.clone().cancelled_owned()),
         );
         let reaper = tokio::spawn(reap(
@@ -264,6 +267,7 @@ impl GatewayApp {
             .forwarding
             .serve_issued(state.clone(), stop.clone())
             .await;
+        let _exported = pulse_telemetry::export_metrics("gateway", metrics_source(state.clone()));
         let app = router(state.clone(), &self.cors_origins);
         // The listener answers on while the connections close: readiness says 503, a new
         // connection is refused (503), and a long poll can still take its Close.

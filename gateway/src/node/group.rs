@@ -10,7 +10,7 @@ use pulse_telemetry::{ChildSpan, KeyValue, SpanKind};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{feed, metrics::Counters, EncodedEvent, Frame, Member};
+use super::{feed, metrics::Counters, EncodedEvent, Frame, Member, Occurred};
 
 /// The members of one group on this gateway and the state of its feed.
 #[derive(Debug)]
@@ -111,7 +111,8 @@ impl Group {
 
     /// Queues the event to every member. A traced event (`traceparent`) is
     /// dispatched in one span for the whole group, with its member count: the
-    /// per-member loop itself stays untouched.
+    /// per-member loop itself stays untouched. Its occurrence time is parsed
+    /// once here and stamped on each encoding, for the writers to time the push.
     fn dispatch(&self, envelope: &EventEnvelope, kind: &Kind, traceparent: Option<&str>) {
         let span = traceparent.and_then(|parent| {
             ChildSpan::start(
@@ -124,6 +125,7 @@ impl Group {
         let event = EncodedEvent { envelope, kind };
         let except = parse_user(envelope.except_user_id.as_deref());
         let revoked = parse_user(pulse_proto::revoked_member(kind));
+        let occurred = Occurred::parse(&envelope.occurred_at);
         let mut frames: Vec<(&'static str, Option<Frame>)> = Vec::with_capacity(2);
         let mut members = self.members();
         let mut delivered = 0;
@@ -135,7 +137,10 @@ impl Group {
             let frame = match frames.iter().find(|(k, _)| *k == key) {
                 Some((_, frame)) => frame.clone(),
                 None => {
-                    let frame = member.encoder.encode(event);
+                    let frame = member
+                        .encoder
+                        .encode(event)
+                        .map(|frame| frame.stamped(occurred));
                     frames.push((key, frame.clone()));
                     frame
                 }
@@ -153,9 +158,6 @@ impl Group {
         }
         let count = members.len();
         drop(members);
-        if delivered > 0 {
-            self.counters.pushed(&envelope.occurred_at);
-        }
         if let Some(mut span) = span {
             let count = i64::try_from(count).unwrap_or(i64::MAX);
             span.set_attribute(KeyValue::new("pulse.group.members", count));

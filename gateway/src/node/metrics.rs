@@ -1,20 +1,21 @@
 //! What the node counts for operators; the transport renders it at `GET /metrics`.
 //!
 //! Nothing here takes a lock per frame: the fan-out adds its deliveries to one relaxed atomic
-//! once per event, an overflowing queue bumps a counter once in its life, and the bytes waiting
-//! in queues are summed from the per-queue counters the budget already keeps, at scrape time.
+//! once per event, a writer times a push with a few relaxed atomics once per write that carried
+//! events, an overflowing queue bumps a counter once in its life, and the bytes waiting in
+//! queues are summed from the per-queue counters the budget already keeps, at scrape time.
 
 use std::{
     collections::HashSet,
     sync::{
         atomic::{AtomicU64, AtomicUsize, Ordering},
-        Arc, Mutex,
+        Arc,
     },
 };
 
-use pulse_telemetry::prometheus::{header, Histogram};
+use pulse_telemetry::prometheus::{header, AtomicHistogram};
 
-use super::Node;
+use super::{Node, Occurred};
 
 /// Monotonic counts kept by the fan-out and the outbound queues of one node.
 #[derive(Debug, Default)]
@@ -23,8 +24,9 @@ pub(crate) struct Counters {
     events_delivered: AtomicU64,
     /// Queues that overflowed; each one's owner closes its connection or stream.
     slow_consumer_closes: AtomicU64,
-    /// From an event's occurrence to its frames queued for a group, once per group dispatch.
-    push_latency: Mutex<Histogram>,
+    /// From an event's occurrence to its frame written to a client, once per write that
+    /// carried events (for the oldest of them).
+    push_latency: AtomicHistogram,
 }
 
 impl Counters {
@@ -35,18 +37,16 @@ impl Counters {
         }
     }
 
-    /// An event that occurred at `occurred_at` (RFC 3339, as the service stamped it in its
-    /// transaction) was queued for a group's members now. One lock per event and group.
-    pub(super) fn pushed(&self, occurred_at: &str) {
-        let Ok(occurred) = chrono::DateTime::parse_from_rfc3339(occurred_at) else {
-            return;
-        };
-        let waited = chrono::Utc::now().signed_duration_since(occurred);
-        let seconds = waited.to_std().map_or(0.0, |waited| waited.as_secs_f64());
-        self.push_latency
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .observe(seconds);
+    /// A write to one client carrying events, the oldest of which occurred at `occurred`, has
+    /// just been flushed.
+    pub(super) fn written(&self, occurred: Occurred) {
+        self.push_latency.observe_micros(occurred.micros_ago());
+    }
+
+    /// Writes timed so far.
+    #[cfg(test)]
+    pub(super) fn pushes_timed(&self) -> u64 {
+        self.push_latency.count()
     }
 
     /// A queue overflowed for the first time.
@@ -92,18 +92,17 @@ impl Node {
         reading
     }
 
-    /// `pulse_gateway_push_latency_seconds`, the histogram of [`Counters::pushed`].
+    /// `pulse_gateway_push_latency_seconds`, the histogram of [`Counters::written`].
     pub fn render_push_latency(&self, out: &mut String) {
         header(
             out,
             "pulse_gateway_push_latency_seconds",
             "histogram",
-            "From an event's occurrence in its command's transaction to its frames queued for a group's connections.",
+            "From an event's occurrence in its command's transaction to its frame written to a client (a WebSocket flush, a Server-Sent Events chunk or a long-poll response), once per write that carried events, for the oldest event in it.",
         );
         self.counters
             .push_latency
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .snapshot()
             .render(out, "pulse_gateway_push_latency_seconds", "");
     }
 }

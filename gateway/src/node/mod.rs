@@ -9,6 +9,7 @@
 
 mod encoder;
 mod feed;
+mod frame;
 mod group;
 mod history;
 mod metrics;
@@ -27,10 +28,11 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub use encoder::{EncodedEvent, EventEncoder};
+pub use frame::{Frame, FrameBody, Occurred};
 pub use history::{read as read_history, History, HistoryCursor, HistoryError, ResetReason};
 pub use metrics::NodeMetrics;
 pub(crate) use metrics::{OpenCount, Opened};
-pub use outbound::{outbound, Frame, Outbound, OutboundReceiver};
+pub use outbound::{outbound, Outbound, OutboundReceiver};
 pub use revocations::Revocations;
 
 use group::Group;

@@ -16,64 +16,10 @@ use std::{
     },
 };
 
-use axum::extract::ws::Utf8Bytes;
-use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
-use super::metrics::Counters;
-use crate::protocol::TransferFormat;
-
-/// One transport message: a complete, already framed hub message or several.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Frame {
-    /// UTF-8 text (JSON protocol): a WebSocket text frame. Checked to be UTF-8 once, when the
-    /// frame is made, not once per recipient.
-    Text(Utf8Bytes),
-    /// Binary (MessagePack protocol): a WebSocket binary frame.
-    Binary(Bytes),
-}
-
-impl Frame {
-    /// The frame type a protocol's transfer format calls for (the JS client rejects JSON in
-    /// binary frames and MessagePack in text frames).
-    pub fn new(format: TransferFormat, bytes: Bytes) -> Self {
-        match format {
-            TransferFormat::Text => Self::text(bytes),
-            TransferFormat::Binary => Frame::Binary(bytes),
-        }
-    }
-
-    /// A text frame. The JSON encoders only write UTF-8; anything else is a bug, logged and
-    /// sent with its invalid bytes replaced rather than dropped, so the sequence stays whole.
-    pub fn text(bytes: Bytes) -> Self {
-        match Utf8Bytes::try_from(bytes.clone()) {
-            Ok(text) => Frame::Text(text),
-            Err(error) => {
-                tracing::error!(%error, "text frame is not UTF-8");
-                Frame::Text(Utf8Bytes::from(
-                    String::from_utf8_lossy(&bytes).into_owned(),
-                ))
-            }
-        }
-    }
-
-    /// The frame's bytes, whatever its type.
-    pub fn bytes(&self) -> &[u8] {
-        match self {
-            Frame::Text(text) => text.as_bytes(),
-            Frame::Binary(bytes) => bytes,
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.bytes().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bytes().is_empty()
-    }
-}
+use super::{metrics::Counters, Frame, Occurred};
 
 /// Why the outgoing side of a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +129,9 @@ impl Drop for Outbound {
 #[derive(Debug)]
 pub struct OutboundReceiver {
     shared: Arc<Shared>,
+    /// The oldest event among the frames taken since the writer last reported a write (see
+    /// [`OutboundReceiver::written`]).
+    unwritten: Option<Occurred>,
 }
 
 impl Drop for OutboundReceiver {
@@ -206,7 +155,10 @@ pub fn outbound(limit_bytes: usize) -> (Outbound, OutboundReceiver) {
             shared: shared.clone(),
             limit: limit_bytes,
         },
-        OutboundReceiver { shared },
+        OutboundReceiver {
+            shared,
+            unwritten: None,
+        },
     )
 }
 
@@ -290,8 +242,21 @@ impl OutboundReceiver {
         loop {
             let queued = self.shared.pop()?;
             if let Some(frame) = self.take(queued) {
+                if let Some(occurred) = frame.occurred() {
+                    self.unwritten = Some(self.unwritten.map_or(occurred, |o| o.min(occurred)));
+                }
                 return Some(frame);
             }
+        }
+    }
+
+    /// The writer wrote (and flushed) every frame it took so far: the node times the push of the
+    /// oldest event among them, once for the whole write. A write without events is not timed.
+    pub fn written(&mut self) {
+        if let (Some(occurred), Some(counters)) =
+            (self.unwritten.take(), self.shared.counters.get())
+        {
+            counters.written(occurred);
         }
     }
 
@@ -321,6 +286,8 @@ impl OutboundReceiver {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
 
     fn text(n: usize) -> Frame {
@@ -421,6 +388,33 @@ mod tests {
         }
         while rx.try_recv().is_some() {}
         assert_eq!(rx.shared.frames().capacity(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_push_is_timed_once_per_write_that_carried_events_after_it_was_written() {
+        let counters = Arc::new(Counters::default());
+        let (tx, mut rx) = outbound(1000);
+        tx.meter(&counters);
+        let occurred = Occurred::parse(&chrono::Utc::now().to_rfc3339());
+        assert!(occurred.is_some());
+        for frame in [
+            text(3).stamped(occurred),
+            text(4),
+            text(5).stamped(occurred),
+        ] {
+            tx.send(frame).expect("fits");
+        }
+        assert_eq!(counters.pushes_timed(), 0, "queued is not written");
+        while rx.try_recv().is_some() {}
+        assert_eq!(counters.pushes_timed(), 0, "taken is not written");
+        rx.written();
+        assert_eq!(counters.pushes_timed(), 1, "one write, however many events");
+        rx.written();
+        assert_eq!(counters.pushes_timed(), 1, "nothing taken since");
+        tx.send(text(6)).expect("fits");
+        assert_eq!(rx.try_recv().map(|f| f.len()), Some(6));
+        rx.written();
+        assert_eq!(counters.pushes_timed(), 1, "a write without events");
     }
 
     #[tokio::test]

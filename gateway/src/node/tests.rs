@@ -67,7 +67,7 @@ impl Client {
             .await
             .expect("a frame within 5 s")
             .expect("queue open");
-        let Frame::Text(bytes) = frame else {
+        let FrameBody::Text(bytes) = frame.into_body() else {
             panic!("test encoder writes text")
         };
         bytes.as_str().to_owned()

@@ -44,6 +44,7 @@ impl EventEncoder for SignalrEncoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::FrameBody;
     use pulse_proto::{
         events::v1::{event::Kind, EventEnvelope},
         lists::v1::UserLeft,
@@ -68,7 +69,7 @@ mod tests {
                 kind: &kind,
             })
             .expect("encodes");
-        let Frame::Text(bytes) = frame else {
+        let FrameBody::Text(bytes) = frame.into_body() else {
             panic!("JSON goes in text frames")
         };
         let (record, terminator) = bytes.as_bytes().split_at(bytes.len() - 1);

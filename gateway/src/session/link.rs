@@ -59,6 +59,12 @@ impl FrameSource {
         Some(frame)
     }
 
+    /// Every frame taken so far has been written to the client: times the push of the oldest
+    /// event among them (once per write, see `pulse_gateway_push_latency_seconds`).
+    pub fn written(&mut self) {
+        self.queue.written();
+    }
+
     /// The client took nothing for the writer's stall timeout: the connection closes as a slow
     /// consumer, and nothing queued behind what was written goes out but its Close.
     pub fn stalled(&self) {

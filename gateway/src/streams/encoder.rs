@@ -14,6 +14,6 @@ impl EventEncoder for EnvelopeEncoder {
     }
 
     fn encode(&self, event: EncodedEvent<'_>) -> Option<Frame> {
-        Some(Frame::Binary(Bytes::from(event.envelope.encode_to_vec())))
+        Some(Frame::binary(Bytes::from(event.envelope.encode_to_vec())))
     }
 }

@@ -75,6 +75,7 @@ pub(super) async fn poll(state: &AppState, link: Link, token: &str, max_bytes: u
             None => break,
         }
     }
+    frames.written();
     if body.is_empty() {
         // Ended and fully delivered: the connection is over for the client too.
         state.registry.remove(token);

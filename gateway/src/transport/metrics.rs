@@ -6,13 +6,15 @@
 //! user or a group name. Keep it off the public internet all the same if the counts are not for
 //! everyone.
 
-use std::fmt::Write as _;
+use std::{fmt::Write as _, sync::Arc};
 
 use axum::{
     extract::State,
     http::header,
     response::{IntoResponse, Response},
 };
+
+use pulse_telemetry::{prometheus::export_counters, MetricsSource};
 
 use super::AppState;
 use crate::{hub::HubKind, node::NodeMetrics, protocol::TransportType};
@@ -36,19 +38,35 @@ struct Reading {
     grpc_streams: usize,
     /// Finished spans the export queue had no room for (the process's).
     spans_dropped: u64,
+    /// Metric exports that failed (the process's).
+    metric_exports_failed: u64,
 }
 
 pub(super) async fn metrics(State(state): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], text(&state)).into_response()
+}
+
+/// What `GET /metrics` shows, for the OTLP metric exporter to send (see
+/// [`pulse_telemetry::export_metrics`]).
+pub(crate) fn source(state: AppState) -> MetricsSource {
+    Arc::new(move || {
+        let text = text(&state);
+        Box::pin(async move { text })
+    })
+}
+
+fn text(state: &AppState) -> String {
     let reading = Reading {
         connections: state.registry.open_connections(),
         node: state.services.node.metrics(),
         grpc_streams: state.grpc_streams.get(),
         spans_dropped: pulse_telemetry::dropped_spans(),
+        metric_exports_failed: pulse_telemetry::failed_metric_exports(),
     };
     let mut text = render(&reading);
     state.services.node.render_push_latency(&mut text);
     state.session_metrics.render(&mut text);
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
+    text
 }
 
 fn render(reading: &Reading) -> String {
@@ -77,7 +95,7 @@ fn render(reading: &Reading) -> String {
         }
     }
     let node = &reading.node;
-    let metrics: [(&str, &str, &str, u64); 7] = [
+    let metrics: [(&str, &str, &str, u64); 6] = [
         (
             "pulse_gateway_grpc_streams",
             "gauge",
@@ -114,17 +132,16 @@ fn render(reading: &Reading) -> String {
             "Connections and streams closed because their outbound queue overflowed.",
             node.slow_consumer_closes,
         ),
-        (
-            "pulse_spans_dropped_total",
-            "counter",
-            "Finished spans dropped because the export queue was full (the collector is slow or down).",
-            reading.spans_dropped,
-        ),
     ];
     for (name, kind, help, value) in metrics {
         header(&mut out, name, kind, help);
         let _ = writeln!(out, "{name} {value}");
     }
+    export_counters(
+        &mut out,
+        reading.spans_dropped,
+        reading.metric_exports_failed,
+    );
     out
 }
 
@@ -168,6 +185,7 @@ mod tests {
             },
             grpc_streams: 4,
             spans_dropped: 7,
+            metric_exports_failed: 3,
         };
         let expected = "\
 # HELP pulse_gateway_connections SignalR connections open, per hub and transport.
@@ -229,6 +247,9 @@ pulse_gateway_slow_consumer_closes_total 1
 # HELP pulse_spans_dropped_total Finished spans dropped because the export queue was full (the collector is slow or down).
 # TYPE pulse_spans_dropped_total counter
 pulse_spans_dropped_total 7
+# HELP pulse_metric_exports_failed_total OTLP metric exports dropped because the collector failed or did not answer in time.
+# TYPE pulse_metric_exports_failed_total counter
+pulse_metric_exports_failed_total 3
 ";
         assert_eq!(render(&reading), expected);
     }
@@ -237,7 +258,7 @@ pulse_spans_dropped_total 7
     fn a_fresh_gateway_shows_every_series_at_zero() {
         let text = render(&Reading::default());
         let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
-        assert_eq!(samples.len(), HubKind::ALL.len() * TRANSPORTS.len() + 7);
+        assert_eq!(samples.len(), HubKind::ALL.len() * TRANSPORTS.len() + 8);
         assert!(samples.iter().all(|l| l.ends_with(" 0")), "{text}");
         // The format ends every line, the last one included.
         assert!(text.ends_with('\n'));

@@ -19,4 +19,5 @@ mod websocket;
 pub use demo::{Demo, DemoRefused};
 pub use forwarding::Forwarding;
 pub use listen::{serve, ListenLimits};
+pub(crate) use metrics::source as metrics_source;
 pub use router::{router, AppState};

@@ -85,6 +85,7 @@ impl EventStream {
                 None => break,
             }
         }
+        self.frames.written();
         (!payload.is_empty()).then(|| event(&payload))
     }
 }

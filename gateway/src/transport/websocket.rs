@@ -31,7 +31,7 @@ use tungstenite::error::{CapacityError, Error as WsError};
 
 use super::AppState;
 use crate::{
-    node::Frame,
+    node::{Frame, FrameBody},
     session::{Attachment, FrameSource, Link, Turn},
 };
 
@@ -300,7 +300,7 @@ async fn pump(
 }
 
 /// Hands `first` and the frames queued behind it (up to [`BATCH_BYTES`]) to the socket, then
-/// flushes once.
+/// flushes once; a flush that carried events times their push once.
 async fn write_batch(
     sink: &mut Sink,
     frames: &mut FrameSource,
@@ -317,7 +317,9 @@ async fn write_batch(
             None
         };
     }
-    sink.flush().await
+    sink.flush().await?;
+    frames.written();
+    Ok(())
 }
 
 /// Writes what the finished connection left (its Close, usually) and closes with 1000.
@@ -332,16 +334,18 @@ async fn flush(frames: &mut FrameSource, sink: &mut Sink, deadline: Instant) {
         };
         sink.send(Message::Close(Some(close))).await
     };
-    if tokio::time::timeout_at(deadline, flushed).await.is_err() {
-        tracing::debug!("closing frames not flushed in time");
+    match tokio::time::timeout_at(deadline, flushed).await {
+        Ok(Ok(())) => frames.written(),
+        Ok(Err(_)) => {}
+        Err(_) => tracing::debug!("closing frames not flushed in time"),
     }
 }
 
 /// The message type a frame's protocol calls for.
 fn message(frame: Frame) -> Message {
-    match frame {
-        Frame::Text(text) => Message::Text(text),
-        Frame::Binary(bytes) => Message::Binary(bytes),
+    match frame.into_body() {
+        FrameBody::Text(text) => Message::Text(text),
+        FrameBody::Binary(bytes) => Message::Binary(bytes),
     }
 }
 

@@ -3,14 +3,14 @@
 
 use pulse_auth::{JwtKeys, JwtValidator, TokenRequest};
 use pulse_telemetry::{LogBuffer, LogFormat, Telemetry};
-use pulse_testkit::TraceCollector;
+use pulse_testkit::Collector;
 use serde_json::{json, Value};
 
 use super::{create_list, helpers::SECRET, TestSuite, User, HUB};
 
 #[tokio::test]
 async fn json_logs_carry_trace_ids_and_never_a_secret() {
-    let collector = TraceCollector::start().await;
+    let collector = Collector::start().await;
     let logs = LogBuffer::default();
     let (dispatch, _telemetry) = Telemetry::new("pulse-test")
         .log_format(LogFormat::Json)

@@ -12,6 +12,7 @@ mod idle_memory;
 mod limits;
 mod limits_http;
 mod logs;
+mod metric_export;
 mod metrics;
 mod no_sticky;
 mod presence;

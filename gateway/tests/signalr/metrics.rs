@@ -27,7 +27,7 @@ impl Scrape {
         Self::of(&suite.http("/metrics")).await
     }
 
-    async fn of(url: &str) -> Self {
+    pub(crate) async fn of(url: &str) -> Self {
         let response = reqwest::get(url)
             .await
             .expect("scrape")
@@ -41,7 +41,7 @@ impl Scrape {
     }
 
     /// The value of the sample named `series` (a name, with its labels if it has any).
-    fn value(&self, series: &str) -> u64 {
+    pub(crate) fn value(&self, series: &str) -> u64 {
         self.0
             .lines()
             .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
@@ -69,7 +69,11 @@ pub(crate) async fn scrape_until(
 }
 
 /// [`scrape_until`] for the metrics at `url`.
-async fn scrape_url_until(url: &str, what: &str, holds: impl Fn(&Scrape) -> bool) -> Scrape {
+pub(crate) async fn scrape_url_until(
+    url: &str,
+    what: &str,
+    holds: impl Fn(&Scrape) -> bool,
+) -> Scrape {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let scrape = Scrape::of(url).await;
@@ -140,11 +144,11 @@ async fn metrics_count_connections_members_and_deliveries_and_fall_back_to_zero(
     suite.stop().await;
 }
 
-const ADD_ITEM_OK: &str =
+pub(crate) const ADD_ITEM_OK: &str =
     "pulse_commands_total{method=\"/pulse.lists.v1.ShoppingLists/AddItem\",status=\"OK\"}";
 const ADD_ITEM_NOT_FOUND: &str =
     "pulse_commands_total{method=\"/pulse.lists.v1.ShoppingLists/AddItem\",status=\"NOT_FOUND\"}";
-const ADD_ITEM_TIMED: &str =
+pub(crate) const ADD_ITEM_TIMED: &str =
     "pulse_command_duration_seconds_count{method=\"/pulse.lists.v1.ShoppingLists/AddItem\"}";
 
 #[tokio::test]
@@ -209,11 +213,14 @@ async fn service_metrics_move_by_exactly_the_commands_and_events_of_a_workload()
 }
 
 /// `pulse_gateway_invocations_total` of the shopping-list hub.
-fn invocations(method: &str, outcome: &str) -> String {
+pub(crate) fn invocations(method: &str, outcome: &str) -> String {
     format!(
         "pulse_gateway_invocations_total{{hub=\"shopping-list\",method=\"{method}\",outcome=\"{outcome}\"}}"
     )
 }
+
+const PUSHES_TIMED: &str = "pulse_gateway_push_latency_seconds_count";
+const DELIVERED: &str = "pulse_gateway_events_delivered_total";
 
 const UNSUPPORTED_PROTOCOL: &str =
     "pulse_gateway_handshake_failures_total{reason=\"unsupported_protocol\"}";
@@ -251,16 +258,91 @@ async fn gateway_metrics_count_invocations_handshake_failures_and_pushes_exactly
         .send_raw(b"{\"protocol\":\"nope\",\"version\":1}\x1e".to_vec())
         .await;
 
-    let after = scrape_until(&suite, "the refused handshake counted", |scrape| {
-        scrape.count(UNSUPPORTED_PROTOCOL) > before.count(UNSUPPORTED_PROTOCOL)
-    })
+    // The client may read its last event before the gateway's flush returns and times it.
+    let after = scrape_until(
+        &suite,
+        "the refused handshake and the pushes counted",
+        |scrape| {
+            scrape.count(UNSUPPORTED_PROTOCOL) > before.count(UNSUPPORTED_PROTOCOL)
+                && scrape.count(PUSHES_TIMED) >= before.count(PUSHES_TIMED) + adds
+        },
+    )
     .await;
     let moved = |series: &str| after.count(series) - before.count(series);
     assert_eq!(moved(&invocations("AddItem", "ok")), adds);
     assert_eq!(moved(&invocations("unknown", "unknown_method")), 1);
     assert_eq!(moved(&invocations("JoinList", "ok")), 0);
     assert_eq!(moved(UNSUPPORTED_PROTOCOL), 1);
-    assert_eq!(moved("pulse_gateway_push_latency_seconds_count"), adds);
+    // Each event went out in a flush of its own.
+    assert_eq!(moved(PUSHES_TIMED), adds);
     assert_eq!(moved("pulse_gateway_reconnects_total"), 0);
+    suite.stop().await;
+}
+
+/// Events (server invocations) among the records of a long-poll response.
+fn events_in(body: &str) -> Vec<serde_json::Value> {
+    body.split('\u{1e}')
+        .filter(|record| !record.is_empty())
+        .map(|record| serde_json::from_str::<serde_json::Value>(record).expect("a JSON record"))
+        .filter(|record| record["type"] == 1)
+        .collect()
+}
+
+#[tokio::test]
+async fn push_latency_is_timed_once_per_response_that_carried_events_when_it_is_written() {
+    let suite = TestSuite::start().await;
+    let ann = User::new("Ann");
+    let mut writer = suite.connect(&ann).await;
+    let list_id = create_list(&mut writer, "Groceries").await;
+    // Only the long-polling connection follows the list: its events wait in its queue until
+    // it polls.
+    let poller = crate::raw::HttpConnection::negotiate(&suite, &suite.token(&ann)).await;
+    assert_eq!(poller.poll().await.status(), reqwest::StatusCode::OK);
+    let join = format!(
+        "{{\"protocol\":\"json\",\"version\":1}}\u{1e}\
+         {{\"type\":1,\"invocationId\":\"join\",\"target\":\"JoinList\",\"arguments\":[\"{list_id}\"]}}\u{1e}"
+    );
+    assert_eq!(poller.post(join).await, reqwest::StatusCode::OK);
+    let mut received = String::new();
+    while !received.contains("\"invocationId\":\"join\"") {
+        received.push_str(&poller.poll().await.text().await.expect("poll body"));
+    }
+    let before = Scrape::take(&suite).await;
+
+    let adds = 3;
+    for n in 0..adds {
+        writer
+            .call("AddItem", json!([list_id, {"name": format!("item {n}")}]))
+            .await;
+    }
+    let queued = scrape_until(&suite, "the adds queued for the poller", |scrape| {
+        scrape.value(DELIVERED) >= before.value(DELIVERED) + adds
+    })
+    .await;
+    assert_eq!(
+        queued.value(PUSHES_TIMED),
+        before.value(PUSHES_TIMED),
+        "queued frames are not written yet"
+    );
+
+    let (mut added, mut responses_with_events) = (0, 0);
+    while added < adds {
+        let events = events_in(&poller.poll().await.text().await.expect("poll body"));
+        responses_with_events += u64::from(!events.is_empty());
+        added += events
+            .iter()
+            .filter(|event| event["target"] == "ItemAdded")
+            .count() as u64;
+    }
+    let after = Scrape::take(&suite).await;
+    assert_eq!(
+        after.value(PUSHES_TIMED) - before.value(PUSHES_TIMED),
+        responses_with_events,
+        "one observation per response that carried events, however many it carried"
+    );
+    assert!(
+        responses_with_events < adds,
+        "the queued adds went out together"
+    );
     suite.stop().await;
 }

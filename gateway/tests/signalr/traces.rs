@@ -1,7 +1,7 @@
 //! One trace follows an `AddItem` from the hub invocation through the
 //! shopping-list service, its transaction and outbox, the relay and the bus
 //! to the gateway's dispatch to the list's group; and a collector that is
-//! down costs the commands nothing.
+//! down costs the commands nothing, neither for spans nor for metrics.
 //!
 //! Each test exports through a subscriber of its own, set as the default of
 //! its thread: the suite it starts runs on that one thread (the test
@@ -10,8 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use pulse_telemetry::{Telemetry, TelemetryGuard};
-use pulse_testkit::{ReceivedSpan, TraceCollector};
+use pulse_telemetry::{MetricSchedule, Telemetry, TelemetryGuard};
+use pulse_testkit::{Collector, ReceivedSpan};
 use serde_json::json;
 use tracing::dispatcher::DefaultGuard;
 
@@ -53,6 +53,10 @@ impl Traced {
     async fn start(endpoint: String) -> Self {
         let (dispatch, telemetry) = Telemetry::new("pulse-test")
             .otlp_endpoint(Some(endpoint))
+            .metric_schedule(MetricSchedule {
+                interval: Duration::from_millis(50),
+                timeout: Duration::from_secs(1),
+            })
             .build()
             .expect("telemetry");
         let default = tracing::dispatcher::set_default(&dispatch);
@@ -72,7 +76,7 @@ impl Traced {
 
 #[tokio::test]
 async fn one_trace_follows_an_added_item_from_the_hub_to_the_group_dispatch() {
-    let collector = TraceCollector::start().await;
+    let collector = Collector::start().await;
     // Bound whole: its guards keep the test subscriber in place.
     let mut traced = Traced::start(collector.endpoint()).await;
     traced
@@ -140,7 +144,7 @@ async fn one_trace_follows_an_added_item_from_the_hub_to_the_group_dispatch() {
 
 #[tokio::test]
 async fn joining_a_list_continues_the_invocations_trace_into_the_services_checks() {
-    let collector = TraceCollector::start().await;
+    let collector = Collector::start().await;
     // Bound whole: its guards keep the test subscriber in place.
     let traced = Traced::start(collector.endpoint()).await;
     // The access check and the presence entry run on tasks shared by the
@@ -174,6 +178,7 @@ async fn commands_succeed_while_the_collector_is_down() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.local_addr().expect("address")
     };
+    let failed_exports = pulse_telemetry::failed_metric_exports();
     // Bound whole: its guards keep the test subscriber in place.
     let mut traced = Traced::start(format!("http://{closed}")).await;
     let probe = tracing::info_span!("probe");
@@ -201,5 +206,12 @@ async fn commands_succeed_while_the_collector_is_down() {
         "{adds} adds with the collector down: {:.2} ms each",
         elapsed.as_secs_f64() * 1e3 / f64::from(adds)
     );
+    // Metric exports (every 50 ms here) failed meanwhile, each dropped and counted.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pulse_telemetry::failed_metric_exports() == failed_exports {
+        assert!(Instant::now() < deadline, "a failed metric export counted");
+        // Only paces the polling.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     traced.suite.stop().await;
 }

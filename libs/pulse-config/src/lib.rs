@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use pulse_auth::{JwtKeys, JwtValidator, MasterKey, MIN_MASTER_KEY_LEN};
 use pulse_bus::{Bus, BusError, Namespace, StreamReplicas};
-use pulse_telemetry::{LogFormat, Telemetry};
+use pulse_telemetry::{LogFormat, MetricSchedule, Telemetry};
 use secrecy::SecretString;
 
 /// A configuration value that cannot be used.
@@ -141,11 +141,23 @@ pub struct TelemetryArgs {
     /// Log line format: `text` or `json`. Levels come from `RUST_LOG`.
     #[arg(long, env = "PULSE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
-    /// OTLP/gRPC collector that spans are exported to (`http://host:4317`);
-    /// unset: no export. `OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER(_ARG)` and
-    /// `OTEL_RESOURCE_ATTRIBUTES` apply as the OpenTelemetry SDK defines them.
+    /// OTLP/gRPC collector that spans and metrics are exported to
+    /// (`http://host:4317`); unset: no export. `OTEL_SERVICE_NAME`,
+    /// `OTEL_TRACES_SAMPLER(_ARG)` and `OTEL_RESOURCE_ATTRIBUTES` apply as the
+    /// OpenTelemetry SDK defines them.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+    /// OTLP/gRPC collector that metrics go to instead (spans stay on
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`); with it alone, only metrics are exported.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")]
+    pub otlp_metrics_endpoint: Option<String>,
+    /// Milliseconds between two exports of the metrics `/metrics` shows.
+    #[arg(long, env = "OTEL_METRIC_EXPORT_INTERVAL", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub metric_export_interval: u64,
+    /// Milliseconds one metric export may take; a slower one is dropped and
+    /// counted in `pulse_metric_exports_failed_total`.
+    #[arg(long, env = "OTEL_METRIC_EXPORT_TIMEOUT", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub metric_export_timeout: u64,
 }
 
 impl TelemetryArgs {
@@ -154,5 +166,10 @@ impl TelemetryArgs {
         Telemetry::new(service_name)
             .log_format(self.log_format)
             .otlp_endpoint(self.otlp_endpoint.clone())
+            .otlp_metrics_endpoint(self.otlp_metrics_endpoint.clone())
+            .metric_schedule(MetricSchedule {
+                interval: Duration::from_millis(self.metric_export_interval),
+                timeout: Duration::from_millis(self.metric_export_timeout),
+            })
     }
 }

@@ -12,5 +12,6 @@ mod trace;
 
 pub use auth::authenticate;
 pub use metrics::CommandMetrics;
-pub use server::{GrpcServer, MetricsSource};
+pub use pulse_telemetry::MetricsSource;
+pub use server::GrpcServer;
 pub use trace::{ObserveLayer, ObserveRequests};

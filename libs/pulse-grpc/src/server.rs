@@ -1,7 +1,7 @@
-use std::{convert::Infallible, future::Future, pin::Pin, sync::Arc, time::Duration};
+use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
 
 use axum::{http::header, response::IntoResponse};
-use pulse_telemetry::prometheus::CONTENT_TYPE;
+use pulse_telemetry::{prometheus::CONTENT_TYPE, MetricsSource};
 
 use tokio::net::TcpListener;
 use tonic::{
@@ -34,11 +34,6 @@ const MAX_CONCURRENT_STREAMS: u32 = 1_000;
 /// As many as may be open bounds the memory the same way.
 const MAX_PENDING_ACCEPT_RESETS: usize = MAX_CONCURRENT_STREAMS as usize;
 
-/// More of a service's metrics, rendered at each scrape after the server's
-/// own (the outbox's, which are read from the database).
-pub type MetricsSource =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = String> + Send>> + Send + Sync>;
-
 /// Builder for a gRPC server with reflection and health already on, and
 /// `GET /metrics` (Prometheus text, over HTTP/1.1) on the same port.
 pub struct GrpcServer {
@@ -46,7 +41,11 @@ pub struct GrpcServer {
     health: HealthReporter,
     names: Vec<&'static str>,
     metrics: Arc<CommandMetrics>,
+    /// More of the service's metrics, rendered at each scrape after the server's own (the
+    /// outbox's, which are read from the database).
     more_metrics: Option<MetricsSource>,
+    /// The scope the metrics are exported under over OTLP, when they are.
+    export_scope: Option<&'static str>,
 }
 
 impl Default for GrpcServer {
@@ -66,12 +65,20 @@ impl GrpcServer {
             names: Vec::new(),
             metrics: Arc::default(),
             more_metrics: None,
+            export_scope: None,
         }
     }
 
     /// Adds `source` to what `GET /metrics` shows.
     pub fn with_metrics(mut self, source: MetricsSource) -> Self {
         self.more_metrics = Some(source);
+        self
+    }
+
+    /// Exports what `GET /metrics` shows through the process's OTLP metric exporter (if it has
+    /// one), under the scope `scope`, while the server runs.
+    pub fn export_metrics_as(mut self, scope: &'static str) -> Self {
+        self.export_scope = Some(scope);
         self
     }
 
@@ -123,6 +130,16 @@ impl GrpcServer {
             commands: self.metrics.clone(),
             more: self.more_metrics,
         };
+        let _exported = self.export_scope.map(|scope| {
+            let scrape = scrape.clone();
+            pulse_telemetry::export_metrics(
+                scope,
+                Arc::new(move || {
+                    let scrape = scrape.clone();
+                    Box::pin(async move { scrape.text().await })
+                }),
+            )
+        });
         let router = routes.routes().into_axum_router().route(
             "/metrics",
             axum::routing::get(move || {
@@ -182,11 +199,21 @@ struct Scrape {
 
 impl Scrape {
     async fn render(&self) -> impl IntoResponse {
+        ([(header::CONTENT_TYPE, CONTENT_TYPE)], self.text().await)
+    }
+
+    /// The commands, the service's other metrics and the process's export counters.
+    async fn text(&self) -> String {
         let mut out = String::with_capacity(4096);
         self.commands.render(&mut out);
         if let Some(more) = &self.more {
             out.push_str(&more().await);
         }
-        ([(header::CONTENT_TYPE, CONTENT_TYPE)], out)
+        pulse_telemetry::prometheus::export_counters(
+            &mut out,
+            pulse_telemetry::dropped_spans(),
+            pulse_telemetry::failed_metric_exports(),
+        );
+        out
     }
 }

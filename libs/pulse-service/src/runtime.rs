@@ -161,6 +161,7 @@ impl ServiceCore {
         tracing::info!(%addr, service = name, "service listening");
         let outbox = self.outbox.clone();
         let served = server
+            .export_metrics_as(name)
             .with_metrics(Arc::new(move || {
                 let outbox = outbox.clone();
                 Box::pin(async move { outbox.metrics_text().await })

@@ -2,7 +2,8 @@
 //! follows the standard variables the SDK reads itself
 //! (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`,
 //! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SERVICE_NAME`); the binary's own name is
-//! the service name only when `OTEL_SERVICE_NAME` is not set.
+//! the service name only when `OTEL_SERVICE_NAME` is not set. Metric export
+//! uses the same [`resource`].
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
@@ -21,19 +22,26 @@ pub enum ExportError {
     NoRuntime,
     #[error("cannot build the OTLP exporter: {0}")]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    #[error("cannot use the OTLP metrics endpoint: {0}")]
+    MetricsEndpoint(#[from] tonic::transport::Error),
 }
 
-/// The provider exporting to `endpoint`, with the queue in front of it.
-pub(crate) fn provider(
-    service_name: &'static str,
-    endpoint: &str,
-) -> Result<SdkTracerProvider, ExportError> {
-    tokio::runtime::Handle::try_current().map_err(|_| ExportError::NoRuntime)?;
+/// What every span and metric of the process is attributed to: `service.name` (the binary's
+/// unless `OTEL_SERVICE_NAME` says otherwise) and `OTEL_RESOURCE_ATTRIBUTES`.
+pub(crate) fn resource(service_name: &'static str) -> Resource {
     let mut resource = Resource::builder();
     if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
         resource = resource.with_service_name(service_name);
     }
-    let resource = resource.build();
+    resource.build()
+}
+
+/// The provider exporting to `endpoint`, with the queue in front of it.
+pub(crate) fn provider(
+    resource: Resource,
+    endpoint: &str,
+) -> Result<SdkTracerProvider, ExportError> {
+    tokio::runtime::Handle::try_current().map_err(|_| ExportError::NoRuntime)?;
     let mut exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
         .with_endpoint(endpoint)

@@ -1,6 +1,7 @@
 //! Telemetry for every binary: `tracing` to stderr (text or JSON, filtered by
 //! `RUST_LOG`) and, when an OTLP endpoint is configured, spans exported to an
-//! OpenTelemetry collector over gRPC ([`Telemetry`]); W3C trace context
+//! OpenTelemetry collector over gRPC ([`Telemetry`]), and the `/metrics` text
+//! every process serves exported beside them ([`export_metrics`]); W3C trace context
 //! carried across the suite's process boundaries (`context`);
 //! [`redact_query`], so no token reaches a log line; and the Prometheus text
 //! format the `/metrics` endpoints are written in ([`prometheus`]).
@@ -9,10 +10,12 @@ mod context;
 mod exporting;
 mod json;
 mod log_buffer;
+mod metric_export;
 pub mod prometheus;
 mod queue;
 mod redact;
 
+use metric_export::{MetricExporter, MetricsLayer};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Dispatch;
@@ -24,6 +27,9 @@ use tracing_subscriber::{
 pub use context::{continue_trace, current_traceparent, start_trace, ChildSpan, TRACEPARENT};
 pub use exporting::ExportError;
 pub use log_buffer::LogBuffer;
+pub use metric_export::{
+    export_metrics, failed_metric_exports, MetricSchedule, MetricsExported, MetricsSource,
+};
 pub use opentelemetry::{trace::SpanKind, KeyValue};
 pub use queue::dropped_spans;
 pub use redact::redact_query;
@@ -48,12 +54,15 @@ impl std::str::FromStr for LogFormat {
 }
 
 /// What a binary's telemetry does: how it logs, and where (if anywhere) it
-/// exports spans.
+/// exports spans and metrics.
 #[derive(Debug, Clone)]
 pub struct Telemetry {
     service_name: &'static str,
     log_format: LogFormat,
     otlp_endpoint: Option<String>,
+    /// Where metrics go instead of `otlp_endpoint`.
+    otlp_metrics_endpoint: Option<String>,
+    metric_schedule: MetricSchedule,
     /// Filter directives instead of `RUST_LOG`'s.
     log_filter: Option<String>,
     /// Lines go here instead of stderr.
@@ -67,6 +76,8 @@ impl Telemetry {
             service_name,
             log_format: LogFormat::Text,
             otlp_endpoint: None,
+            otlp_metrics_endpoint: None,
+            metric_schedule: MetricSchedule::default(),
             log_filter: None,
             log_buffer: None,
         }
@@ -96,38 +107,81 @@ impl Telemetry {
         self
     }
 
+    /// Exports metrics to this OTLP/gRPC collector rather than the spans' one
+    /// (`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`).
+    pub fn otlp_metrics_endpoint(mut self, endpoint: Option<String>) -> Self {
+        self.otlp_metrics_endpoint = endpoint.filter(|endpoint| !endpoint.is_empty());
+        self
+    }
+
+    pub fn metric_schedule(mut self, schedule: MetricSchedule) -> Self {
+        self.metric_schedule = schedule;
+        self
+    }
+
+    /// Where metrics are exported: their own endpoint, or the spans'.
+    fn metrics_endpoint(&self) -> Option<&str> {
+        self.otlp_metrics_endpoint
+            .as_deref()
+            .or(self.otlp_endpoint.as_deref())
+    }
+
     /// The subscriber, not installed (a test sets it as its thread's
     /// default). With an endpoint it must be called on a Tokio runtime, which
     /// runs the export.
     pub fn build(self) -> Result<(Dispatch, TelemetryGuard), ExportError> {
+        let resource = exporting::resource(self.service_name);
         let provider = self
             .otlp_endpoint
             .as_deref()
-            .map(|endpoint| exporting::provider(self.service_name, endpoint))
+            .map(|endpoint| exporting::provider(resource.clone(), endpoint))
+            .transpose()?;
+        let metrics = self
+            .metrics_endpoint()
+            .map(|endpoint| MetricExporter::start(&resource, endpoint, self.metric_schedule))
             .transpose()?;
         Ok((
-            self.subscriber(provider.as_ref()),
-            TelemetryGuard { provider },
+            self.subscriber(provider.as_ref(), metrics.as_ref()),
+            TelemetryGuard {
+                provider,
+                _metrics: metrics,
+            },
         ))
     }
 
     /// Installs the subscriber for the process. Call once, first thing in
     /// `main`, on the runtime. An exporter that cannot start is reported on
-    /// stderr and the binary runs without export.
+    /// stderr and the binary runs without that export.
     pub fn init(self) -> TelemetryGuard {
+        let resource = exporting::resource(self.service_name);
         let provider = match self.otlp_endpoint.as_deref() {
-            Some(endpoint) => exporting::provider(self.service_name, endpoint)
+            Some(endpoint) => exporting::provider(resource.clone(), endpoint)
                 .map_err(|error| eprintln!("span export is off: {error}"))
+                .ok(),
+            None => None,
+        };
+        let metrics = match self.metrics_endpoint() {
+            Some(endpoint) => MetricExporter::start(&resource, endpoint, self.metric_schedule)
+                .map_err(|error| eprintln!("metric export is off: {error}"))
                 .ok(),
             None => None,
         };
         // A second init (tests starting several binaries in one process)
         // keeps the first subscriber.
-        let _ = self.subscriber(provider.as_ref()).try_init();
-        TelemetryGuard { provider }
+        let _ = self
+            .subscriber(provider.as_ref(), metrics.as_ref())
+            .try_init();
+        TelemetryGuard {
+            provider,
+            _metrics: metrics,
+        }
     }
 
-    fn subscriber(&self, provider: Option<&SdkTracerProvider>) -> Dispatch {
+    fn subscriber(
+        &self,
+        provider: Option<&SdkTracerProvider>,
+        metrics: Option<&MetricExporter>,
+    ) -> Dispatch {
         let filter = match &self.log_filter {
             Some(directives) => EnvFilter::new(directives),
             None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -155,20 +209,24 @@ impl Telemetry {
                 }));
             tracer.and_then(bridge)
         });
+        let metrics = metrics.map(|exporter| MetricsLayer::new(exporter.sources()));
         Dispatch::new(
             tracing_subscriber::registry()
                 .with(filter)
                 .with(fmt)
-                .with(export),
+                .with(export)
+                .with(metrics),
         )
     }
 }
 
 /// Ends export when dropped: what is still queued is sent by the export
-/// task if the runtime gives it the time.
+/// task if the runtime gives it the time; metrics are not exported again.
 #[derive(Debug)]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    /// Held for its drop, which ends the metric export.
+    _metrics: Option<MetricExporter>,
 }
 
 impl Drop for TelemetryGuard {

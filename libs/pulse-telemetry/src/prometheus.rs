@@ -2,7 +2,10 @@
 //! gateway's `/metrics`: the services' command and relay metrics are a few
 //! counters and histograms, not worth a metrics framework.
 
-use std::fmt::Write as _;
+use std::{
+    fmt::Write as _,
+    sync::atomic::{AtomicU64, Ordering},
+};
 
 /// The content type Prometheus expects for the text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -62,10 +65,64 @@ impl Histogram {
     }
 }
 
+/// A [`Histogram`] observed without a lock, for hot paths (one observation per socket write):
+/// a relaxed atomic per bucket, count and sum. A scrape may see an observation in `count`
+/// before its bucket, which Prometheus tolerates.
+#[derive(Debug, Default)]
+pub struct AtomicHistogram {
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    count: AtomicU64,
+    /// In microseconds: an integer sum needs no lock, and wraps only after 584,000 years.
+    sum_micros: AtomicU64,
+}
+
+impl AtomicHistogram {
+    pub fn observe_micros(&self, micros: u64) {
+        let seconds = micros as f64 / 1e6;
+        if let Some(slot) = LATENCY_BUCKETS.iter().position(|bound| seconds <= *bound) {
+            self.buckets[slot].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// A copy to render.
+    pub fn snapshot(&self) -> Histogram {
+        Histogram {
+            buckets: std::array::from_fn(|slot| self.buckets[slot].load(Ordering::Relaxed)),
+            count: self.count(),
+            sum: self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6,
+        }
+    }
+}
+
 /// A metric with one unlabelled sample: its header and its value.
 pub fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
     header(out, name, kind, help);
     let _ = writeln!(out, "{name} {value}");
+}
+
+/// What the process's exports lost: `pulse_spans_dropped_total` (see [`crate::dropped_spans`])
+/// and `pulse_metric_exports_failed_total` (see [`crate::failed_metric_exports`]).
+pub fn export_counters(out: &mut String, spans_dropped: u64, metric_exports_failed: u64) {
+    single(
+        out,
+        "pulse_spans_dropped_total",
+        "counter",
+        "Finished spans dropped because the export queue was full (the collector is slow or down).",
+        spans_dropped,
+    );
+    single(
+        out,
+        "pulse_metric_exports_failed_total",
+        "counter",
+        "OTLP metric exports dropped because the collector failed or did not answer in time.",
+        metric_exports_failed,
+    );
 }
 
 /// The `# HELP` and `# TYPE` lines of a metric.
@@ -77,6 +134,19 @@ pub fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_atomic_histogram_snapshots_as_the_histogram_of_the_same_observations() {
+        let atomic = AtomicHistogram::default();
+        let mut plain = Histogram::default();
+        for micros in [500, 3_000, 3_000, 20_000_000] {
+            atomic.observe_micros(micros);
+            plain.observe(micros as f64 / 1e6);
+        }
+        let snapshot = atomic.snapshot();
+        assert_eq!((snapshot.buckets, snapshot.count), (plain.buckets, 4));
+        assert!((snapshot.sum - plain.sum).abs() < 1e-9, "{}", snapshot.sum);
+    }
 
     #[test]
     fn a_histogram_renders_cumulative_buckets_sum_and_count() {

@@ -12,7 +12,7 @@
 //! them ([`TestEnv::outbox_sequence`]), the text of a refusal a unit test
 //! checks ([`invalid_message`]), the table of calls with text the
 //! database cannot store that every service must refuse ([`NulInputs`]), and
-//! a collector receiving the spans the suite exports ([`TraceCollector`]).
+//! a collector receiving the spans and metrics the suite exports ([`Collector`]).
 //! What stays in a service's `tests/api/helpers.rs` is what only that service
 //! has: its config, its clients, its domain steps.
 #![allow(clippy::unwrap_used)] // test-only crate: a failed fixture should fail the test loudly
@@ -33,7 +33,7 @@ mod running;
 mod service;
 mod users;
 
-pub use collector::{ReceivedSpan, TraceCollector};
+pub use collector::{Collector, MetricKind, ReceivedPoint, ReceivedSpan};
 pub use database::TestDatabase;
 pub use env::TestEnv;
 pub use events::Events;
