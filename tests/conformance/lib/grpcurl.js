@@ -51,19 +51,14 @@ export function grpcurlStream(args, token) {
   });
   const objects = [];
   const waiters = [];
-  let buffer = '';
   let stderr = '';
   child.stderr.on('data', (chunk) => {
     stderr += chunk;
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    buffer += `${line}\n`;
-    if (line === '}') {
-      objects.push(JSON.parse(buffer));
-      buffer = '';
-      while (waiters.length && objects.length) waiters.shift()(objects.shift());
-    }
+  onMessages(child, (object) => {
+    objects.push(object);
+    while (waiters.length && objects.length) waiters.shift()(objects.shift());
   });
   return {
     /** The next message that is not a heartbeat. */
@@ -88,4 +83,17 @@ export function grpcurlStream(args, token) {
     },
     stop: () => child.kill('SIGTERM'),
   };
+}
+
+/** Calls `onMessage` with each JSON message a streaming grpcurl `child` prints (one per pretty-printed object). */
+export function onMessages(child, onMessage) {
+  let buffer = '';
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    buffer += `${line}\n`;
+    if (line === '}') {
+      const object = JSON.parse(buffer);
+      buffer = '';
+      onMessage(object);
+    }
+  });
 }

@@ -7,7 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 
 /** Listens on 127.0.0.1 (port 0); resolves with the port. */
-function listen(server) {
+export function listen(server) {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve(server.address().port));
@@ -80,7 +80,8 @@ export async function tcpProxy(target) {
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
 
-function endToEnd(headers) {
+/** The headers that pass a proxy: all but the hop-by-hop ones. */
+export function endToEnd(headers) {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
 }
 

@@ -21,8 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const PULSE_BIN = path.resolve(packageDir, process.env.PULSE_BIN ?? '../../target/debug/pulse');
-const POSTGRES_URL = process.env.CONFORMANCE_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
+export const PULSE_BIN = path.resolve(packageDir, process.env.PULSE_BIN ?? '../../target/debug/pulse');
+export const POSTGRES_URL = process.env.CONFORMANCE_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const NATS_URL = process.env.CONFORMANCE_NATS_URL ?? 'nats://127.0.0.1:4222';
 const READY_TIMEOUT_MS = Number(process.env.CONFORMANCE_READY_TIMEOUT_MS ?? 60_000);
 /** SIGTERM must end the process (the brief's shutdown contract); past this it is killed and stop() fails. */
@@ -136,7 +136,7 @@ export async function startSuite({ args = [] } = {}) {
 }
 
 /** Resolves with the first stdout line that is `{"ready":true,...}`; every stdout line is logged too. */
-function readyLine(child, log) {
+export function readyLine(child, log) {
   return new Promise((resolve) => {
     const lines = createInterface({ input: child.stdout });
     let found = false;
@@ -161,7 +161,7 @@ async function dropDatabases(databases) {
   for (const database of databases) await dropDatabase(database);
 }
 
-async function dropDatabase(database) {
+export async function dropDatabase(database) {
   const url = new URL(POSTGRES_URL);
   const env = { ...process.env };
   if (url.password) env.PGPASSWORD = decodeURIComponent(url.password);
@@ -179,7 +179,7 @@ async function dropDatabase(database) {
   );
 }
 
-function tail(file, lines = 40) {
+export function tail(file, lines = 40) {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
