@@ -169,10 +169,12 @@ export function followOverGrpc({ label, token, listId, gateways }) {
   let child = null;
   let stopped = false;
   let attempt = 0;
+  let current = null;
 
   const subscribe = () => {
     const candidates = gateways();
     const address = candidates[attempt % candidates.length];
+    current = address;
     feed.newConnection();
     const request = JSON.stringify({ follows: [{ listId, afterSequence: feed.lastSequence }] });
     child = spawn(GRPCURL, ['-plaintext', '-H', `authorization: Bearer ${token}`, '-d', request, address,
@@ -213,6 +215,8 @@ export function followOverGrpc({ label, token, listId, gateways }) {
     label,
     feed,
     alive: () => true,
+    /** The gateway address of the current stream. */
+    address: () => current,
     stop() {
       stopped = true;
       child?.kill('SIGTERM');

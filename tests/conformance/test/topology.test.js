@@ -28,6 +28,8 @@ const SIGNALR_FOLLOWERS = [
   { label: 'ws-json', transport: HttpTransportType.WebSockets, protocol: 'json', skipNegotiation: true },
   { label: 'ws-msgpack', transport: HttpTransportType.WebSockets, protocol: 'messagepack', skipNegotiation: true },
   { label: 'ws-json-negotiated', transport: HttpTransportType.WebSockets, protocol: 'json' },
+  // A reattach that reaches another gateway resumes there or is refused, and the client reconnects anew.
+  { label: 'ws-json-stateful', transport: HttpTransportType.WebSockets, protocol: 'json', statefulReconnect: true },
   { label: 'sse-json', transport: HttpTransportType.ServerSentEvents, protocol: 'json' },
   { label: 'lp-json', transport: HttpTransportType.LongPolling, protocol: 'json' },
   { label: 'lp-msgpack', transport: HttpTransportType.LongPolling, protocol: 'messagepack' },
@@ -84,7 +86,7 @@ before(async () => {
     }
   }));
   followers.push(...signalr);
-  for (const [label, first] of [['grpc@gateway-1', 0], ['grpc@gateway-2', 1]]) {
+  for (const [label, first] of [['grpc-a', 0], ['grpc-b', 1]]) {
     const user = newUser(label);
     await share(user);
     followers.push(followOverGrpc({ label, token: token(user), listId: list.id, gateways: () => grpcGateways(first) }));
@@ -130,6 +132,40 @@ async function until(what, condition, timeoutMs) {
 }
 
 /**
+ * The followers each gateway holds now, by gateway index: WebSocket followers where the proxy
+ * sent their last upgrade, gRPC subscribers where their stream is. (Long polling and SSE are
+ * spread over all gateways by design.)
+ */
+function holdings() {
+  const held = topology.gateways.map(() => []);
+  for (const follower of followers) {
+    const g = follower.address
+      ? topology.gateways.findIndex((gateway) => gateway.ready.gatewayGrpc === follower.address())
+      : /^ws-/.test(follower.label) && follower.alive() ? proxy.served(follower.user.id).at(-1) : undefined;
+    if (g !== undefined && g >= 0) held[g].push(follower.label);
+  }
+  return held;
+}
+
+/** The gateway holding the most followers (the first of those holding `preferred`, if any does). */
+function busiestGateway(preferred) {
+  const held = holdings();
+  const holder = held.findIndex((labels) => labels.includes(preferred));
+  const most = held.reduce((best, labels, g) => (labels.length > held[best].length ? g : best), 0);
+  return { index: holder >= 0 ? holder : most, held: held[holder >= 0 ? holder : most] };
+}
+
+/** Checks, as a subtest, that every follower `held` by a gateway that went away connected anew. */
+async function movedOn(t, rows, held, gatewayName) {
+  await t.test(`the followers ${gatewayName} held reconnected elsewhere`, () => {
+    for (const label of held) {
+      const row = rows.find((r) => r.client === label);
+      assert.ok(row.reconnects >= 1, `${label} (on ${gatewayName}) did not reconnect`);
+    }
+  });
+}
+
+/**
  * Runs the writers, applies `fault` once some commands went through, keeps the
  * load on a little longer, lets the followers catch up, prints the table and
  * checks every follower as a subtest. `fault` returns notes for the table.
@@ -158,6 +194,7 @@ async function underLoad(t, title, fault) {
       assert.ok(row.inOrder, `${row.client} got a writer's events out of order`);
     });
   }
+  return rows;
   for (const writer of writers) {
     assert.ok(writer.longestOutageMs() < MAX_OUTAGE_MS, `${writer.label}'s commands failed for ${writer.longestOutageMs()} ms`);
   }
@@ -210,27 +247,30 @@ test('a user with tabs on three gateways is present once; closing two of them ch
 }, { timeout: 20_000 });
 
 test('kill -9 a gateway: its clients reconnect through the proxy and catch up; its presences end once', async (t) => {
-  const victim = topology.gateways[0];
+  // The gateway of the stateful-reconnect WebSocket: its reattach must fail over to another gateway.
+  const { index, held } = busiestGateway('ws-json-stateful');
+  const victim = topology.gateways[index];
   const [observer, stranded] = ['Observer', 'Stranded'].map(newUser);
   for (const user of [observer, stranded]) await share(user);
-  const watching = await tabOn(2, observer, 'observer@gateway-3');
+  const watching = await tabOn((index + 1) % 3, observer, 'observer');
   await join(watching);
-  await join(await tabOn(0, stranded, 'stranded@gateway-1'));
+  await join(await tabOn(index, stranded, `stranded@${victim.name}`));
   await watching.events.next('UserJoined', { where: about(stranded) });
   let left = null;
 
-  await underLoad(t, 'fault 1: kill -9 gateway-1', async () => {
+  const rows = await underLoad(t, `fault 1: kill -9 ${victim.name}`, async () => {
     const killedAt = Date.now();
     const how = await victim.signal('SIGKILL');
     left = watching.events.next('UserLeft', { where: about(stranded), timeout: PRESENCE_TIMEOUT_MS + 5_000 })
       .then(() => Date.now() - killedAt, (error) => error);
     await reconnected();
-    return [`gateway-1 ${how}; its followers reconnected through the proxy`];
+    return [`${victim.name} ${how}; it held ${held.join(', ') || 'no WebSocket or gRPC follower'}`];
   });
+  await movedOn(t, rows, held, victim.name);
   await t.test('the killed gateway\'s user leaves the list once, within the presence timeout', async () => {
     const leftAfter = await left;
     if (leftAfter instanceof Error) throw leftAfter;
-    console.log(`  UserLeft for the user stranded on gateway-1 came ${leftAfter} ms after the kill (presence timeout ${PRESENCE_TIMEOUT_MS} ms)`);
+    console.log(`  UserLeft for the user stranded on ${victim.name} came ${leftAfter} ms after the kill (presence timeout ${PRESENCE_TIMEOUT_MS} ms)`);
     await sleep(1_000); // Watches for a second UserLeft.
     assert.deepStrictEqual(watching.events.drain('UserLeft', about(stranded)), [], 'one UserLeft');
   });
@@ -286,16 +326,21 @@ test('kill -9 the lists replica holding the relay lock: the other publishes', as
 }, { timeout: 45_000 });
 
 test('SIGTERM a gateway under load: it drains, nothing is lost', async (t) => {
-  const victim = topology.gateways[1];
-  await underLoad(t, 'fault 4: SIGTERM gateway-2 (graceful drain)', async () => {
+  const { index, held } = busiestGateway();
+  const victim = topology.gateways[index];
+  const rows = await underLoad(t, `fault 4: SIGTERM ${victim.name} (graceful drain)`, async () => {
     const signalledAt = Date.now();
     const how = await victim.signal('SIGTERM');
     const exitedAfter = Date.now() - signalledAt;
     assert.equal(how, 'exit code 0', 'a drained gateway exits cleanly');
     assert.ok(exitedAfter < DRAIN_PERIOD_MS + 5_000, `exited ${exitedAfter} ms after SIGTERM`);
     await reconnected();
-    return [`gateway-2 drained and exited (${how}) ${exitedAfter} ms after SIGTERM (drain period ${DRAIN_PERIOD_MS} ms)`];
+    return [
+      `${victim.name} held ${held.join(', ') || 'no WebSocket or gRPC follower'}`,
+      `${victim.name} drained and exited (${how}) ${exitedAfter} ms after SIGTERM (drain period ${DRAIN_PERIOD_MS} ms)`,
+    ];
   });
+  await movedOn(t, rows, held, victim.name);
   await victim.start();
 }, { timeout: 40_000 });
 
