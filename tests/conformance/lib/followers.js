@@ -88,8 +88,15 @@ export async function followOverSignalR({ listId, ...tabOptions }) {
   let catchingUp = Promise.resolve();
   let stopped = false;
 
+  // One repair at a time: the live events after a hole are holes too until it is filled.
+  let repairing = false;
   const deliver = (name, payload) => {
-    if (feed.offer(payload.sequence, eventKey(name, payload, payload.sequence)) === 'hole') schedule(false);
+    if (feed.offer(payload.sequence, eventKey(name, payload, payload.sequence)) === 'hole' && !repairing) {
+      repairing = true;
+      schedule(false).then(() => {
+        repairing = false;
+      });
+    }
   };
   for (const name of NUMBERED_EVENTS) {
     tab.connection.on(name, (payload) => {
@@ -177,16 +184,17 @@ export function followOverGrpc({ label, token, listId, gateways }) {
     current = address;
     feed.newConnection();
     const request = JSON.stringify({ follows: [{ listId, afterSequence: feed.lastSequence }] });
-    child = spawn(GRPCURL, ['-plaintext', '-H', `authorization: Bearer ${token}`, '-d', request, address,
+    const stream = spawn(GRPCURL, ['-plaintext', '-H', `authorization: Bearer ${token}`, '-d', request, address,
       'pulse.gateway.v1.Subscriptions/Subscribe'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = stream;
     let stderr = '';
     let delivered = false;
-    child.stderr.on('data', (chunk) => {
+    stream.stderr.on('data', (chunk) => {
       stderr += chunk;
     });
-    // After a hole the stream is abandoned for a new one; what it still prints is not offered.
+    // After a hole or its end the stream is abandoned for a new one; what it still prints is not offered.
     let abandoned = false;
-    onMessages(child, (message) => {
+    onMessages(stream, (message) => {
       if (abandoned) return;
       if (message.reset) feed.error(`reset: ${JSON.stringify(message.reset)}`);
       // Presence notices carry sequence 0 (absent in JSON): outside the numbered stream.
@@ -196,10 +204,11 @@ export function followOverGrpc({ label, token, listId, gateways }) {
       const body = Object.values(event ?? {})[0];
       if (feed.offer(sequence, eventKey(eventName, body, Number(sequence))) === 'hole') {
         abandoned = true;
-        child.kill('SIGTERM');
+        stream.kill('SIGTERM');
       }
     });
-    child.once('close', () => {
+    stream.once('close', () => {
+      abandoned = true;
       if (stopped) return;
       feed.reconnects += 1;
       if (stderr.trim()) feed.error(stderr.trim());
