@@ -119,16 +119,20 @@ class Topology {
     );
   }
 
-  /** Every process that is running now, NATS last (the others publish until they stop). */
-  async stop() {
+  /**
+   * Every process that is running now, NATS last (the others publish until they stop); the
+   * databases are dropped, and the logs removed unless `keepLogs` or a process failed to stop.
+   */
+  async stop({ keepLogs = false } = {}) {
     const pulses = [...this.gateways, ...Object.values(this.services).flat()];
     const results = await Promise.allSettled(pulses.map((p) => p.stop()));
     await Promise.allSettled(this.nats.map((node) => node.stop()));
     for (const database of this.databases) await dropDatabase(database).catch(() => {});
     unstopped.delete(this);
     const failed = results.filter((r) => r.status === 'rejected');
-    if (failed.length === 0) rmSync(this.logDir, { recursive: true, force: true });
-    else throw new Error(failed.map((r) => r.reason.message).join('; '));
+    if (failed.length > 0) throw new Error(failed.map((r) => r.reason.message).join('; '));
+    if (keepLogs) console.log(`topology logs: ${this.logDir}`);
+    else rmSync(this.logDir, { recursive: true, force: true });
   }
 }
 

@@ -11,7 +11,7 @@
 //   node --test test/topology.test.js
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildTab, HttpTransportType, LogLevel } from '../lib/client.js';
 import { Feed, followOverGrpc, followOverSignalR } from '../lib/followers.js';
@@ -97,11 +97,17 @@ before(async () => {
   );
 }, { timeout: 60_000 });
 
+/** Set when a test failed: the processes' logs are kept (their directory is printed). */
+let failed = false;
+afterEach((t) => {
+  if (t.passed === false) failed = true;
+});
+
 after(async () => {
   await Promise.allSettled(writers.map((writer) => writer.pause()));
   await Promise.allSettled([...followers.map((follower) => follower.stop()), ...tabs.map((tab) => tab.close())]);
   await proxy?.close();
-  await topology?.stop();
+  await topology?.stop({ keepLogs: failed });
   console.log(`topology test: ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
 }, { timeout: 30_000 });
 
