@@ -18,24 +18,30 @@ function sentSince(writers, since) {
 }
 
 /**
- * Resolves once every follower still alive applied every key sent since `since`, or after
- * `timeoutMs`. A follower that never started or gave up reconnecting is not waited for.
+ * Waits until every follower still alive applied every key sent since `since`, or `timeoutMs`
+ * passed (a follower that never started or gave up reconnecting is not waited for). Resolves
+ * with how long each follower took from the call (null: not within `timeoutMs`).
  */
 export async function converge(followers, writers, since, timeoutMs) {
   const expected = sentSince(writers, since).flat();
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const done = followers.filter((follower) => follower.alive()).every(({ feed }) => {
-      const applied = new Set(feed.applied);
-      return expected.every((key) => applied.has(key));
+  const started = Date.now();
+  const took = followers.map(() => null);
+  const complete = ({ feed }) => {
+    const applied = new Set(feed.applied);
+    return expected.every((key) => applied.has(key));
+  };
+  for (;;) {
+    followers.forEach((follower, i) => {
+      if (took[i] === null && complete(follower)) took[i] = Date.now() - started;
     });
-    if (done) return;
+    const waiting = followers.some((follower, i) => took[i] === null && follower.alive());
+    if (!waiting || Date.now() - started > timeoutMs) return took;
     await sleep(100); // Only paces the polling.
   }
 }
 
-/** One row per follower. */
-export function tally(followers, writers, since) {
+/** One row per follower; `took` is what `converge` resolved with. */
+export function tally(followers, writers, since, took) {
   const perWriter = sentSince(writers, since);
   const expected = perWriter.flat();
   return followers.map(({ label, feed }, i) => {
@@ -59,6 +65,7 @@ export function tally(followers, writers, since) {
       lost: expected.length - received,
       duplicated: twice + feed.repeated - before.repeated,
       inOrder,
+      caughtUpMs: took[i] ?? '-',
       reconnects: feed.reconnects - before.reconnects,
       holes: feed.holes - before.holes,
       errors: feed.errors,
@@ -69,7 +76,7 @@ export function tally(followers, writers, since) {
 
 /** Prints the rows as a table under `title`. */
 export function printTable(title, rows, notes = []) {
-  const columns = ['client', 'sent', 'received', 'lost', 'duplicated', 'inOrder', 'reconnects', 'holes'];
+  const columns = ['client', 'sent', 'received', 'lost', 'duplicated', 'inOrder', 'caughtUpMs', 'reconnects', 'holes'];
   const cells = rows.map((row) => columns.map((column) => String(row[column])));
   const widths = columns.map((column, c) => Math.max(column.length, ...cells.map((line) => line[c].length)));
   const format = (line) => line.map((cell, c) => cell.padEnd(widths[c])).join('  ');

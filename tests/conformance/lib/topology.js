@@ -23,6 +23,8 @@ const READY_TIMEOUT_MS = 60_000;
 /** A SIGTERM'd gateway drains for DRAIN_PERIOD, then has at most 5 s more (README). */
 const EXIT_TIMEOUT_MS = 15_000;
 export const DRAIN_PERIOD_MS = 2_000;
+/** Polls answered empty after 5 s: long polls cycle, and so land on other gateways, often. */
+export const LONG_POLL_TIMEOUT_MS = 5_000;
 /** Short presence settings, so a killed gateway's users leave within seconds. */
 export const PRESENCE_TIMEOUT_MS = 6_000;
 const HEARTBEAT_INTERVAL = '1s';
@@ -107,7 +109,7 @@ class Topology {
           ...urls,
           '--drain-period', `${DRAIN_PERIOD_MS}ms`,
           '--participant-heartbeat-interval', HEARTBEAT_INTERVAL,
-          '--long-poll-timeout', '10s',
+          '--long-poll-timeout', `${LONG_POLL_TIMEOUT_MS}ms`,
         ];
         const gateway = await startPulse(`gateway-${g + 1}`, args, shared, this.logDir);
         gateway.pinAddresses({

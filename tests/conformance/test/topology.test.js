@@ -19,7 +19,7 @@ import { grpcurlOk, requireGrpcurl } from '../lib/grpcurl.js';
 import { roundRobinProxy } from '../lib/round-robin-proxy.js';
 import { converge, mark, printTable, tally } from '../lib/tally.js';
 import { mintToken } from '../lib/token.js';
-import { DRAIN_PERIOD_MS, listsMetric, PRESENCE_TIMEOUT_MS, startTopology } from '../lib/topology.js';
+import { DRAIN_PERIOD_MS, listsMetric, LONG_POLL_TIMEOUT_MS, PRESENCE_TIMEOUT_MS, startTopology } from '../lib/topology.js';
 import { newUser } from '../lib/users.js';
 import { startWriter } from '../lib/writers.js';
 
@@ -34,8 +34,13 @@ const SIGNALR_FOLLOWERS = [
   { label: 'lp-json', transport: HttpTransportType.LongPolling, protocol: 'json' },
   { label: 'lp-msgpack', transport: HttpTransportType.LongPolling, protocol: 'messagepack' },
 ];
-/** How long followers get to catch up after the load of a fault ends. */
-const CONVERGE_MS = 10_000;
+/**
+ * How long followers get to catch up after the load of a fault ends. A long poll that another
+ * gateway forwarded to the one holding its connection is answered only at the forwarding
+ * deadline (the poll timeout and 5 s) when that holder dies or drains meanwhile: its client
+ * hears nothing until then, then reconnects and catches up.
+ */
+const CONVERGE_MS = LONG_POLL_TIMEOUT_MS + 10_000;
 /** Longest a writer's commands may fail in a row: JetStream's fail-over, a replica's refused connects. */
 const MAX_OUTAGE_MS = 10_000;
 const started = Date.now();
@@ -96,7 +101,7 @@ before(async () => {
     startWriter({ label: 'owner', token: token(owner), listId: list.id, replicas: () => [listsAddress(0), listsAddress(1)] }),
     startWriter({ label: 'editor', token: token(writer), listId: list.id, replicas: () => [listsAddress(1), listsAddress(0)] }),
   );
-}, { timeout: 45_000 });
+}, { timeout: 35_000 });
 
 /** Set when a test failed: the processes' logs are kept (their directory is printed). */
 let failed = false;
@@ -110,7 +115,7 @@ after(async () => {
   await proxy?.close();
   await topology?.stop({ keepLogs: failed });
   console.log(`topology test: ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
-}, { timeout: 20_000 });
+}, { timeout: 15_000 });
 
 /** Resolves once the writers together have had `count` more commands succeed. */
 async function progress(count, timeoutMs = 15_000) {
@@ -188,8 +193,8 @@ async function underLoad(t, title, fault) {
   } finally {
     await Promise.all(writers.map((writer) => writer.pause()));
   }
-  await converge(followers, writers, since, CONVERGE_MS);
-  const rows = tally(followers, writers, since);
+  const took = await converge(followers, writers, since, CONVERGE_MS);
+  const rows = tally(followers, writers, since, took);
   const writerNotes = writers.map((writer, i) =>
     `writer ${writer.label}: ${writer.sent.length - since.sentFrom[i]} commands, longest run of failures ${writer.longestOutageMs()} ms` +
     (writer.longestOutageMs() > 0 ? ` (last error: ${writer.lastError()})` : ''));
@@ -282,7 +287,7 @@ test('kill -9 a gateway: its clients reconnect through the proxy and catch up; i
     assert.deepStrictEqual(watching.events.drain('UserLeft', about(stranded)), [], 'one UserLeft');
   });
   await victim.start();
-}, { timeout: 35_000 });
+}, { timeout: 40_000 });
 
 /** The NATS node leading the list events' stream (the one a publish goes to first). */
 async function streamLeader() {
@@ -305,7 +310,7 @@ test('kill -9 a NATS node, then bring it back: commands keep working, nothing lo
     await node.waitCurrent();
     return [`${node.name} ${how}, restarted on the same ports and store; current again after ${Date.now() - restartedAt} ms`];
   });
-}, { timeout: 35_000 });
+}, { timeout: 40_000 });
 
 test('kill -9 the lists replica holding the relay lock: the other publishes', async (t) => {
   await underLoad(t, 'fault 3: kill -9 the lists replica that runs the outbox relay', async () => {
@@ -340,7 +345,9 @@ test('SIGTERM a gateway under load: it drains, nothing is lost', async (t) => {
     const how = await victim.signal('SIGTERM');
     const exitedAfter = Date.now() - signalledAt;
     assert.equal(how, 'exit code 0', 'a drained gateway exits cleanly');
-    assert.ok(exitedAfter < DRAIN_PERIOD_MS + 5_000, `exited ${exitedAfter} ms after SIGTERM`);
+    // README: it exits at most 5 s after the drain period (a long-polling connection whose client
+    // went elsewhere is waited for that long); a second more for the process to end.
+    assert.ok(exitedAfter < DRAIN_PERIOD_MS + 6_000, `exited ${exitedAfter} ms after SIGTERM`);
     await reconnected();
     return [
       `${victim.name} held ${held.join(', ') || 'no WebSocket or gRPC follower'}`,
@@ -349,7 +356,7 @@ test('SIGTERM a gateway under load: it drains, nothing is lost', async (t) => {
   });
   await movedOn(t, rows, held, victim.name);
   await victim.start();
-}, { timeout: 30_000 });
+}, { timeout: 35_000 });
 
 test('long-polling and SSE clients keep working while consecutive requests land on different gateways', async (t) => {
   const httpFollowers = followers.filter((f) => /^(sse|lp)-/.test(f.label));
