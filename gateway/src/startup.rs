@@ -278,6 +278,7 @@ impl GatewayApp {
             let open = state.connections.clone();
             let streams = state.grpc_streams.clone();
             let registry = state.registry.clone();
+            let forwarding = state.forwarding.clone();
             let grace = self.drain_period + SHUTDOWN_GRACE;
             async move {
                 stop.cancelled().await;
@@ -292,6 +293,13 @@ impl GatewayApp {
                 };
                 if tokio::time::timeout(grace, closed).await.is_err() {
                     tracing::warn!("connections still open after the shutdown grace period");
+                }
+                // Last, the answers other gateways wait for (a forwarded DELETE, say).
+                if tokio::time::timeout(SHUTDOWN_GRACE, forwarding.finish())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("answers to other gateways still pending at exit");
                 }
             }
         };

@@ -8,6 +8,8 @@
 //! longer than the disconnect timeout is reaped. No keep-alive Pings flow: polling is the
 //! keep-alive.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 
 use super::{answer::Answer, AppState};
@@ -27,7 +29,9 @@ pub(super) async fn attach(state: &AppState, attachment: Attachment, token: &str
             link.release_turn(&turn);
             Answer::Polled(Bytes::new())
         }
-        Attachment::Poll(link) => poll(state, link, token, MAX_POLL_BYTES).await,
+        Attachment::Poll(link) => {
+            poll(state, link, token, MAX_POLL_BYTES, state.poll_timeout).await
+        }
         // Only WebSockets are reattached; a poll never gets this.
         Attachment::Reattach(_) => Answer::Refused(AttachError::AlreadyActive),
     }
@@ -48,8 +52,14 @@ impl Drop for PollTurn {
 }
 
 /// One poll of a running connection: the frames queued, up to about `max_bytes` (the first
-/// frame whole, then whole frames until the body reaches `max_bytes`).
-pub(super) async fn poll(state: &AppState, link: Link, token: &str, max_bytes: usize) -> Answer {
+/// frame whole, then whole frames until the body reaches `max_bytes`), or nothing after `wait`.
+pub(super) async fn poll(
+    state: &AppState,
+    link: Link,
+    token: &str,
+    max_bytes: usize,
+    wait: Duration,
+) -> Answer {
     let turn = PollTurn {
         turn: link.take_turn(),
         link,
@@ -64,7 +74,7 @@ pub(super) async fn poll(state: &AppState, link: Link, token: &str, max_bytes: u
         frame = frames.next() => frame,
         () = link.ended() => None,
         () = superseded.cancelled() => return Answer::PollOver,
-        () = tokio::time::sleep(state.poll_timeout) => return Answer::Polled(Bytes::new()),
+        () = tokio::time::sleep(wait) => return Answer::Polled(Bytes::new()),
     };
     let mut body = first
         .map(|frame| frame.bytes().to_vec())

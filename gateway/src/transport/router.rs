@@ -22,7 +22,7 @@ use super::{
     answer::Answer,
     credentials::{authenticate, Credential},
     demo::{self, Demo},
-    forwarding::{Ask, Claim, Forwarding},
+    forwarding::{Claim, Forwarding},
     long_polling, metrics,
     negotiate::negotiate,
     sends, sse, web_app, websocket,
@@ -207,10 +207,10 @@ async fn connect_elsewhere(
     token: &str,
 ) -> Result<Attachment, Answer> {
     let user = credential.principal.id();
-    let poll_elsewhere = || async {
-        let max_bytes = state.forwarding.poll_limit();
-        let poll = Ask::Poll { max_bytes };
-        state.forwarding.ask(token, hub, user, poll).await
+    let poll_elsewhere = || {
+        state
+            .forwarding
+            .ask(token, hub, user, state.forwarding.poll())
     };
     if transport == TransportType::LongPolling {
         match poll_elsewhere().await {

@@ -8,6 +8,7 @@ use pulse_gateway::protocol::Protocol;
 use reqwest::{Response, StatusCode};
 
 use crate::helpers::{TestSuite, User, HUB};
+use crate::metrics::scrape_until;
 use crate::raw::{negotiate_at, read_until, WsClient};
 
 const HANDSHAKE: &str = "{\"protocol\":\"json\",\"version\":1}\u{1e}";
@@ -223,5 +224,39 @@ async fn a_stateful_websocket_coming_back_to_another_gateway_is_refused_at_once(
         started.elapsed()
     );
     ws.close().await;
+    suite.stop().await;
+}
+
+/// A long-polling client of a draining gateway takes its Close and ends with a DELETE that
+/// reaches another gateway: the draining one answers it before it exits, so the client is not
+/// left waiting for the forwarding timeout.
+#[tokio::test]
+async fn a_draining_gateway_answers_the_forwarded_delete_of_its_last_long_polling_client() {
+    let mut suite = TestSuite::start().await;
+    let gateways = three_gateways(&mut suite).await;
+    let token = suite.token(&User::new("Ann"));
+    // Negotiated on the second gateway; the first poll starts it on the suite's own gateway,
+    // the one that drains.
+    let order = vec![gateways[1], gateways[0], gateways[2]];
+    let lp = RoundRobin::negotiate(order, &token, "").await;
+    assert_eq!(lp.poll_text().await, "");
+    assert_eq!(lp.post(HANDSHAKE).await, StatusCode::OK);
+    assert_eq!(lp.poll_text().await, "{}\u{1e}", "through another gateway");
+
+    suite.begin_gateway_shutdown();
+    let polling = "pulse_gateway_connections{hub=\"shopping-list\",transport=\"LongPolling\"}";
+    scrape_until(&suite, "the connection closed", |scrape| {
+        scrape.count(polling) == 0
+    })
+    .await;
+    let close = lp.poll_text().await;
+    assert!(close.contains("\"allowReconnect\":true"), "{close}");
+    let started = tokio::time::Instant::now();
+    assert_eq!(lp.delete().await, StatusCode::ACCEPTED);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered before the gateway exited, not after a timeout: {:?}",
+        started.elapsed()
+    );
     suite.stop().await;
 }

@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use pulse_bus::{Bus, BusErrorKind, ServiceName};
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use self::{moved::Moved, wire::Forwarded};
@@ -46,9 +47,11 @@ use crate::{
 /// What one gateway asks another about a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Ask {
-    /// A long poll, answered with at most about this many bytes of frames.
+    /// A long poll, answered with at most about this many bytes of frames, after at most
+    /// `wait` when there is nothing to send.
     Poll {
         max_bytes: usize,
+        wait: Duration,
     },
     /// A POST's body.
     Send(Bytes),
@@ -67,11 +70,15 @@ pub(super) enum Claim {
 }
 
 /// How long a send, a DELETE or a claim may take on the gateway holding the connection (a send
-/// waits while the connection's inbox is full).
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
-/// Added to the poll timeout for a forwarded poll: the holder answers a poll with nothing to
-/// send after the poll timeout, and this covers the trip.
-const POLL_MARGIN: Duration = Duration::from_secs(5);
+/// waits while the connection's inbox is full). Also how long a client waits to learn that the
+/// gateway holding its connection died with its request.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a forwarded poll waits for something to send before it is answered empty (the
+/// client polls again). Shorter than the usual poll timeout, so a client whose connection's
+/// gateway died with the poll learns it within this and [`POLL_MARGIN`].
+const FORWARDED_POLL_WAIT: Duration = Duration::from_secs(10);
+/// Added to a forwarded poll's wait for the trip there and back.
+const POLL_MARGIN: Duration = Duration::from_secs(2);
 /// Pauses between asking a connection again after its issuer said it runs elsewhere.
 const AGAIN_AFTER_MS: [u64; 6] = [10, 20, 40, 80, 160, 320];
 
@@ -79,6 +86,8 @@ const AGAIN_AFTER_MS: [u64; 6] = [10, 20, 40, 80, 160, 320];
 #[derive(Debug)]
 pub struct Forwarding {
     bus: Bus,
+    /// The answers being worked out for other gateways, waited for before the gateway exits.
+    in_flight: TaskTracker,
     /// This gateway's tag (the registry's).
     issuer: Issuer,
     moved: Moved,
@@ -104,6 +113,7 @@ impl Forwarding {
     pub fn new(bus: Bus, issuer: Issuer, poll_timeout: Duration) -> Self {
         Self {
             bus,
+            in_flight: TaskTracker::new(),
             issuer,
             moved: Moved::default(),
             poll_timeout,
@@ -112,13 +122,21 @@ impl Forwarding {
 
     /// The most bytes of frames a poll asks of another gateway: its answer must fit in one bus
     /// message, with room for a last frame that runs past the limit.
-    pub(super) fn poll_limit(&self) -> usize {
+    fn poll_limit(&self) -> usize {
         (self.bus.largest_request() / 2).min(MAX_POLL_BYTES)
     }
 
-    fn timeout(&self, ask: &Ask) -> Duration {
+    /// A poll for another gateway to answer.
+    pub(super) fn poll(&self) -> Ask {
+        Ask::Poll {
+            max_bytes: self.poll_limit(),
+            wait: self.poll_timeout.min(FORWARDED_POLL_WAIT),
+        }
+    }
+
+    fn timeout(ask: &Ask) -> Duration {
         match ask {
-            Ask::Poll { .. } => self.poll_timeout + POLL_MARGIN,
+            Ask::Poll { wait, .. } => *wait + POLL_MARGIN,
             _ => ANSWER_TIMEOUT,
         }
     }
@@ -143,7 +161,7 @@ impl Forwarding {
         let Some(issuer) = Issuer::of(token) else {
             return Answer::Refused(AttachError::NotFound);
         };
-        let timeout = self.timeout(&ask);
+        let timeout = Self::timeout(&ask);
         let forwarded = Forwarded {
             hub,
             user,

@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use pulse_bus::{Incoming, Requests};
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{connection_name, issuer_name, wire, Ask, Forwarding};
 use crate::{
@@ -35,7 +35,8 @@ impl Forwarding {
             }
         };
         let forwarding = self.clone();
-        tokio::spawn(serve_until(requests, stop, move |incoming| {
+        let in_flight = self.in_flight.clone();
+        tokio::spawn(serve_until(requests, stop, in_flight, move |incoming| {
             let (state, forwarding) = (state.clone(), forwarding.clone());
             async move { forwarding.answer_as_issuer(&state, incoming).await }
         }));
@@ -65,7 +66,8 @@ impl Forwarding {
             .registry
             .keep_until_removed(token, stop.clone().drop_guard());
         let state = state.clone();
-        tokio::spawn(serve_until(requests, stop, move |incoming| {
+        let in_flight = self.in_flight.clone();
+        tokio::spawn(serve_until(requests, stop, in_flight, move |incoming| {
             let state = state.clone();
             async move {
                 let answer = match wire::Forwarded::decode(&incoming.payload) {
@@ -75,6 +77,17 @@ impl Forwarding {
                 respond(incoming, wire::encode_answer(&answer)).await;
             }
         }));
+    }
+
+    /// Waits for the answers being worked out for other gateways and sees them onto the bus:
+    /// the last thing a stopping gateway does, so no gateway waits in vain for an answer (a
+    /// long-polling client's last DELETE, say).
+    pub(crate) async fn finish(&self) {
+        self.in_flight.close();
+        self.in_flight.wait().await;
+        if let Err(error) = self.bus.flush().await {
+            tracing::warn!(%error, "answers to other gateways may be lost");
+        }
     }
 
     async fn answer_as_issuer(&self, state: &AppState, incoming: Incoming) {
@@ -105,9 +118,14 @@ impl Forwarding {
 }
 
 /// Hands each request to `answer` in a task of its own (a poll can wait for the poll timeout
-/// while a send for the same connection comes), until `stop` or the bus ends the stream.
-async fn serve_until<F, Fut>(mut requests: Requests, stop: CancellationToken, answer: F)
-where
+/// while a send for the same connection comes), tracked in `in_flight`, until `stop` or the
+/// bus ends the stream.
+async fn serve_until<F, Fut>(
+    mut requests: Requests,
+    stop: CancellationToken,
+    in_flight: TaskTracker,
+    answer: F,
+) where
     F: Fn(Incoming) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
@@ -116,7 +134,7 @@ where
             () = stop.cancelled() => break,
             incoming = requests.next() => match incoming {
                 Some(incoming) => {
-                    tokio::spawn(answer(incoming));
+                    in_flight.spawn(answer(incoming));
                 }
                 None => break,
             },
@@ -140,9 +158,11 @@ async fn answer_here(state: &AppState, forwarded: wire::Forwarded) -> Answer {
         ask,
     } = forwarded;
     match ask {
-        Ask::Poll { max_bytes } => match state.registry.long_poll(&token, hub, user) {
+        Ask::Poll { max_bytes, wait } => match state.registry.long_poll(&token, hub, user) {
             Ok(link) => {
-                long_polling::poll(state, link, &token, max_bytes.min(MAX_POLL_BYTES)).await
+                let max_bytes = max_bytes.min(MAX_POLL_BYTES);
+                let wait = wait.min(state.poll_timeout);
+                long_polling::poll(state, link, &token, max_bytes, wait).await
             }
             Err(error) => Answer::Refused(error),
         },

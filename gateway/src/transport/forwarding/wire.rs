@@ -2,7 +2,7 @@
 //! space-separated words, then the raw body (frames or a POST's records, binary for
 //! MessagePack), so nothing is escaped or copied twice.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use uuid::Uuid;
@@ -69,9 +69,9 @@ impl Forwarded {
         let (user, hub) = (self.user.to_string(), self.hub.name());
         let head = [hub, user.as_str(), self.token.as_str()];
         match &self.ask {
-            Ask::Poll { max_bytes } => {
-                let max = max_bytes.to_string();
-                join(&["poll", head[0], head[1], head[2], &max], &[])
+            Ask::Poll { max_bytes, wait } => {
+                let (max, wait) = (max_bytes.to_string(), wait.as_millis().to_string());
+                join(&["poll", head[0], head[1], head[2], &max, &wait], &[])
             }
             Ask::Send(body) => join(&["send", head[0], head[1], head[2]], body),
             Ask::Delete => join(&["delete", head[0], head[1], head[2]], &[]),
@@ -95,8 +95,9 @@ impl Forwarded {
             _ => return None,
         };
         let ask = match (verb, rest) {
-            ("poll", [max]) => Ask::Poll {
+            ("poll", [max, wait]) => Ask::Poll {
                 max_bytes: max.parse().ok()?,
+                wait: Duration::from_millis(wait.parse().ok()?),
             },
             ("send", []) => Ask::Send(body),
             ("delete", []) => Ask::Delete,
@@ -208,7 +209,10 @@ mod tests {
     #[test]
     fn every_ask_survives_the_trip_binary_bodies_included() {
         for ask in [
-            Ask::Poll { max_bytes: 65_536 },
+            Ask::Poll {
+                max_bytes: 65_536,
+                wait: Duration::from_millis(10_500),
+            },
             Ask::Send(Bytes::from_static(b"\x93\x01\n\x00 two words\n")),
             Ask::Delete,
             Ask::Claim(TransportType::ServerSentEvents),
@@ -260,7 +264,8 @@ mod tests {
         for garbage in [
             &b""[..],
             b"poll",
-            b"poll shopping-list not-a-uuid tok 1\n",
+            b"poll shopping-list not-a-uuid tok 1 2\n",
+            b"poll shopping-list 00000000-0000-0000-0000-000000000000 tok 1\n",
             b"fly shopping-list 00000000-0000-0000-0000-000000000000 tok\n",
             b"\xff\xfe\n",
         ] {

@@ -102,6 +102,19 @@ impl Bus {
         }
     }
 
+    /// Returns once everything this process published (answers included) reached the broker:
+    /// what a process does before it exits, so its last answers are not lost with it.
+    pub async fn flush(&self) -> Result<(), BusError> {
+        match self {
+            Bus::Nats(bus) => bus
+                .client()
+                .flush()
+                .await
+                .map_err(|e| BusError::new(BusErrorKind::Request, e)),
+            Bus::Memory(_) => Ok(()),
+        }
+    }
+
     /// The largest request or answer payload the broker carries.
     pub fn largest_request(&self) -> usize {
         match self {
