@@ -109,18 +109,26 @@ test('members on different transports and protocols receive the same events', as
   const users = COMBINATIONS.map((_, i) => newUser(`Member${i}`));
   const owner = await connectOver(users[0], COMBINATIONS[0]);
   const list = await createList(owner, { name: 'Mixed' });
-  for (const user of users.slice(1)) await shareList(owner, list.id, user, 'Editor');
-  const tabs = [owner];
-  for (const [i, combination] of COMBINATIONS.entries()) {
-    if (i > 0) tabs.push(await connectOver(users[i], combination));
-  }
-  for (const tab of tabs) {
+  const join = async (tab) => {
     await tab.invoke('JoinList', list.id);
     await tab.events.next('PresenceUpdate', { where: (p) => p?.listId === list.id });
+  };
+  await join(owner);
+  for (const user of users.slice(1)) {
+    await shareList(owner, list.id, user, 'Editor');
+    // Delivered before anyone else joins: events are relayed after their commit, and one
+    // still on its way would also reach a tab that joins meanwhile.
+    await owner.events.next('CollaboratorAdded');
   }
-  // Everyone hears of everyone who joined after them.
-  for (const [i, tab] of tabs.entries()) {
-    for (let joined = i + 1; joined < tabs.length; joined += 1) await tab.events.next('UserJoined');
+  const tabs = [owner];
+  for (const [i, combination] of COMBINATIONS.entries()) {
+    if (i === 0) continue;
+    const tab = await connectOver(users[i], combination);
+    await join(tab);
+    // Everyone hears of everyone who joined after them (before the next one joins, so the
+    // next one cannot hear of this one).
+    for (const earlier of tabs) await earlier.events.next('UserJoined');
+    tabs.push(tab);
   }
 
   const item = await tabs[3].invoke('AddItem', list.id, { name: 'Bread', quantity: 1 });
