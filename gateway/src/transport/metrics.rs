@@ -66,6 +66,7 @@ fn text(state: &AppState) -> String {
     let mut text = render(&reading);
     state.services.node.render_push_latency(&mut text);
     state.session_metrics.render(&mut text);
+    state.forwarding.render_metrics(&mut text);
     text
 }
 

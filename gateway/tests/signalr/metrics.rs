@@ -50,6 +50,15 @@ impl Scrape {
             .expect("an integer sample")
     }
 
+    /// The samples of every series whose name and labels start with `prefix`, added up.
+    pub(crate) fn sum(&self, prefix: &str) -> u64 {
+        self.0
+            .lines()
+            .filter(|line| line.starts_with(prefix))
+            .filter_map(|line| line.rsplit_once(' ')?.1.parse::<u64>().ok())
+            .sum()
+    }
+
     /// [`Scrape::value`], 0 for a series not shown yet (a label pair not seen yet).
     pub(crate) fn count(&self, series: &str) -> u64 {
         self.0

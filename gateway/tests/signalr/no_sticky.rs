@@ -8,7 +8,7 @@ use pulse_gateway::protocol::Protocol;
 use reqwest::{Response, StatusCode};
 
 use crate::helpers::{TestSuite, User, HUB};
-use crate::metrics::scrape_until;
+use crate::metrics::{scrape_until, Scrape};
 use crate::raw::{negotiate_at, read_until, WsClient};
 
 const HANDSHAKE: &str = "{\"protocol\":\"json\",\"version\":1}\u{1e}";
@@ -151,7 +151,7 @@ async fn server_sent_events_take_sends_through_any_gateway() {
     let mut suite = TestSuite::start().await;
     let gateways = three_gateways(&mut suite).await;
     let token = suite.token(&User::new("Ann"));
-    let sse = RoundRobin::negotiate(gateways, &token, "").await;
+    let sse = RoundRobin::negotiate(gateways.clone(), &token, "").await;
     let mut stream = sse.event_stream().await;
     assert_eq!(stream.status(), StatusCode::OK);
     read_until(&mut stream, ":\r\n").await;
@@ -162,6 +162,35 @@ async fn server_sent_events_take_sends_through_any_gateway() {
     for _ in 0..3 {
         // A second stream for the same connection, on each gateway in turn.
         assert_eq!(sse.event_stream().await.status(), StatusCode::CONFLICT);
+    }
+
+    // Sent over the bus: the stream's claim from the negotiating gateway, the two sends to
+    // the holder, the second stream's claim on the third gateway (answered "started"); the
+    // negotiating gateway remembered the move and asked nobody. Each counted where sent and
+    // where served.
+    let mut scrapes = Vec::new();
+    for gateway in &gateways {
+        scrapes.push(Scrape::of(&format!("http://{gateway}/metrics")).await);
+    }
+    let total = |prefix: &str| scrapes.iter().map(|scrape| scrape.sum(prefix)).sum::<u64>();
+    let sent = |ask: &str, outcome: &str| {
+        total(&format!(
+            "pulse_gateway_forwarded_requests_total{{ask=\"{ask}\",outcome=\"{outcome}\"}}"
+        ))
+    };
+    let served = |ask: &str| {
+        total(&format!(
+            "pulse_gateway_forwarded_requests_served_total{{ask=\"{ask}\"}}"
+        ))
+    };
+    assert_eq!((sent("claim", "answered"), served("claim")), (2, 2));
+    assert_eq!((sent("send", "answered"), served("send")), (2, 2));
+    for outcome in ["no_responder", "failed"] {
+        assert_eq!(
+            sent("claim", outcome) + sent("send", outcome),
+            0,
+            "{outcome}"
+        );
     }
     suite.stop().await;
 }

@@ -25,6 +25,7 @@
 //! useless to anyone but its user. Whoever can publish in the bus namespace is trusted as a
 //! gateway.
 
+mod metrics;
 mod moved;
 mod serve;
 mod wire;
@@ -36,7 +37,11 @@ use pulse_bus::{Bus, BusErrorKind, ServiceName};
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use self::{moved::Moved, wire::Forwarded};
+use self::{
+    metrics::{ForwardingMetrics, Outcome},
+    moved::Moved,
+    wire::Forwarded,
+};
 use super::{answer::Answer, long_polling::MAX_POLL_BYTES};
 use crate::{
     hub::HubKind,
@@ -92,6 +97,7 @@ pub struct Forwarding {
     issuer: Issuer,
     moved: Moved,
     poll_timeout: Duration,
+    metrics: ForwardingMetrics,
 }
 
 fn connection_name(token: &str) -> Option<ServiceName> {
@@ -117,6 +123,7 @@ impl Forwarding {
             issuer,
             moved: Moved::default(),
             poll_timeout,
+            metrics: ForwardingMetrics::default(),
         }
     }
 
@@ -141,18 +148,34 @@ impl Forwarding {
         }
     }
 
-    async fn request(&self, name: &ServiceName, payload: Bytes, timeout: Duration) -> Reply {
-        match self.bus.request(name, payload, timeout).await {
-            Ok(answer) => Reply::Answered(answer),
+    /// Sends `payload` (an encoded `ask`) to `name` and waits for the answer; counted.
+    async fn request(
+        &self,
+        name: &ServiceName,
+        ask: &Ask,
+        payload: Bytes,
+        timeout: Duration,
+    ) -> Reply {
+        let (reply, outcome) = match self.bus.request(name, payload, timeout).await {
+            Ok(answer) => (Reply::Answered(answer), Outcome::Answered),
             Err(error) => match error.kind() {
-                BusErrorKind::NoResponder => Reply::NobodyServes,
-                BusErrorKind::TooLarge => Reply::Failed(Answer::TooLargeToForward),
+                BusErrorKind::NoResponder => (Reply::NobodyServes, Outcome::NoResponder),
+                BusErrorKind::TooLarge => {
+                    (Reply::Failed(Answer::TooLargeToForward), Outcome::Failed)
+                }
                 _ => {
                     tracing::warn!(%error, %name, "a gateway did not answer a forwarded request");
-                    Reply::Failed(Answer::Unanswered)
+                    (Reply::Failed(Answer::Unanswered), Outcome::Failed)
                 }
             },
-        }
+        };
+        self.metrics.sent(ask, outcome);
+        reply
+    }
+
+    /// `pulse_gateway_forwarded_requests_total` and `…_served_total`.
+    pub(crate) fn render_metrics(&self, out: &mut String) {
+        self.metrics.render(out);
     }
 
     /// A poll, send or DELETE for a connection this gateway does not hold, answered by the
@@ -167,9 +190,9 @@ impl Forwarding {
             user,
             token: token.to_owned(),
             ask,
-        }
-        .encode();
-        if let Some(answer) = self.ask_connection(token, &forwarded, timeout).await {
+        };
+        let (ask, payload) = (&forwarded.ask, forwarded.encode());
+        if let Some(answer) = self.ask_connection(token, ask, &payload, timeout).await {
             return answer;
         }
         let answer = if issuer == self.issuer.as_str() {
@@ -178,7 +201,7 @@ impl Forwarding {
             let Some(name) = issuer_name(issuer) else {
                 return Answer::Refused(AttachError::NotFound);
             };
-            match self.request(&name, forwarded.clone(), timeout).await {
+            match self.request(&name, ask, payload.clone(), timeout).await {
                 Reply::Answered(answer) => {
                     wire::decode_answer(&answer).unwrap_or(Answer::Unanswered)
                 }
@@ -191,7 +214,7 @@ impl Forwarding {
         }
         for pause in AGAIN_AFTER_MS {
             tokio::time::sleep(Duration::from_millis(pause)).await;
-            if let Some(answer) = self.ask_connection(token, &forwarded, timeout).await {
+            if let Some(answer) = self.ask_connection(token, ask, &payload, timeout).await {
                 return answer;
             }
         }
@@ -202,11 +225,12 @@ impl Forwarding {
     async fn ask_connection(
         &self,
         token: &str,
-        forwarded: &Bytes,
+        ask: &Ask,
+        payload: &Bytes,
         timeout: Duration,
     ) -> Option<Answer> {
         let name = connection_name(token)?;
-        match self.request(&name, forwarded.clone(), timeout).await {
+        match self.request(&name, ask, payload.clone(), timeout).await {
             Reply::Answered(answer) => {
                 Some(wire::decode_answer(&answer).unwrap_or(Answer::Unanswered))
             }
@@ -254,7 +278,7 @@ impl Forwarding {
             ask: Ask::Claim(transport),
         };
         match self
-            .request(&name, forwarded.encode(), ANSWER_TIMEOUT)
+            .request(&name, &forwarded.ask, forwarded.encode(), ANSWER_TIMEOUT)
             .await
         {
             Reply::Answered(answer) => match wire::decode_claim(&answer) {

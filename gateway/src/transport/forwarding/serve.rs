@@ -44,7 +44,7 @@ impl Forwarding {
 
     /// Serves `conn.<token>` for a long-polling or SSE connection that started here, for as
     /// long as the registry holds it.
-    pub(crate) async fn serve_connection(&self, state: &AppState, token: &str) {
+    pub(crate) async fn serve_connection(self: &Arc<Self>, state: &AppState, token: &str) {
         let Some(name) = connection_name(token) else {
             return;
         };
@@ -65,13 +65,16 @@ impl Forwarding {
         state
             .registry
             .keep_until_removed(token, stop.clone().drop_guard());
-        let state = state.clone();
+        let (state, forwarding) = (state.clone(), self.clone());
         let in_flight = self.in_flight.clone();
         tokio::spawn(serve_until(requests, stop, in_flight, move |incoming| {
-            let state = state.clone();
+            let (state, forwarding) = (state.clone(), forwarding.clone());
             async move {
                 let answer = match wire::Forwarded::decode(&incoming.payload) {
-                    Some(forwarded) => answer_here(&state, forwarded).await,
+                    Some(forwarded) => {
+                        forwarding.metrics.served(&forwarded.ask);
+                        answer_here(&state, forwarded).await
+                    }
                     None => Answer::Refused(AttachError::NotFound),
                 };
                 respond(incoming, wire::encode_answer(&answer)).await;
@@ -94,6 +97,7 @@ impl Forwarding {
         let Some(forwarded) = wire::Forwarded::decode(&incoming.payload) else {
             return respond(incoming, wire::encode_answer(&Answer::Unanswered)).await;
         };
+        self.metrics.served(&forwarded.ask);
         let token = forwarded.token.clone();
         if let Ask::Claim(_) = forwarded.ask {
             let claim = match state.registry.claim(&token, forwarded.hub, forwarded.user) {
