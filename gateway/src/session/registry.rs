@@ -388,8 +388,16 @@ impl Registry {
     }
 
     /// Hands a negotiated connection no transport took yet to another gateway: the entry goes
-    /// from here, and what that gateway needs to start it is returned.
-    pub fn claim(&self, token: &str, hub: HubKind, user_id: Uuid) -> Result<Claimed, ClaimRefused> {
+    /// from here, and what that gateway needs to start it is returned. `handed_over` runs under
+    /// the registry's lock just before the entry goes, so what it records is seen by anyone
+    /// who then finds the entry gone.
+    pub fn claim(
+        &self,
+        token: &str,
+        hub: HubKind,
+        user_id: Uuid,
+        handed_over: impl FnOnce(),
+    ) -> Result<Claimed, ClaimRefused> {
         let mut table = self.table();
         let entry =
             entry_of(&mut table.entries, token, hub, user_id).ok_or(ClaimRefused::NotFound)?;
@@ -401,6 +409,7 @@ impl Registry {
             stateful: entry.stateful,
             early: Bytes::copy_from_slice(early),
         };
+        handed_over();
         table.remove(token);
         Ok(claimed)
     }

@@ -266,17 +266,21 @@ fn a_negotiated_connection_is_claimed_once_with_what_was_sent_for_it_and_started
         Ok(false)
     );
     assert_eq!(
-        issuing.claim(&token, HUB, identity().user_id),
+        issuing.claim(&token, HUB, identity().user_id, || {}),
         Err(ClaimRefused::NotFound),
         "another user cannot claim it"
     );
 
-    let claimed = issuing.claim(&token, HUB, ann.user_id).expect("claimed");
+    let mut handed_over = false;
+    let claimed = issuing
+        .claim(&token, HUB, ann.user_id, || handed_over = true)
+        .expect("claimed");
+    assert!(handed_over);
     assert_eq!(&claimed.early[..], b"{}\x1e");
     assert!(claimed.stateful);
     assert_eq!(issuing.len(), 0, "the issuer holds it no more");
     assert_eq!(
-        issuing.claim(&token, HUB, ann.user_id),
+        issuing.claim(&token, HUB, ann.user_id, || {}),
         Err(ClaimRefused::NotFound)
     );
 
@@ -314,7 +318,7 @@ fn a_started_connection_cannot_be_claimed() {
     let token = negotiated(&registry, &ann, false);
     attach(&registry, &token, &ann, TransportType::ServerSentEvents).expect("started");
     assert_eq!(
-        registry.claim(&token, HUB, ann.user_id),
+        registry.claim(&token, HUB, ann.user_id, || {}),
         Err(ClaimRefused::Started)
     );
     assert!(registry.find(&token, HUB, ann.user_id).is_ok());

@@ -100,11 +100,12 @@ impl Forwarding {
         self.metrics.served(&forwarded.ask);
         let token = forwarded.token.clone();
         if let Ask::Claim(_) = forwarded.ask {
-            let claim = match state.registry.claim(&token, forwarded.hub, forwarded.user) {
-                Ok(claimed) => {
-                    self.moved.insert(&token);
-                    Ok(claimed)
-                }
+            let moved = || self.moved.insert(&token);
+            let claim = match state
+                .registry
+                .claim(&token, forwarded.hub, forwarded.user, moved)
+            {
+                Ok(claimed) => Ok(claimed),
                 Err(ClaimRefused::NotFound) if self.moved.contains(&token) => {
                     Err(ClaimRefused::Started)
                 }
@@ -115,7 +116,14 @@ impl Forwarding {
         let answer = if self.moved.contains(&token) {
             Answer::Elsewhere
         } else {
-            answer_here(state, forwarded).await
+            match answer_here(state, forwarded).await {
+                // Claimed between the look at `moved` and the registry's: the connection is
+                // remembered as moved before it leaves the registry.
+                Answer::Refused(AttachError::NotFound) if self.moved.contains(&token) => {
+                    Answer::Elsewhere
+                }
+                answer => answer,
+            }
         };
         respond(incoming, wire::encode_answer(&answer)).await;
     }
