@@ -50,6 +50,10 @@ const MAX_SUBSCRIBE_REQUEST_BYTES: usize = 64 * 1024;
 /// How long connections get to flush their Close at shutdown, after the drain period.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// How long, at most, a stopping gateway waits for long-polling clients to take their Close
+/// (and for its answers to other gateways), within the grace.
+const LAST_POLL_WAIT: Duration = Duration::from_secs(2);
+
 pub struct GatewayApp {
     listener: TcpListener,
     /// The gRPC subscription API for native clients.
@@ -285,17 +289,20 @@ impl GatewayApp {
                 close_schedule.start(open.len() + streams.get());
                 shutdown.cancel();
                 open.close();
-                // Then the long-polling connections that ended keep their Close for the
-                // client's next poll (which may reach this gateway through another one).
-                let closed = async {
-                    open.wait().await;
-                    registry.until_no_connection().await;
-                };
-                if tokio::time::timeout(grace, closed).await.is_err() {
+                let deadline = tokio::time::Instant::now() + grace;
+                if tokio::time::timeout_at(deadline, open.wait())
+                    .await
+                    .is_err()
+                {
                     tracing::warn!("connections still open after the shutdown grace period");
                 }
+                // A long-polling connection that ended keeps its Close for the client's next
+                // poll (which may reach this gateway through another one). A client that
+                // polls comes back at once; one that does not is not waited for long.
+                let last_polls = deadline.min(tokio::time::Instant::now() + LAST_POLL_WAIT);
+                let _ = tokio::time::timeout_at(last_polls, registry.until_no_connection()).await;
                 // Last, the answers other gateways wait for (a forwarded DELETE, say).
-                if tokio::time::timeout(SHUTDOWN_GRACE, forwarding.finish())
+                if tokio::time::timeout(LAST_POLL_WAIT, forwarding.finish())
                     .await
                     .is_err()
                 {
