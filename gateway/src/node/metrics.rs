@@ -92,7 +92,7 @@ impl Node {
         reading
     }
 
-    /// `pulse_gateway_push_latency_seconds`, the histogram of [`Counters::written`].
+    /// `pulse_gateway_push_latency_seconds`, the histogram of `Counters::written`.
     pub fn render_push_latency(&self, out: &mut String) {
         header(
             out,

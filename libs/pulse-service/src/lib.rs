@@ -2,10 +2,10 @@
 //! keeps only what is its own (configuration, rules, queries, API):
 //!
 //! * [`bind`] binds the gRPC listener (port 0 allowed), before any outgoing
-//!   connection is opened; [`ServiceCore::build`] creates the database if
+//!   connection is opened; `ServiceCore::build` creates the database if
 //!   missing, migrates it with the service's migrations, prepares the outbox
-//!   tables and takes the listener ([`ServiceCore::local_addr`] is final);
-//! * [`ServiceCore::serve`] runs the gRPC server, the outbox relay and the
+//!   tables and takes the listener (`ServiceCore::local_addr` is final);
+//! * `ServiceCore::serve` runs the gRPC server, the outbox relay and the
 //!   service's background tasks until stopped; stopping finishes the calls
 //!   in flight, has the relay publish what they committed and hand its lock
 //!   to a standby replica, then closes the pool;

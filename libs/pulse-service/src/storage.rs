@@ -22,7 +22,7 @@ pub enum StorageError {
     #[error("concurrent update, retry: {0}")]
     Contention(sqlx::Error),
     /// The database cannot be reached or is not serving (see
-    /// [`is_unavailable`]); the request itself may be fine, so the caller
+    /// `is_unavailable`); the request itself may be fine, so the caller
     /// is told to retry later (`UNAVAILABLE`, gRPC's retryable code).
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
