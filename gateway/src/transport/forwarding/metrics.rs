@@ -27,6 +27,11 @@ pub(super) enum Outcome {
 }
 
 impl Ask {
+    /// What it asks, as its label reads.
+    pub(super) fn label(&self) -> &'static str {
+        ASKS[self.index()]
+    }
+
     fn index(&self) -> usize {
         match self {
             Ask::Poll { .. } => 0,

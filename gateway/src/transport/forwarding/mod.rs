@@ -164,7 +164,8 @@ impl Forwarding {
                     (Reply::Failed(Answer::TooLargeToForward), Outcome::Failed)
                 }
                 _ => {
-                    tracing::warn!(%error, %name, "a gateway did not answer a forwarded request");
+                    // Not the name: a connection's is its secret token.
+                    tracing::warn!(%error, ask = ask.label(), "a gateway did not answer a forwarded request");
                     (Reply::Failed(Answer::Unanswered), Outcome::Failed)
                 }
             },
