@@ -154,8 +154,7 @@ async fn a_relay_whose_connection_dies_leads_again_and_publishes_what_follows() 
 /// Waits until a backend other than `leader` has tried for the relay lock
 /// and been refused: a standby stands by.
 async fn standing_by(observer: &PgPool, leader: i32) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    pulse_testkit::wait_until("a standby tried", Duration::from_secs(10), || async {
         let tried: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity
              WHERE datname = current_database() AND pid <> $1
@@ -165,13 +164,9 @@ async fn standing_by(observer: &PgPool, leader: i32) {
         .fetch_one(observer)
         .await
         .expect("pg_stat_activity");
-        if tried > 0 {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no standby tried");
-        // Only paces the polling.
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        tried > 0
+    })
+    .await;
 }
 
 #[tokio::test]

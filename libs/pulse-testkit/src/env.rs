@@ -57,17 +57,11 @@ impl TestEnv {
     /// published everything of the group committed before.
     pub async fn subscribe(&self, topic: &Topic, start: StartAt) -> Events {
         if start == StartAt::New {
-            let deadline = tokio::time::Instant::now() + crate::PATIENCE;
-            while crate::outbox::outbox_waiting(&self.db, topic).await > 0 {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "{topic:?}: committed events still unpublished after {:?}",
-                    crate::PATIENCE
-                );
-                // Only paces the polling: the loop waits on its condition,
-                // bounded by its deadline.
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
+            let what = format!("{topic:?}: committed events published");
+            crate::wait_until(&what, crate::PATIENCE, || async {
+                crate::outbox::outbox_waiting(&self.db, topic).await == 0
+            })
+            .await;
         }
         Events::subscribe(&self.bus, topic, start).await
     }

@@ -7,6 +7,7 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+use pulse_testkit::wait_until;
 use uuid::Uuid;
 
 use crate::{
@@ -123,11 +124,10 @@ async fn settled(
 /// Waits until `replica` reports leading the relay; how long that took.
 async fn leads(deployment: &Deployment, replica: usize) -> Duration {
     let started = Instant::now();
-    while deployment.replicas[replica].relay_leader().await != Some(true) {
-        assert!(started.elapsed() < PATIENCE, "the standby never leads");
-        // Only paces the polling.
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_until("the standby leads", PATIENCE, || async {
+        deployment.replicas[replica].relay_leader().await == Some(true)
+    })
+    .await;
     started.elapsed()
 }
 
@@ -241,12 +241,10 @@ async fn a_leader_killed_with_events_unpublished_leaves_them_to_the_standby() {
         // With NATS gone the relay cannot publish: commands through both
         // replicas keep committing, and their events pile up in the outbox.
         deployment.nats.stop();
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        while deployment.waiting().await < 50 {
-            assert!(tokio::time::Instant::now() < deadline, "no events piled up");
-            // Only paces the polling.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until("events piled up", PATIENCE, || async {
+            deployment.waiting().await >= 50
+        })
+        .await;
         deployment.replicas[leader].kill().await;
         let left_behind = deployment.waiting().await;
         deployment.nats.restart();

@@ -12,10 +12,11 @@ use pulse_proto::events::v1::EventEnvelope;
 use pulse_proto::lists::v1::{
     shopping_lists_client::ShoppingListsClient, AddItemRequest, CreateListRequest, NewItem,
 };
-use pulse_testkit::{connect, Authorized, Bearer, NatsServer, TestDatabase};
+use pulse_testkit::{
+    connect, poll_until, wait_until, Authorized, Bearer, NatsServer, TestDatabase,
+};
 use secrecy::SecretString;
 use sqlx::{Connection, PgConnection};
-use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::replica::Replica;
@@ -107,22 +108,17 @@ impl Deployment {
     /// Waits until exactly one of `replicas` reports leading the relay;
     /// returns its index.
     pub async fn sole_leader(&self, replicas: &[usize]) -> usize {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
+        poll_until("a relay leads", PATIENCE, || async {
             let mut leaders = Vec::new();
             for &index in replicas {
                 if self.replicas[index].relay_leader().await == Some(true) {
                     leaders.push(index);
                 }
             }
-            if let [leader] = leaders[..] {
-                return leader;
-            }
             assert!(leaders.len() < 2, "two relays lead at once: {leaders:?}");
-            assert!(Instant::now() < deadline, "no relay leads");
-            // Only paces the polling.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            leaders.first().copied()
+        })
+        .await
     }
 
     /// How many committed events wait in the outbox, unpublished.
@@ -139,19 +135,10 @@ impl Deployment {
     /// Waits until every committed event has been published (the outbox is
     /// empty).
     pub async fn outbox_drained(&self) {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let waiting = self.waiting().await;
-            if waiting == 0 {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{waiting} events still unpublished"
-            );
-            // Only paces the polling.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until("every committed event published", PATIENCE, || async {
+            self.waiting().await == 0
+        })
+        .await;
     }
 
     /// Each group's last event sequence as the database numbered them: the

@@ -8,11 +8,14 @@ use std::sync::{
 };
 
 use pulse_proto::lists::v1::shopping_lists_client::ShoppingListsClient;
-use pulse_testkit::Authorized;
+use pulse_testkit::{wait_until, Authorized};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::add_item;
+
+/// How often a writer retries a call that failed (a replica that is gone fails at once).
+const RETRY_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// What a writer's calls came to: the items of the calls answered OK, and
 /// of those that failed (with the status code).
@@ -43,6 +46,7 @@ impl Writer {
             let (stop, ok) = (stop.clone(), ok.clone());
             async move {
                 let mut written = Written::default();
+                let mut retries = tokio::time::interval(RETRY_EVERY);
                 for n in 0.. {
                     if stop.is_cancelled() {
                         break;
@@ -58,8 +62,10 @@ impl Writer {
                         }
                         Err(status) => {
                             written.failed.push((name, status.code()));
-                            // Only paces the calls at a replica that is gone.
-                            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                            tokio::select! {
+                                () = stop.cancelled() => break,
+                                _ = retries.tick() => {}
+                            }
                         }
                     }
                 }
@@ -76,16 +82,11 @@ impl Writer {
 
     /// Waits until `count` calls have succeeded in all.
     pub async fn until_succeeded(&self, count: usize) {
-        let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
-        while self.succeeded() < count {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "only {} of {count} calls succeeded",
-                self.succeeded()
-            );
-            // Only paces the polling.
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        let what = format!("{count} calls succeeded");
+        wait_until(&what, crate::helpers::PATIENCE, || async {
+            self.succeeded() >= count
+        })
+        .await;
     }
 
     pub async fn stop(self) -> Written {
