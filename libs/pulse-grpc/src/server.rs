@@ -31,8 +31,13 @@ const MAX_CONCURRENT_STREAMS: u32 = 1_000;
 /// deadline expires for a crowd of queued calls (the gateway under a burst of
 /// joins) cancels hundreds together, and over the limit h2 closes the
 /// connection with GOAWAY ENHANCE_YOUR_CALM, failing every other call on it.
-/// As many as may be open bounds the memory the same way.
-const MAX_PENDING_ACCEPT_RESETS: usize = MAX_CONCURRENT_STREAMS as usize;
+/// A cancelled stream no longer counts against [`MAX_CONCURRENT_STREAMS`] in
+/// the client, so while this server's connection task waits for a core the
+/// client opens and cancels more than that many; ten times as many (a few
+/// hundred bytes each until taken up, a few MB per connection) is what a
+/// starved server sees from a client cycling through its deadlines, and still
+/// bounds a reset flood.
+const MAX_PENDING_ACCEPT_RESETS: usize = 10 * MAX_CONCURRENT_STREAMS as usize;
 
 /// Builder for a gRPC server with reflection and health already on, and
 /// `GET /metrics` (Prometheus text, over HTTP/1.1) on the same port.
