@@ -34,6 +34,8 @@ const INBOUND_CHUNKS: usize = 8;
 pub struct FrameSource {
     queue: OutboundReceiver,
     replay: Option<Arc<Replay>>,
+    /// See [`FrameSource::linger`].
+    write_delay: Duration,
 }
 
 impl FrameSource {
@@ -48,6 +50,16 @@ impl FrameSource {
             replay.record(&frame);
         }
         Some(frame)
+    }
+
+    /// Waits the connection's write delay (see `SessionConfig::write_delay`): a transport calls
+    /// it between the first frame of a write and taking what else is queued, so frames that
+    /// arrive meanwhile join the write. Kept apart from [`FrameSource::next`], which stays
+    /// cancel-safe inside a `select!`.
+    pub async fn linger(&self) {
+        if !self.write_delay.is_zero() {
+            tokio::time::sleep(self.write_delay).await;
+        }
     }
 
     /// A frame already queued, without waiting (to batch, or to flush a closing connection).
@@ -140,7 +152,12 @@ impl Link {
         }
         let replay =
             stateful.then(|| Arc::new(Replay::new(connection.config.stateful_buffer_bytes)));
-        let link = Self::new(inbound, receiver, replay.clone());
+        let link = Self::new(
+            inbound,
+            receiver,
+            replay.clone(),
+            connection.config.write_delay,
+        );
         let terminate = link.shared.terminate.clone();
         let ended = link.shared.ended.clone();
         // `map` rather than an `async` block that awaits it: the block would hold the connection
@@ -154,12 +171,18 @@ impl Link {
         link
     }
 
-    fn new(inbound: InboxSender, queue: OutboundReceiver, replay: Option<Arc<Replay>>) -> Self {
+    fn new(
+        inbound: InboxSender,
+        queue: OutboundReceiver,
+        replay: Option<Arc<Replay>>,
+        write_delay: Duration,
+    ) -> Self {
         let shared = Arc::new(Shared {
             inbound,
             frames: Arc::new(tokio::sync::Mutex::new(FrameSource {
                 queue,
                 replay: replay.clone(),
+                write_delay,
             })),
             replay,
             terminate: CancellationToken::new(),
@@ -185,7 +208,7 @@ impl Link {
             replay.enable(crate::protocol::Protocol::Json);
             Arc::new(replay)
         });
-        Self::new(inbound, queue, replay)
+        Self::new(inbound, queue, replay, Duration::ZERO)
     }
 
     /// Whether the connection was told its client is gone.
@@ -280,5 +303,58 @@ impl Link {
     /// Exclusive right to feed a POST body in; `None` while another POST is being fed.
     pub fn try_post(&self) -> Option<OwnedMutexGuard<()>> {
         self.shared.posting.clone().try_lock_owned().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::Outbound;
+
+    /// A frame source with a write delay, and the queue feeding it.
+    fn source(write_delay: Duration) -> (Outbound, FrameSource) {
+        let (queue, receiver) = outbound(1024);
+        let frames = FrameSource {
+            queue: receiver,
+            replay: None,
+            write_delay,
+        };
+        (queue, frames)
+    }
+
+    fn frame(text: &'static str) -> Frame {
+        Frame::text(Bytes::from_static(text.as_bytes()))
+    }
+
+    /// What a transport writes at once: the first frame, then (after lingering) what is queued.
+    async fn one_write(frames: &mut FrameSource) -> Vec<Frame> {
+        let mut write = vec![frames.next().await.expect("a frame")];
+        frames.linger().await;
+        write.extend(std::iter::from_fn(|| frames.try_next()));
+        write
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn frames_queued_within_the_write_delay_join_the_first_frames_write() {
+        let delay = Duration::from_millis(20);
+        let (queue, mut frames) = source(delay);
+        let writer = tokio::spawn(async move { (one_write(&mut frames).await, frames) });
+        queue.send(frame("a")).expect("queued");
+        tokio::time::sleep(delay / 2).await;
+        queue.send(frame("b")).expect("queued");
+        let (write, mut frames) = writer.await.expect("writer");
+        queue.send(frame("c")).expect("queued");
+        assert_eq!(write, [frame("a"), frame("b")]);
+        assert_eq!(one_write(&mut frames).await, [frame("c")], "the next write");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_write_delay_the_first_frame_is_written_alone() {
+        let (queue, mut frames) = source(Duration::ZERO);
+        let writer = tokio::spawn(async move { (one_write(&mut frames).await, frames) });
+        queue.send(frame("a")).expect("queued");
+        let (write, _frames) = writer.await.expect("writer");
+        queue.send(frame("b")).expect("queued");
+        assert_eq!(write, [frame("a")]);
     }
 }

@@ -76,6 +76,9 @@ pub(super) async fn poll(
         () = superseded.cancelled() => return Answer::PollOver,
         () = tokio::time::sleep(wait) => return Answer::Polled(Bytes::new()),
     };
+    if first.is_some() {
+        frames.linger().await;
+    }
     let mut body = first
         .map(|frame| frame.bytes().to_vec())
         .unwrap_or_default();

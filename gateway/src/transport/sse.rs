@@ -74,6 +74,9 @@ impl EventStream {
             frame = self.frames.next() => frame,
             () = self.link.ended() => None,
         };
+        if first.is_some() {
+            self.frames.linger().await;
+        }
         // What is already queued goes in the same event (the client parses several records
         // per event); after the end, this is the final flush.
         let mut payload = first

@@ -286,6 +286,7 @@ async fn pump(
                 None => return SocketEnd::Ended,
             },
         };
+        frames.linger().await;
         let deadline = Instant::now() + stall;
         match tokio::time::timeout_at(deadline, write_batch(sink, frames, first)).await {
             Ok(Ok(())) => {}

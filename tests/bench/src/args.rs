@@ -43,6 +43,10 @@ pub struct Args {
     /// Seconds the command path (and pgbench) runs.
     #[arg(long)]
     pub command_secs: Option<u64>,
+    /// The small fan-out once more, on a suite started with this write delay
+    /// (`PULSE_WRITE_DELAY`, in milliseconds); 0 skips that run.
+    #[arg(long, default_value_t = 20)]
+    pub write_delay_ms: u64,
     /// Hard limit on the whole run, in seconds; it stops (and cleans up) when reached.
     #[arg(long)]
     pub timeout_secs: Option<u64>,
@@ -72,6 +76,8 @@ pub struct Sizes {
     pub command_time: Duration,
     /// Sequential `AddItem`s timed for the single-connection round trip.
     pub round_trips: usize,
+    /// The write delay of the extra small fan-out; zero: no such run.
+    pub write_delay: Duration,
     pub timeout: Duration,
 }
 
@@ -114,6 +120,7 @@ impl Sizes {
                     .max(1),
             ),
             round_trips: if args.quick { 50 } else { 300 },
+            write_delay: Duration::from_millis(args.write_delay_ms),
             timeout: Duration::from_secs(args.timeout_secs.unwrap_or(if args.quick {
                 300
             } else {

@@ -22,7 +22,7 @@ mod stats;
 use std::{
     path::{Path, PathBuf},
     process::ExitCode,
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use anyhow::{Context, Result};
@@ -94,16 +94,13 @@ async fn run(args: &Args, sizes: &Sizes) -> Result<String> {
     };
     let peer_bin =
         servers::build_peer(&root.join("tests/bench/peer-socketioxide/Cargo.toml")).await?;
-    let give_up = Instant::now()
-        + sizes
-            .timeout
-            .saturating_sub(std::time::Duration::from_secs(30));
+    let give_up = Instant::now() + sizes.timeout.saturating_sub(Duration::from_secs(30));
     // reqwest's default pool keeps any number of idle connections per host:
     // each SSE or long-polling client holds one request open and reuses
     // another for its POSTs, so none reconnects per send.
     let http = reqwest::Client::new();
 
-    let suite = PulseSuite::start(&pulse_bin, &logs).await?;
+    let suite = PulseSuite::start(&pulse_bin, &logs, Duration::ZERO).await?;
     let outcome = async {
         let mut pulse = Contender::pulse(&suite).await?;
         let (race, crowd) = scenario::run(&mut pulse, sizes, &http, give_up).await?;
@@ -130,6 +127,7 @@ async fn run(args: &Args, sizes: &Sizes) -> Result<String> {
             others.push(report::WireFanout {
                 transport,
                 wire,
+                write_delay: Duration::ZERO,
                 fanout,
             });
         }
@@ -137,7 +135,10 @@ async fn run(args: &Args, sizes: &Sizes) -> Result<String> {
     }
     .await;
     suite.server.stop().await;
-    let (pulse_race, commands, others) = outcome?;
+    let (pulse_race, commands, mut others) = outcome?;
+    if !sizes.write_delay.is_zero() {
+        others.push(delayed_fanout(&pulse_bin, &logs, sizes, &http, give_up).await?);
+    }
 
     let peer = Peer::start(&peer_bin, &logs).await?;
     let frame_bytes = match pulse_race.frame_bytes {
@@ -170,6 +171,32 @@ async fn run(args: &Args, sizes: &Sizes) -> Result<String> {
         "{}\n{notes}\n",
         report::table(&pulse_race, &peer_race, Some(&commands), &others)
     ))
+}
+
+/// The small JSON WebSocket fan-out on a suite of its own whose gateway waits
+/// `sizes.write_delay` after the first frame of a write, so that frames
+/// arriving meanwhile share the write.
+async fn delayed_fanout(
+    pulse_bin: &Path,
+    logs: &Path,
+    sizes: &Sizes,
+    http: &reqwest::Client,
+    give_up: Instant,
+) -> Result<report::WireFanout> {
+    let (transport, wire) = (Transport::WebSockets, Wire::Json);
+    let suite = PulseSuite::start(pulse_bin, logs, sizes.write_delay).await?;
+    let fanout = async {
+        let mut pulse = Contender::pulse(&suite).await?;
+        scenario::wire_fanout(&mut pulse, transport, wire, sizes.fanouts[0], http, give_up).await
+    }
+    .await;
+    suite.server.stop().await;
+    Ok(report::WireFanout {
+        transport,
+        wire,
+        write_delay: sizes.write_delay,
+        fanout: fanout?,
+    })
 }
 
 fn write_results(args: &Args, sizes: &Sizes, table: &str, load_before: &str) -> Result<PathBuf> {
@@ -248,7 +275,7 @@ fn main() -> ExitCode {
             })
     });
     // Whatever a failed run left running (clients, server handles) goes now.
-    runtime.shutdown_timeout(std::time::Duration::from_secs(10));
+    runtime.shutdown_timeout(Duration::from_secs(10));
     match outcome.and_then(|table| {
         println!("\n{table}");
         write_results(&args, &sizes, &table, &load_before)

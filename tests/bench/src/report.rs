@@ -1,7 +1,7 @@
 //! The one table a run prints (Markdown, so it goes into the README and the
 //! results file as it is), with the ratio of Pulse to the peer.
 
-use std::fmt::Write as _;
+use std::{fmt::Write as _, time::Duration};
 
 use crate::{
     client::{Transport, Wire},
@@ -13,6 +13,8 @@ use crate::{
 pub struct WireFanout {
     pub transport: Transport,
     pub wire: Wire,
+    /// The suite's write delay in this run (zero: the default, writing at once).
+    pub write_delay: Duration,
     pub fanout: Fanout,
 }
 
@@ -164,10 +166,16 @@ fn rows(
             .iter()
             .find(|s| s.size.events == p.size.events && s.size.rate == p.size.rate)
         {
-            let over = match other.transport {
+            let mut over = match other.transport {
                 Transport::WebSockets => other.wire.to_string(),
                 Transport::Http(transport) => format!("{transport} ({})", other.wire),
             };
+            if !other.write_delay.is_zero() {
+                over += &format!(
+                    " with a {} ms write delay (`PULSE_WRITE_DELAY`)",
+                    other.write_delay.as_millis()
+                );
+            }
             let what = format!(
                 "fan-out to {} clients over {over} ({} events at {}/s; peer column: its JSON WebSocket fan-out of that size)",
                 thousands(p.size.members as f64),

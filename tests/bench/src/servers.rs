@@ -118,7 +118,9 @@ pub struct PulseSuite {
 }
 
 impl PulseSuite {
-    pub async fn start(binary: &Path, logs: &Path) -> Result<Self> {
+    /// Starts the suite; its gateway waits `write_delay` after the first frame of a write
+    /// (`--write-delay`).
+    pub async fn start(binary: &Path, logs: &Path, write_delay: Duration) -> Result<Self> {
         let nats = NatsServer::start();
         let mut databases = Vec::new();
         for _ in 0..4 {
@@ -146,6 +148,7 @@ impl PulseSuite {
             .args(["--max-pending-connections", "20000"])
             .args(["--max-handshaking-connections", "20000"])
             .args(["--max-handshaking-connections-per-address", "20000"])
+            .args(["--write-delay", &format!("{}ms", write_delay.as_millis())])
             .env("RUST_LOG", "warn");
         for flag in [
             "--lists-addr",
