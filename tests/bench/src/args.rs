@@ -43,10 +43,11 @@ pub struct Args {
     /// Seconds the command path (and pgbench) runs.
     #[arg(long)]
     pub command_secs: Option<u64>,
-    /// The small fan-out once more, on a suite started with this write delay
-    /// (`PULSE_WRITE_DELAY`, in milliseconds); 0 skips that run.
-    #[arg(long, default_value_t = 20)]
-    pub write_delay_ms: u64,
+    /// The small fan-out once more for each of these write delays
+    /// (`PULSE_WRITE_DELAY`, in milliseconds, comma-separated), each on a suite
+    /// of its own; 0 alone skips those runs.
+    #[arg(long, value_delimiter = ',', default_values_t = [20, 50])]
+    pub write_delay_ms: Vec<u64>,
     /// Hard limit on the whole run, in seconds; it stops (and cleans up) when reached.
     #[arg(long)]
     pub timeout_secs: Option<u64>,
@@ -76,8 +77,8 @@ pub struct Sizes {
     pub command_time: Duration,
     /// Sequential `AddItem`s timed for the single-connection round trip.
     pub round_trips: usize,
-    /// The write delay of the extra small fan-out; zero: no such run.
-    pub write_delay: Duration,
+    /// The write delays of the extra small fan-outs (none zero).
+    pub write_delays: Vec<Duration>,
     pub timeout: Duration,
 }
 
@@ -120,7 +121,12 @@ impl Sizes {
                     .max(1),
             ),
             round_trips: if args.quick { 50 } else { 300 },
-            write_delay: Duration::from_millis(args.write_delay_ms),
+            write_delays: args
+                .write_delay_ms
+                .iter()
+                .filter(|&&ms| ms > 0)
+                .map(|&ms| Duration::from_millis(ms))
+                .collect(),
             timeout: Duration::from_secs(args.timeout_secs.unwrap_or(if args.quick {
                 300
             } else {

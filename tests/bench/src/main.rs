@@ -136,8 +136,8 @@ async fn run(args: &Args, sizes: &Sizes) -> Result<String> {
     .await;
     suite.server.stop().await;
     let (pulse_race, commands, mut others) = outcome?;
-    if !sizes.write_delay.is_zero() {
-        others.push(delayed_fanout(&pulse_bin, &logs, sizes, &http, give_up).await?);
+    for &delay in &sizes.write_delays {
+        others.push(delayed_fanout(&pulse_bin, &logs, sizes, delay, &http, give_up).await?);
     }
 
     let peer = Peer::start(&peer_bin, &logs).await?;
@@ -174,17 +174,18 @@ async fn run(args: &Args, sizes: &Sizes) -> Result<String> {
 }
 
 /// The small JSON WebSocket fan-out on a suite of its own whose gateway waits
-/// `sizes.write_delay` after the first frame of a write, so that frames
-/// arriving meanwhile share the write.
+/// `write_delay` after the first frame of a write, so that frames arriving
+/// meanwhile share the write.
 async fn delayed_fanout(
     pulse_bin: &Path,
     logs: &Path,
     sizes: &Sizes,
+    write_delay: Duration,
     http: &reqwest::Client,
     give_up: Instant,
 ) -> Result<report::WireFanout> {
     let (transport, wire) = (Transport::WebSockets, Wire::Json);
-    let suite = PulseSuite::start(pulse_bin, logs, sizes.write_delay).await?;
+    let suite = PulseSuite::start(pulse_bin, logs, write_delay).await?;
     let fanout = async {
         let mut pulse = Contender::pulse(&suite).await?;
         scenario::wire_fanout(&mut pulse, transport, wire, sizes.fanouts[0], http, give_up).await
@@ -194,7 +195,7 @@ async fn delayed_fanout(
     Ok(report::WireFanout {
         transport,
         wire,
-        write_delay: sizes.write_delay,
+        write_delay,
         fanout: fanout?,
     })
 }
