@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use futures::future::join_all;
 use pulse_auth::TokenRequest;
-use pulse_bus::StreamKind;
 use pulse_gateway::{GatewayApp, GatewayListeners};
 use pulse_service::stop_on_signal;
 use tokio::net::TcpListener;
@@ -94,7 +93,7 @@ async fn build_suite(args: &SuiteArgs) -> anyhow::Result<Suite> {
         services.push(built);
     }
     gateway_config.master_key = shared.master_key.clone();
-    create_streams(&shared).await;
+    shared.create_streams().await;
     let gateway = GatewayApp::build_on(
         gateway_listeners,
         &gateway_config,
@@ -104,19 +103,6 @@ async fn build_suite(args: &SuiteArgs) -> anyhow::Result<Suite> {
     .await
     .context("starting the gateway")?;
     Ok(Suite { services, gateway })
-}
-
-/// Creates every event stream before the gateway takes its first client: a
-/// client may join a group (its own notification channel, at connect) before
-/// the relay of the service that owns it has led once and created its stream,
-/// and the gateway cannot subscribe to a stream that does not exist yet. A
-/// stream NATS cannot create now is left to that relay, which retries.
-async fn create_streams(shared: &Shared) {
-    for &kind in StreamKind::ALL {
-        if let Err(error) = shared.bus.ensure_stream(kind, shared.event_retention).await {
-            tracing::warn!(%error, ?kind, "stream not created yet; its service's relay will");
-        }
-    }
 }
 
 /// A service's listener, bound before any outgoing connection (see
@@ -150,6 +136,7 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
         .await
         .context("starting the gateway")?;
     let shared = Shared::connect(&args.common, EVERY_CREDENTIAL).await?;
+    shared.create_streams().await;
     let mut config = args.gateway.clone();
     config.master_key = shared.master_key.clone();
     let app = GatewayApp::build_on(listeners, &config, shared.bus.clone(), shared.credential()?)

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use pulse_auth::{JwtValidator, MasterKey};
-use pulse_bus::Bus;
+use pulse_bus::{Bus, StreamKind};
 
 use crate::{cli::CommonArgs, domain::Credential};
 
@@ -41,6 +41,19 @@ impl Shared {
             validator,
             master_key,
         })
+    }
+
+    /// Creates every event stream, for a gateway before it takes its first client: a client may
+    /// join a group (its own notification channel, at connect) before the relay of the service
+    /// that owns it has led once and created its stream (a gateway started before the services,
+    /// or in the same process), and a gateway cannot subscribe to a stream that does not exist
+    /// yet. A stream NATS cannot create now is left to that relay, which retries.
+    pub async fn create_streams(&self) {
+        for &kind in StreamKind::ALL {
+            if let Err(error) = self.bus.ensure_stream(kind, self.event_retention).await {
+                tracing::warn!(%error, ?kind, "stream not created yet; its service's relay will");
+            }
+        }
     }
 
     /// The credential check a service's `build_on` takes, by its type.
