@@ -1,12 +1,15 @@
 //! Compiles the .proto files with `protox` (pure Rust, no system `protoc`) and
 //! generates prost messages and tonic services into `OUT_DIR`, plus the encoded
-//! file-descriptor set that gRPC server reflection serves, the dispatch
-//! from each event of the envelope to its payload's facts (`event_facts.rs`),
-//! and each domain's module (`domains.rs`), so `src/lib.rs` lists none.
+//! file-descriptor set that gRPC server reflection serves, each domain's module
+//! (`domains.rs`, so `src/lib.rs` lists none) and, from the two levels of
+//! event oneof (the envelope's domains, each domain's events), the macro calls
+//! that give every domain's events their names, facts and conversions
+//! (`events.rs`, see `src/event_kind.rs`), so no shared file lists the events.
 
 use std::{env, fs, path::PathBuf};
 
 use prost::Message;
+use protox::prost_reflect::prost_types::{DescriptorProto, FileDescriptorSet};
 
 /// The packages that are not a domain's: the bus envelope and the gateway's
 /// own API. Every other folder under `pulse/` is a domain, found by
@@ -18,6 +21,14 @@ const SHARED_PACKAGES: &[&str] = &["events", "gateway"];
 const PAYLOAD_ATTRIBUTES: &str =
     "#[derive(serde::Serialize, serde::Deserialize)] #[serde(rename_all = \"camelCase\", default)]";
 
+/// An event message (the envelope's `Event`, a domain's `Event`) serializes
+/// as its oneof alone...
+const EVENT_ATTRIBUTES: &str = "#[derive(serde::Serialize)] #[serde(transparent)]";
+
+/// ...and the oneof as the payload alone: a SignalR client sees the event's
+/// object, its name being the invocation's target.
+const ONEOF_ATTRIBUTES: &str = "#[derive(serde::Serialize)] #[serde(untagged)]";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     let (protos, domains) = proto_files()?;
@@ -26,40 +37,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("pulse_descriptor.bin"),
         descriptors.encode_to_vec(),
     )?;
-    let events = descriptors
-        .file
-        .iter()
-        .filter(|file| file.package() == "pulse.events.v1")
-        .flat_map(|file| &file.message_type)
-        .find(|message| message.name() == "Event")
-        .ok_or("pulse.events.v1.Event is missing")?;
-    let arms: String = events
-        .field
-        .iter()
-        .map(|field| event_arm(field.name()))
-        .collect();
+    fs::write(out_dir.join("domains.rs"), domain_modules(&domains)?)?;
     fs::write(
-        out_dir.join("event_facts.rs"),
-        format!(
-            "/// The facts of an event's payload (generated from `Event.kind`).\n\
-             pub(crate) fn facts(kind: &Kind) -> &dyn EventFacts {{\n\
-             match kind {{\n{arms}}}\n}}\n"
-        ),
+        out_dir.join("events.rs"),
+        event_macros(&descriptors, &domains)?,
     )?;
 
-    fs::write(out_dir.join("domains.rs"), domain_modules(&domains)?)?;
-
-    let mut builder = tonic_prost_build::configure();
+    let mut builder = tonic_prost_build::configure()
+        .message_attribute(".pulse.events.v1.Event", EVENT_ATTRIBUTES)
+        .enum_attribute(".pulse.events.v1.Event.domain", ONEOF_ATTRIBUTES);
     for domain in &domains {
-        builder = builder.message_attribute(format!(".pulse.{domain}.v1"), PAYLOAD_ATTRIBUTES);
+        for message in messages(&descriptors, domain) {
+            let name = message.name();
+            let path = format!(".pulse.{domain}.v1.{name}");
+            builder = if name == "Event" {
+                // Not a payload but the oneof of the domain's events, whose
+                // variant name is the SignalR target ("ItemAdded").
+                builder
+                    .message_attribute(&path, EVENT_ATTRIBUTES)
+                    .enum_attribute(format!("{path}.kind"), ONEOF_ATTRIBUTES)
+                    .enum_attribute(format!("{path}.kind"), "#[derive(strum::IntoStaticStr)]")
+            } else {
+                builder.message_attribute(&path, PAYLOAD_ATTRIBUTES)
+            };
+        }
     }
     builder
-        // The event oneof serializes as its payload alone; its variant name is
-        // the SignalR target ("ItemAdded").
-        .enum_attribute(
-            ".pulse.events.v1.Event.kind",
-            "#[derive(serde::Serialize, strum::IntoStaticStr)] #[serde(untagged)]",
-        )
         // Keeps the subscription message's variants of similar size.
         .boxed(".pulse.gateway.v1.SubscriptionMessage.kind.event")
         .compile_fds(descriptors)?;
@@ -114,10 +117,73 @@ fn domain_modules(domains: &[String]) -> Result<String, Box<dyn std::error::Erro
         .collect())
 }
 
-/// One arm of the generated dispatch: the oneof variant, prost's PascalCase
-/// of the field name (`item_added` is `Kind::ItemAdded`), to its payload.
-fn event_arm(field: &str) -> String {
-    let variant: String = field
+/// The top-level messages of package `pulse.{package}.v1` (a domain's, or
+/// `events` for the envelope).
+fn messages<'a>(
+    descriptors: &'a FileDescriptorSet,
+    package: &str,
+) -> impl Iterator<Item = &'a DescriptorProto> {
+    let package = format!("pulse.{package}.v1");
+    descriptors
+        .file
+        .iter()
+        .filter(move |file| file.package() == package)
+        .flat_map(|file| &file.message_type)
+}
+
+/// The message `Event` of package `pulse.{package}.v1`.
+fn event_message<'a>(
+    descriptors: &'a FileDescriptorSet,
+    package: &str,
+) -> Result<&'a DescriptorProto, String> {
+    messages(descriptors, package)
+        .find(|message| message.name() == "Event")
+        .ok_or_else(|| format!("pulse.{package}.v1.Event is missing"))
+}
+
+/// `envelope!` with each domain of the envelope's `Event.domain` (its
+/// variant and module), then `domain!` with each domain's events: the oneof
+/// variants of its own `Event.kind`. A domain folder that the envelope does
+/// not list could never send an event, so it fails the build.
+fn event_macros(
+    descriptors: &FileDescriptorSet,
+    domains: &[String],
+) -> Result<String, Box<dyn std::error::Error>> {
+    let mut listed = Vec::new();
+    for field in &event_message(descriptors, "events")?.field {
+        let domain = field
+            .type_name()
+            .strip_prefix(".pulse.")
+            .and_then(|name| name.strip_suffix(".v1.Event"))
+            .ok_or_else(|| format!("envelope field {} is not a domain's Event", field.name()))?;
+        listed.push((pascal_case(field.name()), domain));
+    }
+    if let Some(missing) = domains
+        .iter()
+        .find(|domain| !listed.iter().any(|(_, listed)| listed == domain))
+    {
+        return Err(format!("pulse.events.v1.Event.domain does not list {missing}").into());
+    }
+    let variants: Vec<String> = listed
+        .iter()
+        .map(|(variant, domain)| format!("{variant}({domain})"))
+        .collect();
+    let mut calls = format!("envelope! {{ {} }}\n", variants.join(", "));
+    for (_, domain) in &listed {
+        let events: Vec<String> = event_message(descriptors, domain)?
+            .field
+            .iter()
+            .map(|event| pascal_case(event.name()))
+            .collect();
+        calls.push_str(&format!("domain! {{ {domain}: {} }}\n", events.join(", ")));
+    }
+    Ok(calls)
+}
+
+/// prost's name for a oneof variant: the PascalCase of its field name
+/// (`item_added` is `ItemAdded`, `lean_coffee` is `LeanCoffee`).
+fn pascal_case(field: &str) -> String {
+    field
         .split('_')
         .map(|word| {
             let mut chars = word.chars();
@@ -125,6 +191,5 @@ fn event_arm(field: &str) -> String {
                 first.to_ascii_uppercase().to_string() + chars.as_str()
             })
         })
-        .collect();
-    format!("Kind::{variant}(event) => event,\n")
+        .collect()
 }

@@ -21,8 +21,8 @@ use pulse_gateway::{
     SignalrEncoder,
 };
 use pulse_proto::{
-    events::v1::{event::Kind, Event, EventEnvelope},
-    lists::v1::{Item, ItemAdded, UserRef},
+    events::v1::{Event, EventEnvelope},
+    lists::v1::{event::Kind, Item, ItemAdded, UserRef},
 };
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -44,25 +44,23 @@ fn event(sequence: u64, list_id: Uuid) -> EventEnvelope {
         sequence,
         occurred_at: "2026-11-23T12:00:00.000Z".into(),
         except_user_id: None,
-        event: Some(Event {
-            kind: Some(Kind::ItemAdded(ItemAdded {
-                event_type: "ItemAdded".into(),
+        event: Some(Event::from(Kind::ItemAdded(ItemAdded {
+            event_type: "ItemAdded".into(),
+            list_id: list_id.to_string(),
+            item: Some(Item {
+                id: Uuid::new_v4().to_string(),
                 list_id: list_id.to_string(),
-                item: Some(Item {
-                    id: Uuid::new_v4().to_string(),
-                    list_id: list_id.to_string(),
-                    name: format!("Item {sequence}"),
-                    quantity: 2.0,
-                    unit: Some("pcs".into()),
-                    notes: Some("organic, if they have it".into()),
-                    position: i32::try_from(sequence).unwrap_or(0),
-                    created_by: Some(user),
-                    created_at: "2026-11-23T12:00:00.000Z".into(),
-                    ..Default::default()
-                }),
-                timestamp: "2026-11-23T12:00:00.000Z".into(),
-            })),
-        }),
+                name: format!("Item {sequence}"),
+                quantity: 2.0,
+                unit: Some("pcs".into()),
+                notes: Some("organic, if they have it".into()),
+                position: i32::try_from(sequence).unwrap_or(0),
+                created_by: Some(user),
+                created_at: "2026-11-23T12:00:00.000Z".into(),
+                ..Default::default()
+            }),
+            timestamp: "2026-11-23T12:00:00.000Z".into(),
+        }))),
     }
 }
 
@@ -134,16 +132,12 @@ async fn per_recipient_baseline(members: usize, events: usize) -> Duration {
     let start = Instant::now();
     for payload in envelopes {
         let envelope = EventEnvelope::decode(payload.as_ref()).expect("decode");
-        let kind = envelope
-            .event
-            .as_ref()
-            .and_then(|e| e.kind.as_ref())
-            .expect("kind");
+        let payload = envelope.event.as_ref().expect("payload");
         for sender in &senders {
             let frame = encoder
                 .encode(EncodedEvent {
                     envelope: &envelope,
-                    kind,
+                    payload,
                 })
                 .expect("encode");
             let _ = sender.send(frame);

@@ -26,9 +26,11 @@ pub mod events {
 }
 
 mod event_facts;
+mod event_kind;
 mod event_name;
 mod timestamp;
 
-pub use event_facts::{revoked_member, EventFacts};
+pub use event_facts::{revoked_key, revoked_member, EventFacts};
+pub use event_kind::EventKind;
 pub use event_name::EventName;
 pub use timestamp::timestamp;

@@ -7,8 +7,8 @@ use futures::StreamExt;
 use prost::Message as _;
 use pulse_bus::{Bus, Namespace, StartAt, StreamKind, Topic};
 use pulse_proto::{
-    events::v1::{event::Kind, Event, EventEnvelope},
-    lists::v1::{Item, ItemAdded},
+    events::v1::{Event, EventEnvelope},
+    lists::v1::{event::Kind, Item, ItemAdded},
 };
 use tokio::{task::JoinHandle, time::Instant as Deadline};
 use uuid::Uuid;
@@ -24,21 +24,19 @@ fn bus_payload(topic: &Topic, index: usize, sent: u64) -> bytes::Bytes {
         sequence: index as u64 + 1,
         occurred_at: "2026-11-23T12:00:00.000Z".into(),
         except_user_id: None,
-        event: Some(Event {
-            kind: Some(Kind::ItemAdded(ItemAdded {
-                event_type: "ItemAdded".into(),
-                list_id: topic.id().map(|id| id.to_string()).unwrap_or_default(),
-                item: Some(Item {
-                    id: Uuid::new_v4().to_string(),
-                    name: format!("cmd-{index}"),
-                    quantity: 1.0,
-                    notes: Some(sent.to_string()),
-                    created_at: "2026-11-23T12:00:00.000Z".into(),
-                    ..Default::default()
-                }),
-                timestamp: "2026-11-23T12:00:00.000Z".into(),
-            })),
-        }),
+        event: Some(Event::from(Kind::ItemAdded(ItemAdded {
+            event_type: "ItemAdded".into(),
+            list_id: topic.id().map(|id| id.to_string()).unwrap_or_default(),
+            item: Some(Item {
+                id: Uuid::new_v4().to_string(),
+                name: format!("cmd-{index}"),
+                quantity: 1.0,
+                notes: Some(sent.to_string()),
+                created_at: "2026-11-23T12:00:00.000Z".into(),
+                ..Default::default()
+            }),
+            timestamp: "2026-11-23T12:00:00.000Z".into(),
+        }))),
     };
     envelope.encode_to_vec().into()
 }
@@ -82,8 +80,8 @@ pub(crate) async fn bus_subscriber(
             if envelope.sequence <= after {
                 continue;
             }
-            let item = match envelope.event.and_then(|event| event.kind) {
-                Some(Kind::ItemAdded(added)) => added.item,
+            let item = match envelope.event.map(Kind::try_from) {
+                Some(Ok(Kind::ItemAdded(added))) => added.item,
                 _ => None,
             }
             .ok_or_else(|| format!("{topic}: not an ItemAdded"))?;

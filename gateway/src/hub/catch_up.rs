@@ -14,7 +14,7 @@ use std::num::NonZeroUsize;
 
 use pulse_bus::Topic;
 use pulse_proto::{
-    events::v1::{event::Kind, EventEnvelope},
+    events::v1::{Event, EventEnvelope},
     revoked_member, EventName,
 };
 use serde::Serialize;
@@ -118,22 +118,18 @@ fn missed_events(caller: &Caller, topic: Topic, history: History) -> MissedEvent
     let user = caller.identity.user_id;
     let mut events = Vec::with_capacity(history.events.len());
     for envelope in &history.events {
-        let Some(kind) = envelope
-            .event
-            .as_ref()
-            .and_then(|event| event.kind.as_ref())
-        else {
+        let Some(event) = envelope.event.as_ref().filter(|e| e.kind().is_some()) else {
             continue;
         };
         // The caller may follow the group now, so a removal of theirs in the history was undone
         // later: what the group did in between is not theirs to see, but the snapshot is.
-        if is_user(revoked_member(kind), user) {
+        if is_user(revoked_member(event), user) {
             return reset(topic, history.newest);
         }
         if is_user(envelope.except_user_id.as_deref(), user) {
             continue;
         }
-        events.extend(as_received(envelope, kind));
+        events.extend(as_received(envelope, event));
     }
     MissedEvents {
         group: topic.group(),
@@ -161,14 +157,14 @@ fn is_user(id: Option<&str>, user: Uuid) -> bool {
 
 /// The event as the connection received it live: the invocation's target and its one argument,
 /// the same [`EventPayload`] definition the live push serializes.
-fn as_received(envelope: &EventEnvelope, kind: &Kind) -> Option<MissedEvent> {
+fn as_received(envelope: &EventEnvelope, event: &Event) -> Option<MissedEvent> {
     let payload = EventPayload {
-        payload: kind,
+        payload: event,
         sequence: envelope.sequence,
     };
     match serde_json::to_value(payload) {
         Ok(payload) => Some(MissedEvent {
-            event: kind.name()?.to_owned(),
+            event: event.name()?.to_owned(),
             sequence: envelope.sequence,
             occurred_at: envelope.occurred_at.clone(),
             payload,
@@ -185,10 +181,7 @@ mod tests {
     use std::sync::Arc;
 
     use pulse_auth::Identity;
-    use pulse_proto::{
-        events::v1::Event,
-        lists::v1::{CollaboratorRemoved, ItemDeleted, UserJoined},
-    };
+    use pulse_proto::lists::v1::{event::Kind, CollaboratorRemoved, ItemDeleted, UserJoined};
     use serde_json::json;
 
     use super::*;
@@ -227,7 +220,7 @@ mod tests {
             sequence,
             occurred_at: format!("2025-01-01T00:00:0{sequence}.000Z"),
             except_user_id: except.map(|u| u.to_string()),
-            event: Some(Event { kind: Some(kind) }),
+            event: Some(Event::from(kind)),
         }
     }
 
@@ -282,11 +275,11 @@ mod tests {
         // The very argument a live push of the same event carries, in either protocol.
         for protocol in [Protocol::Json, Protocol::MessagePack] {
             let envelope = envelope(4, deleted("i"), None);
-            let kind = deleted("i");
+            let payload = Event::from(deleted("i"));
             let frame = SignalrEncoder::new(protocol)
                 .encode(EncodedEvent {
                     envelope: &envelope,
-                    kind: &kind,
+                    payload: &payload,
                 })
                 .expect("encodes");
             let mut reader = MessageReader::new(protocol, usize::MAX);

@@ -94,7 +94,7 @@ mod tests {
     use std::collections::HashSet;
 
     use pulse_bus::Topic;
-    use pulse_proto::events::v1::event::Kind;
+    use pulse_proto::tasks::v1::event::Kind;
     use uuid::Uuid;
 
     use super::*;
@@ -140,7 +140,7 @@ mod tests {
             assert!(groups.contains(&pattern), "{row:?}");
             assert!(
                 event_names().contains(row.event),
-                "{} is not an event of the envelope",
+                "{} is not a task-notification event",
                 row.event
             );
         }

@@ -1,12 +1,13 @@
-use pulse_proto::events::v1::{event::Kind, EventEnvelope};
+use pulse_proto::events::v1::{Event, EventEnvelope};
 
 use super::Frame;
 
-/// An event ready to be encoded: the envelope and its (present) payload.
+/// An event ready to be encoded: the envelope and its payload, an `Event`
+/// known to carry a domain's event (`Event::kind` is `Some`).
 #[derive(Debug, Clone, Copy)]
 pub struct EncodedEvent<'a> {
     pub envelope: &'a EventEnvelope,
-    pub kind: &'a Kind,
+    pub payload: &'a Event,
 }
 
 /// Turns an event into the bytes one kind of client expects. Implemented by

@@ -7,7 +7,7 @@
 use futures::StreamExt;
 use prost::Message;
 use pulse_bus::{Bus, Deliveries, StartAt, Topic};
-use pulse_proto::events::v1::{event::Kind, EventEnvelope};
+use pulse_proto::events::v1::{Event, EventEnvelope};
 use tokio_util::sync::CancellationToken;
 
 /// Hands every new event of `topic` to `handle` (with the trace context it
@@ -23,7 +23,7 @@ pub(super) async fn follow(
     mut deliveries: Deliveries,
     resubscribe_delay: std::time::Duration,
     cancel: CancellationToken,
-    mut handle: impl FnMut(&EventEnvelope, &Kind, Option<&str>),
+    mut handle: impl FnMut(&EventEnvelope, &Event, Option<&str>),
 ) {
     let mut last_stream_sequence = 0;
     let mut last_group_sequence = 0;
@@ -49,8 +49,8 @@ pub(super) async fn follow(
                     continue;
                 }
                 last_group_sequence = last_group_sequence.max(envelope.sequence);
-                match envelope.event.as_ref().and_then(|e| e.kind.as_ref()) {
-                    Some(kind) => handle(&envelope, kind, delivery.traceparent.as_deref()),
+                match envelope.event.as_ref().filter(|e| e.kind().is_some()) {
+                    Some(event) => handle(&envelope, event, delivery.traceparent.as_deref()),
                     None => tracing::error!(group = %topic, "event without payload dropped"),
                 }
                 continue;

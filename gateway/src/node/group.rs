@@ -5,7 +5,7 @@ use std::{
 };
 
 use pulse_bus::{Bus, BusError, Deliveries, StartAt, Topic};
-use pulse_proto::events::v1::{event::Kind, EventEnvelope};
+use pulse_proto::events::v1::{Event, EventEnvelope};
 use pulse_telemetry::{ChildSpan, KeyValue, SpanKind};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -102,8 +102,8 @@ impl Group {
             deliveries,
             resubscribe_delay,
             cancel,
-            |envelope, kind, traceparent| {
-                self.dispatch(envelope, kind, traceparent);
+            |envelope, payload, traceparent| {
+                self.dispatch(envelope, payload, traceparent);
             },
         )
         .await;
@@ -113,7 +113,7 @@ impl Group {
     /// dispatched in one span for the whole group, with its member count: the
     /// per-member loop itself stays untouched. Its occurrence time is parsed
     /// once here and stamped on each encoding, for the writers to time the push.
-    fn dispatch(&self, envelope: &EventEnvelope, kind: &Kind, traceparent: Option<&str>) {
+    fn dispatch(&self, envelope: &EventEnvelope, payload: &Event, traceparent: Option<&str>) {
         let span = traceparent.and_then(|parent| {
             ChildSpan::start(
                 "group dispatch",
@@ -122,9 +122,9 @@ impl Group {
                 SystemTime::now(),
             )
         });
-        let event = EncodedEvent { envelope, kind };
+        let event = EncodedEvent { envelope, payload };
         let except = parse_user(envelope.except_user_id.as_deref());
-        let revoked = parse_user(pulse_proto::revoked_member(kind));
+        let revoked = parse_user(pulse_proto::revoked_member(payload));
         let occurred = Occurred::parse(&envelope.occurred_at);
         let mut frames: Vec<(&'static str, Option<Frame>)> = Vec::with_capacity(2);
         let mut members = self.members();

@@ -229,8 +229,8 @@ mod tests {
     use bytes::Bytes;
     use pulse_bus::Namespace;
     use pulse_proto::{
-        events::v1::{event::Kind, Event},
-        lists::v1::ItemDeleted,
+        events::v1::Event,
+        lists::v1::{event::Kind, ItemDeleted},
     };
     use uuid::Uuid;
 
@@ -246,9 +246,7 @@ mod tests {
             sequence,
             occurred_at: String::new(),
             except_user_id: None,
-            event: Some(Event {
-                kind: Some(Kind::ItemDeleted(ItemDeleted::default())),
-            }),
+            event: Some(Event::from(Kind::ItemDeleted(ItemDeleted::default()))),
         };
         bus.publish(
             &topic,

@@ -141,8 +141,8 @@ mod tests {
     use prost::Message;
     use pulse_bus::{Bus, Namespace, Topic};
     use pulse_proto::{
-        events::v1::{event::Kind, Event, EventEnvelope},
-        lists::v1::ItemDeleted,
+        events::v1::{Event, EventEnvelope},
+        lists::v1::{event::Kind, ItemDeleted},
     };
     use tokio_util::sync::CancellationToken;
     use uuid::Uuid;
@@ -181,9 +181,7 @@ mod tests {
             sequence,
             occurred_at: String::new(),
             except_user_id: None,
-            event: Some(Event {
-                kind: Some(Kind::ItemDeleted(ItemDeleted::default())),
-            }),
+            event: Some(Event::from(Kind::ItemDeleted(ItemDeleted::default()))),
         };
         bus.publish(
             &topic,

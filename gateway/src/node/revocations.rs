@@ -12,7 +12,6 @@ use std::{
 };
 
 use pulse_bus::{Bus, StartAt, Topic};
-use pulse_proto::events::v1::event::Kind;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -77,11 +76,11 @@ impl Revocations {
                     }
                 }
             };
-            feed::follow(bus, topic, deliveries, retry_delay, shutdown, move |_, kind, _| {
-                if let Kind::VirtualKeyRevoked(revoked) = kind {
-                    match Uuid::parse_str(&revoked.virtual_key_id) {
+            feed::follow(bus, topic, deliveries, retry_delay, shutdown, move |_, event, _| {
+                if let Some(key) = pulse_proto::revoked_key(event) {
+                    match Uuid::parse_str(key) {
                         Ok(key_id) => revocations.revoke(key_id),
-                        Err(_) => tracing::error!(id = %revoked.virtual_key_id, "revocation of a malformed key id ignored"),
+                        Err(_) => tracing::error!(id = %key, "revocation of a malformed key id ignored"),
                     }
                 }
             })
@@ -97,7 +96,7 @@ mod tests {
     use pulse_bus::Namespace;
     use pulse_proto::{
         events::v1::{Event, EventEnvelope},
-        tasks::v1::VirtualKeyRevoked,
+        tasks::v1::{event::Kind, VirtualKeyRevoked},
     };
 
     use super::*;
@@ -109,12 +108,10 @@ mod tests {
         let envelope = EventEnvelope {
             group: Topic::KeyRevocations.group(),
             sequence: 1,
-            event: Some(Event {
-                kind: Some(Kind::VirtualKeyRevoked(VirtualKeyRevoked {
-                    virtual_key_id: key.to_string(),
-                    ..VirtualKeyRevoked::default()
-                })),
-            }),
+            event: Some(Event::from(Kind::VirtualKeyRevoked(VirtualKeyRevoked {
+                virtual_key_id: key.to_string(),
+                ..VirtualKeyRevoked::default()
+            }))),
             ..EventEnvelope::default()
         };
         bus.publish(

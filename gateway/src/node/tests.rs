@@ -10,8 +10,8 @@ use bytes::Bytes;
 use prost::Message;
 use pulse_bus::{Bus, Namespace, Topic};
 use pulse_proto::{
-    events::v1::{event::Kind, Event, EventEnvelope},
-    lists::v1::{CollaboratorRemoved, ItemDeleted, UserJoined},
+    events::v1::{Event, EventEnvelope},
+    lists::v1::{event::Kind, CollaboratorRemoved, ItemDeleted, UserJoined},
     EventName,
 };
 use tokio_util::sync::CancellationToken;
@@ -35,7 +35,7 @@ impl EventEncoder for CountingEncoder {
 
     fn encode(&self, event: EncodedEvent<'_>) -> Option<Frame> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        let name = event.kind.name()?;
+        let name = event.payload.name()?;
         Some(Frame::text(Bytes::from(format!(
             "{name}:{}",
             event.envelope.sequence
@@ -89,7 +89,7 @@ async fn publish(bus: &Bus, topic: Topic, sequence: u64, kind: Kind, except: Opt
         sequence,
         occurred_at: String::new(),
         except_user_id: except.map(|u| u.to_string()),
-        event: Some(Event { kind: Some(kind) }),
+        event: Some(Event::from(kind)),
     };
     // A fresh message id each time: duplicates must be caught by sequence.
     bus.publish(

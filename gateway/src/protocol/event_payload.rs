@@ -5,13 +5,15 @@
 //! `GetMissedEvents` both serialize this one definition, in whichever hub
 //! protocol the connection speaks.
 
-use pulse_proto::events::v1::event::Kind;
+use pulse_proto::events::v1::Event;
 use serde::{Serialize, Serializer};
 
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct EventPayload<'a> {
+    /// The domain's event object alone (both oneof levels serialize
+    /// untagged).
     #[serde(flatten)]
-    pub payload: &'a Kind,
+    pub payload: &'a Event,
     /// The envelope's sequence; a presence notice's 0 is written as `null`:
     /// it has no place in the numbered stream.
     #[serde(serialize_with = "group_sequence")]
@@ -27,16 +29,16 @@ fn group_sequence<S: Serializer>(sequence: &u64, serializer: S) -> Result<S::Ok,
 
 #[cfg(test)]
 mod tests {
-    use pulse_proto::lists::v1::UserLeft;
+    use pulse_proto::lists::v1::{event::Kind, UserLeft};
 
     use super::*;
 
     #[test]
     fn a_presence_notice_has_a_null_sequence_and_an_event_its_number() {
-        let kind = Kind::UserLeft(UserLeft::default());
+        let notice = Event::from(Kind::UserLeft(UserLeft::default()));
         let sequence = |sequence| {
             serde_json::to_value(EventPayload {
-                payload: &kind,
+                payload: &notice,
                 sequence,
             })
             .expect("serializes")["sequence"]

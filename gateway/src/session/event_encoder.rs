@@ -26,9 +26,9 @@ impl EventEncoder for SignalrEncoder {
     }
 
     fn encode(&self, event: EncodedEvent<'_>) -> Option<Frame> {
-        let target = event.kind.name()?;
+        let target = event.payload.name()?;
         let push = EventPayload {
-            payload: event.kind,
+            payload: event.payload,
             sequence: event.envelope.sequence,
         };
         match self.protocol.encode_invocation(target, &push) {
@@ -46,19 +46,19 @@ mod tests {
     use super::*;
     use crate::node::FrameBody;
     use pulse_proto::{
-        events::v1::{event::Kind, EventEnvelope},
-        lists::v1::UserLeft,
+        events::v1::{Event, EventEnvelope},
+        lists::v1::{event::Kind, UserLeft},
     };
 
     #[test]
     fn event_becomes_an_invocation_with_payload_and_sequence() {
-        let kind = Kind::UserLeft(UserLeft {
+        let payload = Event::from(Kind::UserLeft(UserLeft {
             event_type: "UserLeft".into(),
             list_id: "l".into(),
             user_id: "u".into(),
             display_name: "Ann".into(),
             timestamp: "t".into(),
-        });
+        }));
         let envelope = EventEnvelope {
             sequence: 7,
             ..Default::default()
@@ -66,7 +66,7 @@ mod tests {
         let frame = SignalrEncoder::new(Protocol::Json)
             .encode(EncodedEvent {
                 envelope: &envelope,
-                kind: &kind,
+                payload: &payload,
             })
             .expect("encodes");
         let FrameBody::Text(bytes) = frame.into_body() else {
@@ -90,7 +90,7 @@ mod tests {
 
         use crate::protocol::{HubMessage, MessageReader};
 
-        let kind = Kind::ItemAdded(ItemAdded {
+        let payload = Event::from(Kind::ItemAdded(ItemAdded {
             event_type: "ItemAdded".into(),
             list_id: "l".into(),
             item: Some(Item {
@@ -104,14 +104,14 @@ mod tests {
                 ..Default::default()
             }),
             timestamp: "t".into(),
-        });
+        }));
         let envelope = EventEnvelope {
             sequence: 9,
             ..Default::default()
         };
         let event = EncodedEvent {
             envelope: &envelope,
-            kind: &kind,
+            payload: &payload,
         };
         let arguments = |protocol: Protocol| {
             let frame = SignalrEncoder::new(protocol)

@@ -326,7 +326,6 @@ impl Subscription {
             let revoked = envelope
                 .event
                 .as_ref()
-                .and_then(|event| event.kind.as_ref())
                 .and_then(revoked_member)
                 .is_some_and(|user| user == self.user_id.to_string());
             tokio::select! {

@@ -9,9 +9,9 @@ use prost::Message;
 use pulse_bus::Topic;
 use pulse_gateway::protocol::{CompletionOutcome, HubMessage, Protocol};
 use pulse_proto::{
-    events::v1::{event::Kind, Event, EventEnvelope},
+    events::v1::{Event, EventEnvelope},
     gateway::v1::{subscription_message, SubscriptionMessage},
-    lists::v1::ItemDeleted,
+    lists::v1::{event::Kind, ItemDeleted},
 };
 use serde_json::{json, Value};
 use tonic::Streaming;
@@ -330,15 +330,13 @@ async fn a_long_absence_is_caught_up_page_by_page() {
             sequence,
             occurred_at: "2025-01-01T00:00:00.000Z".into(),
             except_user_id: None,
-            event: Some(Event {
-                kind: Some(Kind::ItemDeleted(ItemDeleted {
-                    event_type: "ItemDeleted".into(),
-                    list_id: list_id.clone(),
-                    item_id: Uuid::new_v4().to_string(),
-                    deleted_by: None,
-                    timestamp: "2025-01-01T00:00:00.000Z".into(),
-                })),
-            }),
+            event: Some(Event::from(Kind::ItemDeleted(ItemDeleted {
+                event_type: "ItemDeleted".into(),
+                list_id: list_id.clone(),
+                item_id: Uuid::new_v4().to_string(),
+                deleted_by: None,
+                timestamp: "2025-01-01T00:00:00.000Z".into(),
+            }))),
         };
         suite
             .bus()

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use prost::Message as _;
 use pulse_proto::{
-    coaching::v1::ChatMessage,
-    events::v1::{event::Kind, Event, EventEnvelope},
+    coaching::v1::{event::Kind, ChatMessage},
+    events::v1::{Event, EventEnvelope},
 };
 use serde_json::Value;
 use tokio::{net::TcpSocket, time::Instant};
@@ -54,9 +54,7 @@ async fn publish(bus: pulse_bus::Bus, user: uuid::Uuid) {
             sequence,
             occurred_at: message.sent_at.clone(),
             except_user_id: None,
-            event: Some(Event {
-                kind: Some(Kind::ReceiveMessage(message)),
-            }),
+            event: Some(Event::from(Kind::ReceiveMessage(message))),
         };
         bus.publish(
             &topic,

@@ -7,7 +7,6 @@ use futures::future::join_all;
 use tokio::time::Instant;
 
 use pulse_proto::{
-    events::v1::event::Kind as EventKind,
     gateway::v1::{
         follow::Target, subscription_message::Kind, subscriptions_client::SubscriptionsClient,
         EventDelivery, Follow, SubscribeRequest, SubscriptionMessage,
@@ -79,12 +78,12 @@ async fn next_event(stream: &mut Streaming<SubscriptionMessage>) -> EventDeliver
 }
 
 fn payload(event: &EventDelivery) -> Value {
-    let kind: &EventKind = event
+    let payload = event
         .event
         .as_ref()
-        .and_then(|e| e.kind.as_ref())
+        .filter(|e| e.kind().is_some())
         .expect("payload");
-    serde_json::to_value(kind).expect("json")
+    serde_json::to_value(payload).expect("json")
 }
 
 fn item_name(event: &EventDelivery) -> String {

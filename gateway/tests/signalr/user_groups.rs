@@ -10,8 +10,8 @@ use bytes::Bytes;
 use prost::Message;
 use pulse_bus::{StreamKind, Topic};
 use pulse_proto::{
-    coaching::v1::ChatMessage,
-    events::v1::{event::Kind, Event, EventEnvelope},
+    coaching::v1::{event::Kind, ChatMessage},
+    events::v1::{Event, EventEnvelope},
 };
 use serde_json::json;
 
@@ -40,9 +40,7 @@ async fn publish_chat(
         sequence,
         occurred_at: message.sent_at.clone(),
         except_user_id: None,
-        event: Some(Event {
-            kind: Some(Kind::ReceiveMessage(message.clone())),
-        }),
+        event: Some(Event::from(Kind::ReceiveMessage(message.clone()))),
     };
     suite
         .bus()

@@ -1,7 +1,7 @@
 use chrono::Utc;
 use prost::Message;
 use pulse_bus::Topic;
-use pulse_proto::events::v1::{event::Kind, Event, EventEnvelope};
+use pulse_proto::events::v1::{Event, EventEnvelope};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -10,14 +10,15 @@ use uuid::Uuid;
 /// The sequence row is locked until the transaction ends, so events of one
 /// group are numbered 1, 2, 3 ... in commit order with no gaps; a rolled-back
 /// command leaves no number behind. `except_user` keeps the event from that
-/// user's own connections ("to the others").
+/// user's own connections ("to the others"). `event` is any domain's
+/// `event::Kind` (or the envelope's `Event`).
 pub async fn enqueue(
     conn: &mut PgConnection,
     topic: &Topic,
-    event: Kind,
+    event: impl Into<Event>,
     except_user: Option<Uuid>,
 ) -> Result<EventEnvelope, sqlx::Error> {
-    let mut enqueued = envelope(topic.group(), 0, now(), event, except_user);
+    let mut enqueued = envelope(topic.group(), 0, now(), event.into(), except_user);
     let sequences = number_and_append(conn, std::slice::from_ref(&enqueued)).await?;
     enqueued.sequence = sequences.first().copied().unwrap_or_default();
     Ok(enqueued)
@@ -29,7 +30,7 @@ pub async fn enqueue(
 /// never wait for each other in a circle.
 pub async fn enqueue_all(
     conn: &mut PgConnection,
-    events: Vec<(Topic, Kind, Option<Uuid>)>,
+    events: Vec<(Topic, impl Into<Event>, Option<Uuid>)>,
 ) -> Result<(), sqlx::Error> {
     number_and_append(conn, &envelopes(events)).await?;
     Ok(())
@@ -89,10 +90,10 @@ async fn number_and_append(
 pub async fn enqueue_notice(
     conn: &mut PgConnection,
     topic: &Topic,
-    event: Kind,
+    event: impl Into<Event>,
     except_user: Option<Uuid>,
 ) -> Result<EventEnvelope, sqlx::Error> {
-    let notice = envelope(topic.group(), 0, now(), event, except_user);
+    let notice = envelope(topic.group(), 0, now(), event.into(), except_user);
     append(conn, std::slice::from_ref(&notice)).await?;
     Ok(notice)
 }
@@ -101,18 +102,24 @@ pub async fn enqueue_notice(
 /// order.
 pub async fn enqueue_notices(
     conn: &mut PgConnection,
-    notices: Vec<(Topic, Kind, Option<Uuid>)>,
+    notices: Vec<(Topic, impl Into<Event>, Option<Uuid>)>,
 ) -> Result<(), sqlx::Error> {
     append(conn, &envelopes(notices)).await
 }
 
 /// Unnumbered envelopes for events that occur together, in the given order.
-fn envelopes(events: Vec<(Topic, Kind, Option<Uuid>)>) -> Vec<EventEnvelope> {
+fn envelopes(events: Vec<(Topic, impl Into<Event>, Option<Uuid>)>) -> Vec<EventEnvelope> {
     let occurred_at = now();
     events
         .into_iter()
         .map(|(topic, event, except_user)| {
-            envelope(topic.group(), 0, occurred_at.clone(), event, except_user)
+            envelope(
+                topic.group(),
+                0,
+                occurred_at.clone(),
+                event.into(),
+                except_user,
+            )
         })
         .collect()
 }
@@ -125,7 +132,7 @@ fn envelope(
     group: String,
     sequence: u64,
     occurred_at: String,
-    event: Kind,
+    event: Event,
     except_user: Option<Uuid>,
 ) -> EventEnvelope {
     EventEnvelope {
@@ -133,7 +140,7 @@ fn envelope(
         sequence,
         occurred_at,
         except_user_id: except_user.map(|id| id.to_string()),
-        event: Some(Event { kind: Some(event) }),
+        event: Some(event),
     }
 }
 

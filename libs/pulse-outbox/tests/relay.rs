@@ -14,8 +14,8 @@ use prost::Message;
 use pulse_bus::{StartAt, Topic};
 use pulse_outbox::{Outbox, Relay, RelayConfig};
 use pulse_proto::{
-    events::v1::{event::Kind, Event, EventEnvelope},
-    lists::v1::ItemDeleted,
+    events::v1::{Event, EventEnvelope},
+    lists::v1::{event::Kind, ItemDeleted},
 };
 use pulse_testkit::{Events, RunningService, TestEnv, EVENT_RETENTION};
 use sqlx::{postgres::PgPoolOptions, PgPool};
@@ -201,7 +201,7 @@ fn published(topic: &Topic, sequence: u64, kind: Kind) -> bytes::Bytes {
     EventEnvelope {
         group: topic.group(),
         sequence,
-        event: Some(Event { kind: Some(kind) }),
+        event: Some(Event::from(kind)),
         ..EventEnvelope::default()
     }
     .encode_to_vec()
@@ -269,7 +269,7 @@ async fn a_groups_burst_goes_out_in_order_beside_another_group() {
     rows.insert(2, (other, deleted("other".to_owned()), None));
     commit_together(&outbox, rows).await;
     for sequence in 1..=5 {
-        let Kind::ItemDeleted(event) = events.expect(sequence).await else {
+        let Ok(Kind::ItemDeleted(event)) = Kind::try_from(events.expect(sequence).await) else {
             panic!("event {sequence} is not the one enqueued");
         };
         assert_eq!(event.item_id, (sequence - 1).to_string());

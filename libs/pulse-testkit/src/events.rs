@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use prost::Message;
 use pulse_bus::{Bus, Deliveries, StartAt, Topic};
-use pulse_proto::events::v1::{event::Kind, EventEnvelope};
+use pulse_proto::events::v1::{Event, EventEnvelope};
 
 use crate::{EVENT_RETENTION, PATIENCE};
 
@@ -36,33 +36,34 @@ impl Events {
         EventEnvelope::decode(delivery.payload).expect("an EventEnvelope")
     }
 
-    /// The next event's payload, checking that it is the next in sequence:
-    /// nothing was sent in between, and nothing twice.
-    pub async fn expect(&mut self, sequence: u64) -> Kind {
+    /// The next event, checking that it is the next in sequence: nothing was
+    /// sent in between, and nothing twice. [`expect_kind!`](crate::expect_kind)
+    /// unwraps it.
+    pub async fn expect(&mut self, sequence: u64) -> Event {
         self.expect_envelope(sequence).await.1
     }
 
     /// [`Events::expect`], also checking that the event is addressed to
     /// every connection in the group (no `except_user_id`).
-    pub async fn expect_to_everyone(&mut self, sequence: u64) -> Kind {
-        let (envelope, kind) = self.expect_envelope(sequence).await;
+    pub async fn expect_to_everyone(&mut self, sequence: u64) -> Event {
+        let (envelope, event) = self.expect_envelope(sequence).await;
         assert_eq!(envelope.except_user_id, None, "to every connection");
-        kind
+        event
     }
 
     /// [`Events::expect`] with the envelope, for tests of its addressing.
-    pub async fn expect_envelope(&mut self, sequence: u64) -> (EventEnvelope, Kind) {
+    pub async fn expect_envelope(&mut self, sequence: u64) -> (EventEnvelope, Event) {
         let envelope = self.next().await;
         assert_eq!(
             envelope.sequence, sequence,
             "unexpected sequence in {envelope:?}"
         );
-        let kind = envelope
+        let event = envelope
             .event
             .clone()
-            .and_then(|event| event.kind)
+            .filter(|event| event.kind().is_some())
             .expect("event has a payload");
-        (envelope, kind)
+        (envelope, event)
     }
 }
 
@@ -80,14 +81,17 @@ async fn ensure_stream(bus: &Bus, topic: &Topic) {
     }
 }
 
-/// Unwraps one event variant (`expect_kind!(kind, ItemAdded)`) or fails
-/// naming what arrived instead.
+/// Unwraps one event (`expect_kind!(event, ItemAdded)`) from an envelope's
+/// `Event` or a domain's `Kind`, or fails naming what arrived instead. The
+/// variant is looked up in the `Kind` in scope where it is used: the test's
+/// own domain's (`use pulse_proto::lists::v1::event::Kind;`).
 #[macro_export]
 macro_rules! expect_kind {
-    ($kind:expr, $variant:ident) => {
-        match $kind {
-            $crate::__private::Kind::$variant(payload) => payload,
-            other => panic!("expected {}, got {other:?}", stringify!($variant)),
+    ($event:expr, $variant:ident) => {
+        match Kind::try_from($crate::__private::Event::from($event)) {
+            Ok(Kind::$variant(payload)) => payload,
+            Ok(other) => panic!("expected {}, got {other:?}", stringify!($variant)),
+            Err(other) => panic!("expected {}, got {other:?}", stringify!($variant)),
         }
     };
 }
@@ -96,8 +100,7 @@ macro_rules! expect_kind {
 mod tests {
     use prost::Message;
     use pulse_bus::Namespace;
-    use pulse_proto::events::v1::Event;
-    use pulse_proto::lists::v1::ItemAdded;
+    use pulse_proto::lists::v1::{event::Kind, ItemAdded};
 
     use super::*;
 
@@ -105,9 +108,7 @@ mod tests {
         EventEnvelope {
             sequence,
             except_user_id: except_user_id.map(str::to_owned),
-            event: Some(Event {
-                kind: Some(Kind::ItemAdded(ItemAdded::default())),
-            }),
+            event: Some(Event::from(Kind::ItemAdded(ItemAdded::default()))),
             ..Default::default()
         }
     }

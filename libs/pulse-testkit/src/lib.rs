@@ -70,5 +70,5 @@ pub fn unique_namespace() -> String {
 /// What [`expect_kind!`] expands to; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use pulse_proto::events::v1::event::Kind;
+    pub use pulse_proto::events::v1::Event;
 }

@@ -1,6 +1,6 @@
-//! The task-notification events' facts: none ends a group membership (a
-//! revoked key's connections are closed by `VirtualKeyRevoked` on its own
-//! group, which the gateway watches).
+//! The task-notification events' facts: none ends a group membership; a
+//! `VirtualKeyRevoked` (on the key-revocations topic, which every gateway
+//! follows) ends a virtual key, closing its connections.
 
 use super::v1::{
     BudgetAlert, ConfigurationChanged, MediaCompleted, MediaFailed, MediaProgress,
@@ -27,4 +27,9 @@ impl EventFacts for ProviderHealthChanged {}
 impl EventFacts for RateLimitWarning {}
 impl EventFacts for SystemAlert {}
 impl EventFacts for ConfigurationChanged {}
-impl EventFacts for VirtualKeyRevoked {}
+
+impl EventFacts for VirtualKeyRevoked {
+    fn revoked_key(&self) -> Option<&str> {
+        Some(&self.virtual_key_id)
+    }
+}

@@ -3,7 +3,7 @@
 //! agree. Which user's group each goes to is the store's business.
 
 use chrono::{DateTime, Utc};
-use pulse_proto::{coaching::v1 as proto, events::v1::event::Kind};
+use pulse_proto::coaching::v1::{self as proto, event::Kind};
 use pulse_service::timestamp;
 
 use crate::domain::{ChatMessage, Goal, GoalProgress, Notification, Relationship};

@@ -3,7 +3,7 @@
 //! complete; vote events carry the count stored after the change.
 
 use chrono::{DateTime, Utc};
-use pulse_proto::{events::v1::event::Kind, leancoffee::v1 as proto};
+use pulse_proto::leancoffee::v1::{self as proto, event::Kind};
 use pulse_service::timestamp;
 use uuid::Uuid;
 

@@ -3,7 +3,7 @@
 //! made, so a payload read alone is complete.
 
 use chrono::{DateTime, Utc};
-use pulse_proto::{events::v1::event::Kind, lists::v1 as proto};
+use pulse_proto::lists::v1::{self as proto, event::Kind};
 use pulse_service::timestamp;
 use uuid::Uuid;
 

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use pulse_bus::Topic;
-use pulse_proto::{events::v1::event::Kind, tasks::v1 as proto};
+use pulse_proto::tasks::v1::{self as proto, event::Kind};
 use pulse_service::timestamp;
 use uuid::Uuid;
 

@@ -201,7 +201,9 @@ export function followOverGrpc({ label, token, listId, gateways }) {
       if (!message.event?.sequence) return;
       delivered = true;
       const { sequence, eventName, event } = message.event;
-      const body = Object.values(event ?? {})[0];
+      // `event` names its domain, then the event: `{lists: {itemAdded: {...}}}`.
+      const [ofDomain] = Object.values(event ?? {});
+      const body = Object.values(ofDomain ?? {})[0];
       if (feed.offer(sequence, eventKey(eventName, body, Number(sequence))) === 'hole') {
         abandoned = true;
         stream.kill('SIGTERM');

@@ -85,7 +85,7 @@ test('a message sent with grpcurl reaches the SignalR tab and the gRPC subscript
     assert.equal(delivery.event.group, `chat_${bob.id}`);
     assert.equal(delivery.event.eventName, 'ReceiveMessage');
     assert.equal(delivery.event.sequence, '1');
-    assert.deepStrictEqual(delivery.event.event.receiveMessage, sent);
+    assert.deepStrictEqual(delivery.event.event.coaching.receiveMessage, sent);
     await expectQuiet([b]);
   } finally {
     subscription.stop();

@@ -40,12 +40,12 @@ test('a grpcurl stream replays missed events, then carries live ones', async () 
     assert.equal(bread.event.group, `list_${list.id}`);
     assert.equal(bread.event.eventName, 'ItemAdded');
     assert.equal(bread.event.sequence, '2');
-    assert.equal(bread.event.event.itemAdded.item.name, 'Bread');
+    assert.equal(bread.event.event.lists.itemAdded.item.name, 'Bread');
 
     await tab.invoke('AddItem', list.id, { name: 'Eggs', quantity: 1 });
     const eggs = await subscription.next();
     assert.equal(eggs.event.sequence, '3');
-    assert.equal(eggs.event.event.itemAdded.item.name, 'Eggs');
+    assert.equal(eggs.event.event.lists.itemAdded.item.name, 'Eggs');
   } finally {
     subscription.stop();
   }

@@ -130,7 +130,7 @@ test('a key follows its own task over a gRPC stream, and not another key\'s', as
     const delivery = await stream.next();
     assert.equal(delivery.event.group, `task_${task.id}`);
     assert.equal(delivery.event.eventName, 'TaskProgress');
-    assert.equal(delivery.event.event.taskProgress.percentage, 10);
+    assert.equal(delivery.event.event.tasks.taskProgress.percentage, 10);
   } finally {
     stream.stop();
     stranger.stop();
@@ -153,15 +153,15 @@ test('gRPC follows of the system and admin groups are authorized like their hubs
     let health;
     do {
       health = await jwtOnSystem.next();
-    } while (health.event.event.providerHealthChanged?.provider !== provider);
+    } while (health.event.event.tasks?.providerHealthChanged?.provider !== provider);
     assert.equal(health.event.group, 'system-notifications');
-    assert.equal(health.event.event.providerHealthChanged.provider, provider);
+    assert.equal(health.event.event.tasks.providerHealthChanged.provider, provider);
     let alert;
     do {
       alert = await masterOnAdmin.next();
-    } while (alert.event.event.systemAlert?.component !== provider);
+    } while (alert.event.event.tasks?.systemAlert?.component !== provider);
     assert.equal(alert.event.group, 'admin');
-    assert.equal(alert.event.event.systemAlert.component, provider);
+    assert.equal(alert.event.event.tasks.systemAlert.component, provider);
   } finally {
     for (const stream of [keyOnAdmin, jwtOnSystem, masterOnAdmin]) stream.stop();
   }

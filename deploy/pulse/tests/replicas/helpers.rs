@@ -205,9 +205,9 @@ pub struct Stored {
 }
 
 fn added_item_name(event: Option<pulse_proto::events::v1::Event>) -> Option<String> {
-    use pulse_proto::events::v1::event::Kind;
-    match event?.kind? {
-        Kind::ItemAdded(added) => added.item.map(|item| item.name),
+    use pulse_proto::lists::v1::event::Kind;
+    match Kind::try_from(event?) {
+        Ok(Kind::ItemAdded(added)) => added.item.map(|item| item.name),
         _ => None,
     }
 }

@@ -16,7 +16,7 @@ mod rows;
 
 use pulse_bus::Topic;
 use pulse_outbox::Outbox;
-use pulse_proto::events::v1::event::Kind;
+use pulse_proto::coaching::v1::event::Kind;
 use sqlx::PgConnection;
 use uuid::Uuid;
 

@@ -3,7 +3,8 @@
 
 use pulse_bus::Topic;
 use pulse_proto::coaching::v1::{
-    DeleteMessageRequest, GetConversationRequest, ListConversationsRequest, MarkAsReadRequest,
+    event::Kind, DeleteMessageRequest, GetConversationRequest, ListConversationsRequest,
+    MarkAsReadRequest,
 };
 use pulse_testkit::{assert_refused, expect_kind, TestUser};
 use tonic::Code;

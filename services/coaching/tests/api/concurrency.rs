@@ -4,7 +4,7 @@
 
 use futures::future::join_all;
 use pulse_bus::Topic;
-use pulse_proto::coaching::v1::ListConversationsRequest;
+use pulse_proto::coaching::v1::{event::Kind, ListConversationsRequest};
 use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;
 

@@ -3,7 +3,7 @@
 
 use pulse_bus::Topic;
 use pulse_proto::coaching::v1::{
-    GoalInput, ListGoalProgressRequest, ListGoalsRequest, UpdateGoalProgressRequest,
+    event::Kind, GoalInput, ListGoalProgressRequest, ListGoalsRequest, UpdateGoalProgressRequest,
 };
 use pulse_testkit::{assert_refused, expect_kind, TestUser};
 use tonic::Code;

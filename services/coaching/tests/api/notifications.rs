@@ -2,7 +2,9 @@
 //! the user's notification group.
 
 use pulse_bus::Topic;
-use pulse_proto::coaching::v1::{ListNotificationsRequest, Notification, NotifyRequest};
+use pulse_proto::coaching::v1::{
+    event::Kind, ListNotificationsRequest, Notification, NotifyRequest,
+};
 use pulse_testkit::{assert_refused, expect_kind, TestUser};
 use tonic::Code;
 

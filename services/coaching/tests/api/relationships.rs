@@ -3,7 +3,7 @@
 
 use pulse_bus::Topic;
 use pulse_proto::coaching::v1::{
-    ListRelationshipsRequest, Relationship, SetGoalEditPermissionRequest,
+    event::Kind, ListRelationshipsRequest, Relationship, SetGoalEditPermissionRequest,
 };
 use pulse_testkit::{assert_refused, expect_kind, TestUser};
 use tonic::Code;

@@ -19,7 +19,7 @@ mod votes;
 
 use pulse_bus::Topic as BusTopic;
 use pulse_outbox::Outbox;
-use pulse_proto::events::v1::event::Kind;
+use pulse_proto::leancoffee::v1::event::Kind;
 use sqlx::PgConnection;
 use uuid::Uuid;
 

@@ -149,7 +149,7 @@ async fn leave_if_gone(
 async fn notify(
     conn: &mut PgConnection,
     session_id: Uuid,
-    event: pulse_proto::events::v1::event::Kind,
+    event: pulse_proto::leancoffee::v1::event::Kind,
     except: Uuid,
 ) -> Result<(), LeanCoffeeError> {
     pulse_outbox::enqueue_notice(

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use futures::future::join_all;
-use pulse_proto::events::v1::event::Kind;
+use pulse_proto::leancoffee::v1::event::Kind;
 use pulse_testkit::{expect_kind, Events, TestUser};
 use tonic::Code;
 
@@ -146,7 +146,8 @@ async fn racing_votes_and_removals_end_with_the_last_event_matching_the_store() 
         .sum();
     let mut count = 0;
     for sequence in 2..2 + u64::from(total) {
-        let (reported, change) = vote_event(events.expect(sequence).await);
+        let (reported, change) =
+            vote_event(Kind::try_from(events.expect(sequence).await).expect("a Lean Coffee event"));
         count += change;
         assert_eq!(
             reported, count,

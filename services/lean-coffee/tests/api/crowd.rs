@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use pulse_proto::events::v1::event::Kind;
+use pulse_proto::leancoffee::v1::event::Kind;
 use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
 use pulse_proto::leancoffee::v1::ParticipationRequest;
 use pulse_testkit::{connect, expect_kind, Events, TestUser};
@@ -42,7 +42,8 @@ async fn active_ids(client: &mut Client, session_id: &str) -> Vec<String> {
 async fn noticed(events: &mut Events, count: usize, user: impl Fn(Kind) -> String) -> Vec<String> {
     let mut users = Vec::new();
     for _ in 0..count {
-        users.push(user(events.expect(NOTICE).await));
+        let notice = Kind::try_from(events.expect(NOTICE).await).expect("a Lean Coffee event");
+        users.push(user(notice));
     }
     users.sort();
     users

@@ -5,7 +5,7 @@
 //! database as an internal error.
 
 use pulse_proto::leancoffee::v1::{
-    AddTopicRequest, CreateSessionRequest, ListSessionsRequest, NewTopic,
+    event::Kind, AddTopicRequest, CreateSessionRequest, ListSessionsRequest, NewTopic,
 };
 use pulse_testkit::{expect_kind, NulInputs, TestUser};
 

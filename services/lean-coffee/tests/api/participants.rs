@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use pulse_proto::leancoffee::v1::event::Kind;
 use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;
 

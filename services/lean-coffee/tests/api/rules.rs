@@ -3,7 +3,7 @@
 //! very next sequence number).
 
 use pulse_proto::leancoffee::v1::{
-    AddTopicRequest, CreateSessionRequest, GetSessionRequest, ListSessionsRequest,
+    event::Kind, AddTopicRequest, CreateSessionRequest, GetSessionRequest, ListSessionsRequest,
 };
 use pulse_testkit::{assert_needs_bearer, assert_refused, expect_kind, TestUser};
 use tonic::Code;

@@ -1,4 +1,4 @@
-use pulse_proto::leancoffee::v1::{CreateSessionRequest, ListSessionsRequest};
+use pulse_proto::leancoffee::v1::{event::Kind, CreateSessionRequest, ListSessionsRequest};
 use pulse_testkit::{expect_kind, TestUser};
 
 use crate::helpers::{add_topic, connection, create_session, snapshot, spawn_app, status};

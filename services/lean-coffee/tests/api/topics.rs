@@ -1,6 +1,6 @@
 use pulse_proto::leancoffee::v1::{
-    AddTopicRequest, DeleteTopicRequest, EditTopicRequest, NewTopic, SetTopicStatusRequest,
-    TopicPatch,
+    event::Kind, AddTopicRequest, DeleteTopicRequest, EditTopicRequest, NewTopic,
+    SetTopicStatusRequest, TopicPatch,
 };
 use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;

@@ -1,3 +1,4 @@
+use pulse_proto::leancoffee::v1::event::Kind;
 use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;
 

@@ -222,8 +222,7 @@ mod tests {
             },
             chrono::Utc::now(),
         );
-        let bytes =
-            prost::Message::encoded_len(&pulse_proto::events::v1::Event { kind: Some(event) });
+        let bytes = prost::Message::encoded_len(&pulse_proto::events::v1::Event::from(event));
         assert!(
             bytes < 900 * 1024,
             "ItemsReordered of the largest reorder: {bytes} bytes"

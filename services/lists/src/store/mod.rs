@@ -52,7 +52,7 @@ impl Store {
 async fn emit(
     conn: &mut sqlx::PgConnection,
     list_id: uuid::Uuid,
-    event: pulse_proto::events::v1::event::Kind,
+    event: pulse_proto::lists::v1::event::Kind,
     except: Option<uuid::Uuid>,
 ) -> Result<(), crate::ListsError> {
     pulse_outbox::enqueue(conn, &pulse_bus::Topic::List(list_id), event, except).await?;

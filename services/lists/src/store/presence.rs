@@ -337,7 +337,7 @@ async fn leave_if_gone(
 async fn notify(
     conn: &mut PgConnection,
     list_id: Uuid,
-    event: pulse_proto::events::v1::event::Kind,
+    event: pulse_proto::lists::v1::event::Kind,
     except: Uuid,
 ) -> Result<(), ListsError> {
     pulse_outbox::enqueue_notice(conn, &pulse_bus::Topic::List(list_id), event, Some(except))

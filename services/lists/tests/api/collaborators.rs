@@ -1,7 +1,7 @@
 use std::{sync::Arc, time::Duration};
 
 use pulse_proto::lists::v1::{
-    ChangeCollaboratorPermissionRequest, CheckAccessRequest, PresenceRequest,
+    event::Kind, ChangeCollaboratorPermissionRequest, CheckAccessRequest, PresenceRequest,
     RemoveCollaboratorRequest, ShareListRequest,
 };
 use pulse_testkit::{expect_kind, TestDatabase, TestUser};

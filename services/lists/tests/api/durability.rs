@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use pulse_bus::StartAt;
+use pulse_proto::lists::v1::event::Kind;
 use pulse_testkit::{expect_kind, NatsServer, TestDatabase, TestUser};
 
 use crate::helpers::{create_list, spawn_app_on, AppOptions};

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use pulse_proto::lists::v1::event::Kind;
 use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;
 

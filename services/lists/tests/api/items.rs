@@ -1,6 +1,6 @@
 use pulse_proto::lists::v1::{
-    AddItemRequest, DeleteItemRequest, ItemPatch, ItemPosition, NewItem, ReorderItemsRequest,
-    SetItemPurchasedRequest, UpdateItemRequest,
+    event::Kind, AddItemRequest, DeleteItemRequest, ItemPatch, ItemPosition, NewItem,
+    ReorderItemsRequest, SetItemPurchasedRequest, UpdateItemRequest,
 };
 use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;

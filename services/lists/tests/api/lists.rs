@@ -1,5 +1,5 @@
 use pulse_proto::lists::v1::{
-    ArchiveListRequest, CheckAccessRequest, ListListsRequest, UpdateListRequest,
+    event::Kind, ArchiveListRequest, CheckAccessRequest, ListListsRequest, UpdateListRequest,
 };
 use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;

@@ -5,8 +5,8 @@
 //! database as an internal error.
 
 use pulse_proto::lists::v1::{
-    AddItemRequest, CreateListRequest, ItemPatch, ListListsRequest, NewItem, PresenceRequest,
-    ShareListRequest, UpdateItemRequest, UpdateListRequest,
+    event::Kind, AddItemRequest, CreateListRequest, ItemPatch, ListListsRequest, NewItem,
+    PresenceRequest, ShareListRequest, UpdateItemRequest, UpdateListRequest,
 };
 use pulse_testkit::{assert_refused, expect_kind, NulInputs, TestUser};
 use tonic::Code;

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use pulse_proto::lists::v1::{PresenceRequest, UpdateListRequest};
+use pulse_proto::lists::v1::{event::Kind, PresenceRequest, UpdateListRequest};
 use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;
 

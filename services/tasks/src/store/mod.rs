@@ -17,7 +17,7 @@ mod tasks;
 
 use pulse_bus::Topic;
 use pulse_outbox::Outbox;
-use pulse_proto::events::v1::event::Kind;
+use pulse_proto::tasks::v1::event::Kind;
 use sqlx::PgConnection;
 
 use crate::TasksError;

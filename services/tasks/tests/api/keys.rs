@@ -4,8 +4,9 @@
 
 use pulse_bus::Topic;
 use pulse_proto::tasks::v1::{
-    AuthenticateKeyRequest, CreateTaskRequest, CreateVirtualKeyRequest, ListTasksRequest,
-    ListVirtualKeysRequest, RecordSpendRequest, SetBudgetRequest, VirtualKeyRequest,
+    event::Kind, AuthenticateKeyRequest, CreateTaskRequest, CreateVirtualKeyRequest,
+    ListTasksRequest, ListVirtualKeysRequest, RecordSpendRequest, SetBudgetRequest,
+    VirtualKeyRequest,
 };
 use pulse_testkit::{assert_refused, expect_kind};
 use sha2::{Digest, Sha256};

@@ -4,7 +4,7 @@
 
 use futures::future::join_all;
 use pulse_bus::Topic;
-use pulse_proto::events::v1::event::Kind;
+use pulse_proto::tasks::v1::event::Kind;
 use pulse_proto::tasks::v1::{
     ReportTaskCompletedRequest, ReportTaskFailedRequest, ReportTaskProgressRequest,
     ReportTaskStartedRequest, Task,
@@ -319,7 +319,7 @@ async fn racing_progress_reports_are_broadcast_in_rising_order_only() {
     let sent = app.sequence(Topic::Video(uuid(&task.id))).await;
     let mut last = 0;
     for sequence in 1..=sent {
-        let Kind::VideoProgress(step) = events.expect(sequence).await else {
+        let Ok(Kind::VideoProgress(step)) = Kind::try_from(events.expect(sequence).await) else {
             panic!("expected VideoProgress");
         };
         assert!(step.percentage > last, "{} after {last}", step.percentage);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use pulse_bus::Topic;
 use pulse_proto::tasks::v1::{
-    ListVirtualKeysRequest, RecordSpendRequest, SetBudgetRequest, SpendUpdate,
+    event::Kind, ListVirtualKeysRequest, RecordSpendRequest, SetBudgetRequest, SpendUpdate,
 };
 use pulse_testkit::{assert_refused, expect_kind, Events};
 use tokio::time::Instant;

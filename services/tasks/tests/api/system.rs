@@ -4,8 +4,8 @@
 
 use pulse_bus::Topic;
 use pulse_proto::tasks::v1::{
-    RaiseSystemAlertRequest, ReportConfigurationChangeRequest, ReportProviderHealthRequest,
-    ReportRateLimitRequest, ReportWebhookDeliveryRequest,
+    event::Kind, RaiseSystemAlertRequest, ReportConfigurationChangeRequest,
+    ReportProviderHealthRequest, ReportRateLimitRequest, ReportWebhookDeliveryRequest,
 };
 use pulse_testkit::{assert_refused, expect_kind};
 use tonic::Code;

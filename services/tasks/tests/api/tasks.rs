@@ -2,7 +2,8 @@
 
 use pulse_bus::Topic;
 use pulse_proto::tasks::v1::{
-    CreateTaskRequest, GetTaskRequest, ListTasksRequest, NavigationState, UpdateNavigationRequest,
+    event::Kind, CreateTaskRequest, GetTaskRequest, ListTasksRequest, NavigationState,
+    UpdateNavigationRequest,
 };
 use pulse_testkit::{assert_refused, expect_kind};
 use tonic::Code;
