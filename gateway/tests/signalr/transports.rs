@@ -167,15 +167,12 @@ async fn server_sent_events_open_with_a_comment_and_carry_records_as_data_events
 
     // The client stops by dropping the stream: the connection ends with it.
     drop(stream);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while sse.post("{\"type\":6}\u{1e}").await == StatusCode::OK {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "still open after the GET was aborted"
-        );
-        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    pulse_testkit::wait_until(
+        "the connection ends with the aborted GET",
+        Duration::from_secs(5),
+        || async { sse.post("{\"type\":6}\u{1e}").await != StatusCode::OK },
+    )
+    .await;
     assert_eq!(sse.post("{\"type\":6}\u{1e}").await, StatusCode::NOT_FOUND);
     suite.stop().await;
 }
