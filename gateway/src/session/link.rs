@@ -340,7 +340,7 @@ mod tests {
         let (queue, mut frames) = source(delay);
         let writer = tokio::spawn(async move { (one_write(&mut frames).await, frames) });
         queue.send(frame("a")).expect("queued");
-        tokio::time::sleep(delay / 2).await;
+        tokio::time::advance(delay / 2).await;
         queue.send(frame("b")).expect("queued");
         let (write, mut frames) = writer.await.expect("writer");
         queue.send(frame("c")).expect("queued");

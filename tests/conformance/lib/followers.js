@@ -8,10 +8,11 @@
 // and every delivery that repeated one its connection had already delivered.
 
 import { spawn } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
+import net from 'node:net';
 import { HubConnectionState } from '@microsoft/signalr';
 import { buildTab, LogLevel } from './client.js';
 import { GRPCURL, onMessages } from './grpcurl.js';
+import { poll } from './wait.js';
 
 /** Events that carry the list's `sequence` (presence notices carry null and are skipped). */
 const NUMBERED_EVENTS = ['ItemAdded', 'ItemUpdated', 'ItemDeleted', 'ItemPurchasedStatusChanged', 'ListUpdated',
@@ -20,6 +21,8 @@ const NUMBERED_EVENTS = ['ItemAdded', 'ItemUpdated', 'ItemDeleted', 'ItemPurchas
 const RECONNECT_DELAYS = Array(240).fill(250);
 /** Wait between attempts to join and catch up while the gateway cannot reach the service. */
 const RETRY_MS = 250;
+/** How long a follower keeps trying to catch up, or to find a gateway for its gRPC stream: longer than any fault here. */
+const GIVE_UP_MS = 30_000;
 
 /** What a command's event is about: `ItemAdded <itemId>`; other events by their sequence. */
 export function eventKey(name, payload, sequence) {
@@ -106,10 +109,13 @@ export async function followOverSignalR({ listId, ...tabOptions }) {
     });
   }
 
-  /** Joins (unless only filling a hole), then takes what was missed; retried while the connection is up. */
+  /**
+   * Joins (unless only filling a hole), then takes what was missed; retried until it succeeds,
+   * the connection drops (its reconnect catches up again) or GIVE_UP_MS passed.
+   */
   const catchUp = async (join) => {
     held = [];
-    for (;;) {
+    const ended = await poll(async () => {
       try {
         if (join) await tab.invoke('JoinList', listId);
         for (;;) {
@@ -118,15 +124,14 @@ export async function followOverSignalR({ listId, ...tabOptions }) {
           for (const missed of page.events) {
             feed.offer(missed.sequence, eventKey(missed.event, missed.payload, missed.sequence), false);
           }
-          if (!page.hasMore) break;
+          if (!page.hasMore) return true;
         }
-        break;
       } catch (error) {
         feed.error(error);
-        if (stopped || tab.connection.state !== HubConnectionState.Connected) break;
-        await sleep(RETRY_MS); // Only paces the retries.
+        return stopped || tab.connection.state !== HubConnectionState.Connected;
       }
-    }
+    }, { timeoutMs: GIVE_UP_MS, everyMs: RETRY_MS });
+    if (!ended) feed.error(`no catch-up within ${GIVE_UP_MS} ms`);
     const live = held;
     held = null;
     for (const [name, payload] of live) deliver(name, payload);
@@ -216,10 +221,21 @@ export function followOverGrpc({ label, token, listId, gateways }) {
       if (stderr.trim()) feed.error(stderr.trim());
       // A stream that ended before delivering anything moves on to the next gateway.
       if (!delivered) attempt += 1;
-      sleep(RETRY_MS).then(() => {
-        if (!stopped) subscribe();
-      });
+      resubscribe();
     });
+  };
+  /** Subscribes again on the first gateway, from `attempt` on, that takes connections. */
+  const resubscribe = async () => {
+    const found = await poll(async () => {
+      if (stopped) return true;
+      const candidates = gateways();
+      if (await listens(candidates[attempt % candidates.length])) return true;
+      attempt += 1;
+      return false;
+    }, { timeoutMs: GIVE_UP_MS, everyMs: RETRY_MS });
+    if (stopped) return;
+    if (found) subscribe();
+    else feed.error(`no gateway took connections within ${GIVE_UP_MS} ms`);
   };
   subscribe();
   return {
@@ -233,4 +249,20 @@ export function followOverGrpc({ label, token, listId, gateways }) {
       child?.kill('SIGTERM');
     },
   };
+}
+
+/** Whether something accepts TCP connections at `address` (`host:port`) within a second. */
+function listens(address) {
+  const split = address.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(address.slice(split + 1)), address.slice(0, split));
+    const done = (up) => {
+      socket.destroy();
+      resolve(up);
+    };
+    socket.setTimeout(1_000);
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
 }

@@ -2,7 +2,7 @@
 // the events sent during the fault it received, lost and got twice, and
 // whether each writer's events reached it in the order they were committed.
 
-import { setTimeout as sleep } from 'node:timers/promises';
+import { poll } from './wait.js';
 
 /** Counters of a follower at the start of a fault, so the table shows that fault's share. */
 export function mark(followers, writers) {
@@ -30,14 +30,13 @@ export async function converge(followers, writers, since, timeoutMs) {
     const applied = new Set(feed.applied);
     return expected.every((key) => applied.has(key));
   };
-  for (;;) {
+  await poll(() => {
     followers.forEach((follower, i) => {
       if (took[i] === null && complete(follower)) took[i] = Date.now() - started;
     });
-    const waiting = followers.some((follower, i) => took[i] === null && follower.alive());
-    if (!waiting || Date.now() - started > timeoutMs) return took;
-    await sleep(100); // Only paces the polling.
-  }
+    return !followers.some((follower, i) => took[i] === null && follower.alive());
+  }, { timeoutMs });
+  return took;
 }
 
 /** One row per follower; `took` is what `converge` resolved with. */

@@ -15,8 +15,8 @@ import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { dropDatabase, POSTGRES_URL, PULSE_BIN, readyLine, tail } from './suite.js';
+import { deadline, TIMED_OUT, until } from './wait.js';
 
 const NATS_SERVER = process.env.NATS_SERVER ?? '/usr/sbin/nats-server';
 const READY_TIMEOUT_MS = 60_000;
@@ -198,8 +198,7 @@ class Member {
   async stop() {
     if (!this.alive) return;
     this.run.child.kill('SIGTERM');
-    const how = await Promise.race([this.run.exited, sleep(EXIT_TIMEOUT_MS, null, { ref: false })]);
-    if (how === null) {
+    if ((await deadline(this.run.exited, EXIT_TIMEOUT_MS)) === TIMED_OUT) {
       await this.signal('SIGKILL');
       throw new Error(`${this.name} did not exit within ${EXIT_TIMEOUT_MS} ms of SIGTERM (${this.logPath})`);
     }
@@ -221,16 +220,15 @@ class PulseProcess extends Member {
     this.run = run;
     const spawnFailed = new Promise((_, reject) => run.child.once('error', reject));
     try {
-      this.ready = await Promise.race([
+      const ready = await deadline(Promise.race([
         readyLine(run.child, run.log),
         spawnFailed,
         run.exited.then((how) => {
           throw new Error(`${this.name} exited before it was ready (${how})`);
         }),
-        sleep(READY_TIMEOUT_MS, null, { ref: false }).then(() => {
-          throw new Error(`${this.name} printed no ready line within ${READY_TIMEOUT_MS} ms`);
-        }),
-      ]);
+      ]), READY_TIMEOUT_MS);
+      if (ready === TIMED_OUT) throw new Error(`${this.name} printed no ready line within ${READY_TIMEOUT_MS} ms`);
+      this.ready = ready;
     } catch (error) {
       run.child.kill('SIGKILL');
       await run.exited;
@@ -296,14 +294,13 @@ class NatsNode extends Member {
 
   /** Resolves once this node is up, routed, and sees the cluster's meta leader. */
   async waitCurrent(timeoutMs = 30_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    let leader = null;
+    await until(`${this.name} sees a JetStream meta leader (${this.logPath})`, async () => {
       if (!this.alive) throw new Error(`${this.name} exited (${this.run.description()}); ${this.logPath}`);
-      const jsz = await this.jsz();
-      if (jsz?.meta_cluster?.leader) return jsz.meta_cluster.leader;
-      if (Date.now() > deadline) throw new Error(`${this.name} saw no JetStream meta leader within ${timeoutMs} ms; ${this.logPath}`);
-      await sleep(200); // Only paces the polling.
-    }
+      leader = (await this.jsz())?.meta_cluster?.leader ?? null;
+      return leader !== null;
+    }, { timeoutMs, everyMs: 200 });
+    return leader;
   }
 }
 

@@ -12,12 +12,12 @@
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { buildTab, HttpTransportType, LogLevel } from '../lib/client.js';
 import { Feed, followOverGrpc, followOverSignalR } from '../lib/followers.js';
 import { grpcurlOk, requireGrpcurl } from '../lib/grpcurl.js';
 import { roundRobinProxy } from '../lib/round-robin-proxy.js';
 import { converge, mark, printTable, tally } from '../lib/tally.js';
+import { deadline, poll, until } from '../lib/wait.js';
 import { mintToken } from '../lib/token.js';
 import { DRAIN_PERIOD_MS, listsMetric, LONG_POLL_TIMEOUT_MS, PRESENCE_TIMEOUT_MS, startTopology } from '../lib/topology.js';
 import { newUser } from '../lib/users.js';
@@ -113,7 +113,7 @@ after(async () => {
   await Promise.allSettled(writers.map((writer) => writer.pause()));
   // A client's goodbye (a long-polling DELETE) may wait on a gateway's forwarding deadline: bounded.
   const goodbyes = Promise.allSettled([...followers.map((follower) => follower.stop()), ...tabs.map((tab) => tab.close())]);
-  await Promise.race([goodbyes, sleep(5_000)]);
+  await deadline(goodbyes, 5_000);
   await proxy?.close();
   await topology?.stop({ keepLogs: failed });
   console.log(`topology test: ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
@@ -123,26 +123,14 @@ after(async () => {
 async function progress(count, timeoutMs = 15_000) {
   const total = () => writers.reduce((sum, writer) => sum + writer.sent.length, 0);
   const target = total() + count;
-  const deadline = Date.now() + timeoutMs;
-  while (total() < target) {
-    assert.ok(Date.now() < deadline, `writers made no progress: ${writers.map((w) => w.lastError()).join('; ')}`);
-    await sleep(50); // Only paces the polling.
-  }
+  const progressed = await poll(() => total() >= target, { timeoutMs, everyMs: 50 });
+  assert.ok(progressed, `writers made no progress: ${writers.map((w) => w.lastError()).join('; ')}`);
 }
 
 /** Resolves once every SignalR follower that ever started is connected again. */
 function reconnected() {
   const signalr = followers.filter((f) => f.connected !== undefined);
-  return until('every SignalR follower connected again', () => signalr.every((f) => f.connected()), 15_000);
-}
-
-/** Resolves once `condition()` holds; fails after `timeoutMs` naming `what`. */
-async function until(what, condition, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    assert.ok(Date.now() < deadline, `${what} within ${timeoutMs} ms`);
-    await sleep(100); // Only paces the polling.
-  }
+  return until('every SignalR follower connected again', () => signalr.every((f) => f.connected()), { timeoutMs: 15_000 });
 }
 
 /**
@@ -247,16 +235,15 @@ test('a user with tabs on three gateways is present once; closing two of them ch
 
   await own[1].close();
   await own[2].close();
-  await sleep(2_000); // Watches for a UserLeft that must not come (presence heartbeats every second).
-  assert.deepStrictEqual(watching.events.drain('UserLeft', about(tabbed)), [], 'no UserLeft while a tab stays');
+  // Watches for a UserLeft that must not come (presence heartbeats every second).
+  await watching.events.expectNothing('UserLeft', 2_000, { except: (_, payload) => !about(tabbed)(payload) });
   assert.deepStrictEqual(watching.events.drain('UserJoined', about(tabbed)), [], 'one UserJoined for three tabs');
   const stillPresent = await join(await tabOn(0, later, 'later@gateway-1'));
   assert.equal(stillPresent.filter((user) => user.id === tabbed.id).length, 1, `active users: ${JSON.stringify(stillPresent)}`);
 
   await own[0].close();
   await watching.events.next('UserLeft', { where: about(tabbed) });
-  await sleep(1_000); // Watches for a second UserLeft.
-  assert.deepStrictEqual(watching.events.drain('UserLeft', about(tabbed)), [], 'one UserLeft');
+  await watching.events.expectNothing('UserLeft', 1_000, { except: (_, payload) => !about(tabbed)(payload) });
 }, { timeout: 15_000 });
 
 test('kill -9 a gateway: its clients reconnect through the proxy and catch up; its presences end once', async (t) => {
@@ -285,8 +272,7 @@ test('kill -9 a gateway: its clients reconnect through the proxy and catch up; i
     const leftAfter = await left;
     if (leftAfter instanceof Error) throw leftAfter;
     console.log(`  UserLeft for the user stranded on ${victim.name} came ${leftAfter} ms after the kill (presence timeout ${PRESENCE_TIMEOUT_MS} ms)`);
-    await sleep(1_000); // Watches for a second UserLeft.
-    assert.deepStrictEqual(watching.events.drain('UserLeft', about(stranded)), [], 'one UserLeft');
+    await watching.events.expectNothing('UserLeft', 1_000, { except: (_, payload) => !about(stranded)(payload) });
   });
   await victim.start();
 }, { timeout: 35_000 });
@@ -327,7 +313,7 @@ test('kill -9 the lists replica holding the relay lock: the other publishes', as
     while (waiting < 1 && Date.now() < aimUntil) waiting = (await listsMetric(victim, 'pulse_outbox_rows')) ?? 0;
     const how = await victim.signal('SIGKILL');
     const killedAt = Date.now();
-    await until(`${other.name} takes the relay lock`, async () => (await listsMetric(other, 'pulse_relay_leader')) === 1, 15_000);
+    await until(`${other.name} takes the relay lock`, async () => (await listsMetric(other, 'pulse_relay_leader')) === 1, { timeoutMs: 15_000 });
     const takeover = Date.now() - killedAt;
     await progress(20);
     // Back on its port, for the gateways that call it; the lock stays with the other.
