@@ -244,3 +244,17 @@ fn positive_duration(value: &str) -> Result<Duration, String> {
         duration => Ok(duration),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_delay_is_zero_to_one_second() {
+        assert_eq!(write_delay("0s"), Ok(Duration::ZERO));
+        assert_eq!(write_delay("20ms"), Ok(Duration::from_millis(20)));
+        assert_eq!(write_delay("1s"), Ok(MAX_WRITE_DELAY));
+        assert!(write_delay("1001ms").is_err());
+        assert!(write_delay("soon").is_err());
+    }
+}
