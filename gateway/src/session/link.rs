@@ -14,14 +14,13 @@ use std::{
 use bytes::Bytes;
 use futures::FutureExt;
 use tokio::sync::OwnedMutexGuard;
-use tokio_util::{
-    sync::{CancellationToken, WaitForCancellationFuture},
-    task::TaskTracker,
-};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
     inbox::{inbox, Inbound, InboxSender},
-    run_connection, Connection, Replay,
+    run_connection,
+    signal::{Raised, Signal},
+    Connection, Replay,
 };
 use crate::node::{outbound, Frame, OutboundReceiver};
 
@@ -97,14 +96,14 @@ impl FrameSource {
 #[derive(Debug)]
 pub struct Turn {
     generation: u64,
-    /// Cancelled when a newer socket or poll takes over.
-    pub superseded: CancellationToken,
+    /// Raised when a newer socket or poll takes over.
+    pub superseded: Signal,
 }
 
 #[derive(Debug)]
 struct Activity {
     generation: u64,
-    current: CancellationToken,
+    current: Signal,
     /// Since when no transport serves the client (a long-polling client between polls, a stateful
     /// WebSocket that dropped); the reaper ends connections idle longer than the disconnect
     /// timeout.
@@ -119,7 +118,7 @@ struct Shared {
     /// The client is gone for good; the connection ends without a Close message.
     terminate: CancellationToken,
     /// The connection finished; its last frames (the Close, if any) are queued.
-    ended: CancellationToken,
+    ended: Signal,
     activity: Mutex<Activity>,
     /// Held while a POST is fed in; a second concurrent one is refused (409, as .NET does).
     posting: Arc<tokio::sync::Mutex<()>>,
@@ -164,7 +163,7 @@ impl Link {
         // future twice, once captured and once being awaited.
         tracker.spawn(
             run_connection(connection, inbound_rx, terminate, queue, replay).map(move |()| {
-                ended.cancel();
+                ended.raise();
                 on_end();
             }),
         );
@@ -186,10 +185,10 @@ impl Link {
             })),
             replay,
             terminate: CancellationToken::new(),
-            ended: CancellationToken::new(),
+            ended: Signal::new(),
             activity: Mutex::new(Activity {
                 generation: 0,
-                current: CancellationToken::new(),
+                current: Signal::new(),
                 idle_since: None,
             }),
             posting: Arc::default(),
@@ -256,12 +255,12 @@ impl Link {
     }
 
     /// Completes when the connection finished.
-    pub fn ended(&self) -> WaitForCancellationFuture<'_> {
-        self.shared.ended.cancelled()
+    pub fn ended(&self) -> Raised<'_> {
+        self.shared.ended.raised()
     }
 
     pub fn is_ended(&self) -> bool {
-        self.shared.ended.is_cancelled()
+        self.shared.ended.is_raised()
     }
 
     /// Whether the handshake enabled stateful reconnect, so a dropped socket may be replaced.
@@ -276,9 +275,9 @@ impl Link {
     /// and the connection is no longer idle.
     pub fn take_turn(&self) -> Turn {
         let mut activity = self.activity();
-        activity.current.cancel();
+        activity.current.raise();
         activity.generation += 1;
-        activity.current = CancellationToken::new();
+        activity.current = Signal::new();
         activity.idle_since = None;
         Turn {
             generation: activity.generation,

@@ -12,6 +12,7 @@ mod keep_alive;
 mod link;
 mod metrics;
 mod registry;
+mod signal;
 mod stateful;
 
 pub use close::CloseReason;

@@ -68,12 +68,12 @@ pub(super) async fn poll(
     let (link, superseded) = (&turn.link, &turn.turn.superseded);
     let mut frames = tokio::select! {
         frames = link.frames() => frames,
-        () = superseded.cancelled() => return Answer::PollOver,
+        () = superseded.raised() => return Answer::PollOver,
     };
     let first = tokio::select! {
         frame = frames.next() => frame,
         () = link.ended() => None,
-        () = superseded.cancelled() => return Answer::PollOver,
+        () = superseded.raised() => return Answer::PollOver,
         () = tokio::time::sleep(wait) => return Answer::Polled(Bytes::new()),
     };
     if first.is_some() {

@@ -141,7 +141,7 @@ async fn serve_split(mut sink: Sink, stream: Source, link: Link, reattach: bool,
     let turn = link.take_turn();
     let mut frames = tokio::select! {
         frames = link.frames() => frames,
-        () = turn.superseded.cancelled() => return,
+        () = turn.superseded.raised() => return,
     };
     if reattach {
         // Holding the frames guarantees the old socket's tasks are done: nothing it read can
@@ -265,7 +265,7 @@ async fn pump(
 ) -> SocketEnd {
     // Made once and kept registered, rather than registered and dropped again around every
     // batch: most batches are a single frame, and this loop runs once per delivery.
-    let superseded = turn.superseded.cancelled();
+    let superseded = turn.superseded.raised();
     let ended = link.ended();
     tokio::pin!(superseded, ended);
     loop {
@@ -361,10 +361,11 @@ mod tests {
 
     /// Every WebSocket holds this future for its life: keeping the unsplit `WebSocket` in it as
     /// well (an `async fn` taking it) breaks this budget. Debug build: 1,160 bytes before, 712
-    /// after.
+    /// after; 912 since the writer's two waits (`session::Signal`) each keep the waker they
+    /// registered, so that polling them does not lock.
     #[test]
     fn idle_socket_future_stays_small() {
         let size = future_size(serve);
-        assert!(size <= 896, "socket future is {size} bytes");
+        assert!(size <= 928, "socket future is {size} bytes");
     }
 }

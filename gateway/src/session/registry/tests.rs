@@ -150,7 +150,7 @@ fn a_newer_turn_keeps_the_connection_busy_when_the_older_one_ends() {
     let link = Link::unconnected(true);
     let old = link.take_turn();
     let new = link.take_turn();
-    assert!(old.superseded.is_cancelled());
+    assert!(old.superseded.is_raised());
     link.release_turn(&old);
     assert_eq!(link.idle_for(), None);
     link.release_turn(&new);
