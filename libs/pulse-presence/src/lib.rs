@@ -9,8 +9,8 @@
 //!
 //! Shared by the shopping-list and Lean Coffee services: list presence and
 //! session participation are one mechanism. A service implements
-//! [`Presence`] for its store, keeps a [`PresenceQueue`] and runs
-//! [`sweep_every`]; underneath, each kind of call has a
+//! [`Presence`] for its store, keeps a [`PresenceQueue`] and runs a
+//! [`Sweeper`]; underneath, each kind of call has a
 //! `pulse_batch::Coalescer`.
 
 mod queue;
@@ -18,4 +18,4 @@ mod sweeper;
 
 pub use pulse_batch::Batch;
 pub use queue::{Presence, PresenceQueue};
-pub use sweeper::sweep_every;
+pub use sweeper::Sweeper;

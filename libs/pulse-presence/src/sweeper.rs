@@ -4,13 +4,48 @@
 
 use std::time::Duration;
 
+use pulse_service::StartupError;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::Presence;
 
+/// A service's sweeper settings, checked when the service is built (before
+/// anything is opened), then spawned beside its gRPC API.
+#[derive(Debug, Clone, Copy)]
+pub struct Sweeper {
+    /// How long a connection may stay silent before its presence ends.
+    timeout: Duration,
+    /// How often silent connections are looked for.
+    interval: Duration,
+}
+
+impl Sweeper {
+    /// Refuses a zero `interval`, which would spin; `what` names the setting
+    /// in the refusal as the service calls it ("presence", "participant").
+    pub fn new(timeout: Duration, interval: Duration, what: &str) -> Result<Self, StartupError> {
+        if interval.is_zero() {
+            return Err(StartupError::Config(format!(
+                "{what} sweep interval must be greater than zero"
+            )));
+        }
+        Ok(Self { timeout, interval })
+    }
+
+    /// Sweeps `store` every interval (`sweep_every`) until `stop` is cancelled.
+    pub fn spawn<P: Presence>(self, store: P, stop: &CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(sweep_every(
+            store,
+            self.timeout,
+            self.interval,
+            stop.clone(),
+        ))
+    }
+}
+
 /// Sweeps every `interval` until `shutdown`. A failed sweep is logged and
 /// retried at the next tick; the rows are still there.
-pub async fn sweep_every<P: Presence>(
+async fn sweep_every<P: Presence>(
     store: P,
     timeout: Duration,
     interval: Duration,
@@ -43,6 +78,18 @@ mod tests {
             advance(Duration::from_secs(1)).await;
         }
         started.elapsed()
+    }
+
+    #[test]
+    fn a_zero_interval_is_refused_naming_the_setting() {
+        let refused = Sweeper::new(Duration::from_secs(45), Duration::ZERO, "participant")
+            .expect_err("a zero interval would spin");
+        assert_eq!(
+            refused.to_string(),
+            "invalid configuration: participant sweep interval must be greater than zero"
+        );
+        Sweeper::new(Duration::from_secs(45), Duration::from_secs(5), "presence")
+            .expect("a positive interval");
     }
 
     #[tokio::test(flavor = "current_thread", start_paused = true)]

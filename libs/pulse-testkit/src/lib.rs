@@ -11,8 +11,10 @@
 //! events as a gateway reads them ([`Events`]), the outbox's count of
 //! them ([`TestEnv::outbox_sequence`]), the text of a refusal a unit test
 //! checks ([`invalid_message`]), the table of calls with text the
-//! database cannot store that every service must refuse ([`NulInputs`]), and
-//! a collector receiving the spans and metrics the suite exports ([`Collector`]).
+//! database cannot store that every service must refuse ([`NulInputs`]), what
+//! presence tests check a crowd with ([`NOTICE`], [`refusal_codes`],
+//! [`sorted_ids`], [`Events::expect_notices`]), and a collector receiving
+//! the spans and metrics the suite exports ([`Collector`]).
 //! What stays in a service's `tests/api/helpers.rs` is what only that service
 //! has: its config, its clients, its domain steps.
 #![allow(clippy::unwrap_used)] // test-only crate: a failed fixture should fail the test loudly
@@ -20,6 +22,7 @@
 use std::time::Duration;
 
 mod collector;
+mod crowd;
 mod database;
 mod env;
 mod events;
@@ -35,6 +38,7 @@ mod service;
 mod users;
 
 pub use collector::{Collector, MetricKind, ReceivedPoint, ReceivedSpan};
+pub use crowd::{refusal_codes, sorted_ids, NOTICE};
 pub use database::TestDatabase;
 pub use env::TestEnv;
 pub use events::Events;

@@ -2,12 +2,13 @@
 //! ([`pulse_service::App`]): its schema, its stream, its gRPC API and the
 //! participant sweeper that runs beside it.
 
-use std::{net::SocketAddr, num::NonZeroU32, time::Duration};
+use std::{net::SocketAddr, num::NonZeroU32};
 
 use pulse_auth::JwtValidator;
 use pulse_bus::StreamKind;
 use pulse_grpc::GrpcServer;
 use pulse_outbox::Outbox;
+use pulse_presence::Sweeper;
 use pulse_proto::leancoffee::v1::lean_coffee_server::LeanCoffeeServer;
 use pulse_service::{App, Domain, StartupError};
 use secrecy::SecretString;
@@ -26,8 +27,7 @@ pub type LeanCoffeeApp = App<LeanCoffee>;
 #[derive(Debug)]
 pub struct LeanCoffee {
     validator: JwtValidator,
-    participant_timeout: Duration,
-    participant_sweep_interval: Duration,
+    sweeper: Sweeper,
 }
 
 impl Domain for LeanCoffee {
@@ -53,26 +53,19 @@ impl Domain for LeanCoffee {
     }
 
     fn new(config: &LeanCoffeeConfig, validator: JwtValidator) -> Result<Self, StartupError> {
-        if config.participant_sweep_interval.is_zero() {
-            return Err(StartupError::Config(
-                "participant sweep interval must be greater than zero".into(),
-            ));
-        }
         Ok(Self {
             validator,
-            participant_timeout: config.participant_timeout,
-            participant_sweep_interval: config.participant_sweep_interval,
+            sweeper: Sweeper::new(
+                config.participant_timeout,
+                config.participant_sweep_interval,
+                "participant",
+            )?,
         })
     }
 
     fn serve(self, outbox: Outbox, stop: &CancellationToken) -> (GrpcServer, Vec<JoinHandle<()>>) {
         let store = Store::new(outbox);
-        let sweeper = tokio::spawn(pulse_presence::sweep_every(
-            store.clone(),
-            self.participant_timeout,
-            self.participant_sweep_interval,
-            stop.clone(),
-        ));
+        let sweeper = self.sweeper.spawn(store.clone(), stop);
         let server = GrpcServer::new().add_service(LeanCoffeeServer::new(LeanCoffeeService::new(
             store,
             self.validator,

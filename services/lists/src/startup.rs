@@ -2,12 +2,13 @@
 //! ([`pulse_service::App`]): its schema, its stream, its gRPC API and the
 //! presence sweeper that runs beside it.
 
-use std::{net::SocketAddr, num::NonZeroU32, time::Duration};
+use std::{net::SocketAddr, num::NonZeroU32};
 
 use pulse_auth::JwtValidator;
 use pulse_bus::StreamKind;
 use pulse_grpc::GrpcServer;
 use pulse_outbox::Outbox;
+use pulse_presence::Sweeper;
 use pulse_proto::lists::v1::shopping_lists_server::ShoppingListsServer;
 use pulse_service::{App, Domain, StartupError};
 use secrecy::SecretString;
@@ -26,8 +27,7 @@ pub type ListsApp = App<Lists>;
 #[derive(Debug)]
 pub struct Lists {
     validator: JwtValidator,
-    presence_timeout: Duration,
-    presence_sweep_interval: Duration,
+    sweeper: Sweeper,
 }
 
 impl Domain for Lists {
@@ -50,26 +50,19 @@ impl Domain for Lists {
     }
 
     fn new(config: &ListsConfig, validator: JwtValidator) -> Result<Self, StartupError> {
-        if config.presence_sweep_interval.is_zero() {
-            return Err(StartupError::Config(
-                "presence sweep interval must be greater than zero".into(),
-            ));
-        }
         Ok(Self {
             validator,
-            presence_timeout: config.presence_timeout,
-            presence_sweep_interval: config.presence_sweep_interval,
+            sweeper: Sweeper::new(
+                config.presence_timeout,
+                config.presence_sweep_interval,
+                "presence",
+            )?,
         })
     }
 
     fn serve(self, outbox: Outbox, stop: &CancellationToken) -> (GrpcServer, Vec<JoinHandle<()>>) {
         let store = Store::new(outbox);
-        let sweeper = tokio::spawn(pulse_presence::sweep_every(
-            store.clone(),
-            self.presence_timeout,
-            self.presence_sweep_interval,
-            stop.clone(),
-        ));
+        let sweeper = self.sweeper.spawn(store.clone(), stop);
         let server = GrpcServer::new().add_service(ShoppingListsServer::new(ListsService::new(
             store,
             self.validator,

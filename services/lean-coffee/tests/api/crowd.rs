@@ -9,7 +9,7 @@ use futures::StreamExt;
 use pulse_proto::leancoffee::v1::event::Kind;
 use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
 use pulse_proto::leancoffee::v1::ParticipationRequest;
-use pulse_testkit::{connect, expect_kind, Events, TestUser};
+use pulse_testkit::{connect, expect_kind, refusal_codes, sorted_ids, TestUser, NOTICE};
 use tonic::Code;
 use uuid::Uuid;
 
@@ -17,9 +17,6 @@ use crate::helpers::{
     active_participants, connection, create_session, snapshot, spawn_app, spawn_app_with,
     AppOptions, Client, TestApp,
 };
-
-/// The sequence of a presence notice: none (outside the numbered stream).
-const NOTICE: u64 = 0;
 
 /// A client per user on one shared connection, as a gateway holds them.
 async fn clients(app: &TestApp, users: &[TestUser]) -> Vec<Client> {
@@ -33,24 +30,6 @@ async fn clients(app: &TestApp, users: &[TestUser]) -> Vec<Client> {
 async fn active_ids(client: &mut Client, session_id: &str) -> Vec<String> {
     let active = active_participants(client, session_id).await;
     let mut ids: Vec<String> = active.into_iter().map(|p| p.user_id).collect();
-    ids.sort();
-    ids
-}
-
-/// The users the next `count` presence notices name (`user` reads one),
-/// sorted.
-async fn noticed(events: &mut Events, count: usize, user: impl Fn(Kind) -> String) -> Vec<String> {
-    let mut users = Vec::new();
-    for _ in 0..count {
-        let notice = Kind::try_from(events.expect(NOTICE).await).expect("a Lean Coffee event");
-        users.push(user(notice));
-    }
-    users.sort();
-    users
-}
-
-fn sorted_ids(users: &[TestUser]) -> Vec<String> {
-    let mut ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
     ids.sort();
     ids
 }
@@ -91,13 +70,9 @@ async fn a_crowd_entering_and_leaving_at_once_gets_one_answer_each() {
     )
     .await;
 
-    let codes: Vec<Option<Code>> = answers
-        .iter()
-        .map(|answer| answer.as_ref().err().map(tonic::Status::code))
-        .collect();
     let mut expected = vec![None; crowd.len()];
     expected.extend([Some(Code::InvalidArgument), Some(Code::NotFound)]);
-    assert_eq!(codes, expected);
+    assert_eq!(refusal_codes(&answers), expected);
     for (answer, user) in answers.iter().zip(&crowd) {
         let me = answer.as_ref().expect("admitted").get_ref();
         assert_eq!(
@@ -106,10 +81,11 @@ async fn a_crowd_entering_and_leaving_at_once_gets_one_answer_each() {
         );
         assert_eq!((me.role.as_str(), me.is_active), ("Participant", true));
     }
-    let joined = noticed(&mut events, crowd.len(), |kind| {
-        expect_kind!(kind, ParticipantJoined).user_id
-    })
-    .await;
+    let joined = events
+        .expect_notices(crowd.len(), |event| {
+            expect_kind!(event, ParticipantJoined).user_id
+        })
+        .await;
     assert_eq!(joined, sorted_ids(&crowd), "each guest once, not Mallory");
     let mut everyone = sorted_ids(&crowd);
     everyone.push(ann.id.to_string());
@@ -136,10 +112,11 @@ async fn a_crowd_entering_and_leaving_at_once_gets_one_answer_each() {
         left.iter().all(Result::is_ok),
         "every exit answered: {left:?}"
     );
-    let gone = noticed(&mut events, crowd.len(), |kind| {
-        expect_kind!(kind, ParticipantLeft).user_id
-    })
-    .await;
+    let gone = events
+        .expect_notices(crowd.len(), |event| {
+            expect_kind!(event, ParticipantLeft).user_id
+        })
+        .await;
     assert_eq!(gone, sorted_ids(&crowd), "each guest once");
     assert_eq!(
         active_ids(&mut facilitator, &session.id).await,

@@ -1,18 +1,13 @@
 use std::time::Duration;
 
 use pulse_proto::leancoffee::v1::event::Kind;
-use pulse_testkit::{expect_kind, TestUser};
+use pulse_testkit::{expect_kind, TestUser, NOTICE};
 use tonic::Code;
 
 use crate::helpers::{
     active_participants, connection, create_session, snapshot, spawn_app, spawn_app_with,
     AppOptions, Client,
 };
-
-/// The sequence of a presence notice (`ParticipantJoined`,
-/// `ParticipantLeft`): none, they are outside the session's numbered stream
-/// (issue 11 item 5).
-const NOTICE: u64 = 0;
 
 async fn active_names(client: &mut Client, session_id: &str) -> Vec<String> {
     let active = active_participants(client, session_id).await;

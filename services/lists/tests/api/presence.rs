@@ -1,15 +1,11 @@
 use std::time::Duration;
 
 use pulse_proto::lists::v1::{event::Kind, PresenceRequest, UpdateListRequest};
-use pulse_testkit::{expect_kind, TestUser};
+use pulse_testkit::{expect_kind, refusal_codes, sorted_ids, TestUser, NOTICE};
 use tonic::Code;
 
 use crate::collaborators::share_request;
 use crate::helpers::{create_list, snapshot, spawn_app, spawn_app_with, AppOptions};
-
-/// The sequence of a presence notice (`UserJoined`, `UserLeft`): none, they
-/// are outside the list's numbered stream (issue 11 item 5).
-const NOTICE: u64 = 0;
 
 fn connection(list_id: &str, id: &str) -> PresenceRequest {
     PresenceRequest {
@@ -280,32 +276,25 @@ async fn a_crowd_entering_at_once_gets_one_answer_each() {
     )
     .await;
 
-    let codes: Vec<Option<Code>> = answers
-        .iter()
-        .map(|answer| answer.as_ref().err().map(tonic::Status::code))
-        .collect();
     let mut expected = vec![None; viewers.len()];
     expected.extend([Some(Code::PermissionDenied); 3]);
     expected.push(Some(Code::InvalidArgument));
-    assert_eq!(codes, expected);
+    assert_eq!(refusal_codes(&answers), expected);
     let seen = answers[0].as_ref().expect("admitted").get_ref();
     assert!(seen
         .active_users
         .iter()
         .any(|u| u.id == viewers[0].id.to_string()));
-    let mut joined = Vec::new();
-    for _ in 0..viewers.len() {
-        joined.push(
-            expect_kind!(events.expect(NOTICE).await, UserJoined)
-                .user
-                .expect("user")
-                .id,
-        );
-    }
-    joined.sort();
-    let mut admitted: Vec<String> = viewers.iter().map(|v| v.id.to_string()).collect();
-    admitted.sort();
-    assert_eq!(joined, admitted, "each viewer once, no stranger");
+    let joined = events
+        .expect_notices(viewers.len(), |event| {
+            expect_kind!(event, UserJoined).user.expect("user").id
+        })
+        .await;
+    assert_eq!(
+        joined,
+        sorted_ids(&viewers),
+        "each viewer once, no stranger"
+    );
     let everyone = owner
         .enter_list(connection(&list.id, "ann-2"))
         .await
