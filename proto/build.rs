@@ -1,10 +1,12 @@
 //! Compiles the .proto files with `protox` (pure Rust, no system `protoc`) and
 //! generates prost messages and tonic services into `OUT_DIR`, plus the encoded
 //! file-descriptor set that gRPC server reflection serves, each domain's module
-//! (`domains.rs`, so `src/lib.rs` lists none) and, from the two levels of
+//! (`domains.rs`, so `src/lib.rs` lists none), the registry of every domain's
+//! group kinds (`group_kinds.rs`) and, from the two levels of
 //! event oneof (the envelope's domains, each domain's events), the macro calls
 //! that give every domain's events their names, facts and conversions
-//! (`events.rs`, see `src/event_kind.rs`), so no shared file lists the events.
+//! (`events.rs`, see `src/event_kind.rs`), so no shared file lists the events
+//! or the group kinds.
 
 use std::{env, fs, path::PathBuf};
 
@@ -38,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         descriptors.encode_to_vec(),
     )?;
     fs::write(out_dir.join("domains.rs"), domain_modules(&domains)?)?;
+    fs::write(out_dir.join("group_kinds.rs"), group_kinds(&domains))?;
     fs::write(
         out_dir.join("events.rs"),
         event_macros(&descriptors, &domains)?,
@@ -95,15 +98,17 @@ fn proto_files() -> Result<(Vec<String>, Vec<String>), Box<dyn std::error::Error
     Ok((protos, domains))
 }
 
-/// A module per domain: its generated types (`pulse::lists::v1`) and the
-/// facts of its events, from `src/{domain}/event_facts.rs` (a domain without
-/// that file does not compile).
+/// A module per domain: its generated types (`pulse::lists::v1`), the
+/// facts of its events, from `src/{domain}/event_facts.rs`, and its group
+/// kinds, from `src/{domain}/groups.rs` (a domain without either file does
+/// not compile), re-exported as the domain's own (`lists::LIST`).
 fn domain_modules(domains: &[String]) -> Result<String, Box<dyn std::error::Error>> {
     let src = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("src");
     Ok(domains
         .iter()
         .map(|domain| {
             let facts = src.join(domain).join("event_facts.rs");
+            let groups = src.join(domain).join("groups.rs");
             format!(
                 "pub mod {domain} {{\n\
                  pub mod v1 {{\n\
@@ -111,10 +116,28 @@ fn domain_modules(domains: &[String]) -> Result<String, Box<dyn std::error::Erro
                  }}\n\
                  #[path = {facts:?}]\n\
                  mod event_facts;\n\
+                 #[path = {groups:?}]\n\
+                 mod groups;\n\
+                 pub use groups::*;\n\
                  }}\n"
             )
         })
         .collect())
+}
+
+/// `GROUP_KINDS`, the registry of every domain's kinds (each domain's
+/// `GROUP_KINDS`), which reads group names back and lists the streams.
+fn group_kinds(domains: &[String]) -> String {
+    let lists: Vec<String> = domains
+        .iter()
+        .map(|domain| format!("{domain}::GROUP_KINDS"))
+        .collect();
+    format!(
+        "/// Every domain's group kinds.\n\
+         pub const GROUP_KINDS: pulse_groups::GroupKinds =\n\
+         pulse_groups::GroupKinds::new(&[{}]);\n",
+        lists.join(", ")
+    )
 }
 
 /// The top-level messages of package `pulse.{package}.v1` (a domain's, or

@@ -14,12 +14,13 @@ use std::{
 
 use bytes::Bytes;
 use prost::Message;
-use pulse_bus::{Bus, Namespace, Topic};
+use pulse_bus::{Bus, Namespace};
 use pulse_gateway::{
     node::{outbound, EncodedEvent, EventEncoder, Member, Node, OutboundReceiver},
     protocol::Protocol,
     SignalrEncoder,
 };
+use pulse_proto::lists::LIST;
 use pulse_proto::{
     events::v1::{Event, EventEnvelope},
     lists::v1::{event::Kind, Item, ItemAdded, UserRef},
@@ -40,7 +41,7 @@ fn event(sequence: u64, list_id: Uuid) -> EventEnvelope {
         display_name: "Benchmark User".into(),
     };
     EventEnvelope {
-        group: Topic::List(list_id).group(),
+        group: LIST.topic(list_id).group(),
         sequence,
         occurred_at: "2026-11-23T12:00:00.000Z".into(),
         except_user_id: None,
@@ -87,7 +88,7 @@ async fn node_fanout(members: usize, events: usize) -> Duration {
         Duration::from_millis(500),
     );
     let list_id = Uuid::new_v4();
-    let topic = Topic::List(list_id);
+    let topic = LIST.topic(list_id);
     let encoder: Arc<dyn EventEncoder> = Arc::new(SignalrEncoder::new(Protocol::Json));
     let mut drains = Vec::with_capacity(members);
     for _ in 0..members {

@@ -49,9 +49,10 @@ fn message(payload: &(dyn Any + Send)) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use pulse_proto::lists::LIST;
     use std::sync::Arc;
 
-    use pulse_bus::{Bus, Namespace, Topic};
+    use pulse_bus::{Bus, Namespace};
     use tokio_util::sync::CancellationToken;
     use uuid::Uuid;
 
@@ -96,7 +97,7 @@ mod tests {
         );
         let (queue, _frames) = outbound(1024);
         let member = Member::new(Arc::from("c1"), Uuid::new_v4(), Arc::new(NoEncoder), queue);
-        let topics = [Topic::List(Uuid::new_v4()), Topic::List(Uuid::new_v4())];
+        let topics = [LIST.topic(Uuid::new_v4()), LIST.topic(Uuid::new_v4())];
         let mut joined = Vec::new();
         let work = async {
             for topic in topics {

@@ -9,9 +9,13 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/pulse_descriptor.bin"));
 
 // One module per domain (`lists`, `leancoffee`, `coaching`, `tasks`), each
-// with its generated `v1` and its `event_facts`: written by `build.rs` for
-// every folder under `pulse/`, so a new domain adds no line here.
+// with its generated `v1`, its `event_facts` and its group kinds: written by
+// `build.rs` for every folder under `pulse/`, so a new domain adds no line
+// here.
 include!(concat!(env!("OUT_DIR"), "/domains.rs"));
+
+// `GROUP_KINDS`: every domain's group kinds, also from `build.rs`.
+include!(concat!(env!("OUT_DIR"), "/group_kinds.rs"));
 
 pub mod gateway {
     pub mod v1 {
@@ -28,6 +32,8 @@ pub mod events {
 mod event_facts;
 mod event_kind;
 mod event_name;
+#[cfg(test)]
+mod group_kinds;
 mod timestamp;
 
 pub use event_facts::{revoked_key, revoked_member, EventFacts};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use pulse_auth::{JwtValidator, MasterKey};
-use pulse_bus::{Bus, StreamKind};
+use pulse_bus::Bus;
 
 use crate::{cli::CommonArgs, domain::Credential};
 
@@ -49,7 +49,7 @@ impl Shared {
     /// or in the same process), and a gateway cannot subscribe to a stream that does not exist
     /// yet. A stream NATS cannot create now is left to that relay, which retries.
     pub async fn create_streams(&self) {
-        for &kind in StreamKind::ALL {
+        for kind in pulse_proto::GROUP_KINDS.iter() {
             if let Err(error) = self.bus.ensure_stream(kind, self.event_retention).await {
                 tracing::warn!(%error, ?kind, "stream not created yet; its service's relay will");
             }

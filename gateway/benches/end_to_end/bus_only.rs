@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use prost::Message as _;
-use pulse_bus::{Bus, Namespace, StartAt, StreamKind, Topic};
+use pulse_bus::{Bus, Namespace, StartAt, Topic};
+use pulse_proto::lists::LIST;
 use pulse_proto::{
     events::v1::{Event, EventEnvelope},
     lists::v1::{event::Kind, Item, ItemAdded},
@@ -114,11 +115,11 @@ pub(crate) async fn bus_only(
         .await
         .map_err(|e| format!("nats: {e}"))?;
     let result = async {
-        bus.ensure_stream(StreamKind::Lists, pulse_testkit::EVENT_RETENTION)
+        bus.ensure_stream(LIST.kind(), pulse_testkit::EVENT_RETENTION)
             .await
             .map_err(|e| format!("stream: {e}"))?;
         let topics: Vec<Topic> = (0..sizes.lists)
-            .map(|_| Topic::List(Uuid::new_v4()))
+            .map(|_| LIST.topic(Uuid::new_v4()))
             .collect();
         let mut subscribers = Vec::with_capacity(sizes.lists);
         for (topic, expected) in topics.iter().zip(&plan.per_list) {

@@ -8,11 +8,12 @@ use std::{
 };
 
 use futures::{stream, StreamExt};
-use pulse_bus::{Bus, Topic};
+use pulse_bus::Bus;
 use pulse_proto::lists::v1::{
     shopping_lists_client::ShoppingListsClient, AddItemRequest, CreateListRequest, GetListRequest,
     NewItem, ShareListRequest,
 };
+use pulse_proto::lists::LIST;
 use pulse_testkit::TestUser;
 use tokio::time::Instant as Deadline;
 use tonic::{
@@ -170,7 +171,7 @@ pub(crate) async fn end_to_end(
         .map_err(|e| format!("nats: {e}"))?;
     let mut witnesses = Vec::with_capacity(lists.len());
     for ((list, after), expected) in lists.iter().zip(&after).zip(&plan.per_list) {
-        let topic = Topic::List(list.id.parse().map_err(|e| format!("list id: {e}"))?);
+        let topic = LIST.topic(list.id.parse().map_err(|e| format!("list id: {e}"))?);
         let expected = expected.clone();
         witnesses.push(bus_subscriber(&witness, topic, *after, expected, clock, give_up).await?);
     }

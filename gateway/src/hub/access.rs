@@ -5,7 +5,7 @@
 //! applies it.
 
 use futures::future::BoxFuture;
-use pulse_bus::{StreamKind, Topic};
+use pulse_bus::{GroupKind, Topic};
 use tonic::Code;
 use uuid::Uuid;
 
@@ -51,7 +51,7 @@ pub enum Access {
 /// says.
 #[derive(Debug, Clone, Copy)]
 pub struct Follow {
-    pub stream: StreamKind,
+    pub stream: GroupKind,
     pub access: Access,
     /// The refusal text (CONTRACT §3.4 words it per task group).
     pub denial: &'static str,
@@ -59,7 +59,7 @@ pub struct Follow {
 
 impl Follow {
     /// A kind whose refusal reads as the generic `Access denied`.
-    pub const fn new(stream: StreamKind, access: Access) -> Self {
+    pub const fn new(stream: GroupKind, access: Access) -> Self {
         Self {
             stream,
             access,
@@ -69,7 +69,7 @@ impl Follow {
 
     /// The rule of the hub whose clients follow this kind; `None` for kinds
     /// no client follows (key revocations).
-    fn of(stream: StreamKind) -> Option<&'static Follow> {
+    fn of(stream: GroupKind) -> Option<&'static Follow> {
         HubKind::ALL
             .iter()
             .flat_map(|hub| hub.follows())

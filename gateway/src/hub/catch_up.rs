@@ -12,7 +12,7 @@
 
 use std::num::NonZeroUsize;
 
-use pulse_bus::Topic;
+use pulse_bus::{PerEntityKind, Topic};
 use pulse_proto::{
     events::v1::{Event, EventEnvelope},
     revoked_member, EventName,
@@ -61,17 +61,17 @@ struct MissedEvent {
     payload: Value,
 }
 
-/// Runs the method for a hub whose groups are `group(id)`, the id being the first argument
+/// Runs the method for a hub whose groups are `kind.topic(id)`, the id being the first argument
 /// (`id_name` in errors). Authorized exactly as joining the group.
 pub(super) async fn get_missed_events(
     services: &Services,
     caller: &Caller,
     args: &Arguments,
-    group: fn(Uuid) -> Topic,
+    kind: PerEntityKind,
     id_name: &str,
 ) -> Result<Option<Value>, HubError> {
     args.expect(2)?;
-    let topic = group(args.id(0, id_name)?);
+    let topic = kind.topic(args.id(0, id_name)?);
     let after = after_sequence(args, 1)?;
     catch_up(services, caller, topic, after).await
 }
@@ -178,6 +178,7 @@ fn as_received(envelope: &EventEnvelope, event: &Event) -> Option<MissedEvent> {
 
 #[cfg(test)]
 mod tests {
+    use pulse_proto::lists::LIST;
     use std::sync::Arc;
 
     use pulse_auth::Identity;
@@ -246,7 +247,7 @@ mod tests {
 
     #[test]
     fn each_event_carries_the_argument_of_its_live_invocation_in_both_protocols() {
-        let topic = Topic::List(Uuid::new_v4());
+        let topic = LIST.topic(Uuid::new_v4());
         let history = || page(vec![envelope(4, deleted("i"), None)], true);
         let json = serde_json::to_value(missed_events(
             &caller(Uuid::new_v4(), Protocol::Json),
@@ -313,7 +314,7 @@ mod tests {
         );
         let missed = missed_events(
             &caller(ann, Protocol::Json),
-            Topic::List(Uuid::new_v4()),
+            LIST.topic(Uuid::new_v4()),
             history,
         );
         let sequences: Vec<u64> = missed.events.iter().map(|e| e.sequence).collect();
@@ -323,7 +324,7 @@ mod tests {
     #[test]
     fn a_reset_or_a_removal_of_the_caller_answers_with_no_events() {
         let ann = Uuid::new_v4();
-        let topic = Topic::List(Uuid::new_v4());
+        let topic = LIST.topic(Uuid::new_v4());
         let removal = Kind::CollaboratorRemoved(CollaboratorRemoved {
             user_id: ann.to_string(),
             ..Default::default()

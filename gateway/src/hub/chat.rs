@@ -4,11 +4,11 @@
 //! forwarded to the service; `MessageSent` confirms a send to the calling
 //! connection only.
 
-use pulse_bus::{StreamKind, Topic};
 use pulse_proto::coaching::v1::{
     coaching_client::CoachingClient, DeleteMessageRequest, GetConversationRequest,
     ListConversationsRequest, MarkAsReadRequest, SendMessageRequest,
 };
+use pulse_proto::coaching::CHAT;
 use serde_json::Value;
 
 use super::{
@@ -29,14 +29,11 @@ pub(crate) const HUB: HubKind = HubKind(&HubSpec {
     path: "/hubs/chat",
     dotnet_name: "ChatHub",
     admits: &[PrincipalKind::User],
-    automatic_groups: |_, user| vec![Topic::Chat(user)],
+    automatic_groups: |_, user| vec![CHAT.topic(user)],
     invoke: Some(|services, caller, target, args| Box::pin(invoke(services, caller, target, args))),
     write_commands: &["SendMessage", "MarkAsRead", "DeleteMessage"],
     disconnected: None,
-    follows: &[Follow::new(
-        StreamKind::Chat,
-        Access::Own(PrincipalKind::User),
-    )],
+    follows: &[Follow::new(CHAT.kind(), Access::Own(PrincipalKind::User))],
     upstream: Some(&COACHING),
 });
 

@@ -4,7 +4,7 @@
 //! group, master-key connections in the admin group, from connect to close;
 //! the task service's events arrive there.
 
-use pulse_bus::{StreamKind, Topic};
+use pulse_proto::tasks::{ADMIN, SPEND, WEBHOOKS};
 
 use super::{
     access::{Access, Follow},
@@ -16,12 +16,12 @@ pub(crate) const SPEND_HUB: HubKind = HubKind(&HubSpec {
     path: "/hubs/spend-notifications",
     dotnet_name: "SpendNotificationHub",
     admits: &[PrincipalKind::VirtualKey],
-    automatic_groups: |_, key| vec![Topic::Spend(key)],
+    automatic_groups: |_, key| vec![SPEND.topic(key)],
     invoke: None,
     write_commands: &[],
     disconnected: None,
     follows: &[Follow::new(
-        StreamKind::Spend,
+        SPEND.kind(),
         Access::Own(PrincipalKind::VirtualKey),
     )],
     upstream: None,
@@ -31,12 +31,12 @@ pub(crate) const WEBHOOKS_HUB: HubKind = HubKind(&HubSpec {
     path: "/hubs/webhooks",
     dotnet_name: "WebhookDeliveryHub",
     admits: &[PrincipalKind::VirtualKey],
-    automatic_groups: |_, key| vec![Topic::Webhooks(key)],
+    automatic_groups: |_, key| vec![WEBHOOKS.topic(key)],
     invoke: None,
     write_commands: &[],
     disconnected: None,
     follows: &[Follow::new(
-        StreamKind::Webhooks,
+        WEBHOOKS.kind(),
         Access::Own(PrincipalKind::VirtualKey),
     )],
     upstream: None,
@@ -46,12 +46,12 @@ pub(crate) const ADMIN_HUB: HubKind = HubKind(&HubSpec {
     path: "/hubs/admin-notifications",
     dotnet_name: "AdminNotificationHub",
     admits: &[PrincipalKind::Master],
-    automatic_groups: |_, _| vec![Topic::Admin],
+    automatic_groups: |_, _| vec![ADMIN.topic()],
     invoke: None,
     write_commands: &[],
     disconnected: None,
     follows: &[Follow::new(
-        StreamKind::Admin,
+        ADMIN.kind(),
         Access::Anyone(&[PrincipalKind::Master]),
     )],
     upstream: None,

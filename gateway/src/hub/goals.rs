@@ -5,11 +5,11 @@
 //! only. Who may assign and record is the service's rule; its refusals
 //! carry the contract's texts.
 
-use pulse_bus::{StreamKind, Topic};
 use pulse_proto::coaching::v1::{
     coaching_client::CoachingClient, AssignGoalRequest, GoalInput, ListGoalProgressRequest,
     ListGoalsRequest, UpdateGoalProgressRequest,
 };
+use pulse_proto::coaching::GOALS;
 use serde_json::Value;
 
 use super::{
@@ -24,14 +24,11 @@ pub(crate) const HUB: HubKind = HubKind(&HubSpec {
     path: "/hubs/goals",
     dotnet_name: "GoalHub",
     admits: &[PrincipalKind::User],
-    automatic_groups: |_, user| vec![Topic::Goals(user)],
+    automatic_groups: |_, user| vec![GOALS.topic(user)],
     invoke: Some(|services, caller, target, args| Box::pin(invoke(services, caller, target, args))),
     write_commands: &["AssignGoal", "UpdateGoalProgress"],
     disconnected: None,
-    follows: &[Follow::new(
-        StreamKind::Goals,
-        Access::Own(PrincipalKind::User),
-    )],
+    follows: &[Follow::new(GOALS.kind(), Access::Own(PrincipalKind::User))],
     upstream: Some(&COACHING),
 });
 

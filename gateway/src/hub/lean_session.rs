@@ -3,13 +3,13 @@
 //! [`presence`]); every command forwarded to the Lean Coffee service,
 //! whose events reach the group through the bus.
 
-use pulse_bus::{StreamKind, Topic};
 use pulse_proto::leancoffee::v1::{
     lean_coffee_client::LeanCoffeeClient, AddTopicRequest, ChangeSessionStatusRequest,
     CreateSessionRequest, DeleteTopicRequest, EditTopicRequest, GetSessionRequest,
     ListActiveParticipantsRequest, ListSessionsRequest, NewTopic, SetTopicStatusRequest,
     TopicPatch, VoteRequest,
 };
+use pulse_proto::leancoffee::SESSION;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -47,7 +47,7 @@ pub(crate) const HUB: HubKind = HubKind(&HubSpec {
     ],
     disconnected: Some(presence::disconnected),
     follows: &[Follow::new(
-        StreamKind::Sessions,
+        SESSION.kind(),
         Access::Ask(PrincipalKind::User, |services, on_behalf, session_id| {
             Box::pin(may_follow(services, on_behalf, session_id))
         }),
@@ -167,8 +167,7 @@ pub(super) async fn invoke(
             forward(lean.list_active_participants(request)).await
         }
         "getmissedevents" => {
-            super::catch_up::get_missed_events(services, caller, &args, Topic::Session, "sessionId")
-                .await
+            super::catch_up::get_missed_events(services, caller, &args, SESSION, "sessionId").await
         }
         _ => Err(HubError::UnknownMethod),
     }

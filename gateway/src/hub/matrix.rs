@@ -91,9 +91,9 @@ pub fn render_markdown() -> String {
 
 #[cfg(test)]
 mod tests {
+    use pulse_proto::tasks::{ADMIN, IMAGE, NAVIGATION, SPEND, SYSTEM, TASK, VIDEO, WEBHOOKS};
     use std::collections::HashSet;
 
-    use pulse_bus::Topic;
     use pulse_proto::tasks::v1::event::Kind;
     use uuid::Uuid;
 
@@ -119,14 +119,14 @@ mod tests {
     fn every_event_is_a_real_event_on_a_real_group() {
         let id = Uuid::nil();
         let groups: HashSet<String> = [
-            Topic::Video(id),
-            Topic::Image(id),
-            Topic::Task(id),
-            Topic::Spend(id),
-            Topic::Webhooks(id),
-            Topic::Navigation(id),
-            Topic::System,
-            Topic::Admin,
+            VIDEO.topic(id),
+            IMAGE.topic(id),
+            TASK.topic(id),
+            SPEND.topic(id),
+            WEBHOOKS.topic(id),
+            NAVIGATION.topic(id),
+            SYSTEM.topic(),
+            ADMIN.topic(),
         ]
         .iter()
         .map(|topic| topic.group().replace(&id.to_string(), "{id}"))

@@ -3,8 +3,8 @@
 //! state with the task service, whose `NavigationUpdated` reaches them all,
 //! the caller included.
 
-use pulse_bus::{StreamKind, Topic};
 use pulse_proto::tasks::v1::{tasks_client::TasksClient, NavigationState, UpdateNavigationRequest};
+use pulse_proto::tasks::NAVIGATION;
 use serde_json::Value;
 
 use super::{
@@ -19,12 +19,12 @@ pub(crate) const HUB: HubKind = HubKind(&HubSpec {
     path: "/hubs/navigation-state",
     dotnet_name: "NavigationStateHub",
     admits: &[PrincipalKind::VirtualKey],
-    automatic_groups: |_, key| vec![Topic::Navigation(key)],
+    automatic_groups: |_, key| vec![NAVIGATION.topic(key)],
     invoke: Some(|services, caller, target, args| Box::pin(invoke(services, caller, target, args))),
     write_commands: &["UpdateNavigation"],
     disconnected: None,
     follows: &[Follow::new(
-        StreamKind::Navigation,
+        NAVIGATION.kind(),
         Access::Own(PrincipalKind::VirtualKey),
     )],
     upstream: Some(&TASKS),

@@ -3,8 +3,9 @@
 //! `RelationshipUpdated` arrive. Virtual keys share the hub for the system
 //! notifications only: they have no per-user notifications to fetch.
 
-use pulse_bus::{StreamKind, Topic};
+use pulse_bus::Topic;
 use pulse_proto::coaching::v1::{coaching_client::CoachingClient, ListNotificationsRequest};
+use pulse_proto::{coaching::NOTIFICATIONS, tasks::SYSTEM};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -26,9 +27,9 @@ pub(crate) const HUB: HubKind = HubKind(&HubSpec {
     write_commands: &[],
     disconnected: None,
     follows: &[
-        Follow::new(StreamKind::Notifications, Access::Own(PrincipalKind::User)),
+        Follow::new(NOTIFICATIONS.kind(), Access::Own(PrincipalKind::User)),
         Follow::new(
-            StreamKind::System,
+            SYSTEM.kind(),
             Access::Anyone(&[PrincipalKind::User, PrincipalKind::VirtualKey]),
         ),
     ],
@@ -39,8 +40,8 @@ pub(crate) const HUB: HubKind = HubKind(&HubSpec {
 /// system-wide ones only.
 fn automatic_groups(kind: PrincipalKind, id: Uuid) -> Vec<Topic> {
     match kind {
-        PrincipalKind::User => vec![Topic::Notifications(id), Topic::System],
-        PrincipalKind::VirtualKey | PrincipalKind::Master => vec![Topic::System],
+        PrincipalKind::User => vec![NOTIFICATIONS.topic(id), SYSTEM.topic()],
+        PrincipalKind::VirtualKey | PrincipalKind::Master => vec![SYSTEM.topic()],
     }
 }
 

@@ -3,7 +3,6 @@
 //! events reach the group through the bus.
 
 use chrono::Utc;
-use pulse_bus::{StreamKind, Topic};
 use pulse_proto::lists::v1::{
     shopping_lists_client::ShoppingListsClient, AddItemRequest, ArchiveListRequest,
     ChangeCollaboratorPermissionRequest, CheckAccessRequest, CreateListRequest, DeleteItemRequest,
@@ -11,6 +10,7 @@ use pulse_proto::lists::v1::{
     ReorderItemsRequest, SetItemPurchasedRequest, ShareListRequest, UpdateItemRequest,
     UpdateListRequest,
 };
+use pulse_proto::lists::LIST;
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -52,7 +52,7 @@ pub(crate) const HUB: HubKind = HubKind(&HubSpec {
     ],
     disconnected: Some(presence::disconnected),
     follows: &[Follow::new(
-        StreamKind::Lists,
+        LIST.kind(),
         Access::Ask(PrincipalKind::User, |services, on_behalf, list_id| {
             Box::pin(may_follow(services, on_behalf, list_id))
         }),
@@ -200,7 +200,7 @@ pub(super) async fn invoke(
             forward(lists.change_collaborator_permission(caller.request(request))).await
         }
         "getmissedevents" => {
-            super::catch_up::get_missed_events(services, caller, &args, Topic::List, "listId").await
+            super::catch_up::get_missed_events(services, caller, &args, LIST, "listId").await
         }
         _ => Err(HubError::UnknownMethod),
     }

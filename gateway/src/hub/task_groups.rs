@@ -4,8 +4,11 @@
 //! the task service's answer, checked on every subscribe exactly as a gRPC
 //! stream's follow is.
 
-use pulse_bus::{StreamKind, Topic};
-use pulse_proto::tasks::v1::{tasks_client::TasksClient, GetTaskRequest};
+use pulse_bus::{PerEntityKind, Topic};
+use pulse_proto::tasks::{
+    self,
+    v1::{tasks_client::TasksClient, GetTaskRequest},
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -26,7 +29,8 @@ struct Followed {
     /// case-insensitively).
     subscribe: &'static str,
     unsubscribe: &'static str,
-    topic: fn(Uuid) -> Topic,
+    /// The kind of group each id is followed in.
+    kind: PerEntityKind,
     /// The field that names the id when it comes as an object.
     id_name: &'static str,
     /// The task kind the task service records for these.
@@ -38,7 +42,7 @@ struct Followed {
 const VIDEO: Followed = Followed {
     subscribe: "subscribetovideogeneration",
     unsubscribe: "unsubscribefromvideogeneration",
-    topic: Topic::Video,
+    kind: tasks::VIDEO,
     id_name: "requestId",
     task_kind: "Video",
     denial: "Access denied to video generation request",
@@ -47,7 +51,7 @@ const VIDEO: Followed = Followed {
 const IMAGE: Followed = Followed {
     subscribe: "subscribetoimagegeneration",
     unsubscribe: "unsubscribefromimagegeneration",
-    topic: Topic::Image,
+    kind: tasks::IMAGE,
     id_name: "requestId",
     task_kind: "Image",
     denial: "Access denied to image generation request",
@@ -56,7 +60,7 @@ const IMAGE: Followed = Followed {
 const TASK: Followed = Followed {
     subscribe: "subscribetotask",
     unsubscribe: "unsubscribefromtask",
-    topic: Topic::Task,
+    kind: tasks::TASK,
     id_name: "taskId",
     task_kind: "Task",
     denial: "Access denied to task",
@@ -81,7 +85,7 @@ pub(crate) const VIDEO_HUB: HubKind = HubKind(&HubSpec {
     write_commands: &[],
     disconnected: None,
     follows: &[Follow {
-        stream: StreamKind::Video,
+        stream: tasks::VIDEO.kind(),
         access: Access::Ask(PrincipalKind::VirtualKey, |services, on_behalf, id| {
             Box::pin(owns(&VIDEO, services, on_behalf, id))
         }),
@@ -101,7 +105,7 @@ pub(crate) const IMAGE_HUB: HubKind = HubKind(&HubSpec {
     write_commands: &[],
     disconnected: None,
     follows: &[Follow {
-        stream: StreamKind::Image,
+        stream: tasks::IMAGE.kind(),
         access: Access::Ask(PrincipalKind::VirtualKey, |services, on_behalf, id| {
             Box::pin(owns(&IMAGE, services, on_behalf, id))
         }),
@@ -121,7 +125,7 @@ pub(crate) const TASK_HUB: HubKind = HubKind(&HubSpec {
     write_commands: &[],
     disconnected: None,
     follows: &[Follow {
-        stream: StreamKind::Task,
+        stream: tasks::TASK.kind(),
         access: Access::Ask(PrincipalKind::VirtualKey, |services, on_behalf, id| {
             Box::pin(owns(&TASK, services, on_behalf, id))
         }),
@@ -183,7 +187,7 @@ fn target_topic(followed: &Followed, args: &Arguments) -> Result<Topic, HubError
         return Err(HubError::Refused(ID_REQUIRED.into()));
     }
     match Uuid::parse_str(id.trim()) {
-        Ok(id) => Ok((followed.topic)(id)),
+        Ok(id) => Ok(followed.kind.topic(id)),
         Err(_) => Err(HubError::Denied(followed.denial.into())),
     }
 }

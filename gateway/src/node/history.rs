@@ -228,6 +228,7 @@ async fn next(deliveries: &mut Deliveries) -> Result<Delivery, HistoryError> {
 mod tests {
     use bytes::Bytes;
     use pulse_bus::Namespace;
+    use pulse_proto::lists::LIST;
     use pulse_proto::{
         events::v1::Event,
         lists::v1::{event::Kind, ItemDeleted},
@@ -268,8 +269,8 @@ mod tests {
     #[tokio::test]
     async fn events_after_the_position_come_once_in_order() {
         let bus = bus();
-        let topic = Topic::List(Uuid::new_v4());
-        let other = Topic::List(Uuid::new_v4());
+        let topic = LIST.topic(Uuid::new_v4());
+        let other = LIST.topic(Uuid::new_v4());
         for sequence in [1, 2, 2, 3, 4] {
             publish(&bus, topic, sequence).await;
         }
@@ -287,7 +288,7 @@ mod tests {
     #[tokio::test]
     async fn pages_continue_where_the_previous_one_ended() {
         let bus = bus();
-        let topic = Topic::List(Uuid::new_v4());
+        let topic = LIST.topic(Uuid::new_v4());
         for sequence in 1..=5 {
             publish(&bus, topic, sequence).await;
         }
@@ -316,7 +317,7 @@ mod tests {
     #[tokio::test]
     async fn a_position_that_cannot_be_continued_asks_for_a_reset() {
         let bus = bus();
-        let topic = Topic::List(Uuid::new_v4());
+        let topic = LIST.topic(Uuid::new_v4());
         let empty = read(&bus, &topic, HistoryCursor::after(3), limit(10))
             .await
             .expect("read");
@@ -358,7 +359,7 @@ mod tests {
     #[tokio::test]
     async fn the_largest_position_a_client_can_name_is_ahead_not_an_overflow() {
         let bus = bus();
-        let topic = Topic::List(Uuid::new_v4());
+        let topic = LIST.topic(Uuid::new_v4());
         for sequence in 1..=3 {
             publish(&bus, topic, sequence).await;
         }

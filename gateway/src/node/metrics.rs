@@ -135,6 +135,7 @@ impl Drop for Opened {
 
 #[cfg(test)]
 mod tests {
+    use pulse_proto::lists::LIST;
     use std::{sync::Arc, time::Duration};
 
     use bytes::Bytes;
@@ -215,7 +216,7 @@ mod tests {
             CancellationToken::new(),
             Duration::from_millis(500),
         );
-        let (list, other) = (Topic::List(Uuid::new_v4()), Topic::List(Uuid::new_v4()));
+        let (list, other) = (LIST.topic(Uuid::new_v4()), LIST.topic(Uuid::new_v4()));
         let (reader, mut reader_frames) = join(&node, list, 1 << 20).await;
         // In two groups, its one queue is summed once.
         node.join(other, reader.clone()).await.expect("join");

@@ -11,7 +11,8 @@ use std::{
     time::Duration,
 };
 
-use pulse_bus::{Bus, StartAt, Topic};
+use pulse_bus::{Bus, StartAt};
+use pulse_proto::tasks::KEY_REVOCATIONS;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -63,7 +64,7 @@ impl Revocations {
     pub fn follow(self: &Arc<Self>, bus: Bus, retry_delay: Duration, shutdown: CancellationToken) {
         let revocations = self.clone();
         tokio::spawn(async move {
-            let topic = Topic::KeyRevocations;
+            let topic = KEY_REVOCATIONS.topic();
             let deliveries = loop {
                 match bus.subscribe(&topic, StartAt::StreamSequence(1)).await {
                     Ok(deliveries) => break deliveries,
@@ -106,7 +107,7 @@ mod tests {
         let bus = Bus::memory(Namespace::new("revocations").expect("namespace"));
         let key = Uuid::new_v4();
         let envelope = EventEnvelope {
-            group: Topic::KeyRevocations.group(),
+            group: KEY_REVOCATIONS.topic().group(),
             sequence: 1,
             event: Some(Event::from(Kind::VirtualKeyRevoked(VirtualKeyRevoked {
                 virtual_key_id: key.to_string(),
@@ -115,7 +116,7 @@ mod tests {
             ..EventEnvelope::default()
         };
         bus.publish(
-            &Topic::KeyRevocations,
+            &KEY_REVOCATIONS.topic(),
             "revoked",
             Bytes::from(envelope.encode_to_vec()),
         )

@@ -9,6 +9,7 @@ use std::{
 use bytes::Bytes;
 use prost::Message;
 use pulse_bus::{Bus, Namespace, Topic};
+use pulse_proto::lists::LIST;
 use pulse_proto::{
     events::v1::{Event, EventEnvelope},
     lists::v1::{event::Kind, CollaboratorRemoved, ItemDeleted, UserJoined},
@@ -110,8 +111,8 @@ async fn members_get_each_event_of_their_group_once_in_order() {
     let bus = bus();
     let node = Node::new(bus.clone(), CancellationToken::new(), RESUBSCRIBE_DELAY);
     let encoder = Arc::new(CountingEncoder::default());
-    let topic = Topic::List(Uuid::new_v4());
-    let other = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
+    let other = LIST.topic(Uuid::new_v4());
     let mut ann = client(Uuid::new_v4(), &encoder);
     let mut bob = client(Uuid::new_v4(), &encoder);
     node.join(topic, ann.member.clone()).await.expect("join");
@@ -141,7 +142,7 @@ async fn events_for_the_others_skip_every_connection_of_that_user() {
     let bus = bus();
     let node = Node::new(bus.clone(), CancellationToken::new(), RESUBSCRIBE_DELAY);
     let encoder = Arc::new(CountingEncoder::default());
-    let topic = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
     let ann_id = Uuid::new_v4();
     let mut ann_tab1 = client(ann_id, &encoder);
     let mut ann_tab2 = client(ann_id, &encoder);
@@ -167,7 +168,7 @@ async fn a_removed_collaborator_gets_the_removal_then_nothing_more() {
     let bus = bus();
     let node = Node::new(bus.clone(), CancellationToken::new(), RESUBSCRIBE_DELAY);
     let encoder = Arc::new(CountingEncoder::default());
-    let topic = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
     let bob_id = Uuid::new_v4();
     let mut ann = client(Uuid::new_v4(), &encoder);
     let mut bob_tab1 = client(bob_id, &encoder);
@@ -196,7 +197,7 @@ async fn the_last_member_leaving_ends_the_group_and_a_new_join_starts_it_again()
     let bus = bus();
     let node = Node::new(bus.clone(), CancellationToken::new(), RESUBSCRIBE_DELAY);
     let encoder = Arc::new(CountingEncoder::default());
-    let topic = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
     let mut ann = client(Uuid::new_v4(), &encoder);
     node.join(topic, ann.member.clone()).await.expect("join");
     node.leave(&topic, &ann.member.connection_id);
@@ -219,7 +220,7 @@ async fn presence_notices_are_delivered_live_and_left_out_of_the_history() {
     let bus = bus();
     let node = Node::new(bus.clone(), CancellationToken::new(), RESUBSCRIBE_DELAY);
     let encoder = Arc::new(CountingEncoder::default());
-    let topic = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
     let ann_id = Uuid::new_v4();
     let bob_id = Uuid::new_v4();
     let mut ann = client(ann_id, &encoder);
@@ -261,7 +262,7 @@ async fn presence_notices_are_delivered_live_and_left_out_of_the_history() {
 
     // A notice retained before the first numbered event does not hide that
     // numbers before it are gone.
-    let expired = Topic::List(Uuid::new_v4());
+    let expired = LIST.topic(Uuid::new_v4());
     publish(&bus, expired, 0, joined(), None).await;
     publish(&bus, expired, 3, deleted(), None).await;
     let history = read_history(

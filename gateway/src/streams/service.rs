@@ -12,6 +12,12 @@ use futures::Stream;
 use prost::Message;
 use pulse_bus::{Bus, Topic};
 use pulse_proto::{
+    coaching::{CHAT, GOALS, NOTIFICATIONS},
+    leancoffee::SESSION,
+    lists::LIST,
+    tasks::{ADMIN, IMAGE, NAVIGATION, SPEND, SYSTEM, TASK, VIDEO, WEBHOOKS},
+};
+use pulse_proto::{
     events::v1::EventEnvelope,
     gateway::v1::{
         follow::Target, subscription_message::Kind, subscriptions_server::Subscriptions,
@@ -404,37 +410,37 @@ fn parse_follows(
         .into_iter()
         .map(|follow| {
             let topic = match follow.target {
-                Some(Target::ListId(id)) => Topic::List(parse_id(&id, "listId")?),
-                Some(Target::SessionId(id)) => Topic::Session(parse_id(&id, "sessionId")?),
-                Some(Target::VideoRequestId(id)) => Topic::Video(parse_id(&id, "videoRequestId")?),
-                Some(Target::ImageRequestId(id)) => Topic::Image(parse_id(&id, "imageRequestId")?),
-                Some(Target::TaskId(id)) => Topic::Task(parse_id(&id, "taskId")?),
+                Some(Target::ListId(id)) => LIST.topic(parse_id(&id, "listId")?),
+                Some(Target::SessionId(id)) => SESSION.topic(parse_id(&id, "sessionId")?),
+                Some(Target::VideoRequestId(id)) => VIDEO.topic(parse_id(&id, "videoRequestId")?),
+                Some(Target::ImageRequestId(id)) => IMAGE.topic(parse_id(&id, "imageRequestId")?),
+                Some(Target::TaskId(id)) => TASK.topic(parse_id(&id, "taskId")?),
                 Some(Target::Key(channel)) => match KeyChannel::try_from(channel) {
-                    Ok(KeyChannel::Spend) => Topic::Spend(user_id),
-                    Ok(KeyChannel::Webhooks) => Topic::Webhooks(user_id),
-                    Ok(KeyChannel::Navigation) => Topic::Navigation(user_id),
+                    Ok(KeyChannel::Spend) => SPEND.topic(user_id),
+                    Ok(KeyChannel::Webhooks) => WEBHOOKS.topic(user_id),
+                    Ok(KeyChannel::Navigation) => NAVIGATION.topic(user_id),
                     Ok(KeyChannel::Unspecified) | Err(_) => {
                         return Err(Status::invalid_argument(
                             "key must be KEY_CHANNEL_SPEND, KEY_CHANNEL_WEBHOOKS or KEY_CHANNEL_NAVIGATION",
                         ))
                     }
                 },
-                Some(Target::System(true)) => Topic::System,
-                Some(Target::Admin(true)) => Topic::Admin,
+                Some(Target::System(true)) => SYSTEM.topic(),
+                Some(Target::Admin(true)) => ADMIN.topic(),
                 Some(Target::System(false) | Target::Admin(false)) => {
                     return Err(Status::invalid_argument("system and admin must be true"))
                 }
                 Some(Target::Own(channel)) => match UserChannel::try_from(channel) {
-                    Ok(UserChannel::Chat) => Topic::Chat(user_id),
-                    Ok(UserChannel::Goals) => Topic::Goals(user_id),
-                    Ok(UserChannel::Notifications) => Topic::Notifications(user_id),
+                    Ok(UserChannel::Chat) => CHAT.topic(user_id),
+                    Ok(UserChannel::Goals) => GOALS.topic(user_id),
+                    Ok(UserChannel::Notifications) => NOTIFICATIONS.topic(user_id),
                     Ok(UserChannel::Unspecified) | Err(_) => {
                         return Err(Status::invalid_argument(
                             "own must be USER_CHANNEL_CHAT, USER_CHANNEL_GOALS or USER_CHANNEL_NOTIFICATIONS",
                         ))
                     }
                 },
-                Some(Target::Group(name)) => Topic::parse_group(&name)
+                Some(Target::Group(name)) => pulse_proto::GROUP_KINDS.parse(&name)
                     .ok_or_else(|| Status::invalid_argument("group must name a group"))?,
                 None => return Err(Status::invalid_argument("a follow needs a target")),
             };

@@ -6,8 +6,8 @@ use std::{collections::VecDeque, time::Duration};
 
 use bytes::Bytes;
 use prost::Message;
-use pulse_bus::Topic;
 use pulse_gateway::protocol::{CompletionOutcome, HubMessage, Protocol};
+use pulse_proto::lists::LIST;
 use pulse_proto::{
     events::v1::{Event, EventEnvelope},
     gateway::v1::{subscription_message, SubscriptionMessage},
@@ -322,7 +322,7 @@ async fn a_long_absence_is_caught_up_page_by_page() {
     let mut client = suite.connect(&ann).await;
     let list_id = create_list(&mut client, "Busy").await;
     // More than a page, published as the shopping-list service would.
-    let topic = Topic::List(list_id.parse().expect("uuid"));
+    let topic = LIST.topic(list_id.parse().expect("uuid"));
     let published = 501;
     for sequence in 1..=published {
         let envelope = EventEnvelope {

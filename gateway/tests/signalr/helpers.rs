@@ -7,12 +7,13 @@ use std::{collections::VecDeque, net::SocketAddr, sync::Arc, time::Duration};
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use pulse_auth::{JwtKeys, JwtValidator, TokenRequest};
-use pulse_bus::{Bus, Namespace, StreamKind};
+use pulse_bus::{Bus, Namespace};
 use pulse_gateway::{
     node::{Node, NodeStats},
     GatewayApp, GatewayConfig,
 };
 use pulse_lists::{ListsApp, ListsConfig};
+use pulse_proto::lists::LIST;
 use pulse_testkit::{TcpProxy, TestDatabase};
 use serde_json::{json, Value};
 use tokio::{net::TcpStream, task::JoinHandle};
@@ -293,8 +294,8 @@ impl TestSuite {
         // test may already subscribe (a gRPC subscription to a group whose
         // stream is missing is refused as UNAVAILABLE, to be retried): the
         // suite has them all from the start, as a system that ran once has.
-        for kind in StreamKind::ALL {
-            bus.ensure_stream(*kind, pulse_testkit::EVENT_RETENTION)
+        for kind in pulse_proto::GROUP_KINDS.iter() {
+            bus.ensure_stream(kind, pulse_testkit::EVENT_RETENTION)
                 .await
                 .expect("stream");
         }
@@ -335,7 +336,7 @@ impl TestSuite {
     /// Removes every retained event of a list from JetStream, as retention
     /// would after the list was quiet for longer than it.
     pub async fn purge_list_history(&self, list_id: &str) {
-        let topic = pulse_bus::Topic::List(list_id.parse().expect("uuid"));
+        let topic = LIST.topic(list_id.parse().expect("uuid"));
         let namespace = self.bus.namespace();
         let client = async_nats::connect(pulse_testkit::shared_nats_url())
             .await

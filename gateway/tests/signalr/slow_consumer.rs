@@ -9,6 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use prost::Message as _;
+use pulse_proto::coaching::CHAT;
 use pulse_proto::{
     coaching::v1::{event::Kind, ChatMessage},
     events::v1::{Event, EventEnvelope},
@@ -38,7 +39,7 @@ const WAIT: Duration = Duration::from_secs(30);
 const SLOW_CONSUMERS: &str = "pulse_gateway_slow_consumer_closes_total";
 
 async fn publish(bus: pulse_bus::Bus, user: uuid::Uuid) {
-    let topic = pulse_bus::Topic::Chat(user);
+    let topic = CHAT.topic(user);
     let text = "x".repeat(EVENT_BYTES);
     for sequence in 1..=EVENTS {
         let message = ChatMessage {
@@ -69,7 +70,7 @@ async fn publish(bus: pulse_bus::Bus, user: uuid::Uuid) {
 async fn prepare(suite: &TestSuite) {
     suite
         .bus()
-        .ensure_stream(pulse_bus::StreamKind::Chat, RETENTION)
+        .ensure_stream(CHAT.kind(), RETENTION)
         .await
         .expect("chat stream");
 }

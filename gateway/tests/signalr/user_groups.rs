@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use prost::Message;
-use pulse_bus::{StreamKind, Topic};
+use pulse_proto::coaching::{CHAT, GOALS};
 use pulse_proto::{
     coaching::v1::{event::Kind, ChatMessage},
     events::v1::{Event, EventEnvelope},
@@ -34,7 +34,7 @@ async fn publish_chat(
         sent_at: "2026-11-23T10:00:00.000Z".into(),
         read_at: None,
     };
-    let topic = Topic::Chat(recipient.id);
+    let topic = CHAT.topic(recipient.id);
     let envelope = EventEnvelope {
         group: topic.group(),
         sequence,
@@ -57,7 +57,7 @@ async fn publish_chat(
 #[tokio::test]
 async fn an_event_for_a_user_reaches_all_their_chat_connections_on_every_gateway_once() {
     let mut suite = TestSuite::start().await;
-    for kind in [StreamKind::Chat, StreamKind::Goals] {
+    for kind in [CHAT.kind(), GOALS.kind()] {
         suite
             .bus()
             .ensure_stream(kind, RETENTION)

@@ -19,9 +19,10 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 
 pub use error::{BusError, BusErrorKind};
+pub use pulse_groups::{GroupKind, PerEntityKind, SingletonKind, Topic};
 pub use replicas::StreamReplicas;
 pub use requests::{Incoming, Requests, ServiceName};
-pub use topic::{Namespace, StreamKind, Topic};
+pub use topic::Namespace;
 
 /// Bytes kept free for a message's headers (its id and its predecessor's, each well under
 /// 200 bytes, and a 55-byte `traceparent`) when its payload is held against the broker's
@@ -120,7 +121,7 @@ impl Bus {
     /// (yet) is refused with [`BusErrorKind::Stream`].
     pub async fn ensure_stream(
         &self,
-        kind: StreamKind,
+        kind: GroupKind,
         retention: Duration,
     ) -> Result<(), BusError> {
         match self {

@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use crate::{
-    requests::Responders, BusError, BusErrorKind, Deliveries, Delivery, Namespace, Outgoing,
-    StartAt, StreamKind, Topic,
+    requests::Responders, BusError, BusErrorKind, Deliveries, Delivery, GroupKind, Namespace,
+    Outgoing, StartAt, Topic,
 };
 
 #[derive(Clone, Debug)]
@@ -30,7 +30,7 @@ struct State {
     last_sequence: u64,
     seen_ids: HashSet<String>,
     /// The id of each stream's last stored message, for [`crate::Outgoing::after`].
-    last_ids: HashMap<StreamKind, String>,
+    last_ids: HashMap<GroupKind, String>,
     log: HashMap<Topic, Vec<Delivery>>,
     /// Unbounded on purpose: a test bus must never drop; the gateway bounds
     /// what it buffers above this layer.

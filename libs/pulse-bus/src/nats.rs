@@ -16,7 +16,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use crate::{
-    BusError, BusErrorKind, Deliveries, Delivery, Namespace, Outgoing, StartAt, StreamKind,
+    BusError, BusErrorKind, Deliveries, Delivery, GroupKind, Namespace, Outgoing, StartAt,
     StreamReplicas, Topic,
 };
 
@@ -90,7 +90,7 @@ impl NatsBus {
 
     pub(crate) async fn ensure_stream(
         &self,
-        kind: StreamKind,
+        kind: GroupKind,
         retention: Duration,
     ) -> Result<(), BusError> {
         let config = StreamConfig {

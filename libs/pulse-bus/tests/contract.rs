@@ -5,9 +5,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::StreamExt;
 use pulse_bus::{
-    Bus, BusErrorKind, Deliveries, Namespace, Outgoing, ServiceName, StartAt, StreamKind,
-    StreamReplicas, Topic,
+    Bus, BusErrorKind, Deliveries, Namespace, Outgoing, ServiceName, StartAt, StreamReplicas,
 };
+use pulse_proto::lists::LIST;
 use uuid::Uuid;
 
 async fn nats_bus() -> Bus {
@@ -15,7 +15,7 @@ async fn nats_bus() -> Bus {
     let bus = Bus::connect(&pulse_testkit::shared_nats_url(), ns)
         .await
         .expect("shared NATS is running");
-    bus.ensure_stream(StreamKind::Lists, Duration::from_secs(600))
+    bus.ensure_stream(LIST.kind(), Duration::from_secs(600))
         .await
         .expect("stream");
     bus
@@ -40,8 +40,8 @@ async fn assert_nothing_more(deliveries: &mut Deliveries) {
 }
 
 async fn delivers_in_order_once_per_message_id(bus: Bus) {
-    let topic = Topic::List(Uuid::new_v4());
-    let other = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
+    let other = LIST.topic(Uuid::new_v4());
     let mut sub = bus
         .subscribe(&topic, StartAt::New)
         .await
@@ -61,7 +61,7 @@ async fn delivers_in_order_once_per_message_id(bus: Bus) {
 }
 
 async fn publishes_many_at_once_in_order_once_per_message_id(bus: Bus) {
-    let topics = [Topic::List(Uuid::new_v4()), Topic::List(Uuid::new_v4())];
+    let topics = [LIST.topic(Uuid::new_v4()), LIST.topic(Uuid::new_v4())];
     let mut subs = Vec::new();
     for topic in &topics {
         subs.push(bus.subscribe(topic, StartAt::New).await.expect("subscribe"));
@@ -92,7 +92,7 @@ async fn publishes_many_at_once_in_order_once_per_message_id(bus: Bus) {
 }
 
 async fn stores_a_message_only_right_after_the_one_it_names(bus: Bus) {
-    let topic = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
     let mut sub = bus
         .subscribe(&topic, StartAt::New)
         .await
@@ -144,7 +144,7 @@ async fn stores_a_message_only_right_after_the_one_it_names(bus: Bus) {
 }
 
 async fn refuses_a_message_larger_than_the_broker_takes_and_goes_on(bus: Bus) {
-    let topic = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
     let mut sub = bus
         .subscribe(&topic, StartAt::New)
         .await
@@ -164,7 +164,7 @@ async fn refuses_a_message_larger_than_the_broker_takes_and_goes_on(bus: Bus) {
 }
 
 async fn replays_from_a_stream_sequence(bus: Bus) {
-    let topic = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
     assert_eq!(bus.last_stream_sequence(&topic).await.expect("last"), None);
     let mut live = bus
         .subscribe(&topic, StartAt::New)
@@ -196,7 +196,7 @@ async fn replays_from_a_stream_sequence(bus: Bus) {
 }
 
 async fn carries_the_trace_context_of_a_message_to_its_subscribers(bus: Bus) {
-    let topic = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
     let mut sub = bus
         .subscribe(&topic, StartAt::New)
         .await
@@ -370,10 +370,10 @@ async fn subscription_survives_a_broker_restart_without_gaps() {
     let mut server = pulse_testkit::NatsServer::start();
     let ns = Namespace::new("restart").expect("namespace");
     let bus = Bus::connect(&server.url(), ns).await.expect("connect");
-    bus.ensure_stream(StreamKind::Lists, Duration::from_secs(600))
+    bus.ensure_stream(LIST.kind(), Duration::from_secs(600))
         .await
         .expect("stream");
-    let topic = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
     let mut sub = bus
         .subscribe(&topic, StartAt::New)
         .await
@@ -412,10 +412,10 @@ async fn a_cluster_is_reached_through_any_of_its_listed_servers() {
         .await
         .expect("connected within 20 s")
         .expect("connect");
-    bus.ensure_stream(StreamKind::Lists, Duration::from_secs(600))
+    bus.ensure_stream(LIST.kind(), Duration::from_secs(600))
         .await
         .expect("stream");
-    let topic = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
     bus.publish(&topic, "1", Bytes::from("reached"))
         .await
         .expect("publish");
@@ -442,13 +442,13 @@ async fn streams_take_the_replica_count_and_a_server_that_cannot_place_it_refuse
     let refused = single
         .clone()
         .with_stream_replicas(three)
-        .ensure_stream(StreamKind::Lists, Duration::from_secs(600))
+        .ensure_stream(LIST.kind(), Duration::from_secs(600))
         .await
         .expect_err("three copies on one server");
     assert_eq!(refused.kind(), BusErrorKind::Stream);
     single
         .with_stream_replicas(StreamReplicas::ONE)
-        .ensure_stream(StreamKind::Lists, Duration::from_secs(600))
+        .ensure_stream(LIST.kind(), Duration::from_secs(600))
         .await
         .expect("one copy on one server");
 }

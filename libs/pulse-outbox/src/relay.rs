@@ -2,7 +2,7 @@ use std::{collections::HashMap, sync::atomic::Ordering, time::Duration};
 
 use bytes::Bytes;
 use prost::Message;
-use pulse_bus::{Bus, BusError, BusErrorKind, Outgoing, StreamKind, Topic};
+use pulse_bus::{Bus, BusError, BusErrorKind, GroupKind, Outgoing, Topic};
 use pulse_proto::events::v1::EventEnvelope;
 use sqlx::{pool::PoolConnection, postgres::PgListener, PgConnection, Postgres};
 use tokio::time::Instant;
@@ -18,7 +18,7 @@ use crate::{
 pub struct RelayConfig {
     /// Streams this service publishes into; created (if missing) before the
     /// first publish, with this retention.
-    pub streams: Vec<StreamKind>,
+    pub streams: Vec<GroupKind>,
     pub retention: Duration,
     /// Rows read per round trip.
     pub batch_size: i64,
@@ -33,7 +33,7 @@ pub struct RelayConfig {
 }
 
 impl RelayConfig {
-    pub fn new(streams: Vec<StreamKind>, retention: Duration) -> Self {
+    pub fn new(streams: Vec<GroupKind>, retention: Duration) -> Self {
         Self {
             streams,
             retention,
@@ -446,7 +446,7 @@ fn plan_round(rows: Vec<OutboxRow>) -> Planned {
     let mut groups: Vec<(Topic, Vec<ReadyRow>)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for (id, group, sequence, envelope) in rows {
-        let Some(topic) = Topic::parse_group(&group) else {
+        let Some(topic) = pulse_proto::GROUP_KINDS.parse(&group) else {
             tracing::error!(%group, id, "outbox row with an unknown group; dropped");
             plan.published.push(id);
             continue;
@@ -486,13 +486,14 @@ fn plan_round(rows: Vec<OutboxRow>) -> Planned {
 
 #[cfg(test)]
 mod tests {
+    use pulse_proto::{leancoffee::SESSION, lists::LIST};
     use uuid::Uuid;
 
     use super::*;
 
     #[test]
     fn a_groups_rows_go_together_in_order_each_naming_the_one_before() {
-        let (a, b) = (Topic::List(Uuid::new_v4()), Topic::Session(Uuid::new_v4()));
+        let (a, b) = (LIST.topic(Uuid::new_v4()), SESSION.topic(Uuid::new_v4()));
         let row = |id: i64, topic: &Topic, sequence: i64| (id, topic.group(), sequence, vec![]);
         let plan = plan_round(vec![
             row(1, &a, 1),
@@ -523,7 +524,7 @@ mod tests {
 
     #[test]
     fn an_event_goes_out_with_the_sequence_of_its_row() {
-        let a = Topic::List(Uuid::new_v4());
+        let a = LIST.topic(Uuid::new_v4());
         let stored = EventEnvelope {
             group: a.group(),
             occurred_at: "2026-12-06T20:00:00.000Z".to_owned(),
@@ -556,7 +557,7 @@ mod tests {
 
     #[test]
     fn a_notice_is_identified_by_its_row_and_keeps_its_place_in_the_group() {
-        let a = Topic::List(Uuid::new_v4());
+        let a = LIST.topic(Uuid::new_v4());
         let plan = plan_round(vec![
             (7, a.group(), 1, vec![]),
             (8, a.group(), 0, vec![]),

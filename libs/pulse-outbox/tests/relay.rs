@@ -13,6 +13,7 @@ use futures::StreamExt;
 use prost::Message;
 use pulse_bus::{StartAt, Topic};
 use pulse_outbox::{Outbox, Relay, RelayConfig};
+use pulse_proto::lists::LIST;
 use pulse_proto::{
     events::v1::{Event, EventEnvelope},
     lists::v1::{event::Kind, ItemDeleted},
@@ -97,7 +98,7 @@ async fn lock_holder(observer: &PgPool) -> Option<i32> {
 #[tokio::test]
 async fn a_commit_wakes_the_relay_of_its_own_process_directly() {
     let env = TestEnv::new().await;
-    let topic = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
     let (outbox, relay, mut events) = relayed(&env, &topic).await;
     // The first may also be found when the relay takes the lead; once it is
     // out, the relay leads, and the second has only the direct wake-up.
@@ -111,7 +112,7 @@ async fn a_commit_wakes_the_relay_of_its_own_process_directly() {
 #[tokio::test]
 async fn a_commit_in_another_process_notifies_the_active_relay() {
     let env = TestEnv::new().await;
-    let topic = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
     let (outbox, relay, mut events) = relayed(&env, &topic).await;
     commit_event(&outbox, &topic).await;
     events.expect(1).await;
@@ -124,7 +125,7 @@ async fn a_commit_in_another_process_notifies_the_active_relay() {
 #[tokio::test]
 async fn a_relay_whose_connection_dies_leads_again_and_publishes_what_follows() {
     let env = TestEnv::new().await;
-    let topic = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
     let (outbox, relay, mut events) = relayed(&env, &topic).await;
     commit_event(&outbox, &topic).await;
     events.expect(1).await;
@@ -172,7 +173,7 @@ async fn standing_by(observer: &PgPool, leader: i32) {
 #[tokio::test]
 async fn a_stopping_relay_hands_its_lock_to_a_standby_at_once() {
     let env = TestEnv::new().await;
-    let topic = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
     let (outbox, leader_relay, mut events) = relayed(&env, &topic).await;
     commit_event(&outbox, &topic).await;
     events.expect(1).await;
@@ -211,7 +212,7 @@ fn published(topic: &Topic, sequence: u64, kind: Kind) -> bytes::Bytes {
 #[tokio::test]
 async fn rows_a_dead_leader_published_but_did_not_delete_go_out_once() {
     let env = TestEnv::new().await;
-    let topic = Topic::List(Uuid::new_v4());
+    let topic = LIST.topic(Uuid::new_v4());
     let outbox = Outbox::new(pool(&env).await);
     pulse_outbox::ensure_schema(outbox.pool())
         .await
@@ -257,7 +258,7 @@ async fn rows_a_dead_leader_published_but_did_not_delete_go_out_once() {
 #[tokio::test]
 async fn a_groups_burst_goes_out_in_order_beside_another_group() {
     let env = TestEnv::new().await;
-    let (burst, other) = (Topic::List(Uuid::new_v4()), Topic::List(Uuid::new_v4()));
+    let (burst, other) = (LIST.topic(Uuid::new_v4()), LIST.topic(Uuid::new_v4()));
     let (outbox, relay, mut events) = relayed(&env, &burst).await;
     let mut others = env.subscribe(&other, StartAt::New).await;
     // One transaction, so the relay reads every row in one round, the burst's rows each
@@ -281,7 +282,7 @@ async fn a_groups_burst_goes_out_in_order_beside_another_group() {
 #[tokio::test]
 async fn a_row_the_broker_refuses_holds_its_group_and_only_its_group() {
     let env = TestEnv::new().await;
-    let (blocked, other) = (Topic::List(Uuid::new_v4()), Topic::List(Uuid::new_v4()));
+    let (blocked, other) = (LIST.topic(Uuid::new_v4()), LIST.topic(Uuid::new_v4()));
     let (outbox, relay, mut events) = relayed(&env, &blocked).await;
     let mut others = env.subscribe(&other, StartAt::New).await;
     // One transaction, so the relay reads the rows in one round. The second is larger than

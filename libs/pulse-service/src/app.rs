@@ -6,7 +6,7 @@
 
 use std::{net::SocketAddr, num::NonZeroU32, time::Duration};
 
-use pulse_bus::{Bus, StreamKind};
+use pulse_bus::{Bus, GroupKind};
 use pulse_grpc::GrpcServer;
 use pulse_outbox::{Outbox, RelayConfig};
 use secrecy::SecretString;
@@ -26,8 +26,9 @@ pub trait Domain: Sized + Send + 'static {
 
     /// Names the service in logs ("lean-coffee").
     const NAME: &'static str;
-    /// The streams its outbox relay publishes into.
-    const STREAMS: &'static [StreamKind];
+    /// The streams its outbox relay publishes into: its domain's group
+    /// kinds (`pulse_proto::lists::GROUP_KINDS`).
+    const STREAMS: &'static [GroupKind];
 
     /// Its schema, applied at every start.
     fn migrations() -> &'static Migrator;

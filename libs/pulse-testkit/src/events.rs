@@ -101,6 +101,7 @@ mod tests {
     use prost::Message;
     use pulse_bus::Namespace;
     use pulse_proto::lists::v1::{event::Kind, ItemAdded};
+    use pulse_proto::lists::LIST;
 
     use super::*;
 
@@ -116,7 +117,7 @@ mod tests {
     /// A subscription to a list on an in-memory bus, then `published` on it.
     async fn events_after(published: &[EventEnvelope]) -> Events {
         let bus = Bus::memory(Namespace::new("testkit").unwrap());
-        let topic = Topic::List(uuid::Uuid::new_v4());
+        let topic = LIST.topic(uuid::Uuid::new_v4());
         let events = Events::subscribe(&bus, &topic, StartAt::New).await;
         for (id, envelope) in published.iter().enumerate() {
             bus.publish(&topic, &id.to_string(), envelope.encode_to_vec().into())

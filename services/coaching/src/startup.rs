@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, num::NonZeroU32};
 
 use pulse_auth::JwtValidator;
-use pulse_bus::StreamKind;
+use pulse_bus::GroupKind;
 use pulse_grpc::GrpcServer;
 use pulse_outbox::Outbox;
 use pulse_proto::coaching::v1::coaching_server::CoachingServer;
@@ -21,13 +21,6 @@ static MIGRATIONS: Migrator = sqlx::migrate!();
 /// A built, not yet running, coaching service.
 pub type CoachingApp = App<Coaching>;
 
-/// The streams this service publishes into: one per kind of user group.
-const STREAMS: [StreamKind; 3] = [
-    StreamKind::Chat,
-    StreamKind::Goals,
-    StreamKind::Notifications,
-];
-
 /// What the coaching service keeps to run.
 #[derive(Debug)]
 pub struct Coaching {
@@ -39,7 +32,8 @@ impl Domain for Coaching {
     type Credential = JwtValidator;
 
     const NAME: &'static str = "coaching";
-    const STREAMS: &'static [StreamKind] = &STREAMS;
+    /// One per kind of user group.
+    const STREAMS: &'static [GroupKind] = pulse_proto::coaching::GROUP_KINDS;
 
     fn migrations() -> &'static Migrator {
         &MIGRATIONS

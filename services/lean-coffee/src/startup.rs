@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, num::NonZeroU32};
 
 use pulse_auth::JwtValidator;
-use pulse_bus::StreamKind;
+use pulse_bus::GroupKind;
 use pulse_grpc::GrpcServer;
 use pulse_outbox::Outbox;
 use pulse_presence::Sweeper;
@@ -35,7 +35,7 @@ impl Domain for LeanCoffee {
     type Credential = JwtValidator;
 
     const NAME: &'static str = "lean-coffee";
-    const STREAMS: &'static [StreamKind] = &[StreamKind::Sessions];
+    const STREAMS: &'static [GroupKind] = pulse_proto::leancoffee::GROUP_KINDS;
 
     fn migrations() -> &'static Migrator {
         &MIGRATIONS

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use pulse_bus::Topic;
 use pulse_proto::tasks::v1::{self as proto, event::Kind};
+use pulse_proto::tasks::{IMAGE, TASK, VIDEO};
 use pulse_service::timestamp;
 use uuid::Uuid;
 
@@ -20,9 +21,9 @@ const RUNNING: &str = "Running";
 /// The group that follows a task: `task_`, `video_` or `image_{id}`.
 pub fn task_topic(task: &Task) -> Topic {
     match task.kind {
-        TaskKind::Task => Topic::Task(task.id),
-        TaskKind::Video => Topic::Video(task.id),
-        TaskKind::Image => Topic::Image(task.id),
+        TaskKind::Task => TASK.topic(task.id),
+        TaskKind::Video => VIDEO.topic(task.id),
+        TaskKind::Image => IMAGE.topic(task.id),
     }
 }
 

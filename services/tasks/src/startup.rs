@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, num::NonZeroU32};
 
 use pulse_auth::MasterKey;
-use pulse_bus::StreamKind;
+use pulse_bus::GroupKind;
 use pulse_grpc::GrpcServer;
 use pulse_outbox::Outbox;
 use pulse_proto::tasks::v1::{
@@ -27,20 +27,6 @@ static MIGRATIONS: Migrator = sqlx::migrate!();
 /// key every master-key call is refused.
 pub type TasksApp = App<Tasks>;
 
-/// The streams this service publishes into: one per kind of group of
-/// CONTRACT §3.4, and the gateways' revocation feed.
-const STREAMS: [StreamKind; 9] = [
-    StreamKind::Video,
-    StreamKind::Image,
-    StreamKind::Task,
-    StreamKind::Spend,
-    StreamKind::Webhooks,
-    StreamKind::Navigation,
-    StreamKind::System,
-    StreamKind::Admin,
-    StreamKind::KeyRevocations,
-];
-
 /// What the task-notification service keeps to run.
 #[derive(Debug)]
 pub struct Tasks {
@@ -53,7 +39,9 @@ impl Domain for Tasks {
     type Credential = Option<MasterKey>;
 
     const NAME: &'static str = "tasks";
-    const STREAMS: &'static [StreamKind] = &STREAMS;
+    /// One per kind of group of CONTRACT §3.4, and the gateways'
+    /// revocation feed.
+    const STREAMS: &'static [GroupKind] = pulse_proto::tasks::GROUP_KINDS;
 
     fn migrations() -> &'static Migrator {
         &MIGRATIONS

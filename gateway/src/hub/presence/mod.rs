@@ -33,6 +33,7 @@ use futures::{FutureExt, StreamExt};
 use pulse_bus::Topic;
 use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
 use pulse_proto::lists::v1::{shopping_lists_client::ShoppingListsClient, ActiveUser};
+use pulse_proto::{leancoffee::SESSION, lists::LIST};
 use tokio::{
     sync::Semaphore,
     time::{Instant, MissedTickBehavior},
@@ -72,16 +73,19 @@ pub enum Scope {
 impl Scope {
     fn topic(self) -> Topic {
         match self {
-            Scope::List(id) => Topic::List(id),
-            Scope::Session(id) => Topic::Session(id),
+            Scope::List(id) => LIST.topic(id),
+            Scope::Session(id) => SESSION.topic(id),
         }
     }
 
     fn of(topic: Topic) -> Option<Self> {
-        match topic {
-            Topic::List(id) => Some(Scope::List(id)),
-            Topic::Session(id) => Some(Scope::Session(id)),
-            _ => None,
+        let id = topic.id()?;
+        if topic.kind() == LIST.kind() {
+            Some(Scope::List(id))
+        } else if topic.kind() == SESSION.kind() {
+            Some(Scope::Session(id))
+        } else {
+            None
         }
     }
 }

@@ -2,7 +2,7 @@
 //! connected: history is read from here, the event only makes it live.
 
 use chrono::{DateTime, Utc};
-use pulse_bus::Topic;
+use pulse_proto::coaching::CHAT;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -33,7 +33,7 @@ impl Store {
         let message = ChatMessage::from(row);
         emit(
             &mut tx,
-            Topic::Chat(message.recipient_id),
+            CHAT.topic(message.recipient_id),
             events::receive_message(&message),
         )
         .await?;
@@ -69,7 +69,7 @@ impl Store {
         let read_at = message.read_at.unwrap_or(now);
         emit(
             &mut tx,
-            Topic::Chat(message.sender_id),
+            CHAT.topic(message.sender_id),
             events::message_read(&message, read_at),
         )
         .await?;
@@ -96,7 +96,7 @@ impl Store {
         .await?;
         emit_to_both(
             &mut tx,
-            Topic::Chat,
+            CHAT,
             (message.sender_id, message.recipient_id),
             events::message_deleted(&message, Utc::now()),
         )

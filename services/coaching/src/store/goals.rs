@@ -4,7 +4,7 @@
 //! the same moment takes effect entirely before or entirely after.
 
 use chrono::Utc;
-use pulse_bus::Topic;
+use pulse_proto::coaching::GOALS;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -65,7 +65,7 @@ impl Store {
         let goal = Goal::from(row);
         emit(
             &mut tx,
-            Topic::Goals(client_id),
+            GOALS.topic(client_id),
             events::goal_assigned(&goal),
         )
         .await?;
@@ -108,7 +108,7 @@ impl Store {
         for trainer in trainers {
             emit(
                 &mut tx,
-                Topic::Goals(trainer),
+                GOALS.topic(trainer),
                 events::client_progress_update(&progress),
             )
             .await?;

@@ -14,7 +14,7 @@ mod notifications;
 mod relationships;
 mod rows;
 
-use pulse_bus::Topic;
+use pulse_bus::{PerEntityKind, Topic};
 use pulse_outbox::Outbox;
 use pulse_proto::coaching::v1::event::Kind;
 use sqlx::PgConnection;
@@ -44,19 +44,19 @@ async fn emit(conn: &mut PgConnection, topic: Topic, event: Kind) -> Result<(), 
     Ok(())
 }
 
-/// Enqueues one event for two users' groups of one kind (`group` is
-/// `Topic::Chat` or `Topic::Notifications`), smaller user id first. Each
+/// Enqueues one event for two users' groups of one kind (`kind` is
+/// `CHAT` or `NOTIFICATIONS`), smaller user id first. Each
 /// enqueue locks its group's sequence row until commit; taking the two in
 /// one order means two transactions announcing to the same pair (Ann and
 /// Bob deleting messages to each other) wait for each other instead of
 /// deadlocking.
 async fn emit_to_both(
     conn: &mut PgConnection,
-    group: fn(Uuid) -> Topic,
+    kind: PerEntityKind,
     users: (Uuid, Uuid),
     event: Kind,
 ) -> Result<(), CoachingError> {
     let (first, second) = crate::domain::pair(users.0, users.1);
-    emit(conn, group(first), event.clone()).await?;
-    emit(conn, group(second), event).await
+    emit(conn, kind.topic(first), event.clone()).await?;
+    emit(conn, kind.topic(second), event).await
 }

@@ -2,7 +2,7 @@
 //! `/hubs/notifications` connections.
 
 use chrono::Utc;
-use pulse_bus::Topic;
+use pulse_proto::coaching::NOTIFICATIONS;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -61,7 +61,7 @@ pub(super) async fn store_notification(
     let notification = Notification::from(row);
     emit(
         conn,
-        Topic::Notifications(notification.user_id),
+        NOTIFICATIONS.topic(notification.user_id),
         events::receive_notification(&notification),
     )
     .await?;

@@ -2,7 +2,7 @@
 //! `RelationshipUpdated` to both sides' notification groups.
 
 use chrono::{DateTime, Utc};
-use pulse_bus::Topic;
+use pulse_proto::coaching::NOTIFICATIONS;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -124,7 +124,7 @@ async fn announce(
 ) -> Result<(), CoachingError> {
     emit_to_both(
         conn,
-        Topic::Notifications,
+        NOTIFICATIONS,
         (relationship.trainer_id, relationship.client_id),
         events::relationship_updated(relationship),
     )

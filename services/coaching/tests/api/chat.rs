@@ -1,11 +1,11 @@
 //! Chat: delivery to the recipient's group, history, read receipts and
 //! deletion, each event once and to the right user.
 
-use pulse_bus::Topic;
 use pulse_proto::coaching::v1::{
     event::Kind, DeleteMessageRequest, GetConversationRequest, ListConversationsRequest,
     MarkAsReadRequest,
 };
+use pulse_proto::coaching::CHAT;
 use pulse_testkit::{assert_refused, expect_kind, TestUser};
 use tonic::Code;
 
@@ -48,7 +48,7 @@ async fn a_message_goes_to_the_recipients_chat_group_once() {
     let app = spawn_app().await;
     let (ann, bob) = (TestUser::new("Ann"), TestUser::new("Bob"));
     let mut sender = app.client(&ann).await;
-    let mut inbox = app.subscribe(Topic::Chat(bob.id)).await;
+    let mut inbox = app.subscribe(CHAT.topic(bob.id)).await;
 
     let sent = send(&mut sender, &bob, "Hi Bob").await;
 
@@ -61,9 +61,9 @@ async fn a_message_goes_to_the_recipients_chat_group_once() {
     assert!(sent.sent_at.ends_with('Z'));
     let received = expect_kind!(inbox.expect_to_everyone(1).await, ReceiveMessage);
     assert_eq!(received, sent, "the event is the stored message");
-    assert_eq!(app.sequence(Topic::Chat(bob.id)).await, 1, "exactly once");
+    assert_eq!(app.sequence(CHAT.topic(bob.id)).await, 1, "exactly once");
     assert_eq!(
-        app.sequence(Topic::Chat(ann.id)).await,
+        app.sequence(CHAT.topic(ann.id)).await,
         0,
         "not to the sender"
     );
@@ -121,7 +121,7 @@ async fn reading_a_message_tells_the_sender_once() {
     let (ann, bob) = (TestUser::new("Ann"), TestUser::new("Bob"));
     let mut sender = app.client(&ann).await;
     let mut recipient = app.client(&bob).await;
-    let mut receipts = app.subscribe(Topic::Chat(ann.id)).await;
+    let mut receipts = app.subscribe(CHAT.topic(ann.id)).await;
     let sent = send(&mut sender, &bob, "Hi").await;
 
     let read = recipient
@@ -146,9 +146,9 @@ async fn reading_a_message_tells_the_sender_once() {
         (receipt.message_id, receipt.read_at),
         (sent.id.clone(), read_at)
     );
-    assert_eq!(app.sequence(Topic::Chat(ann.id)).await, 1, "one receipt");
+    assert_eq!(app.sequence(CHAT.topic(ann.id)).await, 1, "one receipt");
     assert_eq!(
-        app.sequence(Topic::Chat(bob.id)).await,
+        app.sequence(CHAT.topic(bob.id)).await,
         1,
         "only the message"
     );
@@ -167,8 +167,8 @@ async fn the_sender_deletes_a_message_from_both_histories() {
     let (ann, bob) = (TestUser::new("Ann"), TestUser::new("Bob"));
     let mut sender = app.client(&ann).await;
     let mut recipient = app.client(&bob).await;
-    let mut ann_chat = app.subscribe(Topic::Chat(ann.id)).await;
-    let mut bob_chat = app.subscribe(Topic::Chat(bob.id)).await;
+    let mut ann_chat = app.subscribe(CHAT.topic(ann.id)).await;
+    let mut bob_chat = app.subscribe(CHAT.topic(bob.id)).await;
     let kept = send(&mut sender, &bob, "keep").await;
     let oops = send(&mut sender, &bob, "oops").await;
     expect_kind!(bob_chat.expect_to_everyone(1).await, ReceiveMessage);
@@ -210,8 +210,8 @@ async fn the_sender_deletes_a_message_from_both_histories() {
         .expect_err("gone");
     assert_refused(&read_deleted, Code::NotFound, "Message not found");
     assert_refused(&delete_again, Code::NotFound, "Message not found");
-    assert_eq!(app.sequence(Topic::Chat(ann.id)).await, 1);
-    assert_eq!(app.sequence(Topic::Chat(bob.id)).await, 3);
+    assert_eq!(app.sequence(CHAT.topic(ann.id)).await, 1);
+    assert_eq!(app.sequence(CHAT.topic(bob.id)).await, 3);
 }
 
 #[tokio::test]

@@ -3,8 +3,8 @@
 //! exactly one event.
 
 use futures::future::join_all;
-use pulse_bus::Topic;
 use pulse_proto::coaching::v1::{event::Kind, ListConversationsRequest};
+use pulse_proto::coaching::{CHAT, NOTIFICATIONS};
 use pulse_testkit::{expect_kind, TestUser};
 use tonic::Code;
 
@@ -19,7 +19,7 @@ async fn simultaneous_reads_of_one_message_send_one_receipt() {
     let app = spawn_app_with(10).await;
     let (ann, bob) = (TestUser::new("Ann"), TestUser::new("Bob"));
     let sent = send(&mut app.client(&ann).await, &bob, "Hi").await;
-    let mut receipts = app.subscribe(Topic::Chat(ann.id)).await;
+    let mut receipts = app.subscribe(CHAT.topic(ann.id)).await;
     let mut tabs = Vec::new();
     for _ in 0..CALLERS {
         tabs.push(app.client(&bob).await);
@@ -44,7 +44,7 @@ async fn simultaneous_reads_of_one_message_send_one_receipt() {
     );
     let receipt = expect_kind!(receipts.expect_to_everyone(1).await, MessageRead);
     assert_eq!(receipt.read_at, first);
-    assert_eq!(app.sequence(Topic::Chat(ann.id)).await, 1, "one receipt");
+    assert_eq!(app.sequence(CHAT.topic(ann.id)).await, 1, "one receipt");
 }
 
 #[tokio::test]
@@ -67,9 +67,9 @@ async fn simultaneous_deletions_of_one_message_delete_it_once() {
     for refused in outcomes.iter().filter_map(|outcome| outcome.as_ref().err()) {
         assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
     }
-    assert_eq!(app.sequence(Topic::Chat(ann.id)).await, 1);
+    assert_eq!(app.sequence(CHAT.topic(ann.id)).await, 1);
     assert_eq!(
-        app.sequence(Topic::Chat(bob.id)).await,
+        app.sequence(CHAT.topic(bob.id)).await,
         2,
         "message and deletion"
     );
@@ -99,9 +99,9 @@ async fn simultaneous_invitations_of_one_client_store_one_relationship() {
         );
     }
     assert_eq!(relationships(&mut app.client(&carl).await).await.len(), 1);
-    assert_eq!(app.sequence(Topic::Notifications(tess.id)).await, 1);
+    assert_eq!(app.sequence(NOTIFICATIONS.topic(tess.id)).await, 1);
     assert_eq!(
-        app.sequence(Topic::Notifications(carl.id)).await,
+        app.sequence(NOTIFICATIONS.topic(carl.id)).await,
         2,
         "one update and one notice"
     );
@@ -175,6 +175,6 @@ async fn two_users_deleting_messages_to_each_other_at_once_all_succeed() {
         outcome.expect("no deadlock, no retry needed");
     }
     // Each side: ten messages received, twenty deletions announced.
-    assert_eq!(app.sequence(Topic::Chat(ann.id)).await, 30);
-    assert_eq!(app.sequence(Topic::Chat(bob.id)).await, 30);
+    assert_eq!(app.sequence(CHAT.topic(ann.id)).await, 30);
+    assert_eq!(app.sequence(CHAT.topic(bob.id)).await, 30);
 }

@@ -1,10 +1,10 @@
 //! Goals: assigned only under an active relationship that allows it,
 //! progress recorded by the owner and reported to their active trainers.
 
-use pulse_bus::Topic;
 use pulse_proto::coaching::v1::{
     event::Kind, GoalInput, ListGoalProgressRequest, ListGoalsRequest, UpdateGoalProgressRequest,
 };
+use pulse_proto::coaching::GOALS;
 use pulse_testkit::{assert_refused, expect_kind, TestUser};
 use tonic::Code;
 
@@ -42,7 +42,7 @@ async fn a_trainer_allowed_to_edit_goals_assigns_one_and_the_client_is_told() {
     let mut trainer = app.client(&tess).await;
     let mut client = app.client(&carl).await;
     activate(&mut trainer, &mut client, &carl, true).await;
-    let mut client_goals = app.subscribe(Topic::Goals(carl.id)).await;
+    let mut client_goals = app.subscribe(GOALS.topic(carl.id)).await;
 
     let goal = trainer
         .assign_goal(assignment(&carl, goal_input(" WeightLoss ")))
@@ -64,8 +64,8 @@ async fn a_trainer_allowed_to_edit_goals_assigns_one_and_the_client_is_told() {
     assert_eq!(goal.target_date.as_deref(), Some("2030-06-30"));
     let assigned = expect_kind!(client_goals.expect_to_everyone(1).await, GoalAssigned);
     assert_eq!(assigned, goal);
-    assert_eq!(app.sequence(Topic::Goals(carl.id)).await, 1);
-    assert_eq!(app.sequence(Topic::Goals(tess.id)).await, 0);
+    assert_eq!(app.sequence(GOALS.topic(carl.id)).await, 1);
+    assert_eq!(app.sequence(GOALS.topic(tess.id)).await, 0);
     assert_eq!(
         goals_of(&mut client, None).await.expect("own"),
         std::slice::from_ref(&goal.id)
@@ -155,7 +155,7 @@ async fn without_an_active_relationship_allowing_it_no_goal_is_assigned() {
     }
     assert!(goals_of(&mut client, None).await.expect("own").is_empty());
     assert_eq!(
-        app.sequence(Topic::Goals(carl.id)).await,
+        app.sequence(GOALS.topic(carl.id)).await,
         0,
         "nothing announced"
     );
@@ -220,7 +220,7 @@ async fn an_invalid_goal_is_refused_by_field() {
         .await
         .expect_err("no goal");
     assert_refused(&missing, Code::InvalidArgument, "Goal is required");
-    assert_eq!(app.sequence(Topic::Goals(carl.id)).await, 0);
+    assert_eq!(app.sequence(GOALS.topic(carl.id)).await, 0);
 }
 
 #[tokio::test]
@@ -242,8 +242,8 @@ async fn progress_reaches_every_active_trainer_and_no_one_else() {
         .await
         .expect("only pending");
     let goal = assign(&mut tess_client, &carl, "Cut").await;
-    let mut tess_goals = app.subscribe(Topic::Goals(tess.id)).await;
-    let mut eve_goals = app.subscribe(Topic::Goals(eve.id)).await;
+    let mut tess_goals = app.subscribe(GOALS.topic(tess.id)).await;
+    let mut eve_goals = app.subscribe(GOALS.topic(eve.id)).await;
 
     let recorded = client
         .update_goal_progress(progress(&goal.id, 1750.5, Some(" felt good ")))
@@ -268,10 +268,10 @@ async fn progress_reaches_every_active_trainer_and_no_one_else() {
             (1750.5, Some("felt good"))
         );
     }
-    assert_eq!(app.sequence(Topic::Goals(tess.id)).await, 1);
-    assert_eq!(app.sequence(Topic::Goals(eve.id)).await, 1);
+    assert_eq!(app.sequence(GOALS.topic(tess.id)).await, 1);
+    assert_eq!(app.sequence(GOALS.topic(eve.id)).await, 1);
     assert_eq!(
-        app.sequence(Topic::Goals(pat.id)).await,
+        app.sequence(GOALS.topic(pat.id)).await,
         0,
         "pending is not active"
     );
@@ -297,7 +297,7 @@ async fn progress_without_an_active_trainer_is_stored_and_announced_to_no_one() 
         .into_inner();
 
     assert_eq!(recorded.notes, None);
-    assert_eq!(app.sequence(Topic::Goals(tess.id)).await, 0);
+    assert_eq!(app.sequence(GOALS.topic(tess.id)).await, 0);
     let stored = client
         .list_goal_progress(ListGoalProgressRequest {
             goal_id: goal.id.clone(),
@@ -359,7 +359,7 @@ async fn only_the_owner_records_progress_and_the_value_must_be_a_number() {
         .into_inner()
         .progress;
     assert!(stored.is_empty());
-    assert_eq!(app.sequence(Topic::Goals(tess.id)).await, 0);
+    assert_eq!(app.sequence(GOALS.topic(tess.id)).await, 0);
 }
 
 #[tokio::test]

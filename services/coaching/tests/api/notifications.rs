@@ -1,10 +1,10 @@
 //! Notifications: sent by internal services only, stored, and delivered to
 //! the user's notification group.
 
-use pulse_bus::Topic;
 use pulse_proto::coaching::v1::{
     event::Kind, ListNotificationsRequest, Notification, NotifyRequest,
 };
+use pulse_proto::coaching::NOTIFICATIONS;
 use pulse_testkit::{assert_refused, expect_kind, TestUser};
 use tonic::Code;
 
@@ -34,7 +34,7 @@ async fn a_service_notifies_a_user_who_gets_it_live_and_in_their_list() {
     let ann = TestUser::new("Ann");
     let mut service = app.client(&TestUser::with_role("billing", "service")).await;
     let mut admin = app.client(&TestUser::with_role("ops", "admin")).await;
-    let mut live = app.subscribe(Topic::Notifications(ann.id)).await;
+    let mut live = app.subscribe(NOTIFICATIONS.topic(ann.id)).await;
 
     let first = service
         .notify(notice(&ann, " Welcome ", Some("Glad you're here")))
@@ -65,7 +65,7 @@ async fn a_service_notifies_a_user_who_gets_it_live_and_in_their_list() {
         expect_kind!(live.expect_to_everyone(2).await, ReceiveNotification),
         second
     );
-    assert_eq!(app.sequence(Topic::Notifications(ann.id)).await, 2);
+    assert_eq!(app.sequence(NOTIFICATIONS.topic(ann.id)).await, 2);
     let mut reader = app.client(&ann).await;
     assert_eq!(inbox(&mut reader, None).await, [second.clone(), first]);
     assert_eq!(inbox(&mut reader, Some(1)).await, [second]);
@@ -112,7 +112,7 @@ async fn users_cannot_send_notifications_and_bad_ones_are_refused() {
     assert_refused(&kindless, Code::InvalidArgument, "Kind cannot be empty");
     assert_refused(&nobody, Code::InvalidArgument, "Invalid userId");
     assert!(inbox(&mut app.client(&ann).await, None).await.is_empty());
-    assert_eq!(app.sequence(Topic::Notifications(ann.id)).await, 0);
+    assert_eq!(app.sequence(NOTIFICATIONS.topic(ann.id)).await, 0);
     for limit in [0, 201] {
         let refused = app
             .client(&ann)

@@ -4,11 +4,11 @@
 //! announced, where letting it through would fail in the database as an
 //! internal error.
 
-use pulse_bus::Topic;
 use pulse_proto::coaching::v1::{
     ListConversationsRequest, ListGoalProgressRequest, ListGoalsRequest, ListNotificationsRequest,
     ListRelationshipsRequest, NotifyRequest, SendMessageRequest,
 };
+use pulse_proto::coaching::{CHAT, GOALS, NOTIFICATIONS};
 use pulse_testkit::{NulInputs, TestUser};
 
 use crate::goals::progress;
@@ -21,9 +21,9 @@ async fn sequences(app: &TestApp, users: &[&TestUser]) -> Vec<u64> {
     let mut sequences = Vec::new();
     for user in users {
         for group in [
-            Topic::Chat(user.id),
-            Topic::Goals(user.id),
-            Topic::Notifications(user.id),
+            CHAT.topic(user.id),
+            GOALS.topic(user.id),
+            NOTIFICATIONS.topic(user.id),
         ] {
             sequences.push(app.sequence(group).await);
         }

@@ -1,10 +1,10 @@
 //! Trainer-client relationships: every change reaches both sides'
 //! notification groups; refusals change nothing and announce nothing.
 
-use pulse_bus::Topic;
 use pulse_proto::coaching::v1::{
     event::Kind, ListRelationshipsRequest, Relationship, SetGoalEditPermissionRequest,
 };
+use pulse_proto::coaching::NOTIFICATIONS;
 use pulse_testkit::{assert_refused, expect_kind, TestUser};
 use tonic::Code;
 
@@ -31,8 +31,8 @@ async fn an_invitation_is_announced_to_both_and_notifies_the_client() {
     let app = spawn_app().await;
     let (tess, carl) = (trainer("Tess"), TestUser::new("Carl"));
     let mut trainer = app.client(&tess).await;
-    let mut trainer_news = app.subscribe(Topic::Notifications(tess.id)).await;
-    let mut client_news = app.subscribe(Topic::Notifications(carl.id)).await;
+    let mut trainer_news = app.subscribe(NOTIFICATIONS.topic(tess.id)).await;
+    let mut client_news = app.subscribe(NOTIFICATIONS.topic(carl.id)).await;
 
     let invited = trainer
         .invite_client(invitation(&carl, true))
@@ -61,8 +61,8 @@ async fn an_invitation_is_announced_to_both_and_notifies_the_client() {
         notice.body.as_deref(),
         Some("Tess invited you to be their client")
     );
-    assert_eq!(app.sequence(Topic::Notifications(tess.id)).await, 1);
-    assert_eq!(app.sequence(Topic::Notifications(carl.id)).await, 2);
+    assert_eq!(app.sequence(NOTIFICATIONS.topic(tess.id)).await, 1);
+    assert_eq!(app.sequence(NOTIFICATIONS.topic(carl.id)).await, 2);
     let stored = app
         .client(&carl)
         .await
@@ -80,7 +80,7 @@ async fn a_relationship_runs_from_invitation_to_its_end() {
     let (tess, carl) = (trainer("Tess"), TestUser::new("Carl"));
     let mut trainer = app.client(&tess).await;
     let mut client = app.client(&carl).await;
-    let mut trainer_news = app.subscribe(Topic::Notifications(tess.id)).await;
+    let mut trainer_news = app.subscribe(NOTIFICATIONS.topic(tess.id)).await;
     let invited = trainer
         .invite_client(invitation(&carl, false))
         .await
@@ -128,7 +128,7 @@ async fn a_relationship_runs_from_invitation_to_its_end() {
         assert_eq!(update.relationship.as_ref(), Some(expected));
     }
     // The client's group has the invitation notice on top of the four updates.
-    assert_eq!(app.sequence(Topic::Notifications(carl.id)).await, 5);
+    assert_eq!(app.sequence(NOTIFICATIONS.topic(carl.id)).await, 5);
     assert_eq!(
         relationships(&mut trainer).await,
         std::slice::from_ref(&ended)
@@ -143,7 +143,7 @@ async fn setting_the_permission_it_already_has_changes_and_announces_nothing() {
     let mut trainer = app.client(&tess).await;
     let mut client = app.client(&carl).await;
     let active = activate(&mut trainer, &mut client, &carl, true).await;
-    let before = app.sequence(Topic::Notifications(tess.id)).await;
+    let before = app.sequence(NOTIFICATIONS.topic(tess.id)).await;
 
     let same = client
         .set_goal_edit_permission(permission(&active.id, true))
@@ -152,7 +152,7 @@ async fn setting_the_permission_it_already_has_changes_and_announces_nothing() {
         .into_inner();
 
     assert_eq!(same, active, "returned unchanged, updatedAt included");
-    assert_eq!(app.sequence(Topic::Notifications(tess.id)).await, before);
+    assert_eq!(app.sequence(NOTIFICATIONS.topic(tess.id)).await, before);
 }
 
 #[tokio::test]
@@ -257,7 +257,7 @@ async fn only_trainers_invite_and_never_twice_or_themselves() {
     assert_refused(&malformed, Code::InvalidArgument, "Invalid clientId");
     assert!(relationships(&mut not_a_trainer).await.is_empty());
     assert_eq!(
-        app.sequence(Topic::Notifications(carl.id)).await,
+        app.sequence(NOTIFICATIONS.topic(carl.id)).await,
         0,
         "nothing announced"
     );
@@ -301,7 +301,7 @@ async fn only_the_client_accepts_or_sets_the_permission() {
         .await
         .expect("invited")
         .into_inner();
-    let before = app.sequence(Topic::Notifications(carl.id)).await;
+    let before = app.sequence(NOTIFICATIONS.topic(carl.id)).await;
 
     let accept = trainer
         .accept_invitation(relationship(&invited.id))
@@ -315,7 +315,7 @@ async fn only_the_client_accepts_or_sets_the_permission() {
     assert_refused(&accept, Code::PermissionDenied, "Not authorized");
     assert_refused(&grant, Code::PermissionDenied, "Not authorized");
     assert_eq!(relationships(&mut trainer).await, [invited]);
-    assert_eq!(app.sequence(Topic::Notifications(carl.id)).await, before);
+    assert_eq!(app.sequence(NOTIFICATIONS.topic(carl.id)).await, before);
     let active = app
         .client(&carl)
         .await

@@ -1,10 +1,10 @@
 //! Chat refusals: each returns the contract's status code and text, stores
 //! nothing and announces nothing.
 
-use pulse_bus::Topic;
 use pulse_proto::coaching::v1::{
     ListConversationsRequest, ListRelationshipsRequest, SendMessageRequest,
 };
+use pulse_proto::coaching::CHAT;
 use pulse_testkit::{assert_needs_bearer, assert_refused, TestUser};
 use tonic::Code;
 
@@ -55,8 +55,8 @@ async fn invalid_messages_are_refused_and_nothing_is_stored() {
         .into_inner()
         .conversations;
     assert!(conversations.is_empty());
-    assert_eq!(app.sequence(Topic::Chat(bob.id)).await, 0);
-    assert_eq!(app.sequence(Topic::Chat(ann.id)).await, 0);
+    assert_eq!(app.sequence(CHAT.topic(bob.id)).await, 0);
+    assert_eq!(app.sequence(CHAT.topic(ann.id)).await, 0);
 }
 
 #[tokio::test]
@@ -93,12 +93,12 @@ async fn only_the_recipient_marks_read_and_only_the_sender_deletes() {
         .into_inner();
     assert_eq!(page.messages, [sent], "still there, still unread");
     assert_eq!(
-        app.sequence(Topic::Chat(ann.id)).await,
+        app.sequence(CHAT.topic(ann.id)).await,
         0,
         "no receipt, no deletion"
     );
     assert_eq!(
-        app.sequence(Topic::Chat(bob.id)).await,
+        app.sequence(CHAT.topic(bob.id)).await,
         1,
         "only the message"
     );

@@ -17,9 +17,9 @@ mod sessions;
 mod topics;
 mod votes;
 
-use pulse_bus::Topic as BusTopic;
 use pulse_outbox::Outbox;
 use pulse_proto::leancoffee::v1::event::Kind;
+use pulse_proto::leancoffee::SESSION;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -93,6 +93,6 @@ async fn emit(
     event: Kind,
     except: Option<Uuid>,
 ) -> Result<(), LeanCoffeeError> {
-    pulse_outbox::enqueue(conn, &BusTopic::Session(session_id), event, except).await?;
+    pulse_outbox::enqueue(conn, &SESSION.topic(session_id), event, except).await?;
     Ok(())
 }

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use pulse_proto::leancoffee::SESSION;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -152,12 +153,6 @@ async fn notify(
     event: pulse_proto::leancoffee::v1::event::Kind,
     except: Uuid,
 ) -> Result<(), LeanCoffeeError> {
-    pulse_outbox::enqueue_notice(
-        conn,
-        &pulse_bus::Topic::Session(session_id),
-        event,
-        Some(except),
-    )
-    .await?;
+    pulse_outbox::enqueue_notice(conn, &SESSION.topic(session_id), event, Some(except)).await?;
     Ok(())
 }

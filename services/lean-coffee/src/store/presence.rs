@@ -16,8 +16,8 @@ use std::{
 };
 
 use chrono::Utc;
-use pulse_bus::Topic;
 use pulse_presence::{Batch, Presence};
+use pulse_proto::leancoffee::SESSION;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -180,7 +180,7 @@ impl Presence for Store {
                     display_name: participant.display_name.clone(),
                 };
                 notices.push((
-                    Topic::Session(row.session_id),
+                    SESSION.topic(row.session_id),
                     events::participant_joined(row.session_id, &joined, now),
                     Some(joined.id),
                 ));
@@ -243,7 +243,7 @@ impl Presence for Store {
                 display_name: row.display_name,
             };
             (
-                Topic::Session(row.session_id),
+                SESSION.topic(row.session_id),
                 events::participant_left(row.session_id, &user, now),
                 Some(row.user_id),
             )

@@ -2,7 +2,7 @@
 //! facilitator makes.
 
 use chrono::Utc;
-use pulse_bus::Topic as BusTopic;
+use pulse_proto::leancoffee::SESSION;
 use uuid::Uuid;
 
 use super::rows::{convert, query_topics, ParticipantRow, SessionRow};
@@ -73,8 +73,7 @@ impl Store {
         )
         .fetch_all(&mut *tx)
         .await?;
-        let sequence =
-            pulse_outbox::current_sequence(&mut tx, &BusTopic::Session(session_id)).await?;
+        let sequence = pulse_outbox::current_sequence(&mut tx, &SESSION.topic(session_id)).await?;
         tx.commit().await?;
         Ok(SessionSnapshot {
             session,

@@ -5,7 +5,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use pulse_bus::{StartAt, Topic as BusTopic};
+use pulse_bus::StartAt;
 use pulse_lean_coffee::{LeanCoffee, LeanCoffeeConfig};
 use pulse_proto::leancoffee::v1::lean_coffee_client::LeanCoffeeClient;
 use pulse_proto::leancoffee::v1::{
@@ -13,6 +13,7 @@ use pulse_proto::leancoffee::v1::{
     ListActiveParticipantsRequest, NewTopic, Participant, ParticipationRequest, Session,
     SessionSnapshot, Topic, VoteRequest,
 };
+use pulse_proto::leancoffee::SESSION;
 use pulse_testkit::{Authorized, Bearer, Events, TestEnv, TestService, TestUser};
 use secrecy::SecretString;
 
@@ -84,7 +85,7 @@ impl TestApp {
 
     /// Every event of the session published from now on.
     pub async fn subscribe(&self, session_id: &str) -> Events {
-        let topic = BusTopic::Session(session_id.parse().expect("session id"));
+        let topic = SESSION.topic(session_id.parse().expect("session id"));
         self.service.env().subscribe(&topic, StartAt::New).await
     }
 

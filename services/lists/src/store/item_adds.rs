@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use chrono::{SubsecRound, Utc};
 use pulse_batch::Batch;
-use pulse_bus::Topic;
+use pulse_proto::lists::LIST;
 use uuid::Uuid;
 
 use super::access::{self, ListAccess};
@@ -73,7 +73,7 @@ impl Store {
             .iter()
             .map(|item| {
                 let event = events::item_added(item, now);
-                (Topic::List(item.list_id), event, None)
+                (LIST.topic(item.list_id), event, None)
             })
             .collect();
         pulse_outbox::enqueue_all(&mut tx, events).await?;

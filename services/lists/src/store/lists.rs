@@ -1,7 +1,7 @@
 //! Lists themselves: create, read, rename, archive, and the access check.
 
 use chrono::Utc;
-use pulse_bus::Topic;
+use pulse_proto::lists::LIST;
 use uuid::Uuid;
 
 use super::rows::{query_items, CollaboratorRow, ListRow};
@@ -80,7 +80,7 @@ impl Store {
         )
         .fetch_all(&mut *tx)
         .await?;
-        let sequence = pulse_outbox::current_sequence(&mut tx, &Topic::List(list_id)).await?;
+        let sequence = pulse_outbox::current_sequence(&mut tx, &LIST.topic(list_id)).await?;
         tx.commit().await?;
         Ok(ListSnapshot {
             list: access.list,

@@ -21,6 +21,7 @@ mod users;
 use std::sync::Arc;
 
 use pulse_outbox::Outbox;
+use pulse_proto::lists::LIST;
 
 use known_names::KnownNames;
 
@@ -55,6 +56,6 @@ async fn emit(
     event: pulse_proto::lists::v1::event::Kind,
     except: Option<uuid::Uuid>,
 ) -> Result<(), crate::ListsError> {
-    pulse_outbox::enqueue(conn, &pulse_bus::Topic::List(list_id), event, except).await?;
+    pulse_outbox::enqueue(conn, &LIST.topic(list_id), event, except).await?;
     Ok(())
 }

@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::Utc;
+use pulse_proto::lists::LIST;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -340,8 +341,7 @@ async fn notify(
     event: pulse_proto::lists::v1::event::Kind,
     except: Uuid,
 ) -> Result<(), ListsError> {
-    pulse_outbox::enqueue_notice(conn, &pulse_bus::Topic::List(list_id), event, Some(except))
-        .await?;
+    pulse_outbox::enqueue_notice(conn, &LIST.topic(list_id), event, Some(except)).await?;
     Ok(())
 }
 
@@ -482,7 +482,7 @@ impl Store {
             });
             if row.first {
                 notices.push((
-                    pulse_bus::Topic::List(row.list_id),
+                    LIST.topic(row.list_id),
                     events::user_joined(row.list_id, &user, now),
                     Some(user.id),
                 ));
@@ -553,7 +553,7 @@ impl Store {
                     display_name: row.display_name,
                 };
                 (
-                    pulse_bus::Topic::List(row.list_id),
+                    LIST.topic(row.list_id),
                     events::user_left(row.list_id, &user, now),
                     Some(row.user_id),
                 )

@@ -5,10 +5,11 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use pulse_bus::{StartAt, Topic};
+use pulse_bus::StartAt;
 use pulse_lists::{Lists, ListsConfig};
 use pulse_proto::lists::v1::shopping_lists_client::ShoppingListsClient;
 use pulse_proto::lists::v1::{CreateListRequest, GetListRequest, ListSnapshot, ShoppingList};
+use pulse_proto::lists::LIST;
 use pulse_testkit::{Authorized, Bearer, Events, TestDatabase, TestEnv, TestService, TestUser};
 use secrecy::SecretString;
 
@@ -92,7 +93,7 @@ impl TestApp {
     }
 
     pub async fn subscribe_from(&self, list_id: &str, start: StartAt) -> Events {
-        let topic = Topic::List(list_id.parse().expect("list id"));
+        let topic = LIST.topic(list_id.parse().expect("list id"));
         self.service.env().subscribe(&topic, start).await
     }
 

@@ -4,7 +4,7 @@
 //! also tells the gateways, which close what the key opened.
 
 use chrono::Utc;
-use pulse_bus::Topic;
+use pulse_proto::tasks::{ADMIN, KEY_REVOCATIONS};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -40,7 +40,7 @@ impl Store {
         let change = key.status_change(None);
         emit(
             &mut tx,
-            Topic::Admin,
+            ADMIN.topic(),
             events::configuration_changed(&change, now),
         )
         .await?;
@@ -78,14 +78,14 @@ impl Store {
         let revoked = VirtualKey::try_from(row)?;
         emit(
             &mut tx,
-            Topic::KeyRevocations,
+            KEY_REVOCATIONS.topic(),
             events::virtual_key_revoked(id, now),
         )
         .await?;
         let change = revoked.status_change(Some(key.status));
         emit(
             &mut tx,
-            Topic::Admin,
+            ADMIN.topic(),
             events::configuration_changed(&change, now),
         )
         .await?;
@@ -121,7 +121,7 @@ impl Store {
         let change = updated.budget_change(key.budget);
         emit(
             &mut tx,
-            Topic::Admin,
+            ADMIN.topic(),
             events::configuration_changed(&change, Utc::now()),
         )
         .await?;

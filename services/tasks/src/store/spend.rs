@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use pulse_bus::Topic;
+use pulse_proto::tasks::SPEND;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -139,7 +139,7 @@ impl Store {
         let now = Utc::now();
         emit(
             &mut tx,
-            Topic::Spend(virtual_key_id),
+            SPEND.topic(virtual_key_id),
             events::spend_update(&spent, now),
         )
         .await?;
@@ -150,7 +150,7 @@ impl Store {
         if let Some(average) = unusual_average(spent.delta, &history, unusual_factor) {
             emit(
                 &mut tx,
-                Topic::Spend(virtual_key_id),
+                SPEND.topic(virtual_key_id),
                 events::unusual_spending(&spent, average, unusual_factor, now),
             )
             .await?;
@@ -187,7 +187,7 @@ async fn alert_budget(
         .await?;
         emit(
             conn,
-            Topic::Spend(spent.virtual_key_id),
+            SPEND.topic(spent.virtual_key_id),
             events::budget_alert(spent.virtual_key_id, threshold, spent.current, budget, now),
         )
         .await?;

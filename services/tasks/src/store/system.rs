@@ -4,7 +4,7 @@
 //! so only a change is announced.
 
 use chrono::Utc;
-use pulse_bus::Topic;
+use pulse_proto::tasks::{ADMIN, SYSTEM, WEBHOOKS};
 use uuid::Uuid;
 
 use super::{emit, Store};
@@ -58,7 +58,7 @@ impl Store {
         if changed {
             emit(
                 &mut tx,
-                Topic::System,
+                SYSTEM.topic(),
                 events::provider_health_changed(&health, now),
             )
             .await?;
@@ -85,7 +85,7 @@ impl Store {
         .await?;
         emit(
             &mut tx,
-            Topic::System,
+            SYSTEM.topic(),
             events::rate_limit_warning(&limit, now),
         )
         .await?;
@@ -108,7 +108,7 @@ impl Store {
         }
         emit(
             &mut tx,
-            Topic::Webhooks(delivery.virtual_key_id),
+            WEBHOOKS.topic(delivery.virtual_key_id),
             events::webhook(&delivery, Utc::now()),
         )
         .await?;
@@ -132,7 +132,12 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        emit(&mut tx, Topic::Admin, events::system_alert(id, &alert, now)).await?;
+        emit(
+            &mut tx,
+            ADMIN.topic(),
+            events::system_alert(id, &alert, now),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -146,7 +151,7 @@ impl Store {
         let mut tx = self.outbox.begin().await?;
         emit(
             &mut tx,
-            Topic::Admin,
+            ADMIN.topic(),
             events::configuration_changed(&change, Utc::now()),
         )
         .await?;

@@ -2,7 +2,7 @@
 //! moved by producer reports; and the key's navigation state.
 
 use chrono::Utc;
-use pulse_bus::Topic;
+use pulse_proto::tasks::NAVIGATION;
 use uuid::Uuid;
 
 use super::rows::{convert, TaskRow};
@@ -150,7 +150,7 @@ impl Store {
         .await?;
         emit(
             &mut tx,
-            Topic::Navigation(virtual_key_id),
+            NAVIGATION.topic(virtual_key_id),
             events::navigation_updated(virtual_key_id, &state, now),
         )
         .await?;

@@ -2,12 +2,12 @@
 //! key change is announced to admins without secrets, and a revoked key is
 //! refused everywhere from then on.
 
-use pulse_bus::Topic;
 use pulse_proto::tasks::v1::{
     event::Kind, AuthenticateKeyRequest, CreateTaskRequest, CreateVirtualKeyRequest,
     ListTasksRequest, ListVirtualKeysRequest, RecordSpendRequest, SetBudgetRequest,
     VirtualKeyRequest,
 };
+use pulse_proto::tasks::{ADMIN, KEY_REVOCATIONS};
 use pulse_testkit::{assert_refused, expect_kind};
 use sha2::{Digest, Sha256};
 use tonic::Code;
@@ -30,7 +30,7 @@ fn budget(id: &str, budget: Option<f64>) -> SetBudgetRequest {
 #[tokio::test]
 async fn a_new_key_shows_its_secret_once_and_the_store_keeps_only_its_hash() {
     let app = spawn_app().await;
-    let mut admin = app.subscribe(Topic::Admin).await;
+    let mut admin = app.subscribe(ADMIN.topic()).await;
 
     let created = create_key(&app, "Acme", Some(25.5)).await;
 
@@ -97,8 +97,8 @@ async fn a_new_key_shows_its_secret_once_and_the_store_keeps_only_its_hash() {
 #[tokio::test]
 async fn a_revoked_key_is_refused_and_gateways_and_admins_are_told_once() {
     let app = spawn_app().await;
-    let mut admin = app.subscribe(Topic::Admin).await;
-    let mut revocations = app.subscribe(Topic::KeyRevocations).await;
+    let mut admin = app.subscribe(ADMIN.topic()).await;
+    let mut revocations = app.subscribe(KEY_REVOCATIONS.topic()).await;
     let created = create_key(&app, "Acme", None).await;
     let id = key_id(&created);
     expect_kind!(admin.expect(1).await, ConfigurationChanged);
@@ -170,7 +170,7 @@ async fn a_revoked_key_is_refused_and_gateways_and_admins_are_told_once() {
 #[tokio::test]
 async fn budget_changes_are_announced_and_an_unchanged_budget_is_silent() {
     let app = spawn_app().await;
-    let mut admin = app.subscribe(Topic::Admin).await;
+    let mut admin = app.subscribe(ADMIN.topic()).await;
     let created = create_key(&app, "Acme", None).await;
     let id = key_id(&created);
     expect_kind!(admin.expect(1).await, ConfigurationChanged);
@@ -207,7 +207,7 @@ async fn budget_changes_are_announced_and_an_unchanged_budget_is_silent() {
         (second.old_value.as_deref(), second.new_value),
         (Some("100"), None)
     );
-    assert_eq!(app.sequence(Topic::Admin).await, 3);
+    assert_eq!(app.sequence(ADMIN.topic()).await, 3);
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use pulse_proto::tasks::v1::{
     ReportTaskFailedRequest, ReportTaskProgressRequest, ReportWebhookDeliveryRequest,
     UpdateNavigationRequest,
 };
+use pulse_proto::tasks::{ADMIN, NAVIGATION, SPEND, SYSTEM, TASK, WEBHOOKS};
 use pulse_testkit::NulInputs;
 
 use crate::helpers::{create_key, create_task, key_id, spawn_app, uuid, TestApp};
@@ -53,12 +54,12 @@ async fn text_with_a_nul_character_is_refused_naming_the_field_and_changes_nothi
     let id = key_id(&acme);
     let task = create_task(&app, &acme.secret, "Task").await;
     let groups = [
-        Topic::Admin,
-        Topic::System,
-        Topic::Task(uuid(&task.id)),
-        Topic::Navigation(uuid(&id)),
-        Topic::Spend(uuid(&id)),
-        Topic::Webhooks(uuid(&id)),
+        ADMIN.topic(),
+        SYSTEM.topic(),
+        TASK.topic(uuid(&task.id)),
+        NAVIGATION.topic(uuid(&id)),
+        SPEND.topic(uuid(&id)),
+        WEBHOOKS.topic(uuid(&id)),
     ];
     let announced = sequences(&app, &groups).await;
     let stored = rows(&app).await;

@@ -3,12 +3,12 @@
 //! and concurrent reports settled by the task's row lock.
 
 use futures::future::join_all;
-use pulse_bus::Topic;
 use pulse_proto::tasks::v1::event::Kind;
 use pulse_proto::tasks::v1::{
     ReportTaskCompletedRequest, ReportTaskFailedRequest, ReportTaskProgressRequest,
     ReportTaskStartedRequest, Task,
 };
+use pulse_proto::tasks::{IMAGE, TASK, VIDEO};
 use pulse_testkit::{assert_refused, expect_kind};
 use tonic::Code;
 
@@ -58,7 +58,7 @@ async fn a_task_reports_started_progress_and_completed_once_each() {
     let app = spawn_app().await;
     let acme = create_key(&app, "Acme", None).await;
     let task = create_task(&app, &acme.secret, "Task").await;
-    let mut events = app.subscribe(Topic::Task(uuid(&task.id))).await;
+    let mut events = app.subscribe(TASK.topic(uuid(&task.id))).await;
     let mut producers = app.producers().await;
 
     let running = producers
@@ -125,8 +125,8 @@ async fn media_requests_report_under_their_own_names_and_groups() {
     let acme = create_key(&app, "Acme", None).await;
     let video = create_task(&app, &acme.secret, "Video").await;
     let image = create_task(&app, &acme.secret, "Image").await;
-    let mut videos = app.subscribe(Topic::Video(uuid(&video.id))).await;
-    let mut images = app.subscribe(Topic::Image(uuid(&image.id))).await;
+    let mut videos = app.subscribe(VIDEO.topic(uuid(&video.id))).await;
+    let mut images = app.subscribe(IMAGE.topic(uuid(&image.id))).await;
     let mut producers = app.producers().await;
 
     producers
@@ -188,7 +188,7 @@ async fn progress_that_does_not_move_forward_is_ignored() {
     let app = spawn_app().await;
     let acme = create_key(&app, "Acme", None).await;
     let task = create_task(&app, &acme.secret, "Video").await;
-    let mut events = app.subscribe(Topic::Video(uuid(&task.id))).await;
+    let mut events = app.subscribe(VIDEO.topic(uuid(&task.id))).await;
     let mut producers = app.producers().await;
 
     let at_60 = report_progress(&mut producers, &task, 60).await;
@@ -219,8 +219,8 @@ async fn finished_tasks_ignore_every_report_and_stay_silent() {
     let acme = create_key(&app, "Acme", None).await;
     let done = create_task(&app, &acme.secret, "Task").await;
     let broken = create_task(&app, &acme.secret, "Image").await;
-    let mut done_events = app.subscribe(Topic::Task(uuid(&done.id))).await;
-    let mut broken_events = app.subscribe(Topic::Image(uuid(&broken.id))).await;
+    let mut done_events = app.subscribe(TASK.topic(uuid(&done.id))).await;
+    let mut broken_events = app.subscribe(IMAGE.topic(uuid(&broken.id))).await;
     let mut producers = app.producers().await;
     let completed_task = producers
         .report_task_completed(completed(&done, ""))
@@ -250,8 +250,8 @@ async fn finished_tasks_ignore_every_report_and_stay_silent() {
         }
     }
 
-    assert_eq!(app.sequence(Topic::Task(uuid(&done.id))).await, 1);
-    assert_eq!(app.sequence(Topic::Image(uuid(&broken.id))).await, 1);
+    assert_eq!(app.sequence(TASK.topic(uuid(&done.id))).await, 1);
+    assert_eq!(app.sequence(IMAGE.topic(uuid(&broken.id))).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -271,7 +271,7 @@ async fn twenty_concurrent_failure_reports_broadcast_one_failure() {
     // to show.
     for _ in 0..3 {
         let task = create_task(&app, &acme.secret, "Task").await;
-        let mut events = app.subscribe(Topic::Task(uuid(&task.id))).await;
+        let mut events = app.subscribe(TASK.topic(uuid(&task.id))).await;
         let replies = join_all(workers.iter_mut().map(|worker| {
             let request = failed(&task, "provider unavailable");
             async move { worker.report_task_failed(request).await }
@@ -284,7 +284,7 @@ async fn twenty_concurrent_failure_reports_broadcast_one_failure() {
         }
         let failure = expect_kind!(events.expect(1).await, TaskFailed);
         assert_eq!(failure.error, "provider unavailable");
-        assert_eq!(app.sequence(Topic::Task(uuid(&task.id))).await, 1);
+        assert_eq!(app.sequence(TASK.topic(uuid(&task.id))).await, 1);
     }
 }
 
@@ -297,7 +297,7 @@ async fn racing_progress_reports_are_broadcast_in_rising_order_only() {
     .await;
     let acme = create_key(&app, "Acme", None).await;
     let task = create_task(&app, &acme.secret, "Video").await;
-    let mut events = app.subscribe(Topic::Video(uuid(&task.id))).await;
+    let mut events = app.subscribe(VIDEO.topic(uuid(&task.id))).await;
     let mut workers = Vec::new();
     for _ in 0..10 {
         workers.push(app.producers().await);
@@ -316,7 +316,7 @@ async fn racing_progress_reports_are_broadcast_in_rising_order_only() {
     }))
     .await;
 
-    let sent = app.sequence(Topic::Video(uuid(&task.id))).await;
+    let sent = app.sequence(VIDEO.topic(uuid(&task.id))).await;
     let mut last = 0;
     for sequence in 1..=sent {
         let Ok(Kind::VideoProgress(step)) = Kind::try_from(events.expect(sequence).await) else {
@@ -376,5 +376,5 @@ async fn task_reports_are_validated() {
     );
     assert_refused(&unknown, Code::NotFound, "task not found");
     assert_refused(&bad_id, Code::InvalidArgument, "taskId is not a UUID");
-    assert_eq!(app.sequence(Topic::Task(uuid(&task.id))).await, 0);
+    assert_eq!(app.sequence(TASK.topic(uuid(&task.id))).await, 0);
 }

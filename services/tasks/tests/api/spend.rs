@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use pulse_bus::Topic;
 use pulse_proto::tasks::v1::{
     event::Kind, ListVirtualKeysRequest, RecordSpendRequest, SetBudgetRequest, SpendUpdate,
 };
+use pulse_proto::tasks::SPEND;
 use pulse_testkit::{assert_refused, expect_kind, Events};
 use tokio::time::Instant;
 use tonic::Code;
@@ -75,7 +75,7 @@ async fn a_thousand_records_make_at_most_one_exact_update_per_second() {
     })
     .await;
     let id = key_id(&create_key(&app, "Acme", None).await);
-    let mut events = app.subscribe(Topic::Spend(uuid(&id))).await;
+    let mut events = app.subscribe(SPEND.topic(uuid(&id))).await;
     let amount = |n: u32| f64::from(1 + (n * 7919) % 250_000) / 1e6;
     let total: i64 = (0..RECORDS).map(|n| micros(amount(n))).sum();
     let mut workers = Vec::new();
@@ -167,7 +167,7 @@ async fn two_instances_aggregating_side_by_side_announce_each_record_once() {
     let first = spawn_app_with(options.clone()).await;
     let second = first.another_instance(options).await;
     let id = key_id(&create_key(&first, "Acme", None).await);
-    let mut events = first.subscribe(Topic::Spend(uuid(&id))).await;
+    let mut events = first.subscribe(SPEND.topic(uuid(&id))).await;
     let mut producers = [first.producers().await, second.producers().await];
 
     let start = Instant::now();
@@ -206,7 +206,7 @@ async fn each_budget_threshold_alerts_once_until_the_budget_is_set_again() {
     let app = spawn_app_with(quick()).await;
     let created = create_key(&app, "Acme", Some(10.0)).await;
     let id = key_id(&created);
-    let mut events = app.subscribe(Topic::Spend(uuid(&id))).await;
+    let mut events = app.subscribe(SPEND.topic(uuid(&id))).await;
     let mut producers = app.producers().await;
 
     record(&mut producers, &id, 4.0).await;
@@ -273,7 +273,7 @@ async fn spend_recorded_before_a_restart_is_announced_after_it() {
     })
     .await;
     let id = key_id(&create_key(&app, "Acme", None).await);
-    let mut events = app.subscribe(Topic::Spend(uuid(&id))).await;
+    let mut events = app.subscribe(SPEND.topic(uuid(&id))).await;
     let mut producers = app.producers().await;
     for amount in [1.25, 2.5, 0.000001] {
         record(&mut producers, &id, amount).await;
@@ -308,7 +308,7 @@ async fn a_window_far_above_the_recent_average_is_unusual_spending() {
     })
     .await;
     let id = key_id(&create_key(&app, "Acme", None).await);
-    let mut events = app.subscribe(Topic::Spend(uuid(&id))).await;
+    let mut events = app.subscribe(SPEND.topic(uuid(&id))).await;
     let mut producers = app.producers().await;
 
     for sequence in 1..=4 {

@@ -2,11 +2,11 @@
 //! rate limits, webhook deliveries per key, alerts and configuration
 //! changes for admins.
 
-use pulse_bus::Topic;
 use pulse_proto::tasks::v1::{
     event::Kind, RaiseSystemAlertRequest, ReportConfigurationChangeRequest,
     ReportProviderHealthRequest, ReportRateLimitRequest, ReportWebhookDeliveryRequest,
 };
+use pulse_proto::tasks::{ADMIN, SYSTEM, WEBHOOKS};
 use pulse_testkit::{assert_refused, expect_kind};
 use tonic::Code;
 
@@ -45,7 +45,7 @@ fn delivery(virtual_key_id: &str, delivered: bool) -> ReportWebhookDeliveryReque
 #[tokio::test]
 async fn only_a_change_of_provider_health_is_announced() {
     let app = spawn_app().await;
-    let mut system = app.subscribe(Topic::System).await;
+    let mut system = app.subscribe(SYSTEM.topic()).await;
     let mut producers = app.producers().await;
 
     let mut changed = Vec::new();
@@ -83,13 +83,13 @@ async fn only_a_change_of_provider_health_is_announced() {
             .await
             .expect("stored");
     assert_eq!(stored, ("Healthy".to_owned(), "Recovered".to_owned()));
-    assert_eq!(app.sequence(Topic::System).await, 2);
+    assert_eq!(app.sequence(SYSTEM.topic()).await, 2);
 }
 
 #[tokio::test]
 async fn rate_limit_warnings_are_stored_and_sent_to_everyone() {
     let app = spawn_app().await;
-    let mut system = app.subscribe(Topic::System).await;
+    let mut system = app.subscribe(SYSTEM.topic()).await;
 
     app.producers()
         .await
@@ -122,7 +122,7 @@ async fn webhook_deliveries_go_to_their_keys_webhook_group() {
     let app = spawn_app().await;
     let acme = create_key(&app, "Acme", None).await;
     let id = key_id(&acme);
-    let mut webhooks = app.subscribe(Topic::Webhooks(uuid(&id))).await;
+    let mut webhooks = app.subscribe(WEBHOOKS.topic(uuid(&id))).await;
     let mut producers = app.producers().await;
     let task_id = uuid::Uuid::new_v4().to_string();
 
@@ -177,7 +177,7 @@ async fn webhook_deliveries_go_to_their_keys_webhook_group() {
 #[tokio::test]
 async fn alerts_and_configuration_changes_reach_the_admins() {
     let app = spawn_app().await;
-    let mut admin = app.subscribe(Topic::Admin).await;
+    let mut admin = app.subscribe(ADMIN.topic()).await;
     let mut producers = app.producers().await;
 
     let raised = producers
@@ -311,11 +311,11 @@ async fn producer_reports_are_validated_and_change_nothing_when_refused() {
     for (outcome, message) in cases {
         assert_refused(&outcome.expect_err(message), Code::InvalidArgument, message);
     }
-    assert_eq!(app.sequence(Topic::System).await, 0);
+    assert_eq!(app.sequence(SYSTEM.topic()).await, 0);
     assert_eq!(
-        app.sequence(Topic::Admin).await,
+        app.sequence(ADMIN.topic()).await,
         1,
         "only the key's creation"
     );
-    assert_eq!(app.sequence(Topic::Webhooks(uuid(&key_id(&acme)))).await, 0);
+    assert_eq!(app.sequence(WEBHOOKS.topic(uuid(&key_id(&acme)))).await, 0);
 }

@@ -1,10 +1,10 @@
 //! A client's own tasks and navigation state, as its virtual key.
 
-use pulse_bus::Topic;
 use pulse_proto::tasks::v1::{
     event::Kind, CreateTaskRequest, GetTaskRequest, ListTasksRequest, NavigationState,
     UpdateNavigationRequest,
 };
+use pulse_proto::tasks::NAVIGATION;
 use pulse_testkit::{assert_refused, expect_kind};
 use tonic::Code;
 
@@ -147,7 +147,7 @@ async fn navigation_is_stored_and_sent_to_the_keys_navigation_group() {
     let app = spawn_app().await;
     let acme = create_key(&app, "Acme", None).await;
     let id = key_id(&acme);
-    let mut navigation = app.subscribe(Topic::Navigation(uuid(&id))).await;
+    let mut navigation = app.subscribe(NAVIGATION.topic(uuid(&id))).await;
     let mut tasks = app.tasks_as(Some(&acme.secret)).await;
 
     let stored = tasks
