@@ -29,15 +29,7 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// Checks `holds` until it is true, failing after [`WAIT`]: what the gateway does on its own
 /// (clean-up after a drop, reaping, taking a request) happens asynchronously, so it is polled.
 pub async fn eventually(what: &str, holds: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !holds() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what} within {WAIT:?}"
-        );
-        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    pulse_testkit::wait_until(what, WAIT, async || holds()).await;
 }
 
 #[derive(Parser)]

@@ -8,9 +8,9 @@ use std::time::Duration;
 use pulse_proto::tasks::v1::{
     virtual_keys_client::VirtualKeysClient, CreateVirtualKeyRequest, VirtualKeyRequest,
 };
+use pulse_testkit::wait_until;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tokio::time::Instant;
 
 use crate::helpers::{RawClient, SuiteOptions, TestSuite, User, HUB, MASTER_KEY};
 use crate::{create_list, error_text};
@@ -144,17 +144,15 @@ async fn invocations_over_the_connection_burst_get_a_hub_error_not_a_disconnect(
     let mut tab = suite.connect(&ann_user).await;
     create_list(&mut tab, "Groceries").await;
     // The refused one is still connected and carries on once a token comes back (1 per second).
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
+    wait_until("a token came back", Duration::from_secs(5), async || {
         let completion = ann.invoke("CreateList", json!([{"name": "Later"}])).await;
-        if completion.get("error").is_none() {
-            break;
+        let accepted = completion.get("error").is_none();
+        if !accepted {
+            assert!(error_text(&completion).ends_with(SLOW_DOWN));
         }
-        assert!(error_text(&completion).ends_with(SLOW_DOWN));
-        assert!(Instant::now() < deadline, "no token came back");
-        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        accepted
+    })
+    .await;
     suite.stop().await;
 }
 
@@ -308,19 +306,12 @@ async fn long_polls_with_a_key_check_it_once_and_a_revocation_refuses_the_next_r
         }))
         .await
         .expect("revoked");
-    let revoked_at = Instant::now();
-    loop {
-        let status = post_as(&http, &url, &key, PING).await;
-        if status == StatusCode::UNAUTHORIZED {
-            break;
-        }
-        assert!(
-            revoked_at.elapsed() < Duration::from_secs(1),
-            "still accepted a second after the revocation ({status})"
-        );
-        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(
+        "the revoked key refused",
+        Duration::from_secs(1),
+        async || post_as(&http, &url, &key, PING).await == StatusCode::UNAUTHORIZED,
+    )
+    .await;
     let refused = negotiate_status(&suite, "/hubs/tasks", &key).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     suite.stop().await;

@@ -2,8 +2,9 @@
 //! zero once they are gone; a service's `GET /metrics` (on its gRPC port) counts its commands
 //! and its outbox's work exactly.
 
-use std::time::Duration;
+use std::{panic::AssertUnwindSafe, time::Duration};
 
+use futures::FutureExt;
 use pulse_proto::lists::v1::{shopping_lists_client::ShoppingListsClient, AddItemRequest, NewItem};
 use serde_json::json;
 
@@ -77,26 +78,28 @@ pub(crate) async fn scrape_until(
     scrape_url_until(&suite.http("/metrics"), what, holds).await
 }
 
-/// [`scrape_until`] for the metrics at `url`.
+/// [`scrape_until`] for the metrics at `url`. A wait that fails shows the last scrape, which
+/// says what the gateway counted instead.
 pub(crate) async fn scrape_url_until(
     url: &str,
     what: &str,
     holds: impl Fn(&Scrape) -> bool,
 ) -> Scrape {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    let mut last = String::new();
+    let waited = AssertUnwindSafe(pulse_testkit::poll_until(what, WAIT, async || {
         let scrape = Scrape::of(url).await;
         if holds(&scrape) {
-            return scrape;
+            return Some(scrape);
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what} within {WAIT:?}; last scrape:\n{}",
-            scrape.0
-        );
-        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        last = scrape.0;
+        None
+    }))
+    .catch_unwind()
+    .await;
+    waited.unwrap_or_else(|failure| {
+        eprintln!("last scrape:\n{last}");
+        std::panic::resume_unwind(failure)
+    })
 }
 
 #[tokio::test]

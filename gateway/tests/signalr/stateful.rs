@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use pulse_gateway::protocol::{CompletionOutcome, HubMessage, Protocol};
+use pulse_testkit::wait_until;
 use serde_json::{json, Value};
 
 use crate::helpers::{eventually, reaped_soon, TestSuite, User};
@@ -60,20 +61,20 @@ async fn until_completion(ws: &mut WsClient, id: &str) -> (Value, Vec<HubMessage
 /// Reopens `id` until the gateway answers the upgrade with `status` (it notices a dropped
 /// socket asynchronously).
 async fn reopen_refused(suite: &TestSuite, token: &str, id: &str, status: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match WsClient::open(suite, token, id, Protocol::Json).await {
-            Err(error) if error.contains(status) => return,
-            Ok(ws) => ws.drop_abruptly(),
+    let what = format!("reattach refused with {status}");
+    wait_until(
+        &what,
+        Duration::from_secs(5),
+        async || match WsClient::open(suite, token, id, Protocol::Json).await {
+            Err(error) if error.contains(status) => true,
+            Ok(ws) => {
+                ws.drop_abruptly();
+                false
+            }
             Err(error) => panic!("unexpected refusal: {error}"),
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "reattach still accepted"
-        );
-        // Only paces the polling: the loop waits on its condition, bounded by its deadline.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -384,18 +384,12 @@ async fn subscription_survives_a_broker_restart_without_gaps() {
     assert_eq!(next_payload(&mut sub).await, "before");
 
     server.restart();
-    let publish = async {
-        loop {
-            if bus.publish(&topic, "2", Bytes::from("after")).await.is_ok() {
-                break;
-            }
-            // Only paces the polling: the loop waits on its condition, bounded by its deadline.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), publish)
-        .await
-        .expect("publish after restart");
+    pulse_testkit::wait_until(
+        "a publish accepted after the restart",
+        Duration::from_secs(30),
+        async || bus.publish(&topic, "2", Bytes::from("after")).await.is_ok(),
+    )
+    .await;
     assert_eq!(next_payload(&mut sub).await, "after");
 }
 

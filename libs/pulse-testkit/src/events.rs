@@ -2,8 +2,6 @@
 //! envelopes, each checked to be the very next in the group's sequence, so a
 //! test sees anything sent twice, out of order or in between.
 
-use std::time::Duration;
-
 use futures::StreamExt;
 use prost::Message;
 use pulse_bus::{Bus, Deliveries, StartAt, Topic};
@@ -68,17 +66,16 @@ impl Events {
 }
 
 async fn ensure_stream(bus: &Bus, topic: &Topic) {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
+    crate::wait_until("the stream created", PATIENCE, async || {
         match bus.ensure_stream(topic.kind(), EVENT_RETENTION).await {
-            Ok(()) => return,
-            Err(error) if tokio::time::Instant::now() < deadline => {
+            Ok(()) => true,
+            Err(error) => {
                 eprintln!("stream not ready yet: {error}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                false
             }
-            Err(error) => panic!("cannot create the stream: {error}"),
         }
-    }
+    })
+    .await;
 }
 
 /// Unwraps one event (`expect_kind!(event, ItemAdded)`) from an envelope's

@@ -10,7 +10,9 @@
 //! and the interceptor that sends them ([`TestUser`], [`Bearer`]), a group's
 //! events as a gateway reads them ([`Events`]), the outbox's count of
 //! them ([`TestEnv::outbox_sequence`]), the text of a refusal a unit test
-//! checks ([`invalid_message`]), the table of calls with text the
+//! checks ([`invalid_message`]), waiting on a condition ([`wait_until`],
+//! [`poll_until`]) or, for a deliberate pause, a named window ([`quiet_for`]),
+//! the table of calls with text the
 //! database cannot store that every service must refuse ([`NulInputs`]), what
 //! presence tests check a crowd with ([`NOTICE`], [`refusal_codes`],
 //! [`sorted_ids`], [`Events::expect_notices`]), and a collector receiving
@@ -32,6 +34,7 @@ mod nul;
 mod outbox;
 mod polling;
 mod proxy;
+mod quiet;
 mod refusal;
 mod running;
 mod service;
@@ -47,6 +50,7 @@ pub use nats::NatsServer;
 pub use nul::NulInputs;
 pub use polling::{poll_until, wait_until};
 pub use proxy::TcpProxy;
+pub use quiet::quiet_for;
 pub use refusal::invalid_message;
 pub use running::RunningService;
 pub use service::TestService;

@@ -1,8 +1,11 @@
 //! Waiting on a condition a test can look at but is not told of (a metric, a
 //! row count, another process's state): one loop that looks, paced, until the
 //! condition holds or the patience runs out, so no test waits a fixed time.
+//!
+//! A look is an async closure, so it may borrow what the test holds mutably
+//! (a client it calls through) from one look to the next.
 
-use std::{future::Future, time::Duration};
+use std::time::Duration;
 
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -11,10 +14,9 @@ const LOOK_EVERY: Duration = Duration::from_millis(5);
 
 /// Looks at `look` until it returns `Some`, and returns what it found; fails
 /// naming `what` once `patience` has passed.
-pub async fn poll_until<T, F, Fut>(what: &str, patience: Duration, mut look: F) -> T
+pub async fn poll_until<T, F>(what: &str, patience: Duration, mut look: F) -> T
 where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
+    F: AsyncFnMut() -> Option<T>,
 {
     let deadline = Instant::now() + patience;
     let mut looks = tokio::time::interval(LOOK_EVERY);
@@ -29,16 +31,11 @@ where
 }
 
 /// [`poll_until`] for a condition that only holds or not.
-pub async fn wait_until<F, Fut>(what: &str, patience: Duration, mut holds: F)
+pub async fn wait_until<F>(what: &str, patience: Duration, mut holds: F)
 where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
+    F: AsyncFnMut() -> bool,
 {
-    poll_until(what, patience, || {
-        let holding = holds();
-        async move { holding.await.then_some(()) }
-    })
-    .await;
+    poll_until(what, patience, async || holds().await.then_some(())).await;
 }
 
 #[cfg(test)]
@@ -56,6 +53,17 @@ mod tests {
         })
         .await;
         assert_eq!(found, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_look_may_change_what_the_test_holds() {
+        let mut looks = 0;
+        wait_until("the third look", Duration::from_secs(1), async || {
+            looks += 1;
+            looks == 3
+        })
+        .await;
+        assert_eq!(looks, 3);
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,7 +1,9 @@
+use std::time::Duration;
+
 use pulse_proto::lists::v1::{
     CheckAccessRequest, GetListRequest, ListListsRequest, UpdateListRequest,
 };
-use pulse_testkit::{Bearer, TestUser};
+use pulse_testkit::{wait_until, Bearer, TestUser};
 use tonic::Code;
 use uuid::Uuid;
 
@@ -45,18 +47,18 @@ async fn token_not_yet_valid_is_unauthenticated_until_its_nbf() {
         .expect_err("token not yet valid");
     assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
 
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match early.list_lists(ListListsRequest::default()).await {
-            Ok(_) => break,
-            Err(status) if tokio::time::Instant::now() < deadline => {
+    wait_until(
+        "accepted at its nbf",
+        Duration::from_secs(10),
+        async || match early.list_lists(ListListsRequest::default()).await {
+            Ok(_) => true,
+            Err(status) => {
                 assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
-                // Only paces the polling: the loop waits on its condition, bounded by its deadline.
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                false
             }
-            Err(status) => panic!("still refused at its nbf: {status:?}"),
-        }
-    }
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

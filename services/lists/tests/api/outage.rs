@@ -2,10 +2,10 @@
 //! the retryable UNAVAILABLE (never INTERNAL), change nothing, and succeed
 //! again once it is back.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use pulse_proto::lists::v1::{CreateListRequest, ListListsRequest};
-use pulse_testkit::{TcpProxy, TestDatabase, TestUser, PATIENCE};
+use pulse_testkit::{poll_until, TcpProxy, TestDatabase, TestUser, PATIENCE};
 use tonic::Code;
 
 use crate::helpers::{create_list, snapshot, spawn_app_on, AppOptions};
@@ -51,18 +51,17 @@ async fn unreachable_database_is_unavailable_and_calls_succeed_again_once_it_is_
     }
 
     proxy.restore();
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    let lists = loop {
+    let what = "the lists listed again after the database came back";
+    let lists = poll_until(what, PATIENCE, async || {
         match client.list_lists(ListListsRequest::default()).await {
-            Ok(lists) => break lists.into_inner().lists,
-            Err(status) if tokio::time::Instant::now() < deadline => {
+            Ok(lists) => Some(lists.into_inner().lists),
+            Err(status) => {
                 assert_eq!(status.code(), Code::Unavailable, "{status:?}");
-                // Only paces the polling: the loop waits on its condition, bounded by its deadline.
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                None
             }
-            Err(status) => panic!("still failing after the database came back: {status:?}"),
         }
-    };
+    })
+    .await;
     assert_eq!(lists.len(), 1, "the refused create changed nothing");
     assert_eq!(lists[0].id, list.id);
     assert!(
