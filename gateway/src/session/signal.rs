@@ -149,6 +149,7 @@ mod tests {
         assert!(poll(wait.as_mut(), &Waker::from(first.clone())).is_pending());
         assert!(poll(wait.as_mut(), &Waker::from(second.clone())).is_pending());
         signal.raise();
+        assert_eq!(first.0.load(Ordering::SeqCst), 0, "the replaced waker");
         assert_eq!(second.0.load(Ordering::SeqCst), 1);
         assert!(poll(wait, &Waker::noop().clone()).is_ready());
     }
