@@ -9,7 +9,6 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
 
 use crate::protocol::TransferFormat;
@@ -45,19 +44,13 @@ impl Occurred {
 /// One transport message: a complete, already framed hub message or several.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
-    body: FrameBody,
+    bytes: Bytes,
+    /// UTF-8 text (JSON protocol), for a WebSocket text frame; otherwise binary (MessagePack,
+    /// gRPC envelopes). Text is checked to be UTF-8 once, when the frame is made, not once per
+    /// recipient.
+    text: bool,
     /// Set on the frames of events (see [`Occurred`]); pings, completions and the like have none.
     occurred: Option<Occurred>,
-}
-
-/// A frame's bytes, typed as the WebSocket frame they go in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FrameBody {
-    /// UTF-8 text (JSON protocol): a WebSocket text frame. Checked to be UTF-8 once, when the
-    /// frame is made, not once per recipient.
-    Text(Utf8Bytes),
-    /// Binary (MessagePack protocol, gRPC envelopes): a WebSocket binary frame.
-    Binary(Bytes),
 }
 
 impl Frame {
@@ -73,23 +66,24 @@ impl Frame {
     /// A text frame. The JSON encoders only write UTF-8; anything else is a bug, logged and
     /// sent with its invalid bytes replaced rather than dropped, so the sequence stays whole.
     pub fn text(bytes: Bytes) -> Self {
-        let text = match Utf8Bytes::try_from(bytes.clone()) {
-            Ok(text) => text,
+        let bytes = match std::str::from_utf8(&bytes) {
+            Ok(_) => bytes,
             Err(error) => {
                 tracing::error!(%error, "text frame is not UTF-8");
-                Utf8Bytes::from(String::from_utf8_lossy(&bytes).into_owned())
+                Bytes::from(String::from_utf8_lossy(&bytes).into_owned())
             }
         };
-        Self::of(FrameBody::Text(text))
+        Self::of(bytes, true)
     }
 
     pub fn binary(bytes: Bytes) -> Self {
-        Self::of(FrameBody::Binary(bytes))
+        Self::of(bytes, false)
     }
 
-    fn of(body: FrameBody) -> Self {
+    fn of(bytes: Bytes, text: bool) -> Self {
         Self {
-            body,
+            bytes,
+            text,
             occurred: None,
         }
     }
@@ -106,14 +100,17 @@ impl Frame {
 
     /// The frame's bytes, whatever its type.
     pub fn bytes(&self) -> &[u8] {
-        match &self.body {
-            FrameBody::Text(text) => text.as_bytes(),
-            FrameBody::Binary(bytes) => bytes,
-        }
+        &self.bytes
     }
 
-    pub fn into_body(self) -> FrameBody {
-        self.body
+    /// The frame's bytes, shared (a reference count, not a copy).
+    pub fn payload(&self) -> Bytes {
+        self.bytes.clone()
+    }
+
+    /// Whether the bytes are UTF-8 text, for a WebSocket text frame.
+    pub fn is_text(&self) -> bool {
+        self.text
     }
 
     pub fn len(&self) -> usize {

@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub use encoder::{EncodedEvent, EventEncoder};
-pub use frame::{Frame, FrameBody, Occurred};
+pub use frame::{Frame, Occurred};
 pub use history::{read as read_history, History, HistoryCursor, HistoryError, ResetReason};
 pub use metrics::NodeMetrics;
 pub(crate) use metrics::{OpenCount, Opened};

@@ -68,10 +68,8 @@ impl Client {
             .await
             .expect("a frame within 5 s")
             .expect("queue open");
-        let FrameBody::Text(bytes) = frame.into_body() else {
-            panic!("test encoder writes text")
-        };
-        bytes.as_str().to_owned()
+        assert!(frame.is_text(), "test encoder writes text");
+        String::from_utf8(frame.bytes().to_vec()).expect("text is UTF-8")
     }
 
     async fn nothing_more(&mut self) {

@@ -44,7 +44,6 @@ impl EventEncoder for SignalrEncoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::FrameBody;
     use pulse_proto::{
         events::v1::{Event, EventEnvelope},
         lists::v1::{event::Kind, UserLeft},
@@ -69,10 +68,8 @@ mod tests {
                 payload: &payload,
             })
             .expect("encodes");
-        let FrameBody::Text(bytes) = frame.into_body() else {
-            panic!("JSON goes in text frames")
-        };
-        let (record, terminator) = bytes.as_bytes().split_at(bytes.len() - 1);
+        assert!(frame.is_text(), "JSON goes in text frames");
+        let (record, terminator) = frame.bytes().split_at(frame.len() - 1);
         assert_eq!(terminator, b"\x1e");
         let value: serde_json::Value = serde_json::from_slice(record).expect("json");
         assert_eq!(
