@@ -4,9 +4,10 @@
 //! reference-counted), so queueing one for a thousand connections copies
 //! nothing. The queue is bounded by bytes, not by count: a client that does not
 //! read fills its budget and is disconnected (with reconnect allowed) instead
-//! of slowing down the fan-out or growing memory without bound. An idle queue
-//! holds no buffer: it allocates when frames wait and gives the memory back
-//! once the writer emptied it.
+//! of slowing down the fan-out or growing memory without bound. The oldest
+//! frame waits in a slot inside the queue, so a writer that keeps up (one frame
+//! at a time, the usual case) never allocates; frames behind it go to a buffer
+//! that is given back once the writer emptied it.
 
 use std::{
     collections::VecDeque,
@@ -38,11 +39,47 @@ struct Queued {
     last: bool,
 }
 
+/// Frames not yet taken by the writer.
+#[derive(Debug, Default)]
+struct Frames {
+    /// The oldest, unless it is in `behind` (only while `behind` has frames).
+    first: Option<Queued>,
+    /// The rest, oldest first; unallocated while empty.
+    behind: VecDeque<Queued>,
+}
+
+impl Frames {
+    fn push(&mut self, queued: Queued) {
+        if self.first.is_none() && self.behind.is_empty() {
+            self.first = Some(queued);
+        } else {
+            self.behind.push_back(queued);
+        }
+    }
+
+    /// Takes the oldest frame; an emptied buffer gives its memory back.
+    fn pop(&mut self) -> Option<Queued> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
+        let queued = self.behind.pop_front();
+        if self.behind.is_empty() && self.behind.capacity() > 0 {
+            self.behind = VecDeque::new();
+        }
+        queued
+    }
+
+    /// Drops every frame and the buffer.
+    fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
 /// What both halves of a queue share.
 #[derive(Debug, Default)]
 struct Shared {
     /// Frames not yet taken by the writer, oldest first.
-    frames: Mutex<VecDeque<Queued>>,
+    frames: Mutex<Frames>,
     /// Wakes the writer when a frame is queued or the last sender is gone.
     ready: Notify,
     /// Senders alive; the writer's `recv` ends once none is left and the queue is empty.
@@ -61,7 +98,7 @@ struct Shared {
 }
 
 impl Shared {
-    fn frames(&self) -> MutexGuard<'_, VecDeque<Queued>> {
+    fn frames(&self) -> MutexGuard<'_, Frames> {
         self.frames.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -72,20 +109,14 @@ impl Shared {
             if self.closed.load(Ordering::Acquire) {
                 return Err(Overflow::Closed);
             }
-            frames.push_back(queued);
+            frames.push(queued);
         }
         self.ready.notify_one();
         Ok(())
     }
 
-    /// Takes the oldest frame; an emptied queue gives its memory back.
     fn pop(&self) -> Option<Queued> {
-        let mut frames = self.frames();
-        let queued = frames.pop_front();
-        if frames.is_empty() && frames.capacity() > 0 {
-            *frames = VecDeque::new();
-        }
-        queued
+        self.frames().pop()
     }
 
     /// Marks the queue overflowed; the first time, the node (if the connection is a member)
@@ -139,7 +170,7 @@ impl Drop for OutboundReceiver {
     fn drop(&mut self) {
         let mut frames = self.shared.frames();
         self.shared.closed.store(true, Ordering::Release);
-        *frames = VecDeque::new();
+        frames.clear();
         self.shared.queued.store(0, Ordering::Release);
     }
 }
@@ -387,7 +418,27 @@ mod tests {
             tx.send(text(1)).expect("fits");
         }
         while rx.try_recv().is_some() {}
-        assert_eq!(rx.shared.frames().capacity(), 0);
+        assert_eq!(rx.shared.frames().behind.capacity(), 0);
+    }
+
+    #[tokio::test]
+    async fn frames_keep_their_order_across_the_slot_and_the_buffer() {
+        let (tx, mut rx) = outbound(1000);
+        let mut taken = Vec::new();
+        tx.send(text(1)).expect("fits");
+        tx.send(text(2)).expect("fits");
+        taken.extend(rx.try_recv().map(|f| f.len()));
+        tx.send(text(3)).expect("fits");
+        taken.extend(rx.try_recv().map(|f| f.len()));
+        tx.send(text(4)).expect("fits");
+        while let Some(frame) = rx.try_recv() {
+            taken.push(frame.len());
+        }
+        tx.send(text(5)).expect("fits");
+        taken.extend(rx.try_recv().map(|f| f.len()));
+        assert_eq!(taken, [1, 2, 3, 4, 5]);
+        let frames = rx.shared.frames();
+        assert!(frames.first.is_none() && frames.behind.capacity() == 0);
     }
 
     #[tokio::test]
