@@ -488,6 +488,30 @@ impl RawClient {
         self.ws.send(Message::text(text)).await.expect("send");
     }
 
+    /// Sends one WebSocket message or raw frame as it is.
+    pub async fn send_ws(&mut self, message: Message) {
+        self.ws.send(message).await.expect("send");
+    }
+
+    /// The next WebSocket message that is not text (a Pong, a Close); hub messages read on the
+    /// way stay queued for `next_message`.
+    pub async fn next_control(&mut self) -> Message {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a message in time")
+                .expect("socket open")
+                .expect("socket ok");
+            let Message::Text(text) = message else {
+                return message;
+            };
+            for record in text.split('\u{1e}').filter(|r| !r.is_empty()) {
+                self.received
+                    .push_back(serde_json::from_str(record).expect("record is JSON"));
+            }
+        }
+    }
+
     /// The next WebSocket text message, raw.
     pub async fn next_text(&mut self) -> String {
         loop {

@@ -24,6 +24,7 @@ mod traces;
 mod transports;
 mod user_groups;
 mod web_app;
+mod websocket_frames;
 
 use std::time::Duration;
 

@@ -287,12 +287,15 @@ async fn pump(
             () = &mut ended => return SocketEnd::Ended,
             outcome = &mut reader.task, if !reader.done => match outcome {
                 Ok(ReadEnd::Ping(payload, client)) => {
+                    // The task is over until a new one reads on, even if the pong stalls.
+                    reader.done = true;
                     writer.push(Opcode::Pong, payload);
                     let pong = writer.flush();
                     if let Some(end) = written(tokio::time::timeout(stall, pong).await, frames) {
                         return end;
                     }
                     reader.task = tokio::spawn(read(link.clone(), client));
+                    reader.done = false;
                     continue;
                 }
                 Ok(ReadEnd::ClientClosed(status)) => {
