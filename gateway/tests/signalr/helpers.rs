@@ -497,17 +497,9 @@ impl RawClient {
     /// way stay queued for `next_message`.
     pub async fn next_control(&mut self) -> Message {
         loop {
-            let message = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("a message in time")
-                .expect("socket open")
-                .expect("socket ok");
-            let Message::Text(text) = message else {
-                return message;
-            };
-            for record in text.split('\u{1e}').filter(|r| !r.is_empty()) {
-                self.received
-                    .push_back(serde_json::from_str(record).expect("record is JSON"));
+            match self.next_ws().await {
+                Message::Text(text) => self.queue_records(&text),
+                message => return message,
             }
         }
     }
@@ -515,16 +507,28 @@ impl RawClient {
     /// The next WebSocket text message, raw.
     pub async fn next_text(&mut self) -> String {
         loop {
-            let message = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("a message in time")
-                .expect("socket open")
-                .expect("socket ok");
-            match message {
+            match self.next_ws().await {
                 Message::Text(text) => return text.to_string(),
                 Message::Close(frame) => panic!("socket closed: {frame:?}"),
                 _ => {}
             }
+        }
+    }
+
+    /// The next WebSocket message of any kind, within [`WAIT`].
+    async fn next_ws(&mut self) -> Message {
+        tokio::time::timeout(WAIT, self.ws.next())
+            .await
+            .expect("a message in time")
+            .expect("socket open")
+            .expect("socket ok")
+    }
+
+    /// Queues the hub messages of one text message for `next_message`.
+    fn queue_records(&mut self, text: &str) {
+        for record in text.split('\u{1e}').filter(|r| !r.is_empty()) {
+            self.received
+                .push_back(serde_json::from_str(record).expect("record is JSON"));
         }
     }
 
@@ -538,10 +542,7 @@ impl RawClient {
                 continue;
             }
             let text = self.next_text().await;
-            for record in text.split('\u{1e}').filter(|r| !r.is_empty()) {
-                self.received
-                    .push_back(serde_json::from_str(record).expect("record is JSON"));
-            }
+            self.queue_records(&text);
         }
     }
 
