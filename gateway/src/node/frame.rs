@@ -103,9 +103,9 @@ impl Frame {
         &self.bytes
     }
 
-    /// The frame's bytes, shared (a reference count, not a copy).
-    pub fn payload(&self) -> Bytes {
-        self.bytes.clone()
+    /// The frame's bytes, for a transport that keeps them until they are written.
+    pub fn into_bytes(self) -> Bytes {
+        self.bytes
     }
 
     /// Whether the bytes are UTF-8 text, for a WebSocket text frame.

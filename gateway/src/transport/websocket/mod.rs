@@ -170,7 +170,7 @@ async fn serve_stream(
         }
         tracing::debug!("websocket reattached");
         for frame in frames.resume() {
-            writer.push_frame(&frame);
+            writer.push_frame(frame);
         }
         if !matches!(
             tokio::time::timeout(socket.stall, writer.flush()).await,
@@ -349,7 +349,7 @@ async fn write_batch(
     first: Frame,
 ) -> std::io::Result<()> {
     let mut bytes = first.len();
-    writer.push_frame(&first);
+    writer.push_frame(first);
     for _ in 1..BATCH_FRAMES {
         if bytes >= BATCH_BYTES {
             break;
@@ -358,7 +358,7 @@ async fn write_batch(
             break;
         };
         bytes += frame.len();
-        writer.push_frame(&frame);
+        writer.push_frame(frame);
     }
     writer.flush().await?;
     frames.written();
@@ -369,7 +369,7 @@ async fn write_batch(
 /// write the stall timeout cut short is finished first.
 async fn flush(frames: &mut FrameSource, writer: &mut FrameWriter, deadline: Instant) {
     while let Some(frame) = frames.try_next() {
-        writer.push_frame(&frame);
+        writer.push_frame(frame);
     }
     writer.push(Opcode::Close, Bytes::from_static(NORMAL_CLOSURE));
     match tokio::time::timeout_at(deadline, writer.flush()).await {

@@ -50,12 +50,12 @@ impl FrameWriter {
     }
 
     /// Hands over a message frame.
-    pub(super) fn push_frame(&mut self, frame: &Frame) {
+    pub(super) fn push_frame(&mut self, frame: Frame) {
         let opcode = match frame.is_text() {
             true => Opcode::Text,
             false => Opcode::Binary,
         };
-        self.push(opcode, frame.payload());
+        self.push(opcode, frame.into_bytes());
     }
 
     /// Writes every frame handed over. Cancel-safe: what a dropped flush did not write, the
@@ -166,11 +166,11 @@ mod tests {
             Frame::text(Bytes::from(big.clone())),
             Frame::text(Bytes::new()),
         ];
-        for frame in &frames {
+        for frame in frames {
             writer.push_frame(frame);
         }
         writer.flush().await.expect("writes");
-        writer.push_frame(&Frame::binary(Bytes::from_static(b"one")));
+        writer.push_frame(Frame::binary(Bytes::from_static(b"one")));
         writer.push(Opcode::Close, Bytes::from_static(&[0x03, 0xE8]));
         writer.flush().await.expect("writes");
         assert_eq!(
@@ -199,7 +199,7 @@ mod tests {
         let frames: Vec<Frame> = (0..=255u8)
             .map(|i| Frame::binary(Bytes::from(vec![i; 40_009])))
             .collect();
-        for frame in &frames {
+        for frame in frames.clone() {
             writer.push_frame(frame);
         }
         let cut = tokio::time::timeout(Duration::from_millis(100), writer.flush()).await;
