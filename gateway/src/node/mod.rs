@@ -32,7 +32,7 @@ pub use frame::{Frame, Occurred};
 pub use history::{read as read_history, History, HistoryCursor, HistoryError, ResetReason};
 pub use metrics::NodeMetrics;
 pub(crate) use metrics::{OpenCount, Opened};
-pub use outbound::{outbound, Outbound, OutboundReceiver};
+pub use outbound::{outbound, Outbound, OutboundReceiver, Room};
 pub use revocations::Revocations;
 
 use group::Group;

@@ -7,7 +7,8 @@
 //! of slowing down the fan-out or growing memory without bound. The oldest
 //! frame waits in a slot inside the queue, so a writer that keeps up (one frame
 //! at a time, the usual case) never allocates; frames behind it go to a buffer
-//! that is given back once the writer emptied it.
+//! that is given back once the writer emptied it. A writer takes every frame of
+//! a write under one lock (see [`OutboundReceiver::try_recv_into`]).
 
 use std::{
     collections::VecDeque,
@@ -39,6 +40,9 @@ struct Queued {
     last: bool,
 }
 
+/// Most frames a new buffer is made room for at once (see [`Frames::last_capacity`]).
+const BUFFER_HINT_MAX: usize = 64;
+
 /// Frames not yet taken by the writer.
 #[derive(Debug, Default)]
 struct Frames {
@@ -46,6 +50,10 @@ struct Frames {
     first: Option<Queued>,
     /// The rest, oldest first; unallocated while empty.
     behind: VecDeque<Queued>,
+    /// The capacity of the buffer given back last (at most [`BUFFER_HINT_MAX`]): a client that
+    /// gets bursts (a write delay, a busy writer) has the next buffer made that large at once
+    /// instead of grown (and copied) step by step for every write.
+    last_capacity: usize,
 }
 
 impl Frames {
@@ -53,6 +61,9 @@ impl Frames {
         if self.first.is_none() && self.behind.is_empty() {
             self.first = Some(queued);
         } else {
+            if self.behind.capacity() == 0 {
+                self.behind.reserve_exact(self.last_capacity);
+            }
             self.behind.push_back(queued);
         }
     }
@@ -64,6 +75,7 @@ impl Frames {
         }
         let queued = self.behind.pop_front();
         if self.behind.is_empty() && self.behind.capacity() > 0 {
+            self.last_capacity = self.behind.capacity().min(BUFFER_HINT_MAX);
             self.behind = VecDeque::new();
         }
         queued
@@ -115,10 +127,6 @@ impl Shared {
         Ok(())
     }
 
-    fn pop(&self) -> Option<Queued> {
-        self.frames().pop()
-    }
-
     /// Marks the queue overflowed; the first time, the node (if the connection is a member)
     /// counts a slow consumer.
     fn overflow(&self) {
@@ -156,6 +164,28 @@ impl Drop for Outbound {
     }
 }
 
+/// How much one take from the queue may carry: it stops after `frames` frames, or once `bytes`
+/// are taken (the frame that crosses the mark is still taken, so a frame larger than the room
+/// goes alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Room {
+    pub frames: usize,
+    pub bytes: usize,
+}
+
+impl Room {
+    /// Everything queued.
+    pub const ALL: Self = Self {
+        frames: usize::MAX,
+        bytes: usize::MAX,
+    };
+    /// The oldest frame.
+    pub const ONE: Self = Self {
+        frames: 1,
+        bytes: usize::MAX,
+    };
+}
+
 /// The receiving half, owned by the connection's writer.
 #[derive(Debug)]
 pub struct OutboundReceiver {
@@ -173,6 +203,15 @@ impl Drop for OutboundReceiver {
         frames.clear();
         self.shared.queued.store(0, Ordering::Release);
     }
+}
+
+/// Accounts for a frame leaving the queue; after an overflow only the last frame is written.
+fn take(shared: &Shared, queued: Queued) -> Option<Frame> {
+    shared
+        .queued
+        .fetch_sub(queued.frame.len(), Ordering::AcqRel);
+    let discard = !queued.last && shared.overflowed.load(Ordering::Acquire);
+    (!discard).then_some(queued.frame)
 }
 
 /// A queue that holds at most `limit_bytes` of frames not yet written.
@@ -266,18 +305,33 @@ impl OutboundReceiver {
         }
     }
 
-    /// A frame already queued, without waiting: transports that send several frames in one
-    /// response (long polling, Server-Sent Events) batch with it, and a closing connection is
-    /// flushed with it.
+    /// A frame already queued, without waiting: a closing connection is flushed with it.
     pub fn try_recv(&mut self) -> Option<Frame> {
-        loop {
-            let queued = self.shared.pop()?;
-            if let Some(frame) = self.take(queued) {
-                if let Some(occurred) = frame.occurred() {
-                    self.unwritten = Some(self.unwritten.map_or(occurred, |o| o.min(occurred)));
-                }
-                return Some(frame);
+        let mut taken = None;
+        self.try_recv_into(Room::ONE, |frame| taken = Some(frame));
+        taken
+    }
+
+    /// The frames already queued that fit in `room`, oldest first and without waiting, each
+    /// handed to `each`: a writer gathers a whole write under one lock instead of one per frame
+    /// (transports batch the frames that follow a write's first one with it). `each` runs under
+    /// the queue's lock, so it must not send to this queue.
+    pub fn try_recv_into(&mut self, room: Room, mut each: impl FnMut(Frame)) {
+        let mut frames = self.shared.frames();
+        let (mut count, mut bytes) = (0, 0);
+        while count < room.frames && bytes < room.bytes {
+            let Some(queued) = frames.pop() else {
+                break;
+            };
+            let Some(frame) = take(&self.shared, queued) else {
+                continue;
+            };
+            if let Some(occurred) = frame.occurred() {
+                self.unwritten = Some(self.unwritten.map_or(occurred, |o| o.min(occurred)));
             }
+            count += 1;
+            bytes = bytes.saturating_add(frame.len());
+            each(frame);
         }
     }
 
@@ -289,16 +343,6 @@ impl OutboundReceiver {
         {
             counters.written(occurred);
         }
-    }
-
-    /// Accounts for a frame leaving the queue; after an overflow only the last frame is
-    /// written.
-    fn take(&self, queued: Queued) -> Option<Frame> {
-        self.shared
-            .queued
-            .fetch_sub(queued.frame.len(), Ordering::AcqRel);
-        let discard = !queued.last && self.shared.overflowed.load(Ordering::Acquire);
-        (!discard).then_some(queued.frame)
     }
 
     /// The writer could not hand the client anything for its stall timeout: the client does
@@ -419,6 +463,74 @@ mod tests {
         }
         while rx.try_recv().is_some() {}
         assert_eq!(rx.shared.frames().behind.capacity(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_burst_after_a_burst_gets_its_buffer_in_one_allocation() {
+        let (tx, mut rx) = outbound(100_000);
+        for _ in 0..20 {
+            tx.send(text(1)).expect("fits");
+        }
+        rx.try_recv_into(Room::ALL, drop);
+        assert_eq!(rx.shared.frames().behind.capacity(), 0, "given back");
+        tx.send(text(1)).expect("fits");
+        tx.send(text(1)).expect("fits");
+        assert!(
+            rx.shared.frames().behind.capacity() >= 19,
+            "as large as the last"
+        );
+        rx.try_recv_into(Room::ALL, drop);
+        for _ in 0..1000 {
+            tx.send(text(1)).expect("fits");
+        }
+        rx.try_recv_into(Room::ALL, drop);
+        tx.send(text(1)).expect("fits");
+        tx.send(text(1)).expect("fits");
+        let capacity = rx.shared.frames().behind.capacity();
+        assert!(
+            capacity <= 2 * BUFFER_HINT_MAX,
+            "a huge burst is not made room for: {capacity}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_take_stops_at_its_room() {
+        let (tx, mut rx) = outbound(1000);
+        for size in [10, 20, 30, 40, 50] {
+            tx.send(text(size)).expect("fits");
+        }
+        let mut taken = Vec::new();
+        rx.try_recv_into(
+            Room {
+                frames: 2,
+                bytes: usize::MAX,
+            },
+            |f| taken.push(f.len()),
+        );
+        assert_eq!(taken, [10, 20], "two frames");
+        rx.try_recv_into(
+            Room {
+                frames: 9,
+                bytes: 31,
+            },
+            |f| taken.push(f.len()),
+        );
+        assert_eq!(
+            taken,
+            [10, 20, 30, 40],
+            "the frame that crosses the bytes is taken"
+        );
+        rx.try_recv_into(
+            Room {
+                frames: 9,
+                bytes: 0,
+            },
+            |f| taken.push(f.len()),
+        );
+        assert_eq!(taken.len(), 4, "no room, nothing taken");
+        rx.try_recv_into(Room::ALL, |f| taken.push(f.len()));
+        assert_eq!(taken, [10, 20, 30, 40, 50]);
+        assert_eq!(rx.queued_bytes(), 0);
     }
 
     #[tokio::test]

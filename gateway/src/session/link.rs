@@ -22,7 +22,7 @@ use super::{
     signal::{Raised, Signal},
     Connection, Replay,
 };
-use crate::node::{outbound, Frame, OutboundReceiver};
+use crate::node::{outbound, Frame, OutboundReceiver, Room};
 
 /// Chunks of input waiting for a busy connection; senders wait beyond this (backpressure on
 /// POSTs and socket reads rather than unbounded memory).
@@ -61,13 +61,18 @@ impl FrameSource {
         }
     }
 
-    /// A frame already queued, without waiting (to batch, or to flush a closing connection).
-    pub fn try_next(&mut self) -> Option<Frame> {
-        let frame = self.queue.try_recv()?;
-        if let Some(replay) = &self.replay {
-            replay.record(&frame);
-        }
-        Some(frame)
+    /// The frames already queued that fit in `room`, without waiting, each handed to `each`
+    /// (and first kept for replay on a stateful connection): what follows a write's first frame,
+    /// or what a closing connection flushes, taken in one go (see
+    /// `OutboundReceiver::try_recv_into`).
+    pub fn take_queued(&mut self, room: Room, mut each: impl FnMut(Frame)) {
+        let replay = self.replay.as_deref();
+        self.queue.try_recv_into(room, |frame| {
+            if let Some(replay) = replay {
+                replay.record(&frame);
+            }
+            each(frame);
+        });
     }
 
     /// Every frame taken so far has been written to the client: times the push of the oldest
@@ -329,7 +334,7 @@ mod tests {
     async fn one_write(frames: &mut FrameSource) -> Vec<Frame> {
         let mut write = vec![frames.next().await.expect("a frame")];
         frames.linger().await;
-        write.extend(std::iter::from_fn(|| frames.try_next()));
+        frames.take_queued(Room::ALL, |frame| write.push(frame));
         write
     }
 

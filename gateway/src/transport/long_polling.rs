@@ -14,7 +14,7 @@ use bytes::Bytes;
 
 use super::{answer::Answer, AppState};
 use crate::{
-    node::Opened,
+    node::{Opened, Room},
     session::{AttachError, Attachment, Link, Turn},
 };
 
@@ -82,12 +82,11 @@ pub(super) async fn poll(
     let mut body = first
         .map(|frame| frame.bytes().to_vec())
         .unwrap_or_default();
-    while body.len() < max_bytes {
-        match frames.try_next() {
-            Some(frame) => body.extend_from_slice(frame.bytes()),
-            None => break,
-        }
-    }
+    let room = Room {
+        frames: usize::MAX,
+        bytes: max_bytes.saturating_sub(body.len()),
+    };
+    frames.take_queued(room, |frame| body.extend_from_slice(frame.bytes()));
     frames.written();
     if body.is_empty() {
         // Ended and fully delivered: the connection is over for the client too.

@@ -17,7 +17,10 @@ use axum::{
 use bytes::Bytes;
 use tokio::sync::OwnedMutexGuard;
 
-use crate::session::{Attachment, FrameSource, Link};
+use crate::{
+    node::Room,
+    session::{Attachment, FrameSource, Link},
+};
 
 /// Written first: a comment, so the stream opens before there is anything to say.
 const OPENING: &[u8] = b":\r\n";
@@ -82,12 +85,12 @@ impl EventStream {
         let mut payload = first
             .map(|frame| frame.bytes().to_vec())
             .unwrap_or_default();
-        while payload.len() < MAX_EVENT_BYTES {
-            match self.frames.try_next() {
-                Some(frame) => payload.extend_from_slice(frame.bytes()),
-                None => break,
-            }
-        }
+        let room = Room {
+            frames: usize::MAX,
+            bytes: MAX_EVENT_BYTES.saturating_sub(payload.len()),
+        };
+        self.frames
+            .take_queued(room, |frame| payload.extend_from_slice(frame.bytes()));
         self.frames.written();
         (!payload.is_empty()).then(|| event(&payload))
     }

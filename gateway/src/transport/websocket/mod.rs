@@ -42,7 +42,7 @@ use self::{
 };
 use super::AppState;
 use crate::{
-    node::Frame,
+    node::{Frame, Room},
     session::{Attachment, FrameSource, Link, Turn},
 };
 
@@ -341,25 +341,19 @@ fn written(
     }
 }
 
-/// Writes `first` and the frames queued behind it (up to [`BATCH_BYTES`] or [`BATCH_FRAMES`])
-/// in one vectored write; a write that carried events times their push once.
+/// Writes `first` and the frames queued behind it (up to [`BATCH_BYTES`] or [`BATCH_FRAMES`],
+/// taken under one lock) in one vectored write; a write that carried events times their push once.
 async fn write_batch(
     writer: &mut FrameWriter,
     frames: &mut FrameSource,
     first: Frame,
 ) -> std::io::Result<()> {
-    let mut bytes = first.len();
+    let room = Room {
+        frames: BATCH_FRAMES - 1,
+        bytes: BATCH_BYTES.saturating_sub(first.len()),
+    };
     writer.push_frame(first);
-    for _ in 1..BATCH_FRAMES {
-        if bytes >= BATCH_BYTES {
-            break;
-        }
-        let Some(frame) = frames.try_next() else {
-            break;
-        };
-        bytes += frame.len();
-        writer.push_frame(frame);
-    }
+    frames.take_queued(room, |frame| writer.push_frame(frame));
     writer.flush().await?;
     frames.written();
     Ok(())
@@ -368,9 +362,7 @@ async fn write_batch(
 /// Writes what the finished connection left (its Close, usually) and closes with 1000. A
 /// write the stall timeout cut short is finished first.
 async fn flush(frames: &mut FrameSource, writer: &mut FrameWriter, deadline: Instant) {
-    while let Some(frame) = frames.try_next() {
-        writer.push_frame(frame);
-    }
+    frames.take_queued(Room::ALL, |frame| writer.push_frame(frame));
     writer.push(Opcode::Close, Bytes::from_static(NORMAL_CLOSURE));
     match tokio::time::timeout_at(deadline, writer.flush()).await {
         Ok(Ok(())) => frames.written(),
