@@ -292,17 +292,31 @@ impl Outbound {
 impl OutboundReceiver {
     /// The next frame to write; `None` once every sender is gone.
     pub async fn recv(&mut self) -> Option<Frame> {
+        // Right after a write the queue is usually empty, which its byte count tells without
+        // taking the lock. A frame without bytes is not counted there, but its sender's wake-up
+        // brings this to the lock all the same.
+        let mut look = self.holds_bytes();
         loop {
-            if let Some(frame) = self.try_recv() {
-                return Some(frame);
+            if look {
+                if let Some(frame) = self.try_recv() {
+                    return Some(frame);
+                }
             }
             if self.shared.senders.load(Ordering::Acquire) == 0 {
                 // A frame queued by the last sender before it went is still taken.
                 return self.try_recv();
             }
-            // A frame queued since `try_recv` left a permit, so this does not miss it.
+            // A frame queued since the last look left a permit, so this does not miss it.
             self.shared.ready.notified().await;
+            look = true;
         }
+    }
+
+    /// Whether queued frames hold any bytes, read without the queue's lock: false means
+    /// nothing is queued but frames without bytes. A frame being queued meanwhile wakes the
+    /// writer's next wait.
+    pub fn holds_bytes(&self) -> bool {
+        self.shared.queued.load(Ordering::Acquire) > 0
     }
 
     /// A frame already queued, without waiting: a closing connection is flushed with it.
@@ -490,6 +504,26 @@ mod tests {
         assert!(
             capacity <= 2 * BUFFER_HINT_MAX,
             "a huge burst is not made room for: {capacity}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_frame_without_bytes_is_received_like_any_other() {
+        let (tx, mut rx) = outbound(100);
+        tx.send(text(0)).expect("fits");
+        assert!(!rx.holds_bytes());
+        assert_eq!(
+            rx.recv().await.map(|f| f.len()),
+            Some(0),
+            "queued before the wait"
+        );
+        let waiting = tokio::spawn(async move { rx.recv().await.map(|f| f.len()) });
+        tokio::task::yield_now().await;
+        tx.send(text(0)).expect("fits");
+        assert_eq!(
+            waiting.await.expect("receives"),
+            Some(0),
+            "queued during the wait"
         );
     }
 

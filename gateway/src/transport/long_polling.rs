@@ -86,7 +86,7 @@ pub(super) async fn poll(
         frames: usize::MAX,
         bytes: max_bytes.saturating_sub(body.len()),
     };
-    frames.take_queued(room, |frame| body.extend_from_slice(frame.bytes()));
+    frames.take_following(room, |frame| body.extend_from_slice(frame.bytes()));
     frames.written();
     if body.is_empty() {
         // Ended and fully delivered: the connection is over for the client too.

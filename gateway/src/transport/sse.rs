@@ -90,7 +90,7 @@ impl EventStream {
             bytes: MAX_EVENT_BYTES.saturating_sub(payload.len()),
         };
         self.frames
-            .take_queued(room, |frame| payload.extend_from_slice(frame.bytes()));
+            .take_following(room, |frame| payload.extend_from_slice(frame.bytes()));
         self.frames.written();
         (!payload.is_empty()).then(|| event(&payload))
     }

@@ -353,7 +353,7 @@ async fn write_batch(
         bytes: BATCH_BYTES.saturating_sub(first.len()),
     };
     writer.push_frame(first);
-    frames.take_queued(room, |frame| writer.push_frame(frame));
+    frames.take_following(room, |frame| writer.push_frame(frame));
     writer.flush().await?;
     frames.written();
     Ok(())
