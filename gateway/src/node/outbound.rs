@@ -319,8 +319,8 @@ impl OutboundReceiver {
         self.shared.queued.load(Ordering::Acquire) > 0
     }
 
-    /// A frame already queued, without waiting: a closing connection is flushed with it.
-    pub fn try_recv(&mut self) -> Option<Frame> {
+    /// The oldest frame queued, without waiting.
+    fn try_recv(&mut self) -> Option<Frame> {
         let mut taken = None;
         self.try_recv_into(Room::ONE, |frame| taken = Some(frame));
         taken
@@ -512,16 +512,18 @@ mod tests {
         let (tx, mut rx) = outbound(100);
         tx.send(text(0)).expect("fits");
         assert!(!rx.holds_bytes());
+        let received = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await;
         assert_eq!(
-            rx.recv().await.map(|f| f.len()),
+            received.expect("in time").map(|f| f.len()),
             Some(0),
             "queued before the wait"
         );
         let waiting = tokio::spawn(async move { rx.recv().await.map(|f| f.len()) });
         tokio::task::yield_now().await;
         tx.send(text(0)).expect("fits");
+        let received = tokio::time::timeout(std::time::Duration::from_secs(5), waiting).await;
         assert_eq!(
-            waiting.await.expect("receives"),
+            received.expect("in time").expect("receives"),
             Some(0),
             "queued during the wait"
         );

@@ -364,13 +364,17 @@ mod tests {
     #[tokio::test]
     async fn a_frame_without_bytes_goes_in_the_next_write() {
         let (queue, mut frames) = source(Duration::ZERO);
+        let in_time = Duration::from_secs(5);
         queue.send(frame("a")).expect("queued");
         queue.send(frame("")).expect("queued");
-        assert_eq!(one_write(&mut frames).await, [frame("a")]);
-        assert_eq!(one_write(&mut frames).await, [frame("")]);
+        let first = tokio::time::timeout(in_time, one_write(&mut frames)).await;
+        assert_eq!(first.expect("in time"), [frame("a")]);
+        let second = tokio::time::timeout(in_time, one_write(&mut frames)).await;
+        assert_eq!(second.expect("in time"), [frame("")]);
         queue.send(frame("")).expect("queued");
         queue.send(frame("b")).expect("queued");
-        assert_eq!(one_write(&mut frames).await, [frame(""), frame("b")]);
+        let third = tokio::time::timeout(in_time, one_write(&mut frames)).await;
+        assert_eq!(third.expect("in time"), [frame(""), frame("b")]);
     }
 
     #[tokio::test(start_paused = true)]
