@@ -26,6 +26,18 @@ pub const HUB: &str = "/hubs/shopping-list";
 pub const SECRET: &str = "integration-test-secret";
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// A test client's WebSocket to the gateway.
+pub type TestSocket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The next message of any kind `ws` receives, failing after [`WAIT`] or if the socket ends.
+pub async fn next_in_time(ws: &mut TestSocket) -> Message {
+    tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("a message in time")
+        .expect("socket open")
+        .expect("socket ok")
+}
+
 /// Checks `holds` until it is true, failing after [`WAIT`]: what the gateway does on its own
 /// (clean-up after a drop, reaping, taking a request) happens asynchronously, so it is polled.
 pub async fn eventually(what: &str, holds: impl Fn() -> bool) {
@@ -442,7 +454,7 @@ impl User {
 
 /// A SignalR client that shows the raw protocol: records in, records out.
 pub struct RawClient {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: TestSocket,
     received: VecDeque<Value>,
     next_id: u64,
 }
@@ -517,11 +529,7 @@ impl RawClient {
 
     /// The next WebSocket message of any kind, within [`WAIT`].
     async fn next_ws(&mut self) -> Message {
-        tokio::time::timeout(WAIT, self.ws.next())
-            .await
-            .expect("a message in time")
-            .expect("socket open")
-            .expect("socket ok")
+        next_in_time(&mut self.ws).await
     }
 
     /// Queues the hub messages of one text message for `next_message`.

@@ -2,19 +2,16 @@
 //! speak MessagePack or JSON over a WebSocket frame by frame (and drop the socket without a close
 //! handshake), and drive Server-Sent Events and long polling request by request.
 
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use pulse_gateway::protocol::{HubMessage, MessageReader, Protocol};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{TestSuite, HUB};
-
-const WAIT: Duration = Duration::from_secs(10);
+use crate::helpers::{next_in_time, TestSocket, TestSuite, HUB, WAIT};
 
 /// `POST {HUB}/negotiate` with an extra query (`&useStatefulReconnect=true`); the whole body.
 pub async fn negotiate(suite: &TestSuite, token: &str, extra_query: &str) -> Value {
@@ -46,7 +43,7 @@ pub async fn connection_token(suite: &TestSuite, token: &str, extra_query: &str)
 
 /// A WebSocket speaking one hub protocol, message by message.
 pub struct WsClient {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: TestSocket,
     reader: MessageReader,
     pub protocol: Protocol,
 }
@@ -87,7 +84,7 @@ impl WsClient {
             .send(Message::text(format!("{request}\u{1e}")))
             .await
             .expect("send handshake");
-        let answer = match self.next_frame().await {
+        let answer = match next_in_time(&mut self.ws).await {
             Message::Text(text) => Bytes::from(text),
             Message::Binary(bytes) => bytes,
             other => panic!("no handshake answer: {other:?}"),
@@ -113,21 +110,13 @@ impl WsClient {
         self.ws.send(message).await.expect("send");
     }
 
-    async fn next_frame(&mut self) -> Message {
-        tokio::time::timeout(WAIT, self.ws.next())
-            .await
-            .expect("a frame in time")
-            .expect("socket open")
-            .expect("socket ok")
-    }
-
     /// The next hub message, Pings included; checks the frame type fits the protocol.
     pub async fn next_message(&mut self) -> HubMessage {
         loop {
             if let Some(message) = self.reader.next_message().expect("valid server output") {
                 return message;
             }
-            match (self.next_frame().await, self.protocol) {
+            match (next_in_time(&mut self.ws).await, self.protocol) {
                 (Message::Text(text), Protocol::Json) => self.reader.push(text.as_bytes()),
                 (Message::Binary(bytes), Protocol::MessagePack) => self.reader.push(&bytes),
                 (Message::Ping(_) | Message::Pong(_), _) => {}
