@@ -24,6 +24,10 @@ pub struct RelayConfig {
     pub batch_size: i64,
     /// Safety net when a notification is missed (listener reconnect).
     pub poll_interval: Duration,
+    /// How long acknowledged rows may wait for the next read of the outbox,
+    /// which deletes them in the same statement; when nothing commits
+    /// sooner, the relay reads (and deletes) once this has passed.
+    pub delete_linger: Duration,
     /// How often a standby tries for the lock unasked. A leader that stops
     /// hands the lock over at once (see `hand_over`); this bounds the
     /// takeover after one that died without doing so.
@@ -39,6 +43,7 @@ impl RelayConfig {
             retention,
             batch_size: 256,
             poll_interval: Duration::from_secs(1),
+            delete_linger: Duration::from_millis(10),
             standby_retry: Duration::from_secs(2),
             retry_delay: Duration::from_millis(500),
         }
@@ -55,7 +60,9 @@ enum RelayError {
 
 /// Publishes committed outbox rows to the bus, each group's in id (and so
 /// sequence) order, every row acknowledged before it is deleted; a batch of
-/// rows goes out in one round trip (see `Relay::publish_round`). One relay per database is active: it
+/// rows goes out in one round trip (see `Relay::publish_round`), and the
+/// statement that reads the next batch deletes the one before
+/// (`Acknowledged`). One relay per database is active: it
 /// holds an advisory lock, and a second instance waits as a standby.
 #[derive(Debug)]
 pub struct Relay {
@@ -112,12 +119,13 @@ impl Relay {
         // wake-up; meanwhile the poll interval is the safety net.
         let mut listen_at = Instant::now();
         let mut connected = true;
+        let mut acknowledged = Acknowledged::default();
         loop {
             if listener.is_none() && Instant::now() >= listen_at {
                 listener = self.listen(crate::CHANNEL).await;
                 listen_at = Instant::now() + self.config.retry_delay;
             }
-            match self.drain(&mut leader, i64::MAX).await {
+            match self.drain(&mut leader, i64::MAX, &mut acknowledged).await {
                 Ok(0) => {}
                 Ok(published) => tracing::debug!(published, "outbox relayed"),
                 Err(RelayError::Database(error)) => {
@@ -139,15 +147,20 @@ impl Relay {
                     None => std::future::pending().await,
                 }
             };
+            let idle = if acknowledged.is_empty() {
+                self.config.poll_interval
+            } else {
+                self.config.delete_linger
+            };
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = wake.notify.notified() => {}
                 result = notified => if result.is_err() { listener = None },
-                () = tokio::time::sleep(self.config.poll_interval) => {}
+                () = tokio::time::sleep(idle) => {}
             }
         }
         if connected && shutdown.is_cancelled() {
-            self.publish_the_rest(&mut leader).await;
+            self.publish_the_rest(&mut leader, acknowledged).await;
         }
         hand_over(leader).await;
         wake.leading.store(false, Ordering::Release);
@@ -158,15 +171,22 @@ impl Relay {
     /// (the last calls of this process among them), so the next leader
     /// starts with nothing of this one's waiting. It stops at the newest row
     /// there now, so a busy database cannot keep a stopping process; what
-    /// fails or commits later is the next leader's.
-    async fn publish_the_rest(&self, leader: &mut PgConnection) {
+    /// fails or commits later is the next leader's. The rows it publishes are
+    /// deleted before it returns.
+    async fn publish_the_rest(&self, leader: &mut PgConnection, mut acknowledged: Acknowledged) {
         let newest = sqlx::query_scalar!("SELECT max(id) FROM pulse_outbox")
             .fetch_one(&mut *leader)
             .await;
-        let published = match newest {
-            Ok(None) => Ok(0),
-            Ok(Some(newest)) => self.drain(leader, newest).await,
+        let drained = match newest {
+            Ok(newest) => {
+                self.drain(leader, newest.unwrap_or(0), &mut acknowledged)
+                    .await
+            }
             Err(error) => Err(error.into()),
+        };
+        let published = match acknowledged.delete(leader).await {
+            Ok(()) => drained,
+            Err(error) => drained.and(Err(error.into())),
         };
         match published {
             Ok(published) => tracing::info!(published, "outbox relay published the rest"),
@@ -253,31 +273,32 @@ impl Relay {
     }
 
     /// Publishes every pending row with an id up to `through`; returns how
-    /// many.
-    async fn drain(&self, conn: &mut PgConnection, through: i64) -> Result<usize, RelayError> {
+    /// many. The rows acknowledged last stay in `acknowledged`, to be deleted
+    /// by the next read.
+    async fn drain(
+        &self,
+        conn: &mut PgConnection,
+        through: i64,
+        acknowledged: &mut Acknowledged,
+    ) -> Result<usize, RelayError> {
         let mut total = 0;
         loop {
             let mut traced = Vec::new();
-            let rows: Vec<OutboxRow> = sqlx::query!(
-                "SELECT id, topic, sequence, envelope, traceparent, created_at
-                 FROM pulse_outbox WHERE id <= $2 ORDER BY id LIMIT $1",
-                self.config.batch_size,
-                through,
-            )
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|row| {
-                if let Some(traceparent) = row.traceparent {
-                    traced.push(Traced {
-                        id: row.id,
-                        traceparent,
-                        written_at: row.created_at,
-                    });
-                }
-                (row.id, row.topic, row.sequence, row.envelope)
-            })
-            .collect();
+            let rows: Vec<OutboxRow> = acknowledged
+                .read_next(conn, through, self.config.batch_size)
+                .await?
+                .into_iter()
+                .map(|row| {
+                    if let Some(traceparent) = row.traceparent {
+                        traced.push(Traced {
+                            id: row.id,
+                            traceparent,
+                            written_at: row.created_at,
+                        });
+                    }
+                    (row.id, row.topic, row.sequence, row.envelope)
+                })
+                .collect();
             if rows.is_empty() {
                 return Ok(total);
             }
@@ -286,12 +307,7 @@ impl Relay {
             let everything = rows.len() < usize::try_from(self.config.batch_size).unwrap_or(0);
             let round = self.publish_round(rows, traced).await;
             total += round.published.len();
-            sqlx::query!(
-                "DELETE FROM pulse_outbox WHERE id = ANY($1)",
-                &round.published
-            )
-            .execute(&mut *conn)
-            .await?;
+            acknowledged.0 = round.published;
             if let Some(error) = round.failure {
                 return Err(error.into());
             }
@@ -351,6 +367,60 @@ struct Round {
     published: Vec<i64>,
     out_of_turn: bool,
     failure: Option<BusError>,
+}
+
+/// Ids of rows the bus acknowledged and the outbox still holds. The next
+/// read deletes them in its own statement: a busy relay pays one database
+/// round trip per batch, not one to read and one to delete. Until then they
+/// are only in memory; if they are lost with the relay, the next leader
+/// publishes those rows again, and the bus drops them as duplicates.
+#[derive(Debug, Default)]
+struct Acknowledged(Vec<i64>);
+
+impl Acknowledged {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Deletes the acknowledged rows and reads, in id order, up to `limit`
+    /// rows with ids up to `through` (rows of the same snapshot being
+    /// deleted are left out). Forgets the ids once the statement succeeded.
+    async fn read_next(
+        &mut self,
+        conn: &mut PgConnection,
+        through: i64,
+        limit: i64,
+    ) -> Result<Vec<PendingRow>, sqlx::Error> {
+        let rows = sqlx::query_as!(
+            PendingRow,
+            "WITH deleted AS (DELETE FROM pulse_outbox WHERE id = ANY($1))
+             SELECT id, topic, sequence, envelope, traceparent, created_at
+             FROM pulse_outbox WHERE id <= $2 AND NOT (id = ANY($1)) ORDER BY id LIMIT $3",
+            &self.0,
+            through,
+            limit,
+        )
+        .fetch_all(conn)
+        .await?;
+        self.0.clear();
+        Ok(rows)
+    }
+
+    /// Deletes the acknowledged rows, reading none.
+    async fn delete(&mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        self.read_next(conn, 0, 0).await.map(drop)
+    }
+}
+
+/// An outbox row as read for publishing.
+#[derive(Debug)]
+struct PendingRow {
+    id: i64,
+    topic: String,
+    sequence: i64,
+    envelope: Vec<u8>,
+    traceparent: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The envelope as published: with the row's group sequence, which

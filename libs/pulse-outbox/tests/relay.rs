@@ -4,7 +4,8 @@
 //! interval and the standby's retry are an hour in every test, so a row that
 //! arrives arrived by the path under test, not by polling. A stopping relay
 //! hands its lock to a standby at once, and a row published by a leader that
-//! died before deleting it goes out once. Last, a group's rows read together
+//! died before deleting it goes out once. Published rows leave the outbox
+//! with the next read, after a short linger, or as the relay stops. Last, a group's rows read together
 //! go out in order, and a row the broker refuses holds its own group only.
 
 use std::time::Duration;
@@ -43,6 +44,15 @@ async fn relayed(env: &TestEnv, topic: &Topic) -> (Outbox, RunningService<()>, E
 /// Another process's outbox on the test database, and its relay running:
 /// the active one if it gets the lock, a standby otherwise.
 async fn relay_on_own_pool(env: &TestEnv, topic: &Topic) -> (Outbox, RunningService<()>) {
+    relay_configured(env, topic, |_| {}).await
+}
+
+/// [`relay_on_own_pool`] with its configuration changed by `adjust`.
+async fn relay_configured(
+    env: &TestEnv,
+    topic: &Topic,
+    adjust: impl FnOnce(&mut RelayConfig),
+) -> (Outbox, RunningService<()>) {
     let outbox = Outbox::new(pool(env).await);
     pulse_outbox::ensure_schema(outbox.pool())
         .await
@@ -50,6 +60,7 @@ async fn relay_on_own_pool(env: &TestEnv, topic: &Topic) -> (Outbox, RunningServ
     let mut config = RelayConfig::new(vec![topic.kind()], Duration::from_secs(60));
     config.poll_interval = NEVER;
     config.standby_retry = NEVER;
+    adjust(&mut config);
     let relay = Relay::new(outbox.clone(), env.service_bus().await, config);
     let running = RunningService::spawn(|stop| async move {
         relay.run(stop).await;
@@ -84,6 +95,14 @@ async fn commit_together(outbox: &Outbox, events: Vec<(Topic, Kind, Option<Uuid>
     tx.commit().await.expect("commit");
 }
 
+/// Rows in the outbox: committed and not yet deleted by the relay.
+async fn outbox_rows(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM pulse_outbox")
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
 /// The backend holding the relay's lock on the test database, if any.
 async fn lock_holder(observer: &PgPool) -> Option<i32> {
     sqlx::query_scalar(
@@ -107,6 +126,47 @@ async fn a_commit_wakes_the_relay_of_its_own_process_directly() {
     commit_event(&outbox, &topic).await;
     events.expect(2).await;
     relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_published_row_is_deleted_after_the_linger_when_nothing_else_commits() {
+    let env = TestEnv::new().await;
+    let topic = LIST.topic(Uuid::new_v4());
+    let (outbox, relay, mut events) = relayed(&env, &topic).await;
+    commit_event(&outbox, &topic).await;
+    events.expect(1).await;
+    // No commit follows and the poll interval is an hour: only the linger
+    // brings the read that deletes it.
+    pulse_testkit::wait_until("the row is deleted", Duration::from_secs(10), || async {
+        outbox_rows(outbox.pool()).await == 0
+    })
+    .await;
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_stopping_relay_deletes_the_rows_it_published() {
+    let env = TestEnv::new().await;
+    let topic = LIST.topic(Uuid::new_v4());
+    // With the linger as long as the poll interval, published rows are
+    // deleted only by a later read, or by the stop.
+    let (outbox, relay) = relay_configured(&env, &topic, |config| {
+        config.delete_linger = NEVER;
+    })
+    .await;
+    let mut events = env.subscribe(&topic, StartAt::StreamSequence(1)).await;
+    commit_event(&outbox, &topic).await;
+    events.expect(1).await;
+    // A row committed without waking the relay: only its last drain, as it
+    // stops, publishes it, and nothing reads the outbox after that drain.
+    let mut tx = outbox.pool().begin().await.expect("begin");
+    pulse_outbox::enqueue(&mut tx, &topic, deleted("unseen".to_owned()), None)
+        .await
+        .expect("enqueue");
+    tx.commit().await.expect("commit");
+    relay.stop().await;
+    events.expect(2).await;
+    assert_eq!(outbox_rows(outbox.pool()).await, 0);
 }
 
 #[tokio::test]
@@ -301,18 +361,10 @@ async fn a_row_the_broker_refuses_holds_its_group_and_only_its_group() {
     others.expect(1).await;
     // The round is over once its published rows are deleted: the refused row and the one
     // behind it stay.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pulse_outbox")
-            .fetch_one(outbox.pool())
-            .await
-            .expect("count");
-        if left == 2 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{left} rows left");
-        tokio::task::yield_now().await;
-    }
+    pulse_testkit::wait_until("2 rows left", Duration::from_secs(10), || async {
+        outbox_rows(outbox.pool()).await == 2
+    })
+    .await;
     // The third row went out in that round too, and was refused: the blocked group's last
     // message in the stream is still its first.
     let bus = env.service_bus().await;
