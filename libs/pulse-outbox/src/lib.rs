@@ -30,7 +30,9 @@ mod transaction;
 
 pub use relay::{Relay, RelayConfig};
 pub use schema::ensure_schema;
-pub use store::{current_sequence, enqueue, enqueue_all, enqueue_notice, enqueue_notices, waiting};
+pub use store::{
+    current_sequence, enqueue, enqueue_all, enqueue_notice, enqueue_notices, waiting, Enqueued,
+};
 pub use transaction::{Outbox, OutboxTransaction};
 
 /// The PostgreSQL channel the relay listens on: a process whose own relay is

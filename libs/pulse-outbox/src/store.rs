@@ -37,10 +37,7 @@ pub async fn enqueue_all(
 }
 
 /// Numbers the events and writes their rows (one statement); returns their
-/// numbers in order. Each row keeps the current span's trace context and the
-/// time it was written, from which the relay records its wait. Each group's sequence moves on by its count of events in
-/// one upsert. The rows' envelopes are stored without their numbers, which
-/// the relay fills in from the `sequence` column.
+/// numbers in order.
 async fn number_and_append(
     conn: &mut PgConnection,
     envelopes: &[EventEnvelope],
@@ -48,30 +45,12 @@ async fn number_and_append(
     if envelopes.is_empty() {
         return Ok(Vec::new());
     }
-    let groups: Vec<&str> = envelopes.iter().map(|e| e.group.as_str()).collect();
-    let bodies: Vec<Vec<u8>> = envelopes.iter().map(Message::encode_to_vec).collect();
+    let enqueued = Enqueued::of(envelopes);
     let sequences = sqlx::query_scalar!(
-        "WITH given AS (
-             SELECT topic, envelope, i,
-                    row_number() OVER (PARTITION BY topic ORDER BY i) AS nth,
-                    count(*) OVER (PARTITION BY topic) AS n
-             FROM UNNEST($1::text[], $2::bytea[]) WITH ORDINALITY AS g (topic, envelope, i)
-         ),
-         next AS (
-             INSERT INTO pulse_event_sequences (topic, last_sequence)
-             SELECT DISTINCT topic, n FROM given ORDER BY topic
-             ON CONFLICT (topic) DO UPDATE
-                 SET last_sequence = pulse_event_sequences.last_sequence + EXCLUDED.last_sequence
-             RETURNING topic, last_sequence
-         )
-         INSERT INTO pulse_outbox (topic, sequence, envelope, traceparent, created_at)
-         SELECT g.topic, next.last_sequence - g.n + g.nth, g.envelope, $3, clock_timestamp()
-         FROM given g JOIN next USING (topic)
-         ORDER BY g.i
-         RETURNING sequence",
-        &groups as &[&str],
-        &bodies,
-        pulse_telemetry::current_traceparent(),
+        r#"SELECT pulse_outbox_enqueue($1, $2, $3) AS "sequence!""#,
+        &enqueued.topics,
+        &enqueued.envelopes,
+        enqueued.traceparent,
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -79,6 +58,37 @@ async fn number_and_append(
         .into_iter()
         .map(|sequence| u64::try_from(sequence).unwrap_or_default())
         .collect())
+}
+
+/// Events to enqueue in a statement of the caller's own, the one that writes
+/// the change they record: one round trip instead of two. The statement
+/// passes the three fields to `pulse_outbox_enqueue(topics, envelopes,
+/// traceparent)` (the outbox's schema), which numbers them and appends their
+/// rows as [`enqueue_all`] does: each row keeps the current span's trace
+/// context and the time it was written, from which the relay records its
+/// wait. The envelopes are stored without their numbers, which the relay
+/// fills in from the `sequence` column.
+#[derive(Debug)]
+pub struct Enqueued {
+    pub topics: Vec<String>,
+    pub envelopes: Vec<Vec<u8>>,
+    pub traceparent: Option<String>,
+}
+
+impl Enqueued {
+    /// The events in the given order, numbered in that order within each
+    /// group when the statement runs.
+    pub fn new(events: Vec<(Topic, impl Into<Event>, Option<Uuid>)>) -> Self {
+        Self::of(&envelopes(events))
+    }
+
+    fn of(envelopes: &[EventEnvelope]) -> Self {
+        Self {
+            topics: envelopes.iter().map(|e| e.group.clone()).collect(),
+            envelopes: envelopes.iter().map(Message::encode_to_vec).collect(),
+            traceparent: pulse_telemetry::current_traceparent(),
+        }
+    }
 }
 
 /// Appends a presence notice for the group, inside the caller's transaction:

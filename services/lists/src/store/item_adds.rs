@@ -7,13 +7,14 @@
 //! A batch is the same transaction a lone add would run, for many: lock the
 //! lists (in id order), read each caller's permission and each list's next
 //! position, then insert every permitted item and enqueue every event in one
-//! statement each. A caller without the right gets their own error and adds
+//! statement. A caller without the right gets their own error and adds
 //! nothing; the others go on.
 
 use std::collections::HashMap;
 
 use chrono::{SubsecRound, Utc};
 use pulse_batch::Batch;
+use pulse_outbox::Enqueued;
 use pulse_proto::lists::LIST;
 use uuid::Uuid;
 
@@ -68,7 +69,6 @@ impl Store {
         if added.is_empty() {
             return Ok(outcomes);
         }
-        insert_items(&mut tx, &added).await?;
         let events = added
             .iter()
             .map(|item| {
@@ -76,7 +76,7 @@ impl Store {
                 (LIST.topic(item.list_id), event, None)
             })
             .collect();
-        pulse_outbox::enqueue_all(&mut tx, events).await?;
+        insert_items(&mut tx, &added, Enqueued::new(events)).await?;
         tx.commit().await?;
         Ok(outcomes)
     }
@@ -158,16 +158,23 @@ async fn read_places(
     Ok(places)
 }
 
-/// Inserts the items in one statement.
-async fn insert_items(conn: &mut sqlx::PgConnection, items: &[Item]) -> Result<(), ListsError> {
+/// Inserts the items and enqueues their events, in one statement.
+async fn insert_items(
+    conn: &mut sqlx::PgConnection,
+    items: &[Item],
+    events: Enqueued,
+) -> Result<(), ListsError> {
     // The optional text columns hold NULLs, which the macro's check of a
     // `text[]` parameter (`&[String]`) does not admit: `as _` skips it there.
     sqlx::query!(
-        "INSERT INTO items (id, list_id, name, quantity, unit, category_id, notes, image_url,
-                            position, created_by, created_at)
-         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::float8[], $5::text[],
-                              $6::text[], $7::text[], $8::text[], $9::int4[], $10::uuid[],
-                              $11::timestamptz[])",
+        "WITH inserted AS (
+             INSERT INTO items (id, list_id, name, quantity, unit, category_id, notes, image_url,
+                                position, created_by, created_at)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::float8[], $5::text[],
+                                  $6::text[], $7::text[], $8::text[], $9::int4[], $10::uuid[],
+                                  $11::timestamptz[])
+         )
+         SELECT pulse_outbox_enqueue($12, $13, $14)",
         &column(items, |item| item.id),
         &column(items, |item| item.list_id),
         &column(items, |item| item.fields.name.clone()),
@@ -179,8 +186,11 @@ async fn insert_items(conn: &mut sqlx::PgConnection, items: &[Item]) -> Result<(
         &column(items, |item| item.position),
         &column(items, |item| item.created_by.id),
         &column(items, |item| item.created_at),
+        &events.topics,
+        &events.envelopes,
+        events.traceparent,
     )
-    .execute(conn)
+    .fetch_all(conn)
     .await?;
     Ok(())
 }
