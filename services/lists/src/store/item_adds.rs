@@ -76,7 +76,7 @@ impl Store {
                 (LIST.topic(item.list_id), event, None)
             })
             .collect();
-        insert_items(&mut tx, &added, Enqueued::new(events)).await?;
+        insert_items_with_events(&mut tx, &added, Enqueued::new(events)).await?;
         tx.commit().await?;
         Ok(outcomes)
     }
@@ -159,7 +159,7 @@ async fn read_places(
 }
 
 /// Inserts the items and enqueues their events, in one statement.
-async fn insert_items(
+async fn insert_items_with_events(
     conn: &mut sqlx::PgConnection,
     items: &[Item],
     events: Enqueued,
