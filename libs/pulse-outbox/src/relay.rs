@@ -103,7 +103,8 @@ impl Relay {
     /// Relays as the active instance, reading and deleting rows on the
     /// connection that holds the lock, until shut down or that connection
     /// fails. Woken by commits in this process, by notifications from other
-    /// processes, and by the poll interval as a safety net. Shut down, it
+    /// processes, by the delete linger while published rows wait to be
+    /// deleted, and by the poll interval as a safety net. Shut down, it
     /// publishes what is waiting, then hands the lock over.
     async fn lead(&self, mut leader: PoolConnection<Postgres>, shutdown: &CancellationToken) {
         if let Err(error) = prepare(&mut leader).await {
@@ -408,6 +409,9 @@ impl Acknowledged {
 
     /// Deletes the acknowledged rows, reading none.
     async fn delete(&mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.is_empty() {
+            return Ok(());
+        }
         self.read_next(conn, 0, 0).await.map(drop)
     }
 }

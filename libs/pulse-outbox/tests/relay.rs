@@ -5,8 +5,9 @@
 //! arrives arrived by the path under test, not by polling. A stopping relay
 //! hands its lock to a standby at once, and a row published by a leader that
 //! died before deleting it goes out once. Published rows leave the outbox
-//! with the next read, after a short linger, or as the relay stops. Last, a group's rows read together
-//! go out in order, and a row the broker refuses holds its own group only.
+//! with the next read, after a short linger, or as the relay stops. Last, a
+//! group's rows read together go out in order, and a row the broker refuses
+//! holds its own group only.
 
 use std::time::Duration;
 
