@@ -175,15 +175,20 @@ pub struct Room {
 
 impl Room {
     /// Everything queued.
-    pub const ALL: Self = Self {
-        frames: usize::MAX,
-        bytes: usize::MAX,
-    };
+    pub const ALL: Self = Self::up_to(usize::MAX);
     /// The oldest frame.
     pub const ONE: Self = Self {
         frames: 1,
         bytes: usize::MAX,
     };
+
+    /// Any number of frames, until `bytes` are taken.
+    pub const fn up_to(bytes: usize) -> Self {
+        Self {
+            frames: usize::MAX,
+            bytes,
+        }
+    }
 }
 
 /// The receiving half, owned by the connection's writer.

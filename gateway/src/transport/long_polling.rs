@@ -82,10 +82,7 @@ pub(super) async fn poll(
     let mut body = first
         .map(|frame| frame.bytes().to_vec())
         .unwrap_or_default();
-    let room = Room {
-        frames: usize::MAX,
-        bytes: max_bytes.saturating_sub(body.len()),
-    };
+    let room = Room::up_to(max_bytes.saturating_sub(body.len()));
     frames.take_following(room, |frame| body.extend_from_slice(frame.bytes()));
     frames.written();
     if body.is_empty() {

@@ -85,10 +85,7 @@ impl EventStream {
         let mut payload = first
             .map(|frame| frame.bytes().to_vec())
             .unwrap_or_default();
-        let room = Room {
-            frames: usize::MAX,
-            bytes: MAX_EVENT_BYTES.saturating_sub(payload.len()),
-        };
+        let room = Room::up_to(MAX_EVENT_BYTES.saturating_sub(payload.len()));
         self.frames
             .take_following(room, |frame| payload.extend_from_slice(frame.bytes()));
         self.frames.written();
