@@ -26,15 +26,16 @@ ALTER TABLE pulse_outbox ADD COLUMN IF NOT EXISTS traceparent TEXT;
 -- given order: each group's sequence moves on by its count of events in one
 -- upsert, which locks the group's sequence row until the transaction ends
 -- (rows locked in the order of the groups' names, so two transactions
--- never wait for each other in a circle). Returns the events' numbers in
--- order. Called by `pulse_outbox::enqueue_all`, and by a service's own
--- statement that writes a change together with its events
--- (`pulse_outbox::Enqueued`). PL/pgSQL, so each session plans it once.
-CREATE OR REPLACE FUNCTION pulse_outbox_enqueue(
+-- never wait for each other in a circle). Returns each event's row id and
+-- number, in order: the committing process hands them to its relay
+-- (`pulse_outbox::OutboxTransaction`). Called by `pulse_outbox::enqueue_all`,
+-- and by a service's own statement that writes a change together with its
+-- events (`pulse_outbox::Enqueued`). PL/pgSQL, so each session plans it once.
+CREATE OR REPLACE FUNCTION pulse_outbox_append_events(
     given_topics TEXT[],
     given_envelopes BYTEA[],
     given_traceparent TEXT
-) RETURNS SETOF BIGINT
+) RETURNS TABLE (id BIGINT, sequence BIGINT)
 LANGUAGE plpgsql AS $$
 BEGIN
     RETURN QUERY
@@ -56,6 +57,10 @@ BEGIN
            clock_timestamp()
     FROM given g JOIN next USING (topic)
     ORDER BY g.i
-    RETURNING o.sequence;
+    RETURNING o.id, o.sequence;
 END
 $$;
+
+-- Its predecessor returned the numbers only; a function's result type
+-- cannot be replaced in place.
+DROP FUNCTION IF EXISTS pulse_outbox_enqueue(TEXT[], BYTEA[], TEXT);

@@ -1,9 +1,10 @@
 //! The transactional outbox.
 //!
 //! A command's change and its event commit in one PostgreSQL transaction
-//! ([`Outbox::begin`], [`enqueue`]); the commit wakes the [`Relay`], which
-//! publishes outbox rows in order to the bus, waits for each
-//! acknowledgement, and only then deletes them. A crash between
+//! ([`Outbox::begin`], [`enqueue`]); the commit hands the rows to the
+//! [`Relay`] of its process, which publishes outbox rows in order to the
+//! bus (from memory when it can, read back from the outbox when it must),
+//! waits for each acknowledgement, and only then deletes them. A crash between
 //! commit and publish therefore loses nothing (the row is still there), and a
 //! crash between publish and delete duplicates nothing visible (the message id
 //! is de-duplicated by JetStream, and every event carries its group sequence
@@ -21,6 +22,7 @@
 //! continues that trace (`trace`), so one trace follows an event from the
 //! command to every gateway that delivers it.
 
+mod handoff;
 mod metrics;
 mod relay;
 mod schema;
@@ -31,7 +33,8 @@ mod transaction;
 pub use relay::{Relay, RelayConfig};
 pub use schema::ensure_schema;
 pub use store::{
-    current_sequence, enqueue, enqueue_all, enqueue_notice, enqueue_notices, waiting, Enqueued,
+    current_sequence, enqueue, enqueue_all, enqueue_notice, enqueue_notices, waiting, AppendedRow,
+    Enqueued,
 };
 pub use transaction::{Outbox, OutboxTransaction};
 

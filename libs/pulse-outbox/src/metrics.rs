@@ -18,6 +18,8 @@ use crate::Outbox;
 #[derive(Debug, Default)]
 pub(crate) struct RelayMetrics {
     published: AtomicU64,
+    /// Of those, rows handed over by their commits, not read back.
+    handed: AtomicU64,
     failures: AtomicU64,
     /// Per round trip to the broker (one per batch of rows).
     publish_latency: Mutex<Histogram>,
@@ -37,6 +39,15 @@ impl RelayMetrics {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// `published` rows of a round went out as their commits handed them
+    /// over.
+    pub(crate) fn handed(&self, published: usize) {
+        self.handed.fetch_add(
+            u64::try_from(published).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -87,6 +98,13 @@ impl Outbox {
             "counter",
             "Outbox rows this relay published (acknowledged by the broker).",
             relay.published.load(Ordering::Relaxed),
+        );
+        single(
+            &mut out,
+            "pulse_relay_handed_total",
+            "counter",
+            "Of the rows published, those handed over by a commit in this process and published without reading them back from the outbox.",
+            relay.handed.load(Ordering::Relaxed),
         );
         single(
             &mut out,

@@ -1,9 +1,11 @@
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use prost::Message;
 use pulse_bus::Topic;
 use pulse_proto::events::v1::{Event, EventEnvelope};
 use sqlx::PgConnection;
 use uuid::Uuid;
+
+use crate::{relay::OutboxRow, trace::Traced, OutboxTransaction};
 
 /// Appends an event to its group's sequence, inside the caller's transaction.
 ///
@@ -13,15 +15,12 @@ use uuid::Uuid;
 /// user's own connections ("to the others"). `event` is any domain's
 /// `event::Kind` (or the envelope's `Event`).
 pub async fn enqueue(
-    conn: &mut PgConnection,
+    tx: &mut OutboxTransaction,
     topic: &Topic,
     event: impl Into<Event>,
     except_user: Option<Uuid>,
-) -> Result<EventEnvelope, sqlx::Error> {
-    let mut enqueued = envelope(topic.group(), 0, now(), event.into(), except_user);
-    let sequences = number_and_append(conn, std::slice::from_ref(&enqueued)).await?;
-    enqueued.sequence = sequences.first().copied().unwrap_or_default();
-    Ok(enqueued)
+) -> Result<(), sqlx::Error> {
+    enqueue_all(tx, vec![(*topic, event, except_user)]).await
 }
 
 /// [`enqueue`] for many events at once (one statement), numbered in the
@@ -29,65 +28,107 @@ pub async fn enqueue(
 /// of their groups' names, so two transactions enqueueing to the same groups
 /// never wait for each other in a circle.
 pub async fn enqueue_all(
-    conn: &mut PgConnection,
+    tx: &mut OutboxTransaction,
     events: Vec<(Topic, impl Into<Event>, Option<Uuid>)>,
 ) -> Result<(), sqlx::Error> {
-    number_and_append(conn, &envelopes(events)).await?;
-    Ok(())
-}
-
-/// Numbers the events and writes their rows (one statement); returns their
-/// numbers in order.
-async fn number_and_append(
-    conn: &mut PgConnection,
-    envelopes: &[EventEnvelope],
-) -> Result<Vec<u64>, sqlx::Error> {
-    if envelopes.is_empty() {
-        return Ok(Vec::new());
+    if events.is_empty() {
+        return Ok(());
     }
-    let enqueued = Enqueued::of(envelopes);
-    let sequences = sqlx::query_scalar!(
-        r#"SELECT pulse_outbox_enqueue($1, $2, $3) AS "sequence!""#,
+    let enqueued = Enqueued::new(events);
+    let rows = sqlx::query_as!(
+        AppendedRow,
+        r#"SELECT id AS "id!", sequence AS "sequence!"
+           FROM pulse_outbox_append_events($1, $2, $3)"#,
         &enqueued.topics,
         &enqueued.envelopes,
         enqueued.traceparent,
     )
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut **tx)
     .await?;
-    Ok(sequences
-        .into_iter()
-        .map(|sequence| u64::try_from(sequence).unwrap_or_default())
-        .collect())
+    enqueued.appended(tx, rows);
+    Ok(())
 }
 
 /// Events to enqueue in a statement of the caller's own, the one that writes
 /// the change they record: one round trip instead of two. The statement
-/// passes the three fields to `pulse_outbox_enqueue(topics, envelopes,
+/// passes the three fields to `pulse_outbox_append_events(topics, envelopes,
 /// traceparent)` (the outbox's schema), which numbers them and appends their
-/// rows as [`enqueue_all`] does: each row keeps the current span's trace
+/// rows as [`enqueue_all`] does, each row keeping the current span's trace
 /// context and the time it was written, from which the relay records its
-/// wait. The envelopes are stored without their numbers, which the relay
-/// fills in from the `sequence` column.
+/// wait; it returns the rows' ids and numbers (`id`, `sequence`), which the
+/// caller gives to [`Enqueued::appended`]. The envelopes are stored without
+/// their numbers, which the relay fills in from the `sequence` column.
 #[derive(Debug)]
 pub struct Enqueued {
     pub topics: Vec<String>,
     pub envelopes: Vec<Vec<u8>>,
     pub traceparent: Option<String>,
+    /// The parsed form of `topics`, for the relay.
+    groups: Vec<Topic>,
+    written_at: DateTime<Utc>,
+}
+
+/// A row `pulse_outbox_append_events` appended: its id and its event's
+/// number in the group.
+#[derive(Debug, Clone, Copy)]
+pub struct AppendedRow {
+    pub id: i64,
+    pub sequence: i64,
 }
 
 impl Enqueued {
     /// The events in the given order, numbered in that order within each
     /// group when the statement runs.
     pub fn new(events: Vec<(Topic, impl Into<Event>, Option<Uuid>)>) -> Self {
-        Self::of(&envelopes(events))
+        let written_at = Utc::now();
+        let occurred_at = pulse_proto::timestamp(written_at);
+        let mut enqueued = Self {
+            topics: Vec::with_capacity(events.len()),
+            envelopes: Vec::with_capacity(events.len()),
+            traceparent: pulse_telemetry::current_traceparent(),
+            groups: Vec::with_capacity(events.len()),
+            written_at,
+        };
+        for (topic, event, except_user) in events {
+            let envelope = envelope(
+                topic.group(),
+                occurred_at.clone(),
+                event.into(),
+                except_user,
+            );
+            enqueued.envelopes.push(envelope.encode_to_vec());
+            enqueued.topics.push(envelope.group);
+            enqueued.groups.push(topic);
+        }
+        enqueued
     }
 
-    fn of(envelopes: &[EventEnvelope]) -> Self {
-        Self {
-            topics: envelopes.iter().map(|e| e.group.clone()).collect(),
-            envelopes: envelopes.iter().map(Message::encode_to_vec).collect(),
-            traceparent: pulse_telemetry::current_traceparent(),
-        }
+    /// Records in `tx` the rows the statement appended (what
+    /// `pulse_outbox_append_events` returned, in order), so its commit hands
+    /// them to the relay, which then need not read them back. Rows not
+    /// recorded still go out, read from the outbox a little later.
+    pub fn appended(self, tx: &mut OutboxTransaction, rows: Vec<AppendedRow>) {
+        let mut traced = Vec::new();
+        let rows = rows
+            .into_iter()
+            .zip(self.groups.into_iter().zip(self.envelopes))
+            .map(|(row, (topic, envelope))| {
+                if let Some(traceparent) = &self.traceparent {
+                    traced.push(Traced {
+                        id: row.id,
+                        traceparent: traceparent.clone(),
+                        written_at: self.written_at,
+                    });
+                }
+                OutboxRow {
+                    id: row.id,
+                    topic,
+                    sequence: row.sequence,
+                    envelope,
+                }
+            })
+            .collect();
+        tx.appended(rows, traced);
     }
 }
 
@@ -98,89 +139,54 @@ impl Enqueued {
 /// group's history skip it. Exactly once: the relay publishes it under a
 /// message id made from the outbox row's id, which JetStream de-duplicates.
 pub async fn enqueue_notice(
-    conn: &mut PgConnection,
+    tx: &mut OutboxTransaction,
     topic: &Topic,
     event: impl Into<Event>,
     except_user: Option<Uuid>,
-) -> Result<EventEnvelope, sqlx::Error> {
-    let notice = envelope(topic.group(), 0, now(), event.into(), except_user);
-    append(conn, std::slice::from_ref(&notice)).await?;
-    Ok(notice)
+) -> Result<(), sqlx::Error> {
+    enqueue_notices(tx, vec![(*topic, event, except_user)]).await
 }
 
 /// [`enqueue_notice`] for many notices at once (one statement), in the given
 /// order.
 pub async fn enqueue_notices(
-    conn: &mut PgConnection,
+    tx: &mut OutboxTransaction,
     notices: Vec<(Topic, impl Into<Event>, Option<Uuid>)>,
 ) -> Result<(), sqlx::Error> {
-    append(conn, &envelopes(notices)).await
+    if notices.is_empty() {
+        return Ok(());
+    }
+    // Envelopes as for events; the row's `sequence` column (0) marks them.
+    let notices = Enqueued::new(notices);
+    sqlx::query!(
+        "INSERT INTO pulse_outbox (topic, sequence, envelope, traceparent, created_at)
+         SELECT topic, 0, envelope, $3, clock_timestamp()
+         FROM UNNEST($1::text[], $2::bytea[]) WITH ORDINALITY AS n (topic, envelope, i)
+         ORDER BY i",
+        &notices.topics,
+        &notices.envelopes,
+        notices.traceparent,
+    )
+    .execute(&mut **tx)
+    .await?;
+    tx.appended_unlisted();
+    Ok(())
 }
 
-/// Unnumbered envelopes for events that occur together, in the given order.
-fn envelopes(events: Vec<(Topic, impl Into<Event>, Option<Uuid>)>) -> Vec<EventEnvelope> {
-    let occurred_at = now();
-    events
-        .into_iter()
-        .map(|(topic, event, except_user)| {
-            envelope(
-                topic.group(),
-                0,
-                occurred_at.clone(),
-                event.into(),
-                except_user,
-            )
-        })
-        .collect()
-}
-
-fn now() -> String {
-    pulse_proto::timestamp(Utc::now())
-}
-
+/// An unnumbered envelope.
 fn envelope(
     group: String,
-    sequence: u64,
     occurred_at: String,
     event: Event,
     except_user: Option<Uuid>,
 ) -> EventEnvelope {
     EventEnvelope {
         group,
-        sequence,
+        sequence: 0,
         occurred_at,
         except_user_id: except_user.map(|id| id.to_string()),
         event: Some(event),
     }
-}
-
-/// Writes outbox rows in the given order (one statement). The relay learns of them
-/// when the transaction commits ([`crate::OutboxTransaction::commit`]).
-async fn append(conn: &mut PgConnection, envelopes: &[EventEnvelope]) -> Result<(), sqlx::Error> {
-    if envelopes.is_empty() {
-        return Ok(());
-    }
-    let mut groups = Vec::with_capacity(envelopes.len());
-    let mut sequences = Vec::with_capacity(envelopes.len());
-    let mut bodies = Vec::with_capacity(envelopes.len());
-    for envelope in envelopes {
-        groups.push(envelope.group.clone());
-        sequences.push(i64::try_from(envelope.sequence).unwrap_or(i64::MAX));
-        bodies.push(envelope.encode_to_vec());
-    }
-    sqlx::query!(
-        "INSERT INTO pulse_outbox (topic, sequence, envelope, traceparent, created_at)
-         SELECT topic, sequence, envelope, $4, clock_timestamp()
-         FROM UNNEST($1::text[], $2::bigint[], $3::bytea[]) WITH ORDINALITY AS n (topic, sequence, envelope, i)
-         ORDER BY i",
-        &groups,
-        &sequences,
-        &bodies,
-        pulse_telemetry::current_traceparent(),
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// The sequence of the group's last event (0 if none). Read it in the same

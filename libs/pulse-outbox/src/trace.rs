@@ -52,12 +52,12 @@ impl Publishing {
     }
 
     /// Gives each traced row's message the context of its publish span.
-    pub(crate) fn stamp(&self, messages: &mut [(i64, Outgoing)]) {
+    pub(crate) fn stamp<'m>(&self, messages: impl Iterator<Item = (i64, &'m mut Outgoing)>) {
         if self.0.is_empty() {
             return;
         }
         for (id, message) in messages {
-            if let Some(span) = self.0.get(id) {
+            if let Some(span) = self.0.get(&id) {
                 message.traceparent = span.traceparent();
             }
         }

@@ -1,6 +1,8 @@
 //! How a committed row reaches the relay: straight from a commit in the
-//! relay's own process, by a notification from any other process, and again
-//! after the relay lost the connection that made it the active one. The poll
+//! relay's own process (published as handed over when it is the next of its
+//! group, read back from the outbox when one before it was not handed over),
+//! by a notification from any other process, and again after the relay lost
+//! the connection that made it the active one. The poll
 //! interval and the standby's retry are an hour in every test, so a row that
 //! arrives arrived by the path under test, not by polling. A stopping relay
 //! hands its lock to a standby at once, and a row published by a leader that
@@ -70,6 +72,25 @@ async fn relay_configured(
     (outbox, running)
 }
 
+/// [`relayed`] with no delete linger, once the relay leads: after the first
+/// event, only hand-offs wake it, and no notification of a commit made
+/// before it led can come late and send it to the outbox.
+async fn leading_without_linger(
+    env: &TestEnv,
+    topic: &Topic,
+) -> (Outbox, RunningService<()>, Events) {
+    let (outbox, relay) = relay_configured(env, topic, |config| {
+        config.delete_linger = NEVER;
+    })
+    .await;
+    let events = env.subscribe(topic, StartAt::New).await;
+    pulse_testkit::wait_until("the relay leads", Duration::from_secs(10), || async {
+        metric(&outbox, "pulse_relay_leader").await == 1
+    })
+    .await;
+    (outbox, relay, events)
+}
+
 /// An event naming `item_id`, so a test can tell which one arrived.
 fn deleted(item_id: String) -> Kind {
     Kind::ItemDeleted(ItemDeleted {
@@ -94,6 +115,30 @@ async fn commit_together(outbox: &Outbox, events: Vec<(Topic, Kind, Option<Uuid>
         .await
         .expect("enqueue");
     tx.commit().await.expect("commit");
+}
+
+/// Commits an event as another process would whose commits neither hand
+/// rows to this relay nor notify it: only a read of the outbox finds it.
+async fn commit_unannounced(pool: &PgPool, topic: &Topic, kind: Kind) {
+    let envelope = EventEnvelope {
+        group: topic.group(),
+        event: Some(Event::from(kind)),
+        ..EventEnvelope::default()
+    };
+    sqlx::query("SELECT * FROM pulse_outbox_append_events($1, $2, NULL)")
+        .bind(vec![topic.group()])
+        .bind(vec![envelope.encode_to_vec()])
+        .execute(pool)
+        .await
+        .expect("append");
+}
+
+/// A counter of the outbox's metrics.
+async fn metric(outbox: &Outbox, name: &str) -> u64 {
+    let text = outbox.metrics_text().await;
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in {text}"))
 }
 
 /// Rows in the outbox: committed and not yet deleted by the relay.
@@ -130,6 +175,41 @@ async fn a_commit_wakes_the_relay_of_its_own_process_directly() {
 }
 
 #[tokio::test]
+async fn a_commit_hands_its_row_to_the_relay_which_publishes_it_without_reading_it_back() {
+    let env = TestEnv::new().await;
+    let topic = LIST.topic(Uuid::new_v4());
+    let (outbox, relay, mut events) = leading_without_linger(&env, &topic).await;
+    // The relay knows nothing of the group yet: the first is read back.
+    commit_event(&outbox, &topic).await;
+    events.expect(1).await;
+    commit_event(&outbox, &topic).await;
+    events.expect(2).await;
+    assert_eq!(metric(&outbox, "pulse_relay_published_total").await, 2);
+    assert_eq!(metric(&outbox, "pulse_relay_handed_total").await, 1);
+    relay.stop().await;
+    assert_eq!(outbox_rows(outbox.pool()).await, 0);
+}
+
+#[tokio::test]
+async fn a_handed_row_waits_for_the_row_before_it_that_was_not_handed_over() {
+    let env = TestEnv::new().await;
+    let topic = LIST.topic(Uuid::new_v4());
+    let (outbox, relay, mut events) = leading_without_linger(&env, &topic).await;
+    commit_event(&outbox, &topic).await;
+    events.expect(1).await;
+    // The second is only in the outbox; the third, handed over, must not
+    // overtake it.
+    commit_unannounced(outbox.pool(), &topic, deleted("second".to_owned())).await;
+    commit_event(&outbox, &topic).await;
+    let Ok(Kind::ItemDeleted(second)) = Kind::try_from(events.expect(2).await) else {
+        panic!("the second event is not the one committed second");
+    };
+    assert_eq!(second.item_id, "second");
+    events.expect(3).await;
+    relay.stop().await;
+}
+
+#[tokio::test]
 async fn a_published_row_is_deleted_after_the_linger_when_nothing_else_commits() {
     let env = TestEnv::new().await;
     let topic = LIST.topic(Uuid::new_v4());
@@ -160,11 +240,7 @@ async fn a_stopping_relay_deletes_the_rows_it_published() {
     events.expect(1).await;
     // A row committed without waking the relay: only its last drain, as it
     // stops, publishes it, and nothing reads the outbox after that drain.
-    let mut tx = outbox.pool().begin().await.expect("begin");
-    pulse_outbox::enqueue(&mut tx, &topic, deleted("unseen".to_owned()), None)
-        .await
-        .expect("enqueue");
-    tx.commit().await.expect("commit");
+    commit_unannounced(outbox.pool(), &topic, deleted("unseen".to_owned())).await;
     relay.stop().await;
     events.expect(2).await;
     assert_eq!(outbox_rows(outbox.pool()).await, 0);
@@ -201,15 +277,19 @@ async fn a_relay_whose_connection_dies_leads_again_and_publishes_what_follows() 
         .expect("terminate");
     assert!(terminated);
 
+    // The second may go out from memory before the relay touches its
+    // connection again; the delete a linger later finds the connection gone,
+    // and the relay takes its lock again on a new one.
     commit_event(&outbox, &topic).await;
     events.expect(2).await;
-    // The second event could only go out from a new lead, which begins by
-    // taking the lock: it is held, by another backend, by now.
-    let holder = lock_holder(&observer).await;
-    assert!(
-        holder.is_some_and(|pid| pid != leader),
-        "the relay took its lock again on a new connection: {holder:?}"
-    );
+    pulse_testkit::wait_until("the relay leads again", Duration::from_secs(10), || async {
+        lock_holder(&observer)
+            .await
+            .is_some_and(|pid| pid != leader)
+    })
+    .await;
+    commit_event(&outbox, &topic).await;
+    events.expect(3).await;
     relay.stop().await;
 }
 

@@ -15,9 +15,8 @@ mod relationships;
 mod rows;
 
 use pulse_bus::{PerEntityKind, Topic};
-use pulse_outbox::Outbox;
+use pulse_outbox::{Outbox, OutboxTransaction};
 use pulse_proto::coaching::v1::event::Kind;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::CoachingError;
@@ -26,7 +25,7 @@ use crate::CoachingError;
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
     /// Holds the pool, and begins the transactions that write events, so
-    /// each commit wakes the relay.
+    /// each commit hands their rows to the relay.
     outbox: Outbox,
 }
 
@@ -39,8 +38,8 @@ impl Store {
 /// Enqueues an event for one user's group in the caller's transaction. The
 /// events here go to everyone in the group: a user's other connections see
 /// what they did elsewhere.
-async fn emit(conn: &mut PgConnection, topic: Topic, event: Kind) -> Result<(), CoachingError> {
-    pulse_outbox::enqueue(conn, &topic, event, None).await?;
+async fn emit(tx: &mut OutboxTransaction, topic: Topic, event: Kind) -> Result<(), CoachingError> {
+    pulse_outbox::enqueue(tx, &topic, event, None).await?;
     Ok(())
 }
 
@@ -51,12 +50,12 @@ async fn emit(conn: &mut PgConnection, topic: Topic, event: Kind) -> Result<(), 
 /// Bob deleting messages to each other) wait for each other instead of
 /// deadlocking.
 async fn emit_to_both(
-    conn: &mut PgConnection,
+    tx: &mut OutboxTransaction,
     kind: PerEntityKind,
     users: (Uuid, Uuid),
     event: Kind,
 ) -> Result<(), CoachingError> {
     let (first, second) = crate::domain::pair(users.0, users.1);
-    emit(conn, kind.topic(first), event.clone()).await?;
-    emit(conn, kind.topic(second), event).await
+    emit(tx, kind.topic(first), event.clone()).await?;
+    emit(tx, kind.topic(second), event).await
 }

@@ -2,8 +2,8 @@
 //! `/hubs/notifications` connections.
 
 use chrono::Utc;
+use pulse_outbox::OutboxTransaction;
 use pulse_proto::coaching::NOTIFICATIONS;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::rows::{all, NotificationRow};
@@ -42,7 +42,7 @@ impl Store {
 /// Stores a notification with its `ReceiveNotification` event in the
 /// caller's transaction.
 pub(super) async fn store_notification(
-    conn: &mut PgConnection,
+    tx: &mut OutboxTransaction,
     new: NewNotification,
 ) -> Result<Notification, CoachingError> {
     let row = sqlx::query_as!(
@@ -56,11 +56,11 @@ pub(super) async fn store_notification(
         new.body.as_deref(),
         Utc::now(),
     )
-    .fetch_one(&mut *conn)
+    .fetch_one(&mut **tx)
     .await?;
     let notification = Notification::from(row);
     emit(
-        conn,
+        tx,
         NOTIFICATIONS.topic(notification.user_id),
         events::receive_notification(&notification),
     )

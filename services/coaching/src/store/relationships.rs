@@ -2,6 +2,7 @@
 //! `RelationshipUpdated` to both sides' notification groups.
 
 use chrono::{DateTime, Utc};
+use pulse_outbox::OutboxTransaction;
 use pulse_proto::coaching::NOTIFICATIONS;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -119,11 +120,11 @@ async fn lock_relationship(
 
 /// `RelationshipUpdated` to the trainer and to the client.
 async fn announce(
-    conn: &mut PgConnection,
+    tx: &mut OutboxTransaction,
     relationship: &Relationship,
 ) -> Result<(), CoachingError> {
     emit_to_both(
-        conn,
+        tx,
         NOTIFICATIONS,
         (relationship.trainer_id, relationship.client_id),
         events::relationship_updated(relationship),

@@ -17,7 +17,7 @@ mod sessions;
 mod topics;
 mod votes;
 
-use pulse_outbox::Outbox;
+use pulse_outbox::{Outbox, OutboxTransaction};
 use pulse_proto::leancoffee::v1::event::Kind;
 use pulse_proto::leancoffee::SESSION;
 use sqlx::PgConnection;
@@ -32,7 +32,7 @@ use crate::LeanCoffeeError;
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
     /// Holds the pool, and begins the transactions that write events, so
-    /// each commit wakes the relay.
+    /// each commit hands their rows to the relay.
     outbox: Outbox,
 }
 
@@ -88,11 +88,11 @@ async fn session(
 /// transaction; `except` keeps it from that user's own connections ("to the
 /// others").
 async fn emit(
-    conn: &mut PgConnection,
+    tx: &mut OutboxTransaction,
     session_id: Uuid,
     event: Kind,
     except: Option<Uuid>,
 ) -> Result<(), LeanCoffeeError> {
-    pulse_outbox::enqueue(conn, &SESSION.topic(session_id), event, except).await?;
+    pulse_outbox::enqueue(tx, &SESSION.topic(session_id), event, except).await?;
     Ok(())
 }

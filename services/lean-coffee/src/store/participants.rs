@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use pulse_outbox::OutboxTransaction;
 use pulse_proto::leancoffee::SESSION;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -115,7 +116,7 @@ async fn lock_participant(
 /// With the participant row locked: if the user has no connection left and
 /// was active, marks them inactive and emits `ParticipantLeft` to the others.
 async fn leave_if_gone(
-    conn: &mut PgConnection,
+    tx: &mut OutboxTransaction,
     session_id: Uuid,
     user_id: Uuid,
 ) -> Result<(), LeanCoffeeError> {
@@ -128,7 +129,7 @@ async fn leave_if_gone(
         session_id,
         user_id,
     )
-    .fetch_optional(&mut *conn)
+    .fetch_optional(&mut **tx)
     .await?;
     if let Some(display_name) = left {
         let user = Actor {
@@ -136,7 +137,7 @@ async fn leave_if_gone(
             display_name,
         };
         notify(
-            conn,
+            tx,
             session_id,
             events::participant_left(session_id, &user, Utc::now()),
             user_id,
@@ -148,11 +149,11 @@ async fn leave_if_gone(
 
 /// A presence notice to the others: outside the session's numbered stream.
 async fn notify(
-    conn: &mut PgConnection,
+    tx: &mut OutboxTransaction,
     session_id: Uuid,
     event: pulse_proto::leancoffee::v1::event::Kind,
     except: Uuid,
 ) -> Result<(), LeanCoffeeError> {
-    pulse_outbox::enqueue_notice(conn, &SESSION.topic(session_id), event, Some(except)).await?;
+    pulse_outbox::enqueue_notice(tx, &SESSION.topic(session_id), event, Some(except)).await?;
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use chrono::{SubsecRound, Utc};
 use pulse_batch::Batch;
-use pulse_outbox::Enqueued;
+use pulse_outbox::{AppendedRow, Enqueued};
 use pulse_proto::lists::LIST;
 use uuid::Uuid;
 
@@ -76,7 +76,9 @@ impl Store {
                 (LIST.topic(item.list_id), event, None)
             })
             .collect();
-        insert_items_with_events(&mut tx, &added, Enqueued::new(events)).await?;
+        let events = Enqueued::new(events);
+        let appended = insert_items_with_events(&mut tx, &added, &events).await?;
+        events.appended(&mut tx, appended);
         tx.commit().await?;
         Ok(outcomes)
     }
@@ -158,23 +160,26 @@ async fn read_places(
     Ok(places)
 }
 
-/// Inserts the items and enqueues their events, in one statement.
+/// Inserts the items and enqueues their events, in one statement; returns
+/// the events' rows.
 async fn insert_items_with_events(
     conn: &mut sqlx::PgConnection,
     items: &[Item],
-    events: Enqueued,
-) -> Result<(), ListsError> {
+    events: &Enqueued,
+) -> Result<Vec<AppendedRow>, ListsError> {
     // The optional text columns hold NULLs, which the macro's check of a
     // `text[]` parameter (`&[String]`) does not admit: `as _` skips it there.
-    sqlx::query!(
-        "WITH inserted AS (
+    let appended = sqlx::query_as!(
+        AppendedRow,
+        r#"WITH inserted AS (
              INSERT INTO items (id, list_id, name, quantity, unit, category_id, notes, image_url,
                                 position, created_by, created_at)
              SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::float8[], $5::text[],
                                   $6::text[], $7::text[], $8::text[], $9::int4[], $10::uuid[],
                                   $11::timestamptz[])
          )
-         SELECT pulse_outbox_enqueue($12, $13, $14)",
+         SELECT id AS "id!", sequence AS "sequence!"
+         FROM pulse_outbox_append_events($12, $13, $14)"#,
         &column(items, |item| item.id),
         &column(items, |item| item.list_id),
         &column(items, |item| item.fields.name.clone()),
@@ -192,7 +197,7 @@ async fn insert_items_with_events(
     )
     .fetch_all(conn)
     .await?;
-    Ok(())
+    Ok(appended)
 }
 
 /// One field of every item, as an array parameter.

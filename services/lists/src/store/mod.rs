@@ -33,7 +33,7 @@ pub(crate) use presence::{Entering, Exiting, Touching};
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
     /// Holds the pool, and begins the transactions that write events, so
-    /// each commit wakes the relay.
+    /// each commit hands their rows to the relay.
     outbox: Outbox,
     /// Names recorded lately, shared by the store's clones.
     known_names: Arc<KnownNames>,
@@ -51,11 +51,11 @@ impl Store {
 /// Enqueues an event for group `list_{list_id}` in the caller's transaction;
 /// `except` keeps it from that user's own connections ("to the others").
 async fn emit(
-    conn: &mut sqlx::PgConnection,
+    tx: &mut pulse_outbox::OutboxTransaction,
     list_id: uuid::Uuid,
     event: pulse_proto::lists::v1::event::Kind,
     except: Option<uuid::Uuid>,
 ) -> Result<(), crate::ListsError> {
-    pulse_outbox::enqueue(conn, &LIST.topic(list_id), event, except).await?;
+    pulse_outbox::enqueue(tx, &LIST.topic(list_id), event, except).await?;
     Ok(())
 }

@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::Utc;
+use pulse_outbox::OutboxTransaction;
 use pulse_proto::lists::LIST;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -251,7 +252,7 @@ async fn active_users(
 /// transaction (which holds the list and collaborator locks), with
 /// `UserLeft` to the others if they were present.
 pub(super) async fn end_presence(
-    conn: &mut PgConnection,
+    tx: &mut OutboxTransaction,
     list_id: Uuid,
     user: &UserRef,
 ) -> Result<(), ListsError> {
@@ -260,20 +261,20 @@ pub(super) async fn end_presence(
         list_id,
         user.id,
     )
-    .execute(&mut *conn)
+    .execute(&mut **tx)
     .await?;
     let was_present = sqlx::query!(
         "DELETE FROM present_users WHERE list_id = $1 AND user_id = $2",
         list_id,
         user.id,
     )
-    .execute(&mut *conn)
+    .execute(&mut **tx)
     .await?
     .rows_affected()
         > 0;
     if was_present {
         notify(
-            conn,
+            tx,
             list_id,
             events::user_left(list_id, user, Utc::now()),
             user.id,
@@ -304,7 +305,7 @@ async fn lock_collaborator(
 /// With the user's collaborator row locked: if they have no connection left,
 /// they are no longer present and the others get `UserLeft`.
 async fn leave_if_gone(
-    conn: &mut PgConnection,
+    tx: &mut OutboxTransaction,
     list_id: Uuid,
     user_id: Uuid,
 ) -> Result<(), ListsError> {
@@ -316,7 +317,7 @@ async fn leave_if_gone(
         list_id,
         user_id,
     )
-    .fetch_optional(&mut *conn)
+    .fetch_optional(&mut **tx)
     .await?;
     if let Some(display_name) = left {
         let user = UserRef {
@@ -324,7 +325,7 @@ async fn leave_if_gone(
             display_name,
         };
         notify(
-            conn,
+            tx,
             list_id,
             events::user_left(list_id, &user, Utc::now()),
             user_id,
@@ -336,12 +337,12 @@ async fn leave_if_gone(
 
 /// A presence notice to the others: outside the list's numbered stream.
 async fn notify(
-    conn: &mut PgConnection,
+    tx: &mut OutboxTransaction,
     list_id: Uuid,
     event: pulse_proto::lists::v1::event::Kind,
     except: Uuid,
 ) -> Result<(), ListsError> {
-    pulse_outbox::enqueue_notice(conn, &LIST.topic(list_id), event, Some(except)).await?;
+    pulse_outbox::enqueue_notice(tx, &LIST.topic(list_id), event, Some(except)).await?;
     Ok(())
 }
 

@@ -16,9 +16,8 @@ mod system;
 mod tasks;
 
 use pulse_bus::Topic;
-use pulse_outbox::Outbox;
+use pulse_outbox::{Outbox, OutboxTransaction};
 use pulse_proto::tasks::v1::event::Kind;
-use sqlx::PgConnection;
 
 use crate::TasksError;
 
@@ -26,7 +25,7 @@ use crate::TasksError;
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
     /// Holds the pool, and begins the transactions that write events, so
-    /// each commit wakes the relay.
+    /// each commit hands their rows to the relay.
     outbox: Outbox,
 }
 
@@ -38,7 +37,7 @@ impl Store {
 
 /// Enqueues an event for `topic` in the caller's transaction. Every event
 /// here goes to the whole group: nobody's own connections are left out.
-async fn emit(conn: &mut PgConnection, topic: Topic, event: Kind) -> Result<(), TasksError> {
-    pulse_outbox::enqueue(conn, &topic, event, None).await?;
+async fn emit(tx: &mut OutboxTransaction, topic: Topic, event: Kind) -> Result<(), TasksError> {
+    pulse_outbox::enqueue(tx, &topic, event, None).await?;
     Ok(())
 }

@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use pulse_outbox::OutboxTransaction;
 use pulse_proto::tasks::SPEND;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{emit, Store};
@@ -163,7 +163,7 @@ impl Store {
 /// Records and announces the budget thresholds the window's spend reached
 /// for the first time, ascending.
 async fn alert_budget(
-    conn: &mut PgConnection,
+    tx: &mut OutboxTransaction,
     spent: &SpendWindow,
     budget: Money,
     now: DateTime<Utc>,
@@ -172,7 +172,7 @@ async fn alert_budget(
         "SELECT threshold_percent FROM budget_alerts WHERE virtual_key_id = $1",
         spent.virtual_key_id,
     )
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut **tx)
     .await?;
     for threshold in thresholds_reached(spent.current, budget, &fired) {
         sqlx::query!(
@@ -183,10 +183,10 @@ async fn alert_budget(
             spent.current.micros(),
             now,
         )
-        .execute(&mut *conn)
+        .execute(&mut **tx)
         .await?;
         emit(
-            conn,
+            tx,
             SPEND.topic(spent.virtual_key_id),
             events::budget_alert(spent.virtual_key_id, threshold, spent.current, budget, now),
         )

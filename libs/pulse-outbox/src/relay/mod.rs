@@ -1,9 +1,9 @@
-use std::{collections::HashMap, sync::atomic::Ordering, time::Duration};
+mod frontier;
+mod plan;
 
-use bytes::Bytes;
-use prost::Message;
-use pulse_bus::{Bus, BusError, BusErrorKind, GroupKind, Outgoing, Topic};
-use pulse_proto::events::v1::EventEnvelope;
+use std::time::Duration;
+
+use pulse_bus::{Bus, BusError, BusErrorKind, GroupKind, Outgoing};
 use sqlx::{pool::PoolConnection, postgres::PgListener, PgConnection, Postgres};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -12,6 +12,9 @@ use crate::{
     trace::{Publishing, Traced},
     Outbox,
 };
+use frontier::Frontier;
+pub(crate) use plan::OutboxRow;
+use plan::{plan_round, Planned};
 
 /// What the relay publishes to, and how it paces itself.
 #[derive(Debug, Clone)]
@@ -25,8 +28,10 @@ pub struct RelayConfig {
     /// Safety net when a notification is missed (listener reconnect).
     pub poll_interval: Duration,
     /// How long acknowledged rows may wait for the next read of the outbox,
-    /// which deletes them in the same statement; when nothing commits
-    /// sooner, the relay reads (and deletes) once this has passed.
+    /// which deletes them in the same statement: once this has passed, the
+    /// relay reads (and deletes) even while commits hand it rows. So also
+    /// the longest a leader that lost its lock publishes from memory before
+    /// it learns so.
     pub delete_linger: Duration,
     /// How often a standby tries for the lock unasked. A leader that stops
     /// hands the lock over at once (see `hand_over`); this bounds the
@@ -60,10 +65,14 @@ enum RelayError {
 
 /// Publishes committed outbox rows to the bus, each group's in id (and so
 /// sequence) order, every row acknowledged before it is deleted; a batch of
-/// rows goes out in one round trip (see `Relay::publish_round`), and the
-/// statement that reads the next batch deletes the one before
-/// (`Acknowledged`). One relay per database is active: it
-/// holds an advisory lock, and a second instance waits as a standby.
+/// rows goes out in one round trip (see `Relay::publish_round`). Rows that
+/// commits of its own process hand over go out from memory when each is the
+/// next of its group (`Frontier`); the rest are read from the outbox, by
+/// the statement that also deletes the rows published before
+/// (`Acknowledged`). One relay per database is active: it holds an advisory
+/// lock, and a second instance waits as a standby. A leader learns that it
+/// lost its lock when it next uses its connection: from memory it publishes
+/// for at most a delete linger before it does.
 #[derive(Debug)]
 pub struct Relay {
     outbox: Outbox,
@@ -100,12 +109,15 @@ impl Relay {
         }
     }
 
-    /// Relays as the active instance, reading and deleting rows on the
-    /// connection that holds the lock, until shut down or that connection
-    /// fails. Woken by commits in this process, by notifications from other
-    /// processes, by the delete linger while published rows wait to be
-    /// deleted, and by the poll interval as a safety net. Shut down, it
-    /// publishes what is waiting, then hands the lock over.
+    /// Relays as the active instance until shut down or the connection
+    /// holding the lock fails. Rows that commits in this process hand over
+    /// go out from memory when each is the next of its group (`Frontier`);
+    /// otherwise, and when woken by a notification from another process or
+    /// by the poll interval (a safety net), the relay reads the outbox on
+    /// the connection that holds the lock. That read deletes the rows
+    /// published before it, and comes at the latest a delete linger after
+    /// a row was published. Shut down, it publishes what is waiting, then
+    /// hands the lock over.
     async fn lead(&self, mut leader: PoolConnection<Postgres>, shutdown: &CancellationToken) {
         if let Err(error) = prepare(&mut leader).await {
             tracing::warn!(%error, "outbox relay cannot prepare its connection");
@@ -113,20 +125,22 @@ impl Relay {
             return;
         }
         tracing::info!("outbox relay leading");
-        let wake = self.outbox.wake();
-        wake.leading.store(true, Ordering::Release);
+        let handoff = self.outbox.handoff();
+        handoff.set_leading(true);
         let mut listener = None;
         // A failed LISTEN is tried again after the retry delay, not on every
         // wake-up; meanwhile the poll interval is the safety net.
         let mut listen_at = Instant::now();
         let mut connected = true;
-        let mut acknowledged = Acknowledged::default();
+        let mut state = Leading::default();
+        // Rows committed before this lead began were handed to nobody.
+        let mut woken_by = Wake::Outbox;
         loop {
             if listener.is_none() && Instant::now() >= listen_at {
                 listener = self.listen(crate::CHANNEL).await;
                 listen_at = Instant::now() + self.config.retry_delay;
             }
-            match self.drain(&mut leader, i64::MAX, &mut acknowledged).await {
+            match self.relay(&mut leader, woken_by, &mut state).await {
                 Ok(0) => {}
                 Ok(published) => tracing::debug!(published, "outbox relayed"),
                 Err(RelayError::Database(error)) => {
@@ -136,6 +150,7 @@ impl Relay {
                 }
                 Err(RelayError::Bus(error)) => {
                     tracing::warn!(%error, "outbox relay cannot publish; retrying");
+                    woken_by = Wake::Outbox;
                     tokio::select! {
                         () = shutdown.cancelled() => break,
                         () = tokio::time::sleep(self.config.retry_delay) => continue,
@@ -148,24 +163,75 @@ impl Relay {
                     None => std::future::pending().await,
                 }
             };
-            let idle = if acknowledged.is_empty() {
-                self.config.poll_interval
-            } else {
-                self.config.delete_linger
-            };
-            tokio::select! {
+            let idle = state
+                .acknowledged
+                .linger_left(self.config.delete_linger)
+                .unwrap_or(self.config.poll_interval);
+            woken_by = tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = wake.notify.notified() => {}
-                result = notified => if result.is_err() { listener = None },
-                () = tokio::time::sleep(idle) => {}
-            }
+                () = handoff.handed() => Wake::Handed,
+                result = notified => {
+                    if result.is_err() {
+                        listener = None;
+                    }
+                    Wake::Outbox
+                }
+                () = tokio::time::sleep(idle) => Wake::Outbox,
+            };
         }
         if connected && shutdown.is_cancelled() {
-            self.publish_the_rest(&mut leader, acknowledged).await;
+            self.publish_the_rest(&mut leader, state).await;
         }
         hand_over(leader).await;
-        wake.leading.store(false, Ordering::Release);
+        handoff.set_leading(false);
         tracing::info!("outbox relay no longer leading");
+    }
+
+    /// One step of a lead: the rows handed over, if they can go out as they
+    /// are and the published rows' delete is not due; else a read of the
+    /// outbox, which covers the handed rows too (they committed before they
+    /// were handed over). Returns how many rows went out.
+    async fn relay(
+        &self,
+        conn: &mut PgConnection,
+        woken_by: Wake,
+        state: &mut Leading,
+    ) -> Result<usize, RelayError> {
+        let handed = self.outbox.handoff().take();
+        let due = state.acknowledged.due(self.config.delete_linger);
+        if woken_by == Wake::Handed && !handed.read_table && !due {
+            if let Some(rows) = state.frontier.in_turn(handed.rows) {
+                return self.publish_handed(conn, rows, handed.traced, state).await;
+            }
+        }
+        self.drain(conn, i64::MAX, state).await
+    }
+
+    /// Publishes rows handed over by their commits; when one is refused for
+    /// its turn (the broker holds a message this relay did not publish), it
+    /// reads the outbox at once.
+    async fn publish_handed(
+        &self,
+        conn: &mut PgConnection,
+        rows: Vec<OutboxRow>,
+        mut traced: Vec<Traced>,
+        state: &mut Leading,
+    ) -> Result<usize, RelayError> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        traced.retain(|row| rows.iter().any(|handed| handed.id == row.id));
+        let round = self.publish_round(rows, traced, &mut state.frontier).await;
+        let published = round.published.len();
+        self.outbox.relay_metrics().handed(published);
+        state.acknowledged.extend(round.published);
+        if let Some(error) = round.failure {
+            return Err(error.into());
+        }
+        if round.out_of_turn {
+            return Ok(published + self.drain(conn, i64::MAX, state).await?);
+        }
+        Ok(published)
     }
 
     /// A stopping leader's last drain: every row committed before it began
@@ -174,18 +240,15 @@ impl Relay {
     /// there now, so a busy database cannot keep a stopping process; what
     /// fails or commits later is the next leader's. The rows it publishes are
     /// deleted before it returns.
-    async fn publish_the_rest(&self, leader: &mut PgConnection, mut acknowledged: Acknowledged) {
+    async fn publish_the_rest(&self, leader: &mut PgConnection, mut state: Leading) {
         let newest = sqlx::query_scalar!("SELECT max(id) FROM pulse_outbox")
             .fetch_one(&mut *leader)
             .await;
         let drained = match newest {
-            Ok(newest) => {
-                self.drain(leader, newest.unwrap_or(0), &mut acknowledged)
-                    .await
-            }
+            Ok(newest) => self.drain(leader, newest.unwrap_or(0), &mut state).await,
             Err(error) => Err(error.into()),
         };
-        let published = match acknowledged.delete(leader).await {
+        let published = match state.acknowledged.delete(leader).await {
             Ok(()) => drained,
             Err(error) => drained.and(Err(error.into())),
         };
@@ -273,42 +336,36 @@ impl Relay {
         }
     }
 
-    /// Publishes every pending row with an id up to `through`; returns how
-    /// many. The rows acknowledged last stay in `acknowledged`, to be deleted
-    /// by the next read.
+    /// Publishes every pending row with an id up to `through`, read from
+    /// the outbox; returns how many. The rows acknowledged last stay in
+    /// `state.acknowledged`, to be deleted by the next read.
     async fn drain(
         &self,
         conn: &mut PgConnection,
         through: i64,
-        acknowledged: &mut Acknowledged,
+        state: &mut Leading,
     ) -> Result<usize, RelayError> {
         let mut total = 0;
         loop {
-            let mut traced = Vec::new();
-            let rows: Vec<OutboxRow> = acknowledged
+            let read = state
+                .acknowledged
                 .read_next(conn, through, self.config.batch_size)
-                .await?
-                .into_iter()
-                .map(|row| {
-                    if let Some(traceparent) = row.traceparent {
-                        traced.push(Traced {
-                            id: row.id,
-                            traceparent,
-                            written_at: row.created_at,
-                        });
-                    }
-                    (row.id, row.topic, row.sequence, row.envelope)
-                })
-                .collect();
-            if rows.is_empty() {
+                .await?;
+            if read.is_empty() {
                 return Ok(total);
             }
             // A short batch was everything committed when it was read; rows
             // committed since have woken the relay again.
-            let everything = rows.len() < usize::try_from(self.config.batch_size).unwrap_or(0);
-            let round = self.publish_round(rows, traced).await;
+            let everything = read.len() < usize::try_from(self.config.batch_size).unwrap_or(0);
+            let Read {
+                rows,
+                traced,
+                unknown,
+            } = Read::from(read);
+            let round = self.publish_round(rows, traced, &mut state.frontier).await;
             total += round.published.len();
-            acknowledged.0 = round.published;
+            state.acknowledged.extend(unknown);
+            state.acknowledged.extend(round.published);
             if let Some(error) = round.failure {
                 return Err(error.into());
             }
@@ -322,30 +379,40 @@ impl Relay {
     /// row after a group's first naming the one before it (`Outgoing::after`): the broker
     /// stores a row only right after its predecessor, so a failed row is never overtaken by a
     /// later one of its group, even with another relay publishing beside this one. A group's
-    /// first row needs no guard: every row of the group before it was acknowledged (and
-    /// deleted) or is in this batch ahead of it. Returns the ids stored (or dropped as
-    /// unroutable), whether a row was refused for its turn (its predecessor failed or was a
-    /// duplicate; it goes again in the next round, at once), and the first other failure.
-    /// Rows written in a traced command (`traced`) are published in spans of that trace.
-    async fn publish_round(&self, rows: Vec<OutboxRow>, traced: Vec<Traced>) -> Round {
+    /// first row needs no guard: every row of the group before it was acknowledged, or is in
+    /// this round ahead of it (read together from the outbox, or known from `frontier`).
+    /// Returns the ids stored (or dropped as undecodable), whether a row was refused for its
+    /// turn (its predecessor failed or was a duplicate; it goes again in the next round, at
+    /// once), and the first other failure; the stored rows' numbers advance `frontier`. Rows
+    /// written in a traced command (`traced`) are published in spans of that trace.
+    async fn publish_round(
+        &self,
+        rows: Vec<OutboxRow>,
+        traced: Vec<Traced>,
+        frontier: &mut Frontier,
+    ) -> Round {
         let Planned {
-            mut published,
+            dropped,
             mut messages,
         } = plan_round(rows);
         let mut publishing = Publishing::start(traced);
-        publishing.stamp(&mut messages);
-        let (ids, messages): (Vec<i64>, Vec<Outgoing>) = messages.into_iter().unzip();
+        publishing.stamp(messages.iter_mut().map(|(key, message)| (key.id, message)));
+        let (keys, messages): (Vec<_>, Vec<Outgoing>) = messages.into_iter().unzip();
         let started = Instant::now();
         let results = self.bus.publish_all(messages).await;
         let elapsed = started.elapsed();
-        let mut round = Round::default();
+        let mut round = Round {
+            published: dropped,
+            ..Round::default()
+        };
         let (mut acknowledged, mut failed) = (0, 0);
-        for (id, result) in ids.into_iter().zip(results) {
-            publishing.finish(id, &result);
+        for (key, result) in keys.into_iter().zip(results) {
+            publishing.finish(key.id, &result);
             match result {
                 Ok(()) => {
                     acknowledged += 1;
-                    published.push(id);
+                    round.published.push(key.id);
+                    frontier.published(key.topic, key.sequence);
                 }
                 Err(error) if error.kind() == BusErrorKind::OutOfTurn => round.out_of_turn = true,
                 Err(error) => {
@@ -357,9 +424,25 @@ impl Relay {
         self.outbox
             .relay_metrics()
             .round(acknowledged, failed, elapsed);
-        round.published = published;
         round
     }
+}
+
+/// What woke a leading relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// A commit in this process handed rows over.
+    Handed,
+    /// A notification, the poll interval, or the delete linger: read the
+    /// outbox.
+    Outbox,
+}
+
+/// What a leading relay keeps between rounds.
+#[derive(Debug, Default)]
+struct Leading {
+    acknowledged: Acknowledged,
+    frontier: Frontier,
 }
 
 /// What one round of publishing did.
@@ -370,17 +453,41 @@ struct Round {
     failure: Option<BusError>,
 }
 
+/// Acknowledged ids kept at most before the next read of the outbox
+/// deletes them, whatever the linger.
+const MOST_ACKNOWLEDGED: usize = 1024;
+
 /// Ids of rows the bus acknowledged and the outbox still holds. The next
 /// read deletes them in its own statement: a busy relay pays one database
-/// round trip per batch, not one to read and one to delete. Until then they
-/// are only in memory; if they are lost with the relay, the next leader
-/// publishes those rows again, and the bus drops them as duplicates.
+/// round trip per batch, not one to read and one to delete, and rows
+/// published from the hand-off pay one per linger. Until then they are only
+/// in memory; if they are lost with the relay, the next leader publishes
+/// those rows again, and the bus drops them as duplicates.
 #[derive(Debug, Default)]
-struct Acknowledged(Vec<i64>);
+struct Acknowledged {
+    ids: Vec<i64>,
+    /// When the oldest of them was acknowledged.
+    since: Option<Instant>,
+}
 
 impl Acknowledged {
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
+    fn extend(&mut self, ids: Vec<i64>) {
+        if ids.is_empty() {
+            return;
+        }
+        self.since.get_or_insert_with(Instant::now);
+        self.ids.extend(ids);
+    }
+
+    /// How long until the delete is due; `None` with nothing to delete.
+    fn linger_left(&self, linger: Duration) -> Option<Duration> {
+        self.since
+            .map(|since| linger.saturating_sub(since.elapsed()))
+    }
+
+    /// Whether the next step must read the outbox, to delete them.
+    fn due(&self, linger: Duration) -> bool {
+        self.ids.len() >= MOST_ACKNOWLEDGED || self.linger_left(linger) == Some(Duration::ZERO)
     }
 
     /// Deletes the acknowledged rows and reads, in id order, up to `limit`
@@ -397,19 +504,20 @@ impl Acknowledged {
             "WITH deleted AS (DELETE FROM pulse_outbox WHERE id = ANY($1))
              SELECT id, topic, sequence, envelope, traceparent, created_at
              FROM pulse_outbox WHERE id <= $2 AND NOT (id = ANY($1)) ORDER BY id LIMIT $3",
-            &self.0,
+            &self.ids,
             through,
             limit,
         )
         .fetch_all(conn)
         .await?;
-        self.0.clear();
+        self.ids.clear();
+        self.since = None;
         Ok(rows)
     }
 
     /// Deletes the acknowledged rows, reading none.
     async fn delete(&mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        if self.is_empty() {
+        if self.ids.is_empty() {
             return Ok(());
         }
         self.read_next(conn, 0, 0).await.map(drop)
@@ -427,19 +535,40 @@ struct PendingRow {
     created_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// The envelope as published: with the row's group sequence, which
-/// [`crate::enqueue`] stores beside the envelope rather than in it (a notice
-/// has none and goes as stored).
-fn numbered(envelope: Vec<u8>, sequence: i64) -> Option<Bytes> {
-    let Ok(sequence) = u64::try_from(sequence) else {
-        return None;
-    };
-    if sequence == 0 {
-        return Some(Bytes::from(envelope));
+/// Rows read from the outbox, ready for a round.
+#[derive(Debug, Default)]
+struct Read {
+    rows: Vec<OutboxRow>,
+    traced: Vec<Traced>,
+    /// Rows of a group no topic has: dropped (logged), counted as done.
+    unknown: Vec<i64>,
+}
+
+impl From<Vec<PendingRow>> for Read {
+    fn from(pending: Vec<PendingRow>) -> Self {
+        let mut read = Read::default();
+        for row in pending {
+            let Some(topic) = pulse_proto::GROUP_KINDS.parse(&row.topic) else {
+                tracing::error!(group = %row.topic, id = row.id, "outbox row with an unknown group; dropped");
+                read.unknown.push(row.id);
+                continue;
+            };
+            if let Some(traceparent) = row.traceparent {
+                read.traced.push(Traced {
+                    id: row.id,
+                    traceparent,
+                    written_at: row.created_at,
+                });
+            }
+            read.rows.push(OutboxRow {
+                id: row.id,
+                topic,
+                sequence: row.sequence,
+                envelope: row.envelope,
+            });
+        }
+        read
     }
-    let mut decoded = EventEnvelope::decode(envelope.as_slice()).ok()?;
-    decoded.sequence = sequence;
-    Some(Bytes::from(decoded.encode_to_vec()))
 }
 
 /// How long PostgreSQL waits on a silent leader connection before it probes
@@ -499,159 +628,32 @@ async fn hand_over(mut leader: PoolConnection<Postgres>) {
     }
 }
 
-/// An outbox row: id, group, the group's sequence, the encoded envelope.
-type OutboxRow = (i64, String, i64, Vec<u8>);
-
-/// Rows ordered for one round: each group's together, in id order.
-#[derive(Debug, Default)]
-struct Planned {
-    /// Rows with a group no topic has, or an envelope that does not decode: dropped (logged),
-    /// counted as done.
-    published: Vec<i64>,
-    messages: Vec<(i64, Outgoing)>,
-}
-
-/// A row ready to publish: id, message id, payload.
-type ReadyRow = (i64, String, Bytes);
-
-fn plan_round(rows: Vec<OutboxRow>) -> Planned {
-    let mut plan = Planned::default();
-    // Groups in order of their first row; each with its rows in id order.
-    let mut groups: Vec<(Topic, Vec<ReadyRow>)> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for (id, group, sequence, envelope) in rows {
-        let Some(topic) = pulse_proto::GROUP_KINDS.parse(&group) else {
-            tracing::error!(%group, id, "outbox row with an unknown group; dropped");
-            plan.published.push(id);
-            continue;
-        };
-        // A notice (sequence 0) has no number of its own: its row id is unique.
-        let msg_id = if sequence == 0 {
-            format!("{group}:notice:{id}")
-        } else {
-            format!("{group}:{sequence}")
-        };
-        let Some(payload) = numbered(envelope, sequence) else {
-            tracing::error!(%group, id, "outbox row with an undecodable envelope; dropped");
-            plan.published.push(id);
-            continue;
-        };
-        let slot = *index.entry(group).or_insert_with(|| {
-            groups.push((topic, Vec::new()));
-            groups.len() - 1
-        });
-        groups[slot].1.push((id, msg_id, payload));
-    }
-    for (topic, rows) in groups {
-        let mut after = None;
-        for (id, msg_id, payload) in rows {
-            let outgoing = Outgoing {
-                topic,
-                msg_id: msg_id.clone(),
-                payload,
-                after: after.replace(msg_id),
-                traceparent: None,
-            };
-            plan.messages.push((id, outgoing));
-        }
-    }
-    plan
-}
-
 #[cfg(test)]
 mod tests {
-    use pulse_proto::{leancoffee::SESSION, lists::LIST};
+    use pulse_proto::lists::LIST;
     use uuid::Uuid;
 
     use super::*;
 
     #[test]
-    fn a_groups_rows_go_together_in_order_each_naming_the_one_before() {
-        let (a, b) = (LIST.topic(Uuid::new_v4()), SESSION.topic(Uuid::new_v4()));
-        let row = |id: i64, topic: &Topic, sequence: i64| (id, topic.group(), sequence, vec![]);
-        let plan = plan_round(vec![
-            row(1, &a, 1),
-            row(2, &a, 2),
-            row(3, &b, 1),
-            (4, "nonsense".to_owned(), 1, vec![]),
-            row(5, &a, 3),
-            row(6, &b, 2),
-        ]);
-        let planned: Vec<(i64, String, Option<String>)> = plan
-            .messages
-            .iter()
-            .map(|(id, outgoing)| (*id, outgoing.msg_id.clone(), outgoing.after.clone()))
-            .collect();
-        let (ga, gb) = (a.group(), b.group());
-        assert_eq!(
-            planned,
-            vec![
-                (1, format!("{ga}:1"), None),
-                (2, format!("{ga}:2"), Some(format!("{ga}:1"))),
-                (5, format!("{ga}:3"), Some(format!("{ga}:2"))),
-                (3, format!("{gb}:1"), None),
-                (6, format!("{gb}:2"), Some(format!("{gb}:1"))),
-            ]
-        );
-        assert_eq!(plan.published, vec![4]);
-    }
-
-    #[test]
-    fn an_event_goes_out_with_the_sequence_of_its_row() {
-        let a = LIST.topic(Uuid::new_v4());
-        let stored = EventEnvelope {
-            group: a.group(),
-            occurred_at: "2026-12-06T20:00:00.000Z".to_owned(),
-            ..EventEnvelope::default()
+    fn a_row_of_an_unknown_group_is_dropped_and_counted_as_done() {
+        let topic = LIST.topic(Uuid::new_v4());
+        let row = |id: i64, group: String| PendingRow {
+            id,
+            topic: group,
+            sequence: 1,
+            envelope: Vec::new(),
+            traceparent: None,
+            created_at: chrono::Utc::now(),
         };
-        let plan = plan_round(vec![
-            (1, a.group(), 7, stored.encode_to_vec()),
-            (2, a.group(), 0, stored.encode_to_vec()),
-            (3, a.group(), 8, b"not an envelope".to_vec()),
-        ]);
-        let published: Vec<EventEnvelope> = plan
-            .messages
-            .iter()
-            .map(|(_, outgoing)| {
-                EventEnvelope::decode(outgoing.payload.clone()).expect("an envelope")
-            })
-            .collect();
+        let read = Read::from(vec![row(1, "nonsense".to_owned()), row(2, topic.group())]);
+        assert_eq!(read.unknown, vec![1]);
         assert_eq!(
-            published,
-            vec![
-                EventEnvelope {
-                    sequence: 7,
-                    ..stored.clone()
-                },
-                stored
-            ]
-        );
-        assert_eq!(plan.published, vec![3], "an undecodable row is dropped");
-    }
-
-    #[test]
-    fn a_notice_is_identified_by_its_row_and_keeps_its_place_in_the_group() {
-        let a = LIST.topic(Uuid::new_v4());
-        let plan = plan_round(vec![
-            (7, a.group(), 1, vec![]),
-            (8, a.group(), 0, vec![]),
-            (9, a.group(), 0, vec![]),
-            (10, a.group(), 2, vec![]),
-        ]);
-        let ids: Vec<(i64, String)> = plan
-            .messages
-            .iter()
-            .map(|(id, outgoing)| (*id, outgoing.msg_id.clone()))
-            .collect();
-        let group = a.group();
-        assert_eq!(
-            ids,
-            vec![
-                (7, format!("{group}:1")),
-                (8, format!("{group}:notice:8")),
-                (9, format!("{group}:notice:9")),
-                (10, format!("{group}:2")),
-            ]
+            read.rows
+                .iter()
+                .map(|row| (row.id, row.topic))
+                .collect::<Vec<_>>(),
+            vec![(2, topic)]
         );
     }
 }
