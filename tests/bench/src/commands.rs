@@ -1,8 +1,8 @@
 //! The command path through PostgreSQL: concurrent gRPC writers sending
 //! `AddItem` (each a transaction with its outbox row, then the relay, NATS
-//! and the gateway to a joined WebSocket), a single writer's round trip, and
-//! in the same run `pgbench` committing the one-transaction minimum an
-//! `AddItem` needs — the ceiling this machine's PostgreSQL sets. Then the same
+//! and the gateway to a joined WebSocket), a single writer's `AddItem`s one
+//! after another (round trip and push), and in the same run `pgbench`
+//! committing the one-transaction minimum an `AddItem` needs — the ceiling this machine's PostgreSQL sets. Then the same
 //! commands offered at a fixed rate below that ceiling, whatever the acks do:
 //! a closed loop of writers always waits writers ÷ rate per command on average
 //! (Little's law), so only an open loop shows the latency a client sees at a
@@ -55,6 +55,11 @@ pub struct CommandPath {
     pub lost: u64,
     pub duplicated: u64,
     pub round_trip_p50_ms: f64,
+    /// Send→push of those round trips: a lone command's way to its
+    /// watcher, with nothing else in the relay's way.
+    pub lone_push_p50_ms: f64,
+    pub lone_lost: u64,
+    pub lone_duplicated: u64,
     pub offered: Offered,
     pub pgbench_tps: f64,
     pub pgbench_latency_ms: f64,
@@ -111,13 +116,20 @@ pub async fn run(
         delivery.delivered, delivery.lost, delivery.duplicated
     );
 
+    crowd.tally.stamps.store(0, Ordering::Relaxed);
     let round_trip = within(
         "the single-connection round trips",
         STEP_LIMIT,
         round_trip(suite, &bearer, &lists[0], round_trips),
     )
     .await?;
-    println!("Pulse: single-connection AddItem round trip p50 {round_trip:.2} ms");
+    let sent = u32::try_from(round_trips).map_err(|_| anyhow!("too many round trips"))?;
+    let lone = pushes(crowd, &watchers[..1], ROUND_TRIP_RUN, sent).await?;
+    let lone_push = quantile_ms(&lone.latencies, 0.5);
+    println!(
+        "Pulse: single-connection AddItem round trip p50 {round_trip:.2} ms, send→push p50 {lone_push:.2} ms ({} lost, {} duplicated)",
+        lone.lost, lone.duplicated
+    );
     let rate = (per_second(commands, elapsed.as_micros() as u64) * OFFERED_SHARE).max(1.0);
     let offered = within(
         "the offered commands",
@@ -142,6 +154,9 @@ pub async fn run(
         lost: delivery.lost,
         duplicated: delivery.duplicated,
         round_trip_p50_ms: round_trip,
+        lone_push_p50_ms: lone_push,
+        lone_lost: lone.lost,
+        lone_duplicated: lone.duplicated,
         offered,
         pgbench_tps,
         pgbench_latency_ms,

@@ -151,8 +151,13 @@ fn rows(
             ratio: None,
         });
         rows.push(Row {
-            metric: "single-connection `AddItem` round trip p50 (ms)".into(),
-            pulse: format!("{:.2}", c.round_trip_p50_ms),
+            metric:
+                "single-connection `AddItem`: round trip p50, send→push p50 (ms), lost / duplicated"
+                    .into(),
+            pulse: format!(
+                "{:.2}, {:.2}, {} / {}",
+                c.round_trip_p50_ms, c.lone_push_p50_ms, c.lone_lost, c.lone_duplicated
+            ),
             peer: "—".into(),
             ratio: None,
         });
