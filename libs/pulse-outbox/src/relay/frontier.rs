@@ -35,11 +35,12 @@ impl Frontier {
         *newest = (*newest).max(sequence);
     }
 
-    /// Handed rows in the order to publish them, leaving out those published
-    /// already (a read of the outbox found them first). `None` when any
-    /// other row is not known to be the next of its group: its group is
-    /// unknown here, or a row before it is not among them (committed by
-    /// another process, or not handed over). Then the outbox is read instead.
+    /// Handed rows in id order, the order to publish them, leaving out
+    /// those published already (a read of the outbox found them first).
+    /// `None` when any other row is not known to be the next of its group:
+    /// its group is unknown here, or a row before it is not among them
+    /// (committed by another process, or not handed over). Then the outbox
+    /// is read instead.
     pub(super) fn in_turn(&self, mut rows: Vec<OutboxRow>) -> Option<Vec<OutboxRow>> {
         // Within a group, id order is number order: a group's rows are
         // written one transaction after another, under its sequence's lock.
